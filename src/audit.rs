@@ -1,0 +1,210 @@
+//! The audit engine: for every host, one connection and one remote command
+//! that gathers every fact its rules need, then evaluation. Hosts run
+//! concurrently up to `forks`; a slow or dead host only costs its own slot.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rand::Rng;
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::baseline::{Baseline, Rule};
+use crate::collect::{parse_output, script, Probe, Probes};
+use crate::evaluate::{evaluate, probe_for, CollectLimits};
+use crate::inventory::Host;
+use crate::report::{HostReport, HostStatus, RuleResult, RuleStatus, RunKind, RunReport};
+use crate::run_id::new_run_id;
+use crate::template::{Renderer, Vars};
+use crate::transport::{self, privileged, ConnectOptions, ExecLimits, TransportError};
+
+/// Everything an audit needs, decided by the caller.
+pub struct AuditPlan {
+    pub hosts: Vec<Host>,
+    pub baselines: Vec<Baseline>,
+    pub limits: CollectLimits,
+    pub connect: ConnectOptions,
+    /// Bound on the collection command, not counting the `command:` rules'
+    /// own timeouts, which are added to it.
+    pub command_timeout: Duration,
+    pub forks: usize,
+}
+
+/// Progress, for whoever shows it. The engine itself never prints.
+#[derive(Debug, Clone)]
+pub enum Event {
+    HostStarted { name: String },
+    HostFinished { name: String, status: HostStatus },
+}
+
+pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) -> RunReport {
+    let started = Utc::now();
+    let run_id = new_run_id(started);
+    let plan = Arc::new(plan);
+    let keys = Arc::new(transport::ssh::KeyStore::default());
+    let slots = Arc::new(Semaphore::new(plan.forks.max(1)));
+
+    let mut tasks = Vec::with_capacity(plan.hosts.len());
+    for index in 0..plan.hosts.len() {
+        let (plan, keys, slots, events) = (plan.clone(), keys.clone(), slots.clone(), events.clone());
+        tasks.push(tokio::spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("semaphore is never closed");
+            let host = &plan.hosts[index];
+            if let Some(tx) = &events {
+                let _ = tx.send(Event::HostStarted { name: host.name.clone() });
+            }
+            let report = audit_host(host, &plan, &keys).await;
+            if let Some(tx) = &events {
+                let _ = tx.send(Event::HostFinished { name: host.name.clone(), status: report.status });
+            }
+            report
+        }));
+    }
+    let mut hosts = Vec::with_capacity(tasks.len());
+    for (task, host) in tasks.into_iter().zip(&plan.hosts) {
+        hosts.push(task.await.unwrap_or_else(|e| host_error(host, format!("internal error: {e}"), Duration::ZERO)));
+    }
+    RunReport {
+        run_id,
+        kind: RunKind::Audit,
+        started,
+        finished: Utc::now(),
+        summary: RunReport::summarize(&hosts),
+        hosts,
+        baselines: plan.baselines.iter().map(|b| b.name.clone()).collect(),
+        rectify_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+fn host_error(host: &Host, error: String, elapsed: Duration) -> HostReport {
+    HostReport {
+        name: host.name.clone(),
+        address: host.address.clone(),
+        status: HostStatus::Error,
+        error: Some(error),
+        results: Vec::new(),
+        changes: Vec::new(),
+        duration_ms: elapsed.as_millis() as u64,
+    }
+}
+
+/// The rules that apply to `host`, and results for those that do not.
+fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baseline, &'a Rule)>, Vec<RuleResult>) {
+    let mut applicable = Vec::new();
+    let mut skipped = Vec::new();
+    for baseline in baselines {
+        for rule in &baseline.rules {
+            match &rule.hosts {
+                Some(p) if !p.matches(&host.name, &host.groups) => skipped.push(RuleResult {
+                    id: rule.id.clone(),
+                    title: rule.title.clone(),
+                    severity: rule.severity,
+                    status: RuleStatus::Skipped,
+                    expected: None,
+                    actual: None,
+                    diff: None,
+                    message: Some(format!("not for this host (hosts: {})", p.as_str())),
+                    baseline: baseline.name.clone(),
+                }),
+                _ => applicable.push((baseline, rule)),
+            }
+        }
+    }
+    (applicable, skipped)
+}
+
+async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeyStore) -> HostReport {
+    let clock = Instant::now();
+    let (rules, skipped) = select_rules(host, &plan.baselines);
+
+    let mut probes = Probes::default();
+    for (_, rule) in &rules {
+        probes.add(probe_for(rule, &plan.limits));
+    }
+    let outputs = if probes.is_empty() {
+        Vec::new()
+    } else {
+        match collect(host, plan, keys, &probes).await {
+            Ok(outputs) => outputs,
+            Err(e) => return host_error(host, e, clock.elapsed()),
+        }
+    };
+
+    let renderer = Renderer::default();
+    let mut results = Vec::with_capacity(rules.len() + skipped.len());
+    for (baseline, rule) in rules {
+        // Baseline vars are defaults; the host's own vars override them.
+        let mut vars: Vars = baseline.vars.clone();
+        vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let verdict = evaluate(rule, &probes, &outputs, &plan.limits, &vars, &renderer);
+        results.push(RuleResult {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            status: verdict.status,
+            expected: verdict.expected,
+            actual: verdict.actual,
+            diff: verdict.diff,
+            message: verdict.message,
+            baseline: baseline.name.clone(),
+        });
+    }
+    results.extend(skipped);
+    HostReport {
+        name: host.name.clone(),
+        address: host.address.clone(),
+        status: HostReport::status_from_results(&results),
+        error: None,
+        results,
+        changes: Vec::new(),
+        duration_ms: clock.elapsed().as_millis() as u64,
+    }
+}
+
+/// Connects, runs the collection script once, and splits its output.
+async fn collect(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeyStore, probes: &Probes) -> Result<Vec<crate::collect::ProbeOutput>, String> {
+    let nonce = format!("{:032x}", rand::rng().random::<u128>());
+    let script = script::build(probes.as_slice(), &nonce).map_err(|e| e.to_string())?;
+    let limits = exec_limits(probes.as_slice(), plan.command_timeout);
+
+    let connection = transport::connect(host, &plan.connect, keys).await.map_err(|e| one_line(&e))?;
+    let output = connection.exec(&privileged(host.become_, &["sh", "-s"]), script.as_bytes(), limits).await;
+    connection.close().await;
+    let output = output.map_err(|e| one_line(&e))?;
+
+    match parse_output(&output.stdout, &nonce, probes.len()) {
+        Ok(outputs) => Ok(outputs),
+        Err(e) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let hint = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            let status = output.exit_status.map(|s| format!("exit {s}")).unwrap_or_else(|| "killed".into());
+            if hint.is_empty() {
+                Err(format!("{e} ({status})"))
+            } else {
+                Err(format!("{e} ({status}): {}", hint.chars().take(200).collect::<String>()))
+            }
+        }
+    }
+}
+
+/// The whole script may take the base timeout plus each command's own, and
+/// may print each fact's maximum plus framing.
+fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
+    let mut timeout = base;
+    let mut max_stdout: usize = 4096;
+    for p in probes {
+        match p {
+            Probe::Read { max, .. } => max_stdout += *max as usize + 128,
+            Probe::Command { timeout: t, max, .. } => {
+                timeout += *t;
+                max_stdout += *max as usize + 128;
+            }
+            _ => max_stdout += 4096,
+        }
+    }
+    ExecLimits { timeout, max_stdout, max_stderr: 64 * 1024 }
+}
+
+fn one_line(e: &TransportError) -> String {
+    e.to_string().replace('\n', " ")
+}

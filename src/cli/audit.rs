@@ -1,0 +1,107 @@
+//! `rectify audit -b BASELINE... [TARGETS]`
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::sync::mpsc;
+
+use super::targets::{ConnectionArgs, TargetArgs};
+use super::{exit, progress, CliError};
+use crate::audit::{self, AuditPlan};
+use crate::baseline::Baseline;
+use crate::config_error::ConfigErrors;
+use crate::evaluate::CollectLimits;
+use crate::report::human::HumanOptions;
+use crate::report::Format;
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Baseline files to check hosts against.
+    #[arg(short = 'b', long = "baseline", required = true, num_args = 1.., value_name = "BASELINE")]
+    pub baselines: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Report format written to stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Also write a report file, FORMAT=PATH (e.g. junit=out.xml); repeatable.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report_target)]
+    pub reports: Vec<(Format, PathBuf)>,
+
+    /// Largest file read from a host, in bytes; a bigger one is an `error` result.
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES")]
+    pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = text.split_once('=').ok_or("expected FORMAT=PATH, e.g. junit=out.xml")?;
+    let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| format!("unknown report format {format:?}"))?;
+    if path.is_empty() {
+        return Err("empty PATH".into());
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
+    // Everything that can be wrong with the input is found before any host
+    // is contacted (SPEC: exit 2, nothing contacted).
+    let mut errors = ConfigErrors::default();
+    let mut baselines = Vec::new();
+    for path in &args.baselines {
+        match Baseline::load(path) {
+            Ok(b) => baselines.push(b),
+            Err(mut e) => errors.0.append(&mut e.0),
+        }
+    }
+    if !errors.0.is_empty() {
+        return Err(CliError::Config(errors));
+    }
+    let hosts = args.targets.resolve()?;
+    let conn = &args.connection;
+
+    let plan = AuditPlan {
+        hosts,
+        baselines,
+        limits: CollectLimits {
+            max_file: args.max_file_size,
+            command_timeout: Duration::from_secs(conn.command_timeout),
+            ..CollectLimits::default()
+        },
+        connect: conn.connect_options(),
+        command_timeout: Duration::from_secs(conn.command_timeout),
+        forks: conn.forks as usize,
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
+    let report = runtime.block_on(async {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let follower = tokio::spawn(progress::follow(bar, rx));
+        let report = tokio::select! {
+            report = audit::run(plan, Some(tx)) => Some(report),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let _ = follower.await;
+        report
+    });
+    let Some(report) = report else {
+        eprintln!("interrupted: nothing was changed");
+        return Ok(exit::INTERRUPTED);
+    };
+
+    for (format, path) in &args.reports {
+        let text = format.render(&report, HumanOptions { color: false, verbose: true });
+        std::fs::write(path, text).map_err(|source| CliError::Write { path: path.display().to_string(), source })?;
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", args.format.render(&report, HumanOptions { color, verbose: conn.verbose }));
+    Ok(report.exit_code() as u8)
+}

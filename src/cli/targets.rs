@@ -1,0 +1,109 @@
+//! TARGETS, shared by every command that touches hosts: an inventory with
+//! `--limit`, ad-hoc `-t` hosts, or `--local`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::CliError;
+use crate::inventory::{Host, HostPattern, HostSettings, Inventory, TargetSpec};
+use crate::transport::{ConnectOptions, HostKeyPolicy};
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Inventory file (YAML) listing hosts, groups and their vars.
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+
+    /// Only these hosts or groups: names, globs, comma lists; `!x` excludes.
+    #[arg(long, value_name = "PATTERN", requires = "inventory")]
+    pub limit: Option<String>,
+
+    /// An ad-hoc host, [USER@]HOST[:PORT]; repeatable.
+    #[arg(short = 't', long = "target", value_name = "[USER@]HOST[:PORT]")]
+    pub targets: Vec<TargetSpec>,
+
+    /// This machine itself, without SSH.
+    #[arg(long, conflicts_with_all = ["inventory", "targets"])]
+    pub local: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Hosts worked on in parallel.
+    #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub forks: u32,
+
+    /// Seconds allowed for TCP connect, SSH handshake and authentication.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout: u64,
+
+    /// Seconds allowed for each remote command (a `command:` rule gets its own budget on top).
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub command_timeout: u64,
+
+    /// strict: only keys in known_hosts; accept-new: record unknown hosts' keys (a changed key still fails).
+    #[arg(long, value_enum, default_value = "strict", value_name = "POLICY")]
+    pub host_key_policy: HostKeyPolicy,
+
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Show passing and skipped rules too.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Only what went wrong; no progress bar.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl ConnectionArgs {
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            host_key_policy: self.host_key_policy,
+            keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
+impl TargetArgs {
+    /// The hosts to work on. With no inventory and no target: this machine.
+    pub fn resolve(&self) -> Result<Vec<Host>, CliError> {
+        let mut hosts = Vec::new();
+        if let Some(path) = &self.inventory {
+            let inventory = Inventory::load(path).map_err(|e| CliError::Config(e.into()))?;
+            let limit = self
+                .limit
+                .as_deref()
+                .map(HostPattern::parse)
+                .transpose()
+                .map_err(|e| CliError::Usage(format!("--limit: {e}")))?;
+            let selected = inventory.select(limit.as_ref());
+            if selected.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "--limit {:?} matches no host of {}",
+                    self.limit.as_deref().unwrap_or(""),
+                    path.display()
+                )));
+            }
+            hosts.extend(selected);
+        }
+        for spec in &self.targets {
+            hosts.push(Host::from_target(spec, &HostSettings::default()));
+        }
+        if hosts.is_empty() {
+            hosts.push(Host::local_machine());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for h in &hosts {
+            if !seen.insert(h.name.clone()) {
+                return Err(CliError::Usage(format!("host {:?} is given twice", h.name)));
+            }
+        }
+        Ok(hosts)
+    }
+}

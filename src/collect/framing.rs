@@ -1,0 +1,151 @@
+//! Reading the collection script's framed output. The input is untrusted:
+//! nothing here may panic, loop forever, or allocate beyond the input.
+
+/// What one probe returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeOutput {
+    Ok(Vec<u8>),
+    Missing,
+    /// Another status from the script (`denied`, `isdir`, `toolarge`,
+    /// `unreadable`), or `garbled` when its frame could not be read.
+    Status(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("the collection script did not finish (output ended after {complete} of {expected} facts)")]
+    Truncated { complete: usize, expected: usize },
+}
+
+/// Splits `output` into one [`ProbeOutput`] per probe index `0..count`.
+///
+/// A frame that does not line up (a file that changed size while it was
+/// read) becomes `Status("garbled")`, and reading resumes at the next header
+/// carrying the nonce. A missing end marker means the script was cut off.
+pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<ProbeOutput>, FrameError> {
+    let prefix = format!("RECTIFY:{nonce}:");
+    let end_marker = format!("RECTIFY:{nonce}:end\n");
+    let mut results: Vec<Option<ProbeOutput>> = vec![None; count];
+    let mut pos = 0;
+    let mut finished = false;
+
+    while pos < output.len() {
+        let rest = &output[pos..];
+        if rest.starts_with(end_marker.as_bytes()) {
+            finished = true;
+            break;
+        }
+        let Some(header) = parse_header(rest, &prefix) else {
+            // Out of step: skip to the next real header.
+            match find(&output[pos + 1..], prefix.as_bytes()) {
+                Some(offset) => {
+                    pos += 1 + offset;
+                    continue;
+                }
+                None => break,
+            }
+        };
+        let body_start = pos + header.header_len;
+        let body_end = body_start.saturating_add(header.length);
+        if body_end > output.len() {
+            break;
+        }
+        let body = &output[body_start..body_end];
+        let next = &output[body_end..];
+        // The body must be followed by another frame or the end marker;
+        // otherwise the length was wrong and the body cannot be trusted.
+        let lined_up = next.starts_with(prefix.as_bytes());
+        let outcome = if !lined_up {
+            ProbeOutput::Status("garbled".into())
+        } else {
+            match header.status {
+                "ok" => ProbeOutput::Ok(body.to_vec()),
+                "missing" => ProbeOutput::Missing,
+                other => ProbeOutput::Status(other.to_string()),
+            }
+        };
+        if header.index < count && results[header.index].is_none() {
+            results[header.index] = Some(outcome);
+        }
+        if lined_up {
+            pos = body_end;
+        } else {
+            match find(&output[body_start..], prefix.as_bytes()) {
+                Some(offset) => pos = body_start + offset,
+                None => break,
+            }
+        }
+    }
+
+    let complete = results.iter().filter(|r| r.is_some()).count();
+    if !finished && complete < count {
+        return Err(FrameError::Truncated { complete, expected: count });
+    }
+    Ok(results.into_iter().map(|r| r.unwrap_or_else(|| ProbeOutput::Status("garbled".into()))).collect())
+}
+
+struct Header<'a> {
+    index: usize,
+    status: &'a str,
+    length: usize,
+    header_len: usize,
+}
+
+fn parse_header<'a>(data: &'a [u8], prefix: &str) -> Option<Header<'a>> {
+    let rest = data.strip_prefix(prefix.as_bytes())?;
+    // A header is short; never scan far for its newline.
+    let newline = rest.iter().take(64).position(|&b| b == b'\n')?;
+    let line = std::str::from_utf8(&rest[..newline]).ok()?;
+    let mut parts = line.split(':');
+    let index = parts.next()?.parse().ok()?;
+    let status = parts.next()?;
+    let length = parts.next()?.trim().parse().ok()?;
+    if parts.next().is_some() || status.is_empty() {
+        return None;
+    }
+    Some(Header { index, status, length, header_len: prefix.len() + newline + 1 })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_in_order() {
+        let out = b"RECTIFY:n:0:ok:3\nabcRECTIFY:n:1:missing:0\nRECTIFY:n:end\n";
+        assert_eq!(parse_output(out, "n", 2).unwrap(), vec![ProbeOutput::Ok(b"abc".to_vec()), ProbeOutput::Missing]);
+    }
+
+    #[test]
+    fn a_short_body_is_garbled_but_the_next_frame_survives() {
+        let out = b"RECTIFY:n:0:ok:10\nabcRECTIFY:n:1:ok:2\nxyRECTIFY:n:end\n";
+        let parsed = parse_output(out, "n", 2).unwrap();
+        assert_eq!(parsed[0], ProbeOutput::Status("garbled".into()));
+        assert_eq!(parsed[1], ProbeOutput::Ok(b"xy".to_vec()));
+    }
+
+    #[test]
+    fn missing_end_marker_is_truncation() {
+        let out = b"RECTIFY:n:0:ok:3\nabc";
+        assert_eq!(parse_output(out, "n", 2), Err(FrameError::Truncated { complete: 1, expected: 2 }));
+    }
+
+    #[test]
+    fn junk_never_panics() {
+        let samples: [&[u8]; 6] = [
+            b"",
+            b"RECTIFY:n:",
+            b"RECTIFY:n:99999999999999999999:ok:1\n",
+            b"RECTIFY:n:0:ok:18446744073709551615\nx",
+            b"\xff\xfe RECTIFY:n:0:ok:1\nx RECTIFY:n:end\n",
+            b"RECTIFY:n:0:ok:-1\n",
+        ];
+        for s in samples {
+            let _ = parse_output(s, "n", 1);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Collection: everything a host's rules need, gathered in one remote
+//! command. [`Probes`] lists the facts, [`script`] turns them into one POSIX
+//! `sh` script sent on stdin, and [`framing`] reads the answer back.
+
+pub mod framing;
+pub mod script;
+
+use std::time::Duration;
+
+pub use framing::{parse_output, FrameError, ProbeOutput};
+
+/// One fact to fetch from a host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Probe {
+    /// File content, at most `max` bytes.
+    Read { path: String, max: u64 },
+    /// Mode, owner and group (following symlinks), or that it is missing.
+    Stat { path: String },
+    /// stdout and exit status of `sh -c command`.
+    Command { command: String, timeout: Duration, max: u64 },
+    /// Whether a service runs and starts at boot.
+    Service { name: String },
+    /// Whether a package is installed, and its version.
+    Package { name: String },
+}
+
+/// The facts a host needs, each listed once however many rules use it.
+#[derive(Debug, Default, Clone)]
+pub struct Probes {
+    list: Vec<Probe>,
+}
+
+impl Probes {
+    /// Adds `probe` unless present; returns its index either way.
+    pub fn add(&mut self, probe: Probe) -> usize {
+        if let Some(i) = self.list.iter().position(|p| *p == probe) {
+            return i;
+        }
+        self.list.push(probe);
+        self.list.len() - 1
+    }
+
+    pub fn get(&self, probe: &Probe) -> Option<usize> {
+        self.list.iter().position(|p| p == probe)
+    }
+
+    pub fn as_slice(&self) -> &[Probe] {
+        &self.list
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// `/proc/sys` path of a sysctl key: `net.ipv4.ip_forward` →
+/// `/proc/sys/net/ipv4/ip_forward`. Keys may use `/` as the separator too.
+pub fn sysctl_path(key: &str) -> String {
+    let rel = if key.contains('/') { key.to_string() } else { key.replace('.', "/") };
+    format!("/proc/sys/{rel}")
+}

@@ -1,0 +1,199 @@
+//! The collection script: POSIX `sh`, sent on stdin, one run per host.
+//!
+//! Every fact is printed as a frame: a header line
+//! `RECTIFY:<nonce>:<index>:<status>:<length>` followed by exactly `length`
+//! bytes. The nonce is random per run, so no file content can forge a
+//! header, and lengths let content be anything (binary, no final newline,
+//! lines that look like headers).
+
+use crate::shell::{quote, QuoteError};
+
+use super::Probe;
+
+/// The helper functions every script starts with. Values only ever reach
+/// them as quoted positional arguments.
+const PRELUDE: &str = r#"LC_ALL=C; export LC_ALL
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+exec 2>/dev/null
+frame() { printf 'RECTIFY:%s:%s:%s:%s\n' "$N" "$1" "$2" "$3"; }
+emit() { n=$(printf '%s' "$3" | wc -c); frame "$1" "$2" $((n)); printf '%s' "$3"; }
+p_read() {
+  if [ ! -e "$3" ]; then frame "$1" missing 0; return; fi
+  if [ -d "$3" ]; then frame "$1" isdir 0; return; fi
+  if [ ! -r "$3" ]; then frame "$1" denied 0; return; fi
+  if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return; fi
+  n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))
+  if [ "$n" -gt "$2" ]; then frame "$1" toolarge 0; return; fi
+  frame "$1" ok "$n"; head -c "$n" -- "$3"
+}
+p_stat() {
+  if [ ! -e "$2" ]; then frame "$1" missing 0; return; fi
+  s=$(stat -L -c '%a %u %g %U %G %F' -- "$2") || { frame "$1" denied 0; return; }
+  emit "$1" ok "$s"
+}
+p_cmd() {
+  if command -v timeout >/dev/null; then t="timeout -s KILL $2"; else t=; fi
+  o=$( { $t sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
+  emit "$1" ok "$o"
+}
+p_svc() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    o="init=systemd
+active=$(systemctl is-active -- "$2")
+enabled=$(systemctl is-enabled -- "$2")"
+  else
+    if command -v service >/dev/null; then service "$2" status >/dev/null; r=$?
+    elif [ -x "/etc/init.d/$2" ]; then "/etc/init.d/$2" status >/dev/null; r=$?
+    else r=none; fi
+    e=no
+    for l in /etc/rc2.d/S??"$2" /etc/rc3.d/S??"$2" /etc/rc5.d/S??"$2" /etc/runlevels/default/"$2"; do
+      [ -e "$l" ] && e=yes
+    done
+    [ -e "/etc/init.d/$2" ] || e=none
+    o="init=sysv
+status=$r
+enabled=$e"
+  fi
+  emit "$1" ok "$o"
+}
+p_pkg() {
+  if command -v dpkg-query >/dev/null; then
+    o="manager=dpkg
+$(dpkg-query -W -f='status=${Status}\nversion=${Version}\n' -- "$2")"
+  elif command -v rpm >/dev/null; then
+    if v=$(rpm -q --qf '%{EPOCH}:%{VERSION}-%{RELEASE}' -- "$2"); then
+      o="manager=rpm
+status=installed
+version=${v#(none):}"
+    else o="manager=rpm
+status=absent"; fi
+  elif command -v apk >/dev/null; then
+    if apk info -e -- "$2" >/dev/null; then
+      v=$(apk info -v -- "$2" | head -n 1)
+      o="manager=apk
+status=installed
+version=${v#"$2"-}"
+    else o="manager=apk
+status=absent"; fi
+  else o="manager=none"; fi
+  emit "$1" ok "$o"
+}
+"#;
+
+/// Builds the script for `probes`. `nonce` must be unpredictable by the host.
+pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
+    let mut script = String::with_capacity(PRELUDE.len() + probes.len() * 64);
+    script.push_str(&format!("N={}\n", quote(nonce)?));
+    script.push_str(PRELUDE);
+    // One brace group, parsed whole before it runs, with stdin from
+    // /dev/null: `sh -s` reads the script itself from stdin, so a probed
+    // command that read stdin would otherwise swallow the rest of it.
+    script.push_str("{\n");
+    for (i, probe) in probes.iter().enumerate() {
+        let line = match probe {
+            Probe::Read { path, max } => format!("p_read {i} {max} {}", quote(path)?),
+            Probe::Stat { path } => format!("p_stat {i} {}", quote(path)?),
+            Probe::Command { command, timeout, max } => {
+                format!("p_cmd {i} {} {} {max}", timeout.as_secs().max(1), quote(command)?)
+            }
+            Probe::Service { name } => format!("p_svc {i} {}", quote(name)?),
+            Probe::Package { name } => format!("p_pkg {i} {}", quote(name)?),
+        };
+        script.push_str(&line);
+        script.push('\n');
+    }
+    script.push_str("printf 'RECTIFY:%s:end\\n' \"$N\"\n} </dev/null\n");
+    Ok(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::framing::{parse_output, ProbeOutput};
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    fn run_locally(probes: &[Probe]) -> Vec<ProbeOutput> {
+        let script = build(probes, "n0nce").unwrap();
+        let mut child = Command::new("sh").arg("-s").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        parse_output(&out.stdout, "n0nce", probes.len()).unwrap()
+    }
+
+    #[test]
+    fn hostile_file_contents_come_back_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let forged = "RECTIFY:n0nce:1:ok:3\nabc\nRECTIFY:n0nce:end\n";
+        let binary: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("forged", forged.as_bytes().to_vec()),
+            ("binary", binary),
+            ("no-newline", b"last line".to_vec()),
+            ("empty", Vec::new()),
+            ("it's a \"path\" with $(spaces)", b"quoted\n".to_vec()),
+        ];
+        let mut probes = Vec::new();
+        for (name, content) in &cases {
+            let p = dir.path().join(name);
+            std::fs::write(&p, content).unwrap();
+            probes.push(Probe::Read { path: p.to_str().unwrap().to_string(), max: 1 << 20 });
+        }
+        let outputs = run_locally(&probes);
+        for ((name, content), out) in cases.iter().zip(outputs) {
+            assert_eq!(out, ProbeOutput::Ok(content.clone()), "case {name}");
+        }
+    }
+
+    #[test]
+    fn missing_directories_and_oversized_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 2048]).unwrap();
+        let probes = vec![
+            Probe::Read { path: dir.path().join("nope").to_str().unwrap().into(), max: 100 },
+            Probe::Read { path: dir.path().to_str().unwrap().into(), max: 100 },
+            Probe::Read { path: big.to_str().unwrap().into(), max: 1024 },
+            Probe::Read { path: big.to_str().unwrap().into(), max: 2048 },
+        ];
+        let out = run_locally(&probes);
+        assert_eq!(out[0], ProbeOutput::Missing);
+        assert_eq!(out[1], ProbeOutput::Status("isdir".into()));
+        assert_eq!(out[2], ProbeOutput::Status("toolarge".into()));
+        assert_eq!(out[3], ProbeOutput::Ok(vec![b'x'; 2048]));
+    }
+
+    #[test]
+    fn commands_report_output_and_exit_status_and_are_bounded() {
+        let probes = vec![
+            Probe::Command { command: "echo hello; exit 3".into(), timeout: Duration::from_secs(5), max: 1024 },
+            Probe::Command { command: "yes".into(), timeout: Duration::from_secs(5), max: 1024 },
+            Probe::Command { command: "echo '$(id)'; printf 'a\\0b'".into(), timeout: Duration::from_secs(5), max: 1024 },
+            Probe::Command { command: "cat".into(), timeout: Duration::from_secs(5), max: 1024 },
+        ];
+        let out = run_locally(&probes);
+        assert_eq!(out[0], ProbeOutput::Ok(b"hello\n\n3".to_vec()));
+        match &out[1] {
+            ProbeOutput::Ok(b) => assert!(b.len() <= 1024 + 16, "bounded, got {}", b.len()),
+            other => panic!("{other:?}"),
+        }
+        match &out[2] {
+            ProbeOutput::Ok(b) => assert!(b.starts_with(b"$(id)\n"), "{:?}", String::from_utf8_lossy(b)),
+            other => panic!("{other:?}"),
+        }
+        // `cat` reads stdin: it must see nothing, not the rest of the script.
+        assert_eq!(out[3], ProbeOutput::Ok(b"\n0".to_vec()));
+    }
+
+    #[test]
+    fn stat_reports_mode_and_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+        let out = run_locally(&[Probe::Stat { path: f.to_str().unwrap().into() }]);
+        let ProbeOutput::Ok(text) = &out[0] else { panic!("{out:?}") };
+        assert!(String::from_utf8_lossy(text).starts_with("640 "), "{:?}", String::from_utf8_lossy(text));
+    }
+}

@@ -1,0 +1,161 @@
+//! Errors in input files (inventories, baselines, waivers), pointing at a
+//! file, line and column so the operator can go straight to the problem.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use miette::{NamedSource, SourceSpan};
+
+/// A 1-based position in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One problem in one input file.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}", self.headline())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub position: Option<Position>,
+    pub message: String,
+    #[source_code]
+    source_code: Option<NamedSource<String>>,
+    #[label("{label}")]
+    span: Option<SourceSpan>,
+    label: String,
+}
+
+impl ConfigError {
+    /// An error about the file as a whole (unreadable, empty, wrong kind).
+    pub fn whole_file(path: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.to_path_buf(),
+            position: None,
+            message: message.into(),
+            source_code: None,
+            span: None,
+            label: String::new(),
+        }
+    }
+
+    /// An error at `position` in `text`, the contents of `path`.
+    pub fn at(path: &Path, text: &str, position: Position, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let offset = offset_of(text, position);
+        ConfigError {
+            path: path.to_path_buf(),
+            position: Some(position),
+            label: short_label(&message),
+            message,
+            source_code: Some(NamedSource::new(path.display().to_string(), text.to_string())),
+            span: Some(SourceSpan::new(offset.into(), 0)),
+        }
+    }
+
+    fn headline(&self) -> String {
+        match self.position {
+            Some(p) => format!("{}:{}:{}: {}", self.path.display(), p.line, p.column, self.message),
+            None => format!("{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// Several problems, all reported before giving up, so one `validate` run
+/// shows everything that needs fixing.
+#[derive(Debug, Default)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(e: ConfigError) -> Self {
+        ConfigErrors(vec![e])
+    }
+}
+
+fn short_label(message: &str) -> String {
+    message.lines().next().unwrap_or_default().chars().take(80).collect()
+}
+
+fn offset_of(text: &str, position: Position) -> usize {
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == position.line {
+            let col_bytes: usize = line
+                .chars()
+                .take(position.column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
+            return offset + col_bytes;
+        }
+        offset += line.len();
+    }
+    text.len()
+}
+
+/// Finds where a semantic problem sits when the YAML parser cannot say:
+/// the `nth` (0-based) line where `key:` is followed by `value`. Falls back to
+/// the first line mentioning `value`, then to the start of the file.
+pub fn find_key_value(text: &str, key: &str, value: &str, nth: usize) -> Position {
+    let key_re = regex::Regex::new(&format!(
+        r#"(^|[\s{{,-])"?{}"?\s*:\s*["']?{}"#,
+        regex::escape(key),
+        regex::escape(value)
+    ))
+    .expect("escaped pattern is valid");
+    let mut seen = 0;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(m) = key_re.find(line) {
+            if seen == nth {
+                let start = line[m.start()..]
+                    .find(key)
+                    .map(|k| m.start() + k)
+                    .unwrap_or(m.start());
+                return Position { line: i + 1, column: line[..start].chars().count() + 1 };
+            }
+            seen += 1;
+        }
+    }
+    if !value.is_empty() {
+        for (i, line) in text.lines().enumerate() {
+            if let Some(col) = line.find(value) {
+                return Position { line: i + 1, column: line[..col].chars().count() + 1 };
+            }
+        }
+    }
+    Position { line: 1, column: 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_names_file_line_and_column() {
+        let text = "a: 1\nb: 2\n";
+        let e = ConfigError::at(Path::new("x.yaml"), text, Position { line: 2, column: 4 }, "bad b");
+        assert_eq!(e.to_string(), "x.yaml:2:4: bad b");
+    }
+
+    #[test]
+    fn finds_the_nth_key_value_pair() {
+        let text = "rules:\n  - id: A\n    x: 1\n  - id: B\n  -   id: A\n";
+        assert_eq!(find_key_value(text, "id", "A", 0), Position { line: 2, column: 5 });
+        assert_eq!(find_key_value(text, "id", "A", 1), Position { line: 5, column: 7 });
+        assert_eq!(find_key_value(text, "id", "Z", 0), Position { line: 1, column: 1 });
+    }
+}

@@ -1,0 +1,409 @@
+//! Evaluation: a rule and the facts collected from a host become a result.
+//! Pure functions: nothing here does I/O.
+
+pub mod expect;
+pub mod setting;
+pub mod version;
+
+use std::time::Duration;
+
+use crate::baseline::{Check, Metadata, PackageState, Rule, ServiceState};
+use crate::collect::{sysctl_path, Probe, ProbeOutput, Probes};
+use crate::report::RuleStatus;
+use crate::template::{Renderer, Vars};
+use expect::{compare, ValueSemantics};
+use setting::{find_setting, SettingDialect};
+
+/// Per-fact bounds on what a host may send back.
+#[derive(Debug, Clone, Copy)]
+pub struct CollectLimits {
+    pub max_file: u64,
+    pub max_command_output: u64,
+    pub command_timeout: Duration,
+}
+
+impl Default for CollectLimits {
+    fn default() -> Self {
+        CollectLimits { max_file: 16 * 1024 * 1024, max_command_output: 64 * 1024, command_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The fact a rule needs from a host.
+pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
+    match &rule.check {
+        Check::Setting { file, .. } | Check::Line { file, .. } | Check::Content { file, .. } => {
+            Probe::Read { path: file.clone(), max: limits.max_file }
+        }
+        Check::Metadata(m) => Probe::Stat { path: m.file.clone() },
+        Check::Sysctl { key, .. } => Probe::Read { path: sysctl_path(key), max: 64 * 1024 },
+        Check::Command { command, .. } => Probe::Command {
+            command: command.clone(),
+            timeout: limits.command_timeout,
+            max: limits.max_command_output,
+        },
+        Check::Service { name, .. } => Probe::Service { name: name.clone() },
+        Check::Package { name, .. } => Probe::Package { name: name.clone() },
+    }
+}
+
+/// A rule's verdict on one host, before it is labelled with the rule's id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: RuleStatus,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub diff: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Verdict {
+    fn error(message: impl Into<String>) -> Verdict {
+        Verdict { status: RuleStatus::Error, expected: None, actual: None, diff: None, message: Some(message.into()) }
+    }
+
+    fn compared(pass: bool, expected: String, actual: Option<String>) -> Verdict {
+        Verdict {
+            status: if pass { RuleStatus::Pass } else { RuleStatus::Fail },
+            expected: Some(expected),
+            actual,
+            diff: None,
+            message: None,
+        }
+    }
+}
+
+/// Evaluates `rule` against what the host returned for its probe.
+pub fn evaluate(rule: &Rule, probes: &Probes, outputs: &[ProbeOutput], limits: &CollectLimits, vars: &Vars, renderer: &Renderer) -> Verdict {
+    let probe = probe_for(rule, limits);
+    let Some(output) = probes.get(&probe).and_then(|i| outputs.get(i)) else {
+        return Verdict::error("internal: no collected fact for this rule");
+    };
+    let result = match &rule.check {
+        Check::Setting { file, key, expect } => file_text(output, file).and_then(|text| {
+            let dialect = SettingDialect::for_path(file);
+            let actual = text.as_deref().and_then(|t| find_setting(t, key, dialect));
+            let semantics = if dialect == SettingDialect::Sshd { ValueSemantics::Sshd } else { ValueSemantics::Exact };
+            let mut v = expect_or_exists(expect.as_ref(), actual, renderer, vars, semantics)?;
+            if text.is_none() {
+                v.message = Some(format!("{file} does not exist"));
+            }
+            Ok(v)
+        }),
+        Check::Line { file, pattern, expect, absent } => file_text(output, file).and_then(|text| {
+            let found = text.as_deref().and_then(|t| {
+                t.lines().find_map(|line| {
+                    pattern.captures(line).map(|c| (line.to_string(), c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()))
+                })
+            });
+            if *absent {
+                let pass = found.is_none();
+                return Ok(Verdict::compared(pass, format!("no line matching /{}/", pattern.as_str()), found.map(|(line, _)| line)));
+            }
+            match expect {
+                Some(e) => {
+                    let actual = found.map(|(_, captured)| captured);
+                    expect_or_exists(Some(e), actual, renderer, vars, ValueSemantics::Exact)
+                }
+                None => Ok(Verdict::compared(found.is_some(), format!("a line matching /{}/", pattern.as_str()), found.map(|(line, _)| line))),
+            }
+        }),
+        Check::Content { file, expected } => file_text(output, file).and_then(|actual| {
+            let expected = renderer.render(expected, vars).map_err(|e| e.to_string())?;
+            Ok(content_verdict(file, &expected, actual.as_deref()))
+        }),
+        Check::Metadata(m) => metadata_verdict(m, output),
+        Check::Sysctl { key, expect } => match output {
+            ProbeOutput::Ok(bytes) => {
+                let value = String::from_utf8_lossy(bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+                expect_or_exists(expect.as_ref(), Some(value), renderer, vars, ValueSemantics::Exact)
+            }
+            ProbeOutput::Missing => Err(format!("unknown sysctl key {key} (no {})", sysctl_path(key))),
+            ProbeOutput::Status(s) => Err(format!("cannot read {}: {}", sysctl_path(key), describe_status(s))),
+        },
+        Check::Command { expect, exit_code, .. } => command_verdict(output, expect.as_ref(), *exit_code, limits, vars, renderer),
+        Check::Service { name, state } => service_verdict(name, *state, output),
+        Check::Package { name, state, version } => package_verdict(name, *state, version.as_ref(), output),
+    };
+    result.unwrap_or_else(Verdict::error)
+}
+
+/// The file's text, `None` when it does not exist. Non-UTF-8 bytes are
+/// replaced, which is enough to compare settings and show diffs.
+fn file_text(output: &ProbeOutput, file: &str) -> Result<Option<String>, String> {
+    match output {
+        ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
+        ProbeOutput::Missing => Ok(None),
+        ProbeOutput::Status(s) => Err(format!("cannot read {file}: {}", describe_status(s))),
+    }
+}
+
+fn describe_status(status: &str) -> String {
+    match status {
+        "denied" => "permission denied (use become: sudo?)".into(),
+        "isdir" => "is a directory".into(),
+        "toolarge" => "larger than the file size limit".into(),
+        "unreadable" => "read error".into(),
+        "garbled" => "its content changed while it was read, or the host's output was malformed".into(),
+        other => format!("unexpected status {other:?}"),
+    }
+}
+
+fn expect_or_exists(
+    expect: Option<&crate::baseline::Expect>,
+    actual: Option<String>,
+    renderer: &Renderer,
+    vars: &Vars,
+    semantics: ValueSemantics,
+) -> Result<Verdict, String> {
+    match expect {
+        Some(e) => {
+            let c = compare(e, actual.as_deref(), renderer, vars, semantics)?;
+            let mut v = Verdict::compared(c.pass, c.expected, actual);
+            v.message = c.note;
+            Ok(v)
+        }
+        None => Ok(Verdict::compared(actual.is_some(), "present".into(), actual)),
+    }
+}
+
+fn content_verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdict {
+    let pass = actual == Some(expected);
+    let diff = (!pass).then(|| {
+        let actual_text = actual.unwrap_or("");
+        let actual_label = if actual.is_some() { format!("actual {file}") } else { format!("actual {file} (missing)") };
+        similar::TextDiff::from_lines(expected, actual_text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("expected {file}"), &actual_label)
+            .to_string()
+    });
+    Verdict {
+        status: if pass { RuleStatus::Pass } else { RuleStatus::Fail },
+        expected: Some(summarize_text(expected)),
+        actual: actual.map(summarize_text),
+        diff,
+        message: None,
+    }
+}
+
+/// Whole files are shown as a diff; the expected/actual fields carry a
+/// short description so reports stay readable.
+fn summarize_text(text: &str) -> String {
+    format!("{} lines, {} bytes", text.lines().count(), text.len())
+}
+
+fn metadata_verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, String> {
+    let mut expected = Vec::new();
+    let mut actual = Vec::new();
+    let mut pass = true;
+    let stat = match output {
+        ProbeOutput::Missing => None,
+        ProbeOutput::Ok(bytes) => Some(Stat::parse(&String::from_utf8_lossy(bytes)).ok_or("cannot parse stat output")?),
+        ProbeOutput::Status(s) => return Err(format!("cannot stat {}: {}", m.file, describe_status(s))),
+    };
+    let Some(stat) = stat else {
+        let pass = m.exists == Some(false);
+        let want = if pass { "absent".to_string() } else { "present".to_string() };
+        return Ok(Verdict::compared(pass, want, Some("missing".into())));
+    };
+    if m.exists == Some(false) {
+        return Ok(Verdict::compared(false, "absent".into(), Some(format!("present ({})", stat.kind))));
+    }
+    if m.exists == Some(true) {
+        expected.push("present".to_string());
+        actual.push("present".to_string());
+    }
+    if let Some(mode) = m.mode {
+        pass &= stat.mode == mode;
+        expected.push(format!("mode {mode:04o}"));
+        actual.push(format!("mode {:04o}", stat.mode));
+    }
+    if let Some(max) = m.max_mode {
+        pass &= stat.mode & !max == 0;
+        expected.push(format!("mode at most {max:04o}"));
+        if m.mode.is_none() {
+            actual.push(format!("mode {:04o}", stat.mode));
+        }
+    }
+    if let Some(owner) = &m.owner {
+        pass &= *owner == stat.owner || *owner == stat.uid;
+        expected.push(format!("owner {owner}"));
+        actual.push(format!("owner {}", stat.owner));
+    }
+    if let Some(group) = &m.group {
+        pass &= *group == stat.group || *group == stat.gid;
+        expected.push(format!("group {group}"));
+        actual.push(format!("group {}", stat.group));
+    }
+    Ok(Verdict::compared(pass, expected.join(", "), Some(actual.join(", "))))
+}
+
+/// `stat -c '%a %u %g %U %G %F'` output.
+struct Stat {
+    mode: u32,
+    uid: String,
+    gid: String,
+    owner: String,
+    group: String,
+    kind: String,
+}
+
+impl Stat {
+    fn parse(text: &str) -> Option<Stat> {
+        let mut parts = text.trim().splitn(6, ' ');
+        Some(Stat {
+            mode: u32::from_str_radix(parts.next()?, 8).ok()?,
+            uid: parts.next()?.to_string(),
+            gid: parts.next()?.to_string(),
+            owner: parts.next()?.to_string(),
+            group: parts.next()?.to_string(),
+            kind: parts.next().unwrap_or("file").to_string(),
+        })
+    }
+}
+
+fn command_verdict(
+    output: &ProbeOutput,
+    expect: Option<&crate::baseline::Expect>,
+    exit_code: Option<i32>,
+    limits: &CollectLimits,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, String> {
+    let ProbeOutput::Ok(bytes) = output else { return Err("the command's output could not be read".into()) };
+    let text = String::from_utf8_lossy(bytes);
+    // The script appends "\n<exit status>"; if that is missing the output
+    // was cut at the limit.
+    let Some((stdout, status)) = text.rsplit_once('\n') else {
+        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+    };
+    let Ok(status) = status.parse::<i32>() else {
+        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+    };
+    if stdout.len() as u64 > limits.max_command_output {
+        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+    }
+    match status {
+        124 | 137 => return Err(format!("command timed out after {:?}", limits.command_timeout)),
+        126 => return Err("command not executable".into()),
+        127 => return Err("command not found".into()),
+        _ => {}
+    }
+    let stdout = stdout.trim().to_string();
+    let mut expected = Vec::new();
+    let mut pass = true;
+    let mut note = None;
+    if let Some(e) = expect {
+        let c = compare(e, Some(&stdout), renderer, vars, ValueSemantics::Exact)?;
+        pass &= c.pass;
+        expected.push(c.expected);
+        note = c.note;
+    }
+    let mut actual = stdout;
+    if let Some(code) = exit_code {
+        pass &= status == code;
+        expected.push(format!("exit {code}"));
+        actual = if expect.is_some() { format!("{actual} (exit {status})") } else { format!("exit {status}") };
+    }
+    let mut v = Verdict::compared(pass, expected.join(", "), Some(actual));
+    v.message = note;
+    Ok(v)
+}
+
+fn key_values(output: &ProbeOutput) -> Result<Vec<(String, String)>, String> {
+    let ProbeOutput::Ok(bytes) = output else { return Err("the host's answer could not be read".into()) };
+    Ok(String::from_utf8_lossy(bytes)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.trim().to_string())))
+        .collect())
+}
+
+fn lookup<'a>(kv: &'a [(String, String)], key: &str) -> &'a str {
+    kv.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+}
+
+fn service_verdict(name: &str, want: ServiceState, output: &ProbeOutput) -> Result<Verdict, String> {
+    let kv = key_values(output)?;
+    let (running, enabled) = match lookup(&kv, "init") {
+        "systemd" => {
+            let active = lookup(&kv, "active");
+            let enabled = lookup(&kv, "enabled");
+            let enabled = match enabled {
+                "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated" => Some(true),
+                "disabled" | "masked" | "masked-runtime" => Some(false),
+                _ => None,
+            };
+            (if active.is_empty() { None } else { Some(active == "active") }, enabled)
+        }
+        "sysv" => {
+            let running = match lookup(&kv, "status") {
+                "none" => None,
+                "0" => Some(true),
+                _ => Some(false),
+            };
+            let enabled = match lookup(&kv, "enabled") {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            };
+            (running, enabled)
+        }
+        _ => return Err("cannot tell the init system".into()),
+    };
+    let (pass, actual) = match want {
+        ServiceState::Running => (running == Some(true), running_text(running)),
+        ServiceState::Stopped => (running != Some(true), running_text(running)),
+        ServiceState::Enabled => (enabled == Some(true), enabled_text(enabled)),
+        ServiceState::Disabled => (enabled != Some(true), enabled_text(enabled)),
+    };
+    let want = match want {
+        ServiceState::Running => "running",
+        ServiceState::Stopped => "stopped",
+        ServiceState::Enabled => "enabled",
+        ServiceState::Disabled => "disabled",
+    };
+    let mut v = Verdict::compared(pass, want.into(), Some(actual.into()));
+    if running.is_none() && enabled.is_none() {
+        v.message = Some(format!("service {name} not found"));
+    }
+    Ok(v)
+}
+
+fn running_text(r: Option<bool>) -> &'static str {
+    match r {
+        Some(true) => "running",
+        Some(false) => "stopped",
+        None => "not found",
+    }
+}
+
+fn enabled_text(e: Option<bool>) -> &'static str {
+    match e {
+        Some(true) => "enabled",
+        Some(false) => "disabled",
+        None => "not found",
+    }
+}
+
+fn package_verdict(name: &str, want: PackageState, version: Option<&version::VersionConstraint>, output: &ProbeOutput) -> Result<Verdict, String> {
+    let kv = key_values(output)?;
+    let manager = lookup(&kv, "manager");
+    if manager == "none" || manager.is_empty() {
+        return Err("no package manager found (dpkg, rpm or apk)".into());
+    }
+    let status = lookup(&kv, "status");
+    // dpkg: "install ok installed" / "hold ok installed"; others say installed.
+    let installed = status == "installed" || status.ends_with(" installed");
+    let installed_version = lookup(&kv, "version");
+    let actual = if installed { format!("installed {installed_version}") } else { "absent".to_string() };
+    let (pass, expected) = match (want, version) {
+        (PackageState::Absent, _) => (!installed, "absent".to_string()),
+        (PackageState::Installed, None) => (installed, "installed".to_string()),
+        (PackageState::Installed, Some(c)) => (installed && c.matches(installed_version), format!("installed, version {c}")),
+    };
+    let mut v = Verdict::compared(pass, expected, Some(actual.trim().to_string()));
+    if !installed && want == PackageState::Installed {
+        v.message = Some(format!("package {name} is not installed ({manager})"));
+    }
+    Ok(v)
+}

@@ -1,0 +1,463 @@
+//! The inventory: which hosts exist, how to reach them, and their vars.
+//!
+//! Precedence, lowest first: `defaults`, then each group the host belongs
+//! to in file order, then the host itself, then `-e` on the command line.
+
+pub mod pattern;
+pub mod target;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::config_error::{find_key_value, ConfigError};
+use crate::template::Vars;
+use crate::yaml::SourceFile;
+pub use pattern::HostPattern;
+pub use target::TargetSpec;
+
+/// How commands get root on the host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Become {
+    #[default]
+    None,
+    Sudo,
+}
+
+/// Connection settings that defaults, groups and hosts may each set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSettings {
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_file: Option<String>,
+    pub known_hosts: Option<String>,
+    #[serde(rename = "become")]
+    pub become_: Option<Become>,
+    pub jump: Option<String>,
+    #[serde(default)]
+    pub vars: Vars,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupDef {
+    #[serde(default)]
+    hosts: Vec<String>,
+    /// Groups whose hosts belong to this group as well.
+    #[serde(default)]
+    children: Vec<String>,
+    #[serde(flatten)]
+    settings: HostSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostDef {
+    address: Option<String>,
+    #[serde(flatten)]
+    settings: HostSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryFile {
+    #[serde(default)]
+    defaults: HostSettings,
+    #[serde(default)]
+    groups: IndexMap<String, Option<GroupDef>>,
+    #[serde(default)]
+    hosts: IndexMap<String, Option<HostDef>>,
+}
+
+/// A host ready to connect to, with every setting resolved.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: PathBuf,
+    pub become_: Become,
+    /// The host to tunnel through, itself fully resolved.
+    pub jump: Option<Box<Host>>,
+    pub groups: Vec<String>,
+    pub vars: Vars,
+    /// This machine itself, reached without SSH.
+    pub local: bool,
+}
+
+impl Host {
+    /// The machine running rectify, for `--local`.
+    pub fn local_machine() -> Host {
+        let name = local_hostname();
+        let mut host = Host {
+            name: name.clone(),
+            address: "localhost".into(),
+            port: 0,
+            user: current_user(),
+            identity_file: None,
+            known_hosts: PathBuf::new(),
+            become_: Become::None,
+            jump: None,
+            groups: Vec::new(),
+            vars: Vars::new(),
+            local: true,
+        };
+        host.set_identity_vars();
+        host
+    }
+
+    /// An ad-hoc `-t` target, with SSH defaults.
+    pub fn from_target(spec: &TargetSpec, defaults: &HostSettings) -> Host {
+        let settings = HostSettings {
+            user: spec.user.clone().or_else(|| defaults.user.clone()),
+            port: spec.port.or(defaults.port),
+            ..defaults.clone()
+        };
+        let mut host = resolved(spec.host.clone(), spec.host.clone(), &settings, Vec::new());
+        host.set_identity_vars();
+        host
+    }
+
+    /// `host`, `address` and `groups` are vars too (SPEC), set last so
+    /// nothing in a file can contradict them.
+    fn set_identity_vars(&mut self) {
+        use serde_yaml::Value;
+        self.vars.insert("host".into(), Value::String(self.name.clone()));
+        self.vars.insert("address".into(), Value::String(self.address.clone()));
+        let groups = self.groups.iter().cloned().map(Value::String).collect();
+        self.vars.insert("groups".into(), Value::Sequence(groups));
+    }
+
+    /// `user@address:port`, for messages.
+    pub fn endpoint(&self) -> String {
+        if self.local {
+            return "local".into();
+        }
+        if self.address.contains(':') {
+            format!("{}@[{}]:{}", self.user, self.address, self.port)
+        } else {
+            format!("{}@{}:{}", self.user, self.address, self.port)
+        }
+    }
+
+    /// Applies `-e KEY=VALUE` overrides, the highest precedence.
+    pub fn override_vars(&mut self, extra: &Vars) {
+        for (k, v) in extra {
+            self.vars.insert(k.clone(), v.clone());
+        }
+        self.set_identity_vars();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub hosts: Vec<Host>,
+    pub source: SourceFile,
+}
+
+impl Inventory {
+    pub fn load(path: &Path) -> Result<Inventory, ConfigError> {
+        let source = SourceFile::read(path)?;
+        Self::from_source(source)
+    }
+
+    pub fn from_source(source: SourceFile) -> Result<Inventory, ConfigError> {
+        let file: InventoryFile = source.parse()?;
+        let groups_of = group_membership(&file, &source)?;
+
+        let mut names: Vec<String> = file.hosts.keys().cloned().collect();
+        for group in file.groups.values().flatten() {
+            for h in &group.hosts {
+                if !names.contains(h) {
+                    names.push(h.clone());
+                }
+            }
+        }
+        if names.is_empty() {
+            return Err(ConfigError::whole_file(&source.path, "the inventory lists no hosts"));
+        }
+
+        let settings_of = |name: &str| -> (HostSettings, String, Vec<String>) {
+            let groups = groups_of.get(name).cloned().unwrap_or_default();
+            let mut merged = file.defaults.clone();
+            for (gname, g) in &file.groups {
+                if let Some(g) = g {
+                    if groups.contains(gname) {
+                        merged = merge(merged, &g.settings);
+                    }
+                }
+            }
+            let def = file.hosts.get(name).cloned().flatten().unwrap_or_default();
+            merged = merge(merged, &def.settings);
+            let address = def.address.unwrap_or_else(|| name.to_string());
+            (merged, address, groups)
+        };
+
+        let mut hosts = Vec::new();
+        for name in &names {
+            check_host_name(name, &source)?;
+            let (settings, address, groups) = settings_of(name);
+            let mut host = resolved(name.clone(), address, &settings, groups);
+            let ctx = JumpContext { names: &names, settings_of: &settings_of, source: &source };
+            host.jump = resolve_jump(name, &settings, &ctx, &mut BTreeSet::new())?;
+            host.set_identity_vars();
+            hosts.push(host);
+        }
+        Ok(Inventory { hosts, source })
+    }
+
+    /// The hosts selected by `--limit` (all when `None`).
+    pub fn select(&self, limit: Option<&HostPattern>) -> Vec<Host> {
+        self.hosts
+            .iter()
+            .filter(|h| limit.is_none_or(|p| p.matches(&h.name, &h.groups)))
+            .cloned()
+            .collect()
+    }
+}
+
+fn check_host_name(name: &str, source: &SourceFile) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        let pos = find_key_value(source.text.as_str(), name, "", 0);
+        Err(source.error_at(pos, format!("invalid host name {name:?}: use letters, digits, '.', '_', '-'")))
+    }
+}
+
+fn merge(mut base: HostSettings, over: &HostSettings) -> HostSettings {
+    macro_rules! take {
+        ($($f:ident),*) => { $( if over.$f.is_some() { base.$f = over.$f.clone(); } )* };
+    }
+    take!(user, port, identity_file, known_hosts, become_, jump);
+    for (k, v) in &over.vars {
+        base.vars.insert(k.clone(), v.clone());
+    }
+    base
+}
+
+fn resolved(name: String, address: String, s: &HostSettings, groups: Vec<String>) -> Host {
+    Host {
+        name,
+        address,
+        port: s.port.unwrap_or(22),
+        user: s.user.clone().unwrap_or_else(current_user),
+        identity_file: s.identity_file.as_deref().map(expand_home),
+        known_hosts: expand_home(s.known_hosts.as_deref().unwrap_or("~/.ssh/known_hosts")),
+        become_: s.become_.unwrap_or_default(),
+        jump: None,
+        groups,
+        vars: s.vars.clone(),
+        local: false,
+    }
+}
+
+/// `jump:` names a host of this inventory or is `[user@]host[:port]`.
+/// Chains are followed; a cycle is an input error.
+struct JumpContext<'a> {
+    names: &'a [String],
+    settings_of: &'a dyn Fn(&str) -> (HostSettings, String, Vec<String>),
+    source: &'a SourceFile,
+}
+
+fn resolve_jump(
+    name: &str,
+    settings: &HostSettings,
+    ctx: &JumpContext<'_>,
+    visiting: &mut BTreeSet<String>,
+) -> Result<Option<Box<Host>>, ConfigError> {
+    let source = ctx.source;
+    let Some(jump) = settings.jump.as_deref() else { return Ok(None) };
+    if !visiting.insert(name.to_string()) {
+        let pos = find_key_value(&source.text, "jump", jump, 0);
+        return Err(source.error_at(pos, format!("jump hosts form a cycle through {name:?}")));
+    }
+    let host = if ctx.names.iter().any(|n| n == jump) {
+        let (js, address, groups) = (ctx.settings_of)(jump);
+        let mut h = resolved(jump.to_string(), address, &js, groups);
+        h.jump = resolve_jump(jump, &js, ctx, visiting)?;
+        h
+    } else {
+        let spec: TargetSpec = jump.parse().map_err(|e: target::TargetError| {
+            source.error_at(find_key_value(&source.text, "jump", jump, 0), e.to_string())
+        })?;
+        // An ad-hoc jump host inherits how we authenticate, not its vars.
+        let inherit = HostSettings { jump: None, vars: Vars::new(), port: None, user: None, ..settings.clone() };
+        Host::from_target(&spec, &inherit)
+    };
+    Ok(Some(Box::new(host)))
+}
+
+/// Every host's groups, including groups that contain its group as a child.
+fn group_membership(
+    file: &InventoryFile,
+    source: &SourceFile,
+) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
+    fn members(
+        group: &str,
+        file: &InventoryFile,
+        source: &SourceFile,
+        path: &mut Vec<String>,
+    ) -> Result<Vec<String>, ConfigError> {
+        if path.iter().any(|g| g == group) {
+            let pos = find_key_value(&source.text, group, "", 0);
+            return Err(source.error_at(
+                pos,
+                format!("groups form a cycle: {} -> {group}", path.join(" -> ")),
+            ));
+        }
+        let Some(def) = file.groups.get(group) else {
+            let pos = find_key_value(&source.text, "children", "", 0);
+            return Err(source.error_at(pos, format!("unknown group {group:?} in children")));
+        };
+        let mut out = Vec::new();
+        if let Some(def) = def {
+            out.extend(def.hosts.iter().cloned());
+            path.push(group.to_string());
+            for child in &def.children {
+                out.extend(members(child, file, source, path)?);
+            }
+            path.pop();
+        }
+        Ok(out)
+    }
+
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for group in file.groups.keys() {
+        for host in members(group, file, source, &mut Vec::new())? {
+            let groups = map.entry(host).or_default();
+            if !groups.contains(group) {
+                groups.push(group.clone());
+            }
+        }
+    }
+    Ok(map)
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "root".into())
+}
+
+fn local_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Expands a leading `~/` to `$HOME`, as ssh does for key paths.
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inv(text: &str) -> Result<Inventory, ConfigError> {
+        Inventory::from_source(SourceFile { path: "inv.yaml".into(), text: text.into() })
+    }
+
+    const SPEC_EXAMPLE: &str = r#"
+defaults:
+  user: root
+  port: 22
+  identity_file: /keys/id
+  known_hosts: /keys/known
+  vars: {site: fra1, role: default}
+groups:
+  web:
+    hosts: [web01, web02]
+    vars: {ntp_server: 192.0.2.1, role: web}
+hosts:
+  web01: {address: 192.0.2.10}
+  web02: {address: 192.0.2.11, port: 2222, vars: {role: canary}}
+  bastion: {address: 198.51.100.5}
+  inner: {address: 10.0.0.9, jump: bastion}
+"#;
+
+    fn var(h: &Host, k: &str) -> String {
+        match &h.vars[k] {
+            serde_yaml::Value::String(s) => s.clone(),
+            v => format!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence_defaults_group_host() {
+        let inv = inv(SPEC_EXAMPLE).unwrap();
+        let web01 = inv.hosts.iter().find(|h| h.name == "web01").unwrap();
+        let web02 = inv.hosts.iter().find(|h| h.name == "web02").unwrap();
+        assert_eq!(var(web01, "role"), "web");
+        assert_eq!(var(web02, "role"), "canary");
+        assert_eq!(var(web01, "site"), "fra1");
+        assert_eq!(var(web01, "host"), "web01");
+        assert_eq!(var(web01, "address"), "192.0.2.10");
+        assert_eq!(web02.port, 2222);
+        assert_eq!(web01.groups, vec!["web"]);
+        assert_eq!(web01.identity_file.as_deref(), Some(Path::new("/keys/id")));
+    }
+
+    #[test]
+    fn jump_names_an_inventory_host_or_a_target() {
+        let inv = inv(SPEC_EXAMPLE).unwrap();
+        let inner = inv.hosts.iter().find(|h| h.name == "inner").unwrap();
+        let jump = inner.jump.as_ref().unwrap();
+        assert_eq!(jump.address, "198.51.100.5");
+        let inv2 = self::inv("hosts:\n  a: {jump: 'ops@gw.example:2200'}\n").unwrap();
+        let j = inv2.hosts[0].jump.as_ref().unwrap();
+        assert_eq!((j.user.as_str(), j.address.as_str(), j.port), ("ops", "gw.example", 2200));
+    }
+
+    #[test]
+    fn limit_selects_by_name_and_group() {
+        let inv = inv(SPEC_EXAMPLE).unwrap();
+        let names = |p: &str| -> Vec<String> {
+            inv.select(Some(&HostPattern::parse(p).unwrap())).into_iter().map(|h| h.name).collect()
+        };
+        assert_eq!(names("web"), vec!["web01", "web02"]);
+        assert_eq!(names("bas*,inner"), vec!["bastion", "inner"]);
+    }
+
+    #[test]
+    fn unknown_field_has_position() {
+        let e = inv("hosts:\n  a: {adress: x}\n").unwrap_err();
+        assert!(e.to_string().starts_with("inv.yaml:2:"), "{e}");
+        assert!(e.to_string().contains("adress"), "{e}");
+    }
+
+    #[test]
+    fn group_cycles_are_rejected() {
+        let e = inv("groups:\n  a: {children: [b]}\n  b: {children: [a], hosts: [h]}\n").unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn jump_cycles_are_rejected() {
+        let e = inv("hosts:\n  a: {jump: b}\n  b: {jump: a}\n").unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn children_inherit_group_membership() {
+        let inv = inv("groups:\n  prod: {children: [web], vars: {env: prod}}\n  web: {hosts: [w1]}\n").unwrap();
+        assert_eq!(inv.hosts[0].groups, vec!["prod", "web"]);
+        assert_eq!(var(&inv.hosts[0], "env"), "prod");
+    }
+}

@@ -1,0 +1,14 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match rectify::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 on usage errors, as SPEC wants; help and version exit 0.
+            e.exit();
+        }
+    };
+    rectify::cli::run(cli)
+}

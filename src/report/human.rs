@@ -1,0 +1,162 @@
+//! The report for people: drift first, failing rules with expected and
+//! actual values and diffs, passing hosts in one line each.
+
+use std::fmt::Write;
+
+use console::Style;
+
+use super::sanitize::for_terminal;
+use super::{HostReport, HostStatus, RuleResult, RuleStatus, RunReport};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HumanOptions {
+    pub color: bool,
+    /// Also list passing, skipped and waived rules.
+    pub verbose: bool,
+}
+
+struct Palette {
+    bad: Style,
+    warn: Style,
+    good: Style,
+    dim: Style,
+    bold: Style,
+    add: Style,
+    del: Style,
+}
+
+impl Palette {
+    fn new(color: bool) -> Palette {
+        let s = |style: Style| style.force_styling(color);
+        Palette {
+            bad: s(Style::new().red().bold()),
+            warn: s(Style::new().yellow().bold()),
+            good: s(Style::new().green()),
+            dim: s(Style::new().dim()),
+            bold: s(Style::new().bold()),
+            add: s(Style::new().green()),
+            del: s(Style::new().red()),
+        }
+    }
+}
+
+pub fn render(report: &RunReport, options: HumanOptions) -> String {
+    let p = Palette::new(options.color);
+    let mut out = String::new();
+    let mut hosts: Vec<&HostReport> = report.hosts.iter().collect();
+    // Drift first, then hosts that could not be audited, then the compliant.
+    hosts.sort_by_key(|h| match h.status {
+        HostStatus::Drift => 0,
+        HostStatus::Error => 1,
+        HostStatus::Compliant => 2,
+    });
+    for host in hosts {
+        render_host(&mut out, host, &p, options.verbose);
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} {}: {} hosts — {} compliant, {} drift, {} error; rules: {} pass, {} fail, {} error, {} waived, {} skipped",
+        p.bold.apply_to("run"),
+        report.run_id,
+        s.hosts,
+        p.good.apply_to(s.compliant),
+        if s.drift > 0 { p.bad.apply_to(s.drift) } else { p.dim.apply_to(s.drift) },
+        if s.error > 0 { p.warn.apply_to(s.error) } else { p.dim.apply_to(s.error) },
+        s.rules_pass,
+        s.rules_fail,
+        s.rules_error,
+        s.rules_waived,
+        s.rules_skipped,
+    );
+    out
+}
+
+fn render_host(out: &mut String, host: &HostReport, p: &Palette, verbose: bool) {
+    let name = for_terminal(&host.name);
+    match host.status {
+        HostStatus::Error => {
+            let reason = for_terminal(host.error.as_deref().unwrap_or("unknown error"));
+            let _ = writeln!(out, "{} {}  {}", p.warn.apply_to("ERROR    "), p.bold.apply_to(name), reason);
+            return;
+        }
+        HostStatus::Compliant => {
+            let _ = writeln!(out, "{} {}  {}", p.good.apply_to("COMPLIANT"), p.bold.apply_to(name), p.dim.apply_to(counts(host)));
+        }
+        HostStatus::Drift => {
+            let _ = writeln!(out, "{} {}  {}", p.bad.apply_to("DRIFT    "), p.bold.apply_to(name), counts(host));
+        }
+    }
+    let mut shown: Vec<&RuleResult> = host
+        .results
+        .iter()
+        .filter(|r| verbose || matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
+        .collect();
+    // Within a host: failures before errors before the rest, most severe first.
+    shown.sort_by_key(|r| (status_rank(r.status), std::cmp::Reverse(r.severity)));
+    for r in shown {
+        render_rule(out, r, p);
+    }
+}
+
+fn status_rank(s: RuleStatus) -> u8 {
+    match s {
+        RuleStatus::Fail => 0,
+        RuleStatus::Error => 1,
+        RuleStatus::Waived => 2,
+        RuleStatus::Pass => 3,
+        RuleStatus::Skipped => 4,
+    }
+}
+
+fn counts(host: &HostReport) -> String {
+    let n = |s: RuleStatus| host.results.iter().filter(|r| r.status == s).count();
+    let mut parts = vec![format!("{} pass", n(RuleStatus::Pass))];
+    for (s, label) in [(RuleStatus::Fail, "fail"), (RuleStatus::Error, "error"), (RuleStatus::Waived, "waived"), (RuleStatus::Skipped, "skipped")] {
+        if n(s) > 0 {
+            parts.push(format!("{} {label}", n(s)));
+        }
+    }
+    format!("({})", parts.join(", "))
+}
+
+fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
+    let tag = match r.status {
+        RuleStatus::Fail => p.bad.apply_to("fail "),
+        RuleStatus::Error => p.warn.apply_to("error"),
+        RuleStatus::Pass => p.good.apply_to("pass "),
+        RuleStatus::Waived => p.dim.apply_to("waive"),
+        RuleStatus::Skipped => p.dim.apply_to("skip "),
+    };
+    let _ = writeln!(
+        out,
+        "  {tag} {:<8} {}  {}",
+        r.severity.as_str(),
+        p.bold.apply_to(for_terminal(&r.id)),
+        for_terminal(&r.title)
+    );
+    if matches!(r.status, RuleStatus::Fail | RuleStatus::Error) {
+        if let Some(e) = &r.expected {
+            let _ = writeln!(out, "        expected: {}", for_terminal(e));
+        }
+        if r.status == RuleStatus::Fail || r.actual.is_some() {
+            let actual = r.actual.as_deref().map(for_terminal);
+            let _ = writeln!(out, "        actual:   {}", actual.as_deref().unwrap_or("(not set)"));
+        }
+    }
+    if let Some(m) = &r.message {
+        let _ = writeln!(out, "        {}", p.dim.apply_to(for_terminal(m)));
+    }
+    if let Some(diff) = &r.diff {
+        for line in for_terminal(diff).lines() {
+            let styled = if line.starts_with('+') && !line.starts_with("+++") {
+                p.add.apply_to(line).to_string()
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                p.del.apply_to(line).to_string()
+            } else {
+                p.dim.apply_to(line).to_string()
+            };
+            let _ = writeln!(out, "        {styled}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The result of a run, in the shape SPEC's JSON report defines, and its
+//! renderings. The model is the same for every format; each format module
+//! only renders it.
+
+pub mod human;
+pub mod junit;
+pub mod sanitize;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::Severity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    Audit,
+    Apply,
+    Fix,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    Pass,
+    Fail,
+    Error,
+    Waived,
+    Skipped,
+}
+
+impl RuleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Pass => "pass",
+            RuleStatus::Fail => "fail",
+            RuleStatus::Error => "error",
+            RuleStatus::Waived => "waived",
+            RuleStatus::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    Compliant,
+    Drift,
+    Error,
+}
+
+impl HostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Compliant => "compliant",
+            HostStatus::Drift => "drift",
+            HostStatus::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleResult {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: RuleStatus,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub diff: Option<String>,
+    pub message: Option<String>,
+    /// The baseline the rule came from.
+    pub baseline: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub step: String,
+    pub path: String,
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    pub name: String,
+    pub address: String,
+    pub status: HostStatus,
+    pub error: Option<String>,
+    pub results: Vec<RuleResult>,
+    pub changes: Vec<Change>,
+    /// Wall time spent on this host, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl HostReport {
+    /// Compliant unless a rule failed or could not be evaluated (SPEC: an
+    /// `error` rule on a reachable host makes it non-compliant).
+    pub fn status_from_results(results: &[RuleResult]) -> HostStatus {
+        if results.iter().any(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error)) {
+            HostStatus::Drift
+        } else {
+            HostStatus::Compliant
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub hosts: usize,
+    pub compliant: usize,
+    pub drift: usize,
+    pub error: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub rolled_back: usize,
+    pub rollback_failed: usize,
+    pub not_started: usize,
+    /// Rule results over all hosts, by status.
+    pub rules_pass: usize,
+    pub rules_fail: usize,
+    pub rules_error: usize,
+    pub rules_waived: usize,
+    pub rules_skipped: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub kind: RunKind,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+    pub summary: Summary,
+    pub hosts: Vec<HostReport>,
+    pub baselines: Vec<String>,
+    pub rectify_version: String,
+}
+
+impl RunReport {
+    pub fn summarize(hosts: &[HostReport]) -> Summary {
+        let mut s = Summary { hosts: hosts.len(), ..Summary::default() };
+        for h in hosts {
+            match h.status {
+                HostStatus::Compliant => s.compliant += 1,
+                HostStatus::Drift => s.drift += 1,
+                HostStatus::Error => s.error += 1,
+            }
+            for r in &h.results {
+                match r.status {
+                    RuleStatus::Pass => s.rules_pass += 1,
+                    RuleStatus::Fail => s.rules_fail += 1,
+                    RuleStatus::Error => s.rules_error += 1,
+                    RuleStatus::Waived => s.rules_waived += 1,
+                    RuleStatus::Skipped => s.rules_skipped += 1,
+                }
+            }
+        }
+        s
+    }
+
+    /// SPEC's exit codes for audits: 3 when a host could not be audited,
+    /// else 1 on drift, else 0. The highest applicable code wins.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.error > 0 {
+            3
+        } else if self.summary.drift > 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports always serialise")
+    }
+}
+
+/// Output formats for `--format` and `--report FORMAT=PATH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+}
+
+impl Format {
+    pub fn render(self, report: &RunReport, human: human::HumanOptions) -> String {
+        match self {
+            Format::Human => human::render(report, human),
+            Format::Json => report.to_json() + "\n",
+            Format::Junit => junit::render(report),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! How commands reach a host: over SSH or on this machine.
+//!
+//! The audit engine talks only to [`Transport`]; it never knows whether it
+//! runs over russh or a local process.
+
+pub mod local;
+pub mod ssh;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::inventory::{Become, Host};
+use crate::shell::QuoteError;
+
+/// What one remote command returned.
+#[derive(Debug, Default)]
+pub struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// `None` when the command was killed by a signal.
+    pub exit_status: Option<u32>,
+}
+
+/// Bounds for one command: what a host sends back is untrusted.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecLimits {
+    pub timeout: Duration,
+    pub max_stdout: usize,
+    pub max_stderr: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("connection timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    #[error("cannot connect to {endpoint}: {source}")]
+    Connect { endpoint: String, source: std::io::Error },
+    #[error("host key for {host} is not in {known_hosts} (fingerprint {fingerprint}); add it or use --host-key-policy accept-new")]
+    HostKeyUnknown { host: String, known_hosts: String, fingerprint: String },
+    #[error("HOST KEY CHANGED for {host}: {known_hosts} line {line} has a different key (fingerprint now {fingerprint}); possible man-in-the-middle, refusing to send credentials")]
+    HostKeyChanged { host: String, known_hosts: String, line: usize, fingerprint: String },
+    #[error("cannot record the host key in {known_hosts}: {reason}")]
+    HostKeyLearn { known_hosts: String, reason: String },
+    #[error("authentication failed for {user}: tried {tried}")]
+    Auth { user: String, tried: String },
+    #[error("cannot load key {path}: {reason}")]
+    Key { path: String, reason: String },
+    #[error("jump host {jump}: {source}")]
+    Jump { jump: String, source: Box<TransportError> },
+    #[error("ssh: {0}")]
+    Ssh(String),
+    #[error("command timed out after {0:?}")]
+    CommandTimeout(Duration),
+    #[error("host sent more than {limit} bytes of output")]
+    OutputTooLarge { limit: usize },
+    #[error("connection lost: {0}")]
+    Disconnected(String),
+    #[error(transparent)]
+    Quote(#[from] QuoteError),
+    #[error("local command: {0}")]
+    Local(std::io::Error),
+}
+
+/// A live connection to one host.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Runs `argv` (quoted word by word where a shell is involved) with
+    /// `stdin` as its standard input.
+    async fn exec(&self, argv: &[String], stdin: &[u8], limits: ExecLimits) -> Result<ExecOutput, TransportError>;
+
+    /// Ends the connection politely; dropping also ends it.
+    async fn close(&self);
+}
+
+/// Connection settings that come from the command line, not the inventory.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub connect_timeout: Duration,
+    pub host_key_policy: HostKeyPolicy,
+    pub keepalive: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HostKeyPolicy {
+    /// Only keys already in known_hosts are accepted.
+    Strict,
+    /// Unknown hosts are trusted on first use and recorded; a changed key
+    /// is still refused.
+    AcceptNew,
+}
+
+/// Opens a connection to `host` with the transport its settings call for.
+pub async fn connect(
+    host: &Host,
+    options: &ConnectOptions,
+    keys: &ssh::KeyStore,
+) -> Result<Box<dyn Transport>, TransportError> {
+    if host.local {
+        return Ok(Box::new(local::LocalTransport));
+    }
+    let session = ssh::SshTransport::connect(host, options, keys).await?;
+    Ok(Box::new(session))
+}
+
+/// Prefixes `argv` so it runs with the privileges the host asks for.
+/// `sudo -n` never prompts: a host that wants a password fails clearly.
+pub fn privileged(become_: Become, argv: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    if become_ == Become::Sudo {
+        out.extend(["sudo", "-n", "--"].map(String::from));
+    }
+    out.extend(argv.iter().map(|s| s.to_string()));
+    out
+}

@@ -1,0 +1,352 @@
+//! SSH transport on russh: host keys checked against known_hosts, keys from
+//! files or ssh-agent, jump hosts through direct-tcpip channels, and every
+//! step bounded in time.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use russh::client::{self, Handle};
+use russh::keys::known_hosts::{known_host_keys_path, learn_known_hosts_path};
+use russh::keys::{self, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Disconnect};
+use tokio::net::TcpStream;
+
+use super::{ConnectOptions, ExecLimits, ExecOutput, HostKeyPolicy, Transport, TransportError};
+use crate::inventory::{expand_home, Host};
+use crate::shell;
+
+/// Private keys loaded once per run and shared by every connection, so a
+/// passphrase is asked for once, not once per host.
+#[derive(Default)]
+pub struct KeyStore {
+    keys: Mutex<HashMap<PathBuf, Arc<PrivateKey>>>,
+    /// Serialises terminal prompts between concurrent connections.
+    prompt: tokio::sync::Mutex<()>,
+}
+
+impl KeyStore {
+    async fn load(&self, path: &Path) -> Result<Arc<PrivateKey>, TransportError> {
+        if let Some(key) = self.keys.lock().expect("key cache lock").get(path) {
+            return Ok(key.clone());
+        }
+        let _prompting = self.prompt.lock().await;
+        if let Some(key) = self.keys.lock().expect("key cache lock").get(path) {
+            return Ok(key.clone());
+        }
+        let fail = |reason: String| TransportError::Key { path: path.display().to_string(), reason };
+        let key = match keys::load_secret_key(path, None) {
+            Ok(key) => key,
+            Err(keys::Error::KeyIsEncrypted) => {
+                let passphrase = passphrase_for(path).map_err(fail)?;
+                keys::load_secret_key(path, Some(&passphrase)).map_err(|e| fail(e.to_string()))?
+            }
+            Err(e) => return Err(fail(e.to_string())),
+        };
+        let key = Arc::new(key);
+        self.keys.lock().expect("key cache lock").insert(path.to_path_buf(), key.clone());
+        Ok(key)
+    }
+}
+
+/// `RECTIFY_KEY_PASSPHRASE`, else a prompt on the controlling terminal.
+/// Never a command-line argument: those show in `ps`.
+fn passphrase_for(path: &Path) -> Result<String, String> {
+    if let Ok(p) = std::env::var("RECTIFY_KEY_PASSPHRASE") {
+        return Ok(p);
+    }
+    rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
+        .map_err(|e| format!("key is encrypted, set RECTIFY_KEY_PASSPHRASE or run on a terminal ({e})"))
+}
+
+/// What the handler learned about the server key, reported after connect
+/// fails, since russh only sees `false`.
+#[derive(Debug)]
+enum HostKeyVerdict {
+    Unknown { fingerprint: String },
+    Changed { line: usize, fingerprint: String },
+    LearnFailed(String),
+}
+
+struct KeyChecker {
+    host: String,
+    port: u16,
+    known_hosts: PathBuf,
+    policy: HostKeyPolicy,
+    verdict: Arc<Mutex<Option<HostKeyVerdict>>>,
+}
+
+impl client::Handler for KeyChecker {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, server_key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let key = server_key.public_key();
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let verdict = match keys::check_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
+            Ok(true) => return Ok(true),
+            Ok(false) if self.policy == HostKeyPolicy::AcceptNew => {
+                match learn_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
+                    Ok(()) => return Ok(true),
+                    Err(e) => HostKeyVerdict::LearnFailed(e.to_string()),
+                }
+            }
+            Ok(false) => HostKeyVerdict::Unknown { fingerprint },
+            Err(keys::Error::KeyChanged { line }) => HostKeyVerdict::Changed { line, fingerprint },
+            Err(e) => HostKeyVerdict::LearnFailed(e.to_string()),
+        };
+        *self.verdict.lock().expect("verdict lock") = Some(verdict);
+        Ok(false)
+    }
+}
+
+pub struct SshTransport {
+    handle: Handle<KeyChecker>,
+    /// Kept alive for as long as this connection tunnels through it.
+    _jump: Option<Box<SshTransport>>,
+}
+
+impl SshTransport {
+    pub async fn connect(host: &Host, options: &ConnectOptions, keys: &KeyStore) -> Result<SshTransport, TransportError> {
+        let deadline = options.connect_timeout;
+        tokio::time::timeout(deadline, Self::connect_unbounded(host, options, keys))
+            .await
+            .map_err(|_| TransportError::ConnectTimeout(deadline))?
+    }
+
+    async fn connect_unbounded(host: &Host, options: &ConnectOptions, keys: &KeyStore) -> Result<SshTransport, TransportError> {
+        let verdict = Arc::new(Mutex::new(None));
+        let checker = KeyChecker {
+            host: host.address.clone(),
+            port: host.port,
+            known_hosts: host.known_hosts.clone(),
+            policy: options.host_key_policy,
+            verdict: verdict.clone(),
+        };
+        let config = Arc::new(client_config(host, options));
+        let endpoint = host.endpoint();
+
+        let (handle, jump) = match &host.jump {
+            None => {
+                let tcp = TcpStream::connect((host.address.as_str(), host.port))
+                    .await
+                    .map_err(|source| TransportError::Connect { endpoint: endpoint.clone(), source })?;
+                tcp.set_nodelay(true).ok();
+                (client::connect_stream(config, tcp, checker).await, None)
+            }
+            Some(jump_host) => {
+                let jump = Box::pin(Self::connect_unbounded(jump_host, options, keys))
+                    .await
+                    .map_err(|e| TransportError::Jump { jump: jump_host.endpoint(), source: Box::new(e) })?;
+                let channel = jump
+                    .handle
+                    .channel_open_direct_tcpip(host.address.clone(), u32::from(host.port), "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| TransportError::Jump {
+                        jump: jump_host.endpoint(),
+                        source: Box::new(TransportError::Ssh(format!("cannot open tunnel to {endpoint}: {e}"))),
+                    })?;
+                (client::connect_stream(config, channel.into_stream(), checker).await, Some(Box::new(jump)))
+            }
+        };
+        let mut handle = match handle {
+            Ok(h) => h,
+            Err(e) => return Err(host_key_error(host, verdict.lock().expect("verdict lock").take()).unwrap_or_else(|| TransportError::Ssh(e.to_string()))),
+        };
+        authenticate(&mut handle, host, keys).await?;
+        Ok(SshTransport { handle, _jump: jump })
+    }
+}
+
+fn host_key_error(host: &Host, verdict: Option<HostKeyVerdict>) -> Option<TransportError> {
+    let known_hosts = host.known_hosts.display().to_string();
+    let name = if host.port == 22 { host.address.clone() } else { format!("[{}]:{}", host.address, host.port) };
+    Some(match verdict? {
+        HostKeyVerdict::Unknown { fingerprint } => TransportError::HostKeyUnknown { host: name, known_hosts, fingerprint },
+        HostKeyVerdict::Changed { line, fingerprint } => TransportError::HostKeyChanged { host: name, known_hosts, line, fingerprint },
+        HostKeyVerdict::LearnFailed(reason) => TransportError::HostKeyLearn { known_hosts, reason },
+    })
+}
+
+fn client_config(host: &Host, options: &ConnectOptions) -> client::Config {
+    let mut preferred = russh::Preferred::DEFAULT.clone();
+    // curve25519 first: the post-quantum hybrids cost the client noticeably
+    // more CPU per handshake, which adds up across a fleet. The hybrids stay
+    // in the list for servers that insist on them.
+    preferred.kex = Cow::Owned(
+        [
+            russh::kex::CURVE25519,
+            russh::kex::CURVE25519_PRE_RFC_8731,
+            russh::kex::MLKEM768X25519_SHA256,
+            russh::kex::DH_GEX_SHA256,
+            russh::kex::DH_G16_SHA512,
+            russh::kex::DH_G14_SHA256,
+            russh::kex::EXTENSION_SUPPORT_AS_CLIENT,
+            russh::kex::EXTENSION_OPENSSH_STRICT_KEX_AS_CLIENT,
+        ]
+        .to_vec(),
+    );
+    // Ask first for the host key types known_hosts already holds, as OpenSSH
+    // does; otherwise a host recorded only with its RSA key would look unknown.
+    if let Ok(known) = known_host_keys_path(&host.address, host.port, &host.known_hosts) {
+        let mut order: Vec<keys::Algorithm> = Vec::new();
+        for (_, key) in &known {
+            for alg in algorithms_for(key) {
+                if !order.contains(&alg) {
+                    order.push(alg);
+                }
+            }
+        }
+        for alg in preferred.key.iter() {
+            if !order.contains(alg) {
+                order.push(alg.clone());
+            }
+        }
+        preferred.key = Cow::Owned(order);
+    }
+    client::Config {
+        preferred,
+        inactivity_timeout: None,
+        keepalive_interval: Some(options.keepalive),
+        keepalive_max: 3,
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+fn algorithms_for(key: &PublicKey) -> Vec<keys::Algorithm> {
+    match key.algorithm() {
+        keys::Algorithm::Rsa { .. } => vec![
+            keys::Algorithm::Rsa { hash: Some(HashAlg::Sha512) },
+            keys::Algorithm::Rsa { hash: Some(HashAlg::Sha256) },
+        ],
+        other => vec![other],
+    }
+}
+
+/// SPEC order: the configured identity file; else the agent; else the
+/// default key files.
+async fn authenticate(handle: &mut Handle<KeyChecker>, host: &Host, store: &KeyStore) -> Result<(), TransportError> {
+    let mut tried = Vec::new();
+
+    if let Some(path) = &host.identity_file {
+        let key = store.load(path).await?;
+        tried.push(format!("key {}", path.display()));
+        if try_key(handle, host, key).await? {
+            return Ok(());
+        }
+        return Err(TransportError::Auth { user: host.user.clone(), tried: tried.join(", ") });
+    }
+
+    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        if let Ok(mut agent) = keys::agent::client::AgentClient::connect_env().await {
+            let identities = agent.request_identities().await.unwrap_or_default();
+            for identity in identities {
+                let key = identity.public_key().into_owned();
+                tried.push(format!("agent key {}", key.fingerprint(HashAlg::Sha256)));
+                let hash = rsa_hash_for(handle, &key).await;
+                match handle.authenticate_publickey_with(host.user.clone(), key, hash, &mut agent).await {
+                    Ok(r) if r.success() => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => tried.push(format!("(agent error: {e})")),
+                }
+            }
+        }
+    }
+
+    for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+        let path = expand_home(&format!("~/.ssh/{name}"));
+        if !path.exists() {
+            continue;
+        }
+        let key = match store.load(&path).await {
+            Ok(k) => k,
+            Err(e) => {
+                tried.push(format!("{} ({e})", path.display()));
+                continue;
+            }
+        };
+        tried.push(format!("key {}", path.display()));
+        if try_key(handle, host, key).await? {
+            return Ok(());
+        }
+    }
+    if tried.is_empty() {
+        tried.push("nothing: no identity_file, no ssh-agent, no ~/.ssh/id_* key".into());
+    }
+    Err(TransportError::Auth { user: host.user.clone(), tried: tried.join(", ") })
+}
+
+/// Only RSA keys need the server's signature-algorithm list, and asking for
+/// it can wait up to a second for the server's ext-info: skip it otherwise.
+async fn rsa_hash_for(handle: &Handle<KeyChecker>, key: &PublicKey) -> Option<HashAlg> {
+    if !matches!(key.algorithm(), keys::Algorithm::Rsa { .. }) {
+        return None;
+    }
+    handle.best_supported_rsa_hash().await.ok().flatten().flatten()
+}
+
+async fn try_key(handle: &mut Handle<KeyChecker>, host: &Host, key: Arc<PrivateKey>) -> Result<bool, TransportError> {
+    let hash = rsa_hash_for(handle, key.public_key()).await;
+    let result = handle
+        .authenticate_publickey(host.user.clone(), PrivateKeyWithHashAlg::new(key, hash))
+        .await
+        .map_err(|e| TransportError::Ssh(e.to_string()))?;
+    Ok(result.success())
+}
+
+#[async_trait]
+impl Transport for SshTransport {
+    async fn exec(&self, argv: &[String], stdin: &[u8], limits: ExecLimits) -> Result<ExecOutput, TransportError> {
+        let command = shell::join(argv)?;
+        tokio::time::timeout(limits.timeout, self.exec_unbounded(&command, stdin, limits))
+            .await
+            .map_err(|_| TransportError::CommandTimeout(limits.timeout))?
+    }
+
+    async fn close(&self) {
+        let _ = self.handle.disconnect(Disconnect::ByApplication, "", "en").await;
+    }
+}
+
+impl SshTransport {
+    async fn exec_unbounded(&self, command: &str, stdin: &[u8], limits: ExecLimits) -> Result<ExecOutput, TransportError> {
+        let lost = |e: russh::Error| TransportError::Disconnected(e.to_string());
+        let mut channel = self.handle.channel_open_session().await.map_err(lost)?;
+        channel.exec(true, command).await.map_err(lost)?;
+        if !stdin.is_empty() {
+            channel.data(stdin).await.map_err(lost)?;
+        }
+        channel.eof().await.map_err(lost)?;
+
+        let mut out = ExecOutput::default();
+        let mut closed_cleanly = false;
+        while let Some(msg) = channel.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => {
+                    if out.stdout.len() + data.len() > limits.max_stdout {
+                        let _ = channel.close().await;
+                        return Err(TransportError::OutputTooLarge { limit: limits.max_stdout });
+                    }
+                    out.stdout.extend_from_slice(&data);
+                }
+                ChannelMsg::ExtendedData { data, .. } => {
+                    // stderr only feeds error messages: keep the start, drop the rest.
+                    let room = limits.max_stderr.saturating_sub(out.stderr.len());
+                    out.stderr.extend_from_slice(&data[..data.len().min(room)]);
+                }
+                ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
+                ChannelMsg::Close => {
+                    closed_cleanly = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if !closed_cleanly && out.exit_status.is_none() {
+            return Err(TransportError::Disconnected("channel ended without an exit status".into()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,52 @@
+//! `rectify validate`: offline checks of input files, detecting their kind.
+
+use std::path::Path;
+
+use crate::baseline::Baseline;
+use crate::config_error::{ConfigError, ConfigErrors};
+use crate::inventory::Inventory;
+use crate::yaml::SourceFile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Inventory,
+    Baseline,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Inventory => "inventory",
+            FileKind::Baseline => "baseline",
+        }
+    }
+}
+
+/// Decides the kind by the top-level keys, the way a reader would.
+pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
+    let value: serde_yaml::Value = source.parse()?;
+    let Some(map) = value.as_mapping() else {
+        return Err(ConfigError::whole_file(&source.path, "expected a YAML mapping at the top level"));
+    };
+    let has = |k: &str| map.contains_key(k);
+    if has("rules") {
+        Ok(FileKind::Baseline)
+    } else if has("hosts") || has("groups") || has("defaults") {
+        Ok(FileKind::Inventory)
+    } else {
+        Err(ConfigError::whole_file(
+            &source.path,
+            "cannot tell what this file is: a baseline has `rules`, an inventory has `hosts`, `groups` or `defaults`",
+        ))
+    }
+}
+
+/// Validates one file; returns its kind, or every problem found in it.
+pub fn validate_file(path: &Path) -> Result<FileKind, ConfigErrors> {
+    let source = SourceFile::read(path)?;
+    let kind = detect(&source)?;
+    match kind {
+        FileKind::Baseline => Baseline::from_source(&source).map(|_| kind),
+        FileKind::Inventory => Inventory::from_source(source).map(|_| kind).map_err(ConfigErrors::from),
+    }
+}
