@@ -51,18 +51,26 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
             let _slot = slots.acquire_owned().await.expect("semaphore is never closed");
             let host = &plan.hosts[index];
             if let Some(tx) = &events {
-                let _ = tx.send(Event::HostStarted { name: host.name.clone() });
+                let _ = tx.send(Event::HostStarted {
+                    name: host.name.clone(),
+                });
             }
             let report = audit_host(host, &plan, &keys).await;
             if let Some(tx) = &events {
-                let _ = tx.send(Event::HostFinished { name: host.name.clone(), status: report.status });
+                let _ = tx.send(Event::HostFinished {
+                    name: host.name.clone(),
+                    status: report.status,
+                });
             }
             report
         }));
     }
     let mut hosts = Vec::with_capacity(tasks.len());
     for (task, host) in tasks.into_iter().zip(&plan.hosts) {
-        hosts.push(task.await.unwrap_or_else(|e| host_error(host, format!("internal error: {e}"), Duration::ZERO)));
+        hosts.push(
+            task.await
+                .unwrap_or_else(|e| host_error(host, format!("internal error: {e}"), Duration::ZERO)),
+        );
     }
     RunReport {
         run_id,
@@ -162,13 +170,22 @@ async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeySto
 }
 
 /// Connects, runs the collection script once, and splits its output.
-async fn collect(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeyStore, probes: &Probes) -> Result<Vec<crate::collect::ProbeOutput>, String> {
+async fn collect(
+    host: &Host,
+    plan: &AuditPlan,
+    keys: &transport::ssh::KeyStore,
+    probes: &Probes,
+) -> Result<Vec<crate::collect::ProbeOutput>, String> {
     let nonce = format!("{:032x}", rand::rng().random::<u128>());
     let script = script::build(probes.as_slice(), &nonce).map_err(|e| e.to_string())?;
     let limits = exec_limits(probes.as_slice(), plan.command_timeout);
 
-    let connection = transport::connect(host, &plan.connect, keys).await.map_err(|e| one_line(&e))?;
-    let output = connection.exec(&privileged(host.become_, &["sh", "-s"]), script.as_bytes(), limits).await;
+    let connection = transport::connect(host, &plan.connect, keys)
+        .await
+        .map_err(|e| one_line(&e))?;
+    let output = connection
+        .exec(&privileged(host.become_, &["sh", "-s"]), script.as_bytes(), limits)
+        .await;
     connection.close().await;
     let output = output.map_err(|e| one_line(&e))?;
 
@@ -177,11 +194,17 @@ async fn collect(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeyStore,
         Err(e) => {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let hint = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-            let status = output.exit_status.map(|s| format!("exit {s}")).unwrap_or_else(|| "killed".into());
+            let status = output
+                .exit_status
+                .map(|s| format!("exit {s}"))
+                .unwrap_or_else(|| "killed".into());
             if hint.is_empty() {
                 Err(format!("{e} ({status})"))
             } else {
-                Err(format!("{e} ({status}): {}", hint.chars().take(200).collect::<String>()))
+                Err(format!(
+                    "{e} ({status}): {}",
+                    hint.chars().take(200).collect::<String>()
+                ))
             }
         }
     }
@@ -202,7 +225,11 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
             _ => max_stdout += 4096,
         }
     }
-    ExecLimits { timeout, max_stdout, max_stderr: 64 * 1024 }
+    ExecLimits {
+        timeout,
+        max_stdout,
+        max_stderr: 64 * 1024,
+    }
 }
 
 fn one_line(e: &TransportError) -> String {

@@ -14,17 +14,34 @@ pub struct Position {
 }
 
 /// One problem in one input file.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 #[error("{}", self.headline())]
 pub struct ConfigError {
     pub path: PathBuf,
     pub position: Option<Position>,
     pub message: String,
-    #[source_code]
-    source_code: Option<NamedSource<String>>,
-    #[label("{label}")]
-    span: Option<SourceSpan>,
+    /// The source around the problem, for the rendered diagnostic. Boxed:
+    /// errors travel in `Result`s and should stay small.
+    snippet: Option<Box<Snippet>>,
+}
+
+#[derive(Debug)]
+struct Snippet {
+    source: NamedSource<String>,
+    span: SourceSpan,
     label: String,
+}
+
+impl miette::Diagnostic for ConfigError {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.snippet.as_ref().map(|s| &s.source as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let s = self.snippet.as_ref()?;
+        let label = miette::LabeledSpan::new_with_span(Some(s.label.clone()), s.span);
+        Some(Box::new(std::iter::once(label)))
+    }
 }
 
 impl ConfigError {
@@ -34,9 +51,7 @@ impl ConfigError {
             path: path.to_path_buf(),
             position: None,
             message: message.into(),
-            source_code: None,
-            span: None,
-            label: String::new(),
+            snippet: None,
         }
     }
 
@@ -44,13 +59,16 @@ impl ConfigError {
     pub fn at(path: &Path, text: &str, position: Position, message: impl Into<String>) -> Self {
         let message = message.into();
         let offset = offset_of(text, position);
+        let snippet = Snippet {
+            source: NamedSource::new(path.display().to_string(), text.to_string()),
+            span: SourceSpan::new(offset.into(), 0),
+            label: short_label(&message),
+        };
         ConfigError {
             path: path.to_path_buf(),
             position: Some(position),
-            label: short_label(&message),
             message,
-            source_code: Some(NamedSource::new(path.display().to_string(), text.to_string())),
-            span: Some(SourceSpan::new(offset.into(), 0)),
+            snippet: Some(Box::new(snippet)),
         }
     }
 
@@ -121,11 +139,11 @@ pub fn find_key_value(text: &str, key: &str, value: &str, nth: usize) -> Positio
     for (i, line) in text.lines().enumerate() {
         if let Some(m) = key_re.find(line) {
             if seen == nth {
-                let start = line[m.start()..]
-                    .find(key)
-                    .map(|k| m.start() + k)
-                    .unwrap_or(m.start());
-                return Position { line: i + 1, column: line[..start].chars().count() + 1 };
+                let start = line[m.start()..].find(key).map(|k| m.start() + k).unwrap_or(m.start());
+                return Position {
+                    line: i + 1,
+                    column: line[..start].chars().count() + 1,
+                };
             }
             seen += 1;
         }
@@ -133,7 +151,10 @@ pub fn find_key_value(text: &str, key: &str, value: &str, nth: usize) -> Positio
     if !value.is_empty() {
         for (i, line) in text.lines().enumerate() {
             if let Some(col) = line.find(value) {
-                return Position { line: i + 1, column: line[..col].chars().count() + 1 };
+                return Position {
+                    line: i + 1,
+                    column: line[..col].chars().count() + 1,
+                };
             }
         }
     }

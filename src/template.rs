@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn renders_host_vars() {
         let r = Renderer::default();
-        assert_eq!(r.render("server {{ ntp }}\n", &vars(&[("ntp", "192.0.2.1")])).unwrap(), "server 192.0.2.1\n");
+        assert_eq!(
+            r.render("server {{ ntp }}\n", &vars(&[("ntp", "192.0.2.1")])).unwrap(),
+            "server 192.0.2.1\n"
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ impl FileKind {
 pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
     let value: serde_yaml::Value = source.parse()?;
     let Some(map) = value.as_mapping() else {
-        return Err(ConfigError::whole_file(&source.path, "expected a YAML mapping at the top level"));
+        return Err(ConfigError::whole_file(
+            &source.path,
+            "expected a YAML mapping at the top level",
+        ));
     };
     let has = |k: &str| map.contains_key(k);
     if has("rules") {

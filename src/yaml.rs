@@ -19,19 +19,20 @@ const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 impl SourceFile {
     pub fn read(path: &Path) -> Result<SourceFile, ConfigError> {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| ConfigError::whole_file(path, format!("cannot read: {e}")))?;
+        let meta = std::fs::metadata(path).map_err(|e| ConfigError::whole_file(path, format!("cannot read: {e}")))?;
         if meta.is_dir() {
             return Err(ConfigError::whole_file(path, "is a directory, expected a YAML file"));
         }
         if meta.len() > MAX_INPUT_BYTES {
             return Err(ConfigError::whole_file(path, "larger than 16 MiB, refusing to parse"));
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| ConfigError::whole_file(path, format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| ConfigError::whole_file(path, format!("not UTF-8 text: {e}")))?;
-        Ok(SourceFile { path: path.to_path_buf(), text })
+        let bytes = std::fs::read(path).map_err(|e| ConfigError::whole_file(path, format!("cannot read: {e}")))?;
+        let text =
+            String::from_utf8(bytes).map_err(|e| ConfigError::whole_file(path, format!("not UTF-8 text: {e}")))?;
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            text,
+        })
     }
 
     /// Parses the whole file as `T`; serde's error position becomes the
@@ -57,7 +58,10 @@ impl SourceFile {
         };
         match e.location() {
             Some(loc) => self.error_at(
-                Position { line: loc.line(), column: loc.column() },
+                Position {
+                    line: loc.line(),
+                    column: loc.column(),
+                },
                 message,
             ),
             None => ConfigError::whole_file(&self.path, message),
@@ -85,7 +89,10 @@ mod tests {
 
     #[test]
     fn unknown_field_points_at_line_and_column() {
-        let src = SourceFile { path: "t.yaml".into(), text: "a: 1\nbee: 2\n".into() };
+        let src = SourceFile {
+            path: "t.yaml".into(),
+            text: "a: 1\nbee: 2\n".into(),
+        };
         let e = src.parse::<T>().unwrap_err();
         assert_eq!(e.position, Some(Position { line: 2, column: 1 }), "{e}");
         assert!(e.to_string().starts_with("t.yaml:2:1: unknown field `bee`"), "{e}");
@@ -93,7 +100,10 @@ mod tests {
 
     #[test]
     fn syntax_error_has_a_position() {
-        let src = SourceFile { path: "t.yaml".into(), text: "a: [1, 2\n".into() };
+        let src = SourceFile {
+            path: "t.yaml".into(),
+            text: "a: [1, 2\n".into(),
+        };
         let e = src.parse::<T>().unwrap_err();
         assert!(e.position.is_some(), "{e}");
     }

@@ -23,11 +23,18 @@ impl<'de> Deserialize<'de> for Expect {
                 if items.is_empty() {
                     return Err(de::Error::custom("expect: an empty list allows nothing"));
                 }
-                items.iter().map(scalar_text).collect::<Result<Vec<_>, _>>().map(Expect::AnyOf).map_err(de::Error::custom)
+                items
+                    .iter()
+                    .map(scalar_text)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Expect::AnyOf)
+                    .map_err(de::Error::custom)
             }
             Value::Mapping(map) => {
                 if map.len() != 1 {
-                    return Err(de::Error::custom("expect: a mapping takes exactly one of regex, min, max, not"));
+                    return Err(de::Error::custom(
+                        "expect: a mapping takes exactly one of regex, min, max, not",
+                    ));
                 }
                 let (k, v) = map.into_iter().next().expect("one entry");
                 let text = scalar_text(&v).map_err(de::Error::custom)?;
@@ -81,7 +88,10 @@ mod tests {
     fn every_form() {
         assert_eq!(e("no").unwrap(), Expect::Equals("no".into()));
         assert_eq!(e("4").unwrap(), Expect::Equals("4".into()));
-        assert_eq!(e("[no, prohibit-password]").unwrap(), Expect::AnyOf(vec!["no".into(), "prohibit-password".into()]));
+        assert_eq!(
+            e("[no, prohibit-password]").unwrap(),
+            Expect::AnyOf(vec!["no".into(), "prohibit-password".into()])
+        );
         assert_eq!(e("{regex: '^a'}").unwrap(), Expect::Regex("^a".into()));
         assert_eq!(e("{min: 1}").unwrap(), Expect::Min("1".into()));
         assert_eq!(e("{max: '{{ x }}'}").unwrap(), Expect::Max("{{ x }}".into()));

@@ -100,14 +100,40 @@ struct RawBaseline {
 /// What a rule checks, with everything it needs to do so.
 #[derive(Debug, Clone)]
 pub enum Check {
-    Setting { file: String, key: String, expect: Option<Expect> },
-    Line { file: String, pattern: regex::Regex, expect: Option<Expect>, absent: bool },
-    Content { file: String, expected: String },
+    Setting {
+        file: String,
+        key: String,
+        expect: Option<Expect>,
+    },
+    Line {
+        file: String,
+        pattern: regex::Regex,
+        expect: Option<Expect>,
+        absent: bool,
+    },
+    Content {
+        file: String,
+        expected: String,
+    },
     Metadata(Metadata),
-    Sysctl { key: String, expect: Option<Expect> },
-    Command { command: String, expect: Option<Expect>, exit_code: Option<i32> },
-    Service { name: String, state: ServiceState },
-    Package { name: String, state: PackageState, version: Option<VersionConstraint> },
+    Sysctl {
+        key: String,
+        expect: Option<Expect>,
+    },
+    Command {
+        command: String,
+        expect: Option<Expect>,
+        exit_code: Option<i32>,
+    },
+    Service {
+        name: String,
+        state: ServiceState,
+    },
+    Package {
+        name: String,
+        state: PackageState,
+        version: Option<VersionConstraint>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -161,19 +187,33 @@ impl Baseline {
                 errors.push(source.error_at(at, format!("duplicate rule id {:?}", raw_rule.id)));
                 continue;
             }
-            let builder = RuleBuilder { source, raw: raw_rule, renderer: &renderer, rule_at: at };
+            let builder = RuleBuilder {
+                source,
+                raw: raw_rule,
+                renderer: &renderer,
+                rule_at: at,
+            };
             match builder.build() {
                 Ok(rule) => rules.push(rule),
                 Err(mut e) => errors.append(&mut e),
             }
         }
         if raw.rules.is_empty() {
-            errors.push(source.error_at(find_key_value(&source.text, "rules", "", 0), "the baseline has no rules"));
+            errors.push(source.error_at(
+                find_key_value(&source.text, "rules", "", 0),
+                "the baseline has no rules",
+            ));
         }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Baseline { name: raw.name, description: raw.description, vars: raw.vars, rules, path: source.path.clone() })
+        Ok(Baseline {
+            name: raw.name,
+            description: raw.description,
+            vars: raw.vars,
+            rules,
+            path: source.path.clone(),
+        })
     }
 }
 
@@ -201,9 +241,13 @@ impl RuleBuilder<'_> {
         let position = if p.line == 1 && p.column == 1 && !rest.contains(key) {
             self.rule_at
         } else {
-            crate::config_error::Position { line: p.line + self.rule_at.line - 1, column: p.column }
+            crate::config_error::Position {
+                line: p.line + self.rule_at.line - 1,
+                column: p.column,
+            }
         };
-        self.source.error_at(position, format!("rule {}: {message}", self.raw.id))
+        self.source
+            .error_at(position, format!("rule {}: {message}", self.raw.id))
     }
 
     fn build(self) -> Result<Rule, Vec<ConfigError>> {
@@ -224,7 +268,11 @@ impl RuleBuilder<'_> {
         let remediation = r.remediation.as_deref().map(|rel| self.source.sibling(rel));
         if let (Some(path), Some(rel)) = (&remediation, &r.remediation) {
             if !path.is_file() {
-                errors.push(self.error("remediation", rel, format!("remediation playbook {} does not exist", path.display())));
+                errors.push(self.error(
+                    "remediation",
+                    rel,
+                    format!("remediation playbook {} does not exist", path.display()),
+                ));
             }
         }
         if let Some(expect) = &r.expect {
@@ -274,7 +322,11 @@ impl RuleBuilder<'_> {
             let msg = if subjects.is_empty() {
                 "needs exactly one subject: file, sysctl, command, service or package".to_string()
             } else {
-                format!("has {} subjects ({}); a rule checks exactly one", subjects.len(), subjects.join(", "))
+                format!(
+                    "has {} subjects ({}); a rule checks exactly one",
+                    subjects.len(),
+                    subjects.join(", ")
+                )
             };
             errors.push(self.error("id", &r.id, msg));
             return None;
@@ -283,7 +335,11 @@ impl RuleBuilder<'_> {
         // Fields that belong to one subject only.
         let mut only = |field: &str, set: bool, allowed_for: &[&str]| {
             if set && !allowed_for.contains(&subjects[0]) {
-                errors.push(self.error(field, "", format!("`{field}` does not apply to a `{}` rule", subjects[0])));
+                errors.push(self.error(
+                    field,
+                    "",
+                    format!("`{field}` does not apply to a `{}` rule", subjects[0]),
+                ));
             }
         };
         only("setting", r.setting.is_some(), &["file"]);
@@ -311,18 +367,32 @@ impl RuleBuilder<'_> {
                 if !valid {
                     errors.push(self.error("sysctl", &key, format!("invalid sysctl key {key:?}")));
                 }
-                Some(Check::Sysctl { key, expect: r.expect.clone() })
+                Some(Check::Sysctl {
+                    key,
+                    expect: r.expect.clone(),
+                })
             }
             "command" => {
                 if r.expect.is_none() && r.exit_code.is_none() {
-                    errors.push(self.error("command", "", "a command rule needs `expect`, `exit_code`, or both".into()));
+                    errors.push(self.error(
+                        "command",
+                        "",
+                        "a command rule needs `expect`, `exit_code`, or both".into(),
+                    ));
                 }
-                Some(Check::Command { command: r.command.clone().unwrap_or_default(), expect: r.expect.clone(), exit_code: r.exit_code })
+                Some(Check::Command {
+                    command: r.command.clone().unwrap_or_default(),
+                    expect: r.expect.clone(),
+                    exit_code: r.exit_code,
+                })
             }
             "service" => {
                 self.no_expect(errors, "service");
                 let state = self.state::<ServiceState>(errors, "running, stopped, enabled or disabled")?;
-                Some(Check::Service { name: r.service.clone().unwrap_or_default(), state })
+                Some(Check::Service {
+                    name: r.service.clone().unwrap_or_default(),
+                    state,
+                })
             }
             "package" => {
                 self.no_expect(errors, "package");
@@ -338,7 +408,11 @@ impl RuleBuilder<'_> {
                 if version.is_some() && state == PackageState::Absent {
                     errors.push(self.error("version", "", "`version` needs state: installed".into()));
                 }
-                Some(Check::Package { name: r.package.clone().unwrap_or_default(), state, version })
+                Some(Check::Package {
+                    name: r.package.clone().unwrap_or_default(),
+                    state,
+                    version,
+                })
             }
             _ => unreachable!("subjects are from the list above"),
         }
@@ -346,7 +420,11 @@ impl RuleBuilder<'_> {
 
     fn no_expect(&self, errors: &mut Vec<ConfigError>, subject: &str) {
         if self.raw.expect.is_some() {
-            errors.push(self.error("expect", "", format!("`expect` does not apply to a `{subject}` rule; use `state`")));
+            errors.push(self.error(
+                "expect",
+                "",
+                format!("`expect` does not apply to a `{subject}` rule; use `state`"),
+            ));
         }
     }
 
@@ -370,8 +448,14 @@ impl RuleBuilder<'_> {
         if !file.starts_with('/') {
             errors.push(self.error("file", &file, format!("file must be an absolute path, got {file:?}")));
         }
-        let metadata = r.exists.is_some() || r.mode.is_some() || r.max_mode.is_some() || r.owner.is_some() || r.group.is_some();
-        let kinds = [r.setting.is_some(), r.line.is_some(), r.content.is_some() || r.template.is_some(), metadata];
+        let metadata =
+            r.exists.is_some() || r.mode.is_some() || r.max_mode.is_some() || r.owner.is_some() || r.group.is_some();
+        let kinds = [
+            r.setting.is_some(),
+            r.line.is_some(),
+            r.content.is_some() || r.template.is_some(),
+            metadata,
+        ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             errors.push(self.error(
                 "file",
@@ -387,7 +471,11 @@ impl RuleBuilder<'_> {
             if key.trim().is_empty() || key.contains(char::is_whitespace) || key.contains('=') {
                 errors.push(self.error("setting", key, format!("invalid setting key {key:?}")));
             }
-            return Some(Check::Setting { file, key: key.clone(), expect: r.expect.clone() });
+            return Some(Check::Setting {
+                file,
+                key: key.clone(),
+                expect: r.expect.clone(),
+            });
         }
         if let Some(pattern) = &r.line {
             let pattern = match regex::Regex::new(pattern) {
@@ -401,7 +489,12 @@ impl RuleBuilder<'_> {
             if absent && r.expect.is_some() {
                 errors.push(self.error("absent", "", "`absent: true` and `expect` contradict each other".into()));
             }
-            return Some(Check::Line { file, pattern, expect: r.expect.clone(), absent });
+            return Some(Check::Line {
+                file,
+                pattern,
+                expect: r.expect.clone(),
+                absent,
+            });
         }
         if r.content.is_some() || r.template.is_some() {
             if r.expect.is_some() {
@@ -416,14 +509,22 @@ impl RuleBuilder<'_> {
                 (None, Some(rel)) => match std::fs::read_to_string(self.source.sibling(rel)) {
                     Ok(text) => text,
                     Err(e) => {
-                        errors.push(self.error("template", rel, format!("cannot read template {}: {e}", self.source.sibling(rel).display())));
+                        errors.push(self.error(
+                            "template",
+                            rel,
+                            format!("cannot read template {}: {e}", self.source.sibling(rel).display()),
+                        ));
                         return None;
                     }
                 },
                 (None, None) => unreachable!("checked above"),
             };
             if let Err(e) = self.renderer.check_syntax(&expected) {
-                errors.push(self.error(if r.template.is_some() { "template" } else { "content" }, "", e.to_string()));
+                errors.push(self.error(
+                    if r.template.is_some() { "template" } else { "content" },
+                    "",
+                    e.to_string(),
+                ));
             }
             return Some(Check::Content { file, expected });
         }
@@ -433,9 +534,20 @@ impl RuleBuilder<'_> {
         let mode = self.mode(errors, "mode", &r.mode);
         let max_mode = self.mode(errors, "max_mode", &r.max_mode);
         if r.exists == Some(false) && (mode.is_some() || max_mode.is_some() || r.owner.is_some() || r.group.is_some()) {
-            errors.push(self.error("exists", "", "`exists: false` cannot be combined with mode, owner or group".into()));
+            errors.push(self.error(
+                "exists",
+                "",
+                "`exists: false` cannot be combined with mode, owner or group".into(),
+            ));
         }
-        Some(Check::Metadata(Metadata { file, exists: r.exists, mode, max_mode, owner: r.owner.clone(), group: r.group.clone() }))
+        Some(Check::Metadata(Metadata {
+            file,
+            exists: r.exists,
+            mode,
+            max_mode,
+            owner: r.owner.clone(),
+            group: r.group.clone(),
+        }))
     }
 
     /// Modes are octal strings ("0640"); an unquoted YAML number is refused
@@ -446,14 +558,22 @@ impl RuleBuilder<'_> {
             serde_yaml::Value::String(s) => s.clone(),
             other => {
                 let shown = expect::scalar_text(other).unwrap_or_default();
-                errors.push(self.error(key, &shown, format!("{key} must be a quoted octal string, e.g. {key}: \"0640\"")));
+                errors.push(self.error(
+                    key,
+                    &shown,
+                    format!("{key} must be a quoted octal string, e.g. {key}: \"0640\""),
+                ));
                 return None;
             }
         };
         match parse_mode(&text) {
             Some(m) => Some(m),
             None => {
-                errors.push(self.error(key, &text, format!("invalid {key} {text:?}: expected an octal mode like \"0640\"")));
+                errors.push(self.error(
+                    key,
+                    &text,
+                    format!("invalid {key} {text:?}: expected an octal mode like \"0640\""),
+                ));
                 None
             }
         }
@@ -474,7 +594,10 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Baseline, ConfigErrors> {
-        Baseline::from_source(&SourceFile { path: "b.yaml".into(), text: text.into() })
+        Baseline::from_source(&SourceFile {
+            path: "b.yaml".into(),
+            text: text.into(),
+        })
     }
 
     #[test]
@@ -495,7 +618,13 @@ rules:
         )
         .unwrap();
         assert_eq!(b.rules.len(), 8);
-        assert!(matches!(b.rules[3].check, Check::Metadata(Metadata { max_mode: Some(0o640), .. })));
+        assert!(matches!(
+            b.rules[3].check,
+            Check::Metadata(Metadata {
+                max_mode: Some(0o640),
+                ..
+            })
+        ));
         assert_eq!(b.rules[0].severity, Severity::Medium);
     }
 
@@ -505,7 +634,9 @@ rules:
 
     #[test]
     fn duplicate_ids_point_at_the_second() {
-        let e = first_error("name: t\nrules:\n  - {id: A, sysctl: a.b, expect: '1'}\n  - id: A\n    sysctl: a.c\n    expect: '1'\n");
+        let e = first_error(
+            "name: t\nrules:\n  - {id: A, sysctl: a.b, expect: '1'}\n  - id: A\n    sysctl: a.c\n    expect: '1'\n",
+        );
         assert!(e.starts_with("b.yaml:4:5: duplicate rule id \"A\""), "{e}");
     }
 
@@ -523,7 +654,10 @@ rules:
         let e = first_error("name: t\nrules:\n  - id: A\n    file: /etc/x\n    mode: 640\n");
         assert!(e.contains("quoted octal"), "{e}");
         let b = load("name: t\nrules:\n  - id: A\n    file: /etc/x\n    mode: 0640\n").unwrap();
-        assert!(matches!(b.rules[0].check, Check::Metadata(Metadata { mode: Some(0o640), .. })));
+        assert!(matches!(
+            b.rules[0].check,
+            Check::Metadata(Metadata { mode: Some(0o640), .. })
+        ));
     }
 
     #[test]
@@ -540,7 +674,10 @@ rules:
 
     #[test]
     fn every_problem_is_reported() {
-        let errors = load("name: t\nrules:\n  - {id: A, file: rel, setting: K, expect: x}\n  - {id: B, sysctl: 'a;b', expect: '1'}\n").unwrap_err();
+        let errors = load(
+            "name: t\nrules:\n  - {id: A, file: rel, setting: K, expect: x}\n  - {id: B, sysctl: 'a;b', expect: '1'}\n",
+        )
+        .unwrap_err();
         assert_eq!(errors.0.len(), 2, "{errors}");
     }
 

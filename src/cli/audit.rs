@@ -43,7 +43,8 @@ pub struct AuditArgs {
 
 fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
     let (format, path) = text.split_once('=').ok_or("expected FORMAT=PATH, e.g. junit=out.xml")?;
-    let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| format!("unknown report format {format:?}"))?;
+    let format =
+        <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| format!("unknown report format {format:?}"))?;
     if path.is_empty() {
         return Err("empty PATH".into());
     }
@@ -80,7 +81,10 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
         forks: conn.forks as usize,
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
     let report = runtime.block_on(async {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -98,10 +102,28 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
     };
 
     for (format, path) in &args.reports {
-        let text = format.render(&report, HumanOptions { color: false, verbose: true });
-        std::fs::write(path, text).map_err(|source| CliError::Write { path: path.display().to_string(), source })?;
+        let text = format.render(
+            &report,
+            HumanOptions {
+                color: false,
+                verbose: true,
+            },
+        );
+        std::fs::write(path, text).map_err(|source| CliError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", args.format.render(&report, HumanOptions { color, verbose: conn.verbose }));
+    print!(
+        "{}",
+        args.format.render(
+            &report,
+            HumanOptions {
+                color,
+                verbose: conn.verbose
+            }
+        )
+    );
     Ok(report.exit_code() as u8)
 }

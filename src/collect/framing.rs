@@ -79,9 +79,15 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
 
     let complete = results.iter().filter(|r| r.is_some()).count();
     if !finished && complete < count {
-        return Err(FrameError::Truncated { complete, expected: count });
+        return Err(FrameError::Truncated {
+            complete,
+            expected: count,
+        });
     }
-    Ok(results.into_iter().map(|r| r.unwrap_or_else(|| ProbeOutput::Status("garbled".into()))).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| ProbeOutput::Status("garbled".into())))
+        .collect())
 }
 
 struct Header<'a> {
@@ -103,7 +109,12 @@ fn parse_header<'a>(data: &'a [u8], prefix: &str) -> Option<Header<'a>> {
     if parts.next().is_some() || status.is_empty() {
         return None;
     }
-    Some(Header { index, status, length, header_len: prefix.len() + newline + 1 })
+    Some(Header {
+        index,
+        status,
+        length,
+        header_len: prefix.len() + newline + 1,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -117,7 +128,10 @@ mod tests {
     #[test]
     fn frames_in_order() {
         let out = b"RECTIFY:n:0:ok:3\nabcRECTIFY:n:1:missing:0\nRECTIFY:n:end\n";
-        assert_eq!(parse_output(out, "n", 2).unwrap(), vec![ProbeOutput::Ok(b"abc".to_vec()), ProbeOutput::Missing]);
+        assert_eq!(
+            parse_output(out, "n", 2).unwrap(),
+            vec![ProbeOutput::Ok(b"abc".to_vec()), ProbeOutput::Missing]
+        );
     }
 
     #[test]
@@ -131,7 +145,13 @@ mod tests {
     #[test]
     fn missing_end_marker_is_truncation() {
         let out = b"RECTIFY:n:0:ok:3\nabc";
-        assert_eq!(parse_output(out, "n", 2), Err(FrameError::Truncated { complete: 1, expected: 2 }));
+        assert_eq!(
+            parse_output(out, "n", 2),
+            Err(FrameError::Truncated {
+                complete: 1,
+                expected: 2
+            })
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub enum Probe {
     /// Mode, owner and group (following symlinks), or that it is missing.
     Stat { path: String },
     /// stdout and exit status of `sh -c command`.
-    Command { command: String, timeout: Duration, max: u64 },
+    Command {
+        command: String,
+        timeout: Duration,
+        max: u64,
+    },
     /// Whether a service runs and starts at boot.
     Service { name: String },
     /// Whether a package is installed, and its version.
@@ -60,6 +64,10 @@ impl Probes {
 /// `/proc/sys` path of a sysctl key: `net.ipv4.ip_forward` →
 /// `/proc/sys/net/ipv4/ip_forward`. Keys may use `/` as the separator too.
 pub fn sysctl_path(key: &str) -> String {
-    let rel = if key.contains('/') { key.to_string() } else { key.replace('.', "/") };
+    let rel = if key.contains('/') {
+        key.to_string()
+    } else {
+        key.replace('.', "/")
+    };
     format!("/proc/sys/{rel}")
 }

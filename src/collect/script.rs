@@ -116,7 +116,12 @@ mod tests {
 
     fn run_locally(probes: &[Probe]) -> Vec<ProbeOutput> {
         let script = build(probes, "n0nce").unwrap();
-        let mut child = Command::new("sh").arg("-s").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new("sh")
+            .arg("-s")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         parse_output(&out.stdout, "n0nce", probes.len()).unwrap()
@@ -138,7 +143,10 @@ mod tests {
         for (name, content) in &cases {
             let p = dir.path().join(name);
             std::fs::write(&p, content).unwrap();
-            probes.push(Probe::Read { path: p.to_str().unwrap().to_string(), max: 1 << 20 });
+            probes.push(Probe::Read {
+                path: p.to_str().unwrap().to_string(),
+                max: 1 << 20,
+            });
         }
         let outputs = run_locally(&probes);
         for ((name, content), out) in cases.iter().zip(outputs) {
@@ -152,10 +160,22 @@ mod tests {
         let big = dir.path().join("big");
         std::fs::write(&big, vec![b'x'; 2048]).unwrap();
         let probes = vec![
-            Probe::Read { path: dir.path().join("nope").to_str().unwrap().into(), max: 100 },
-            Probe::Read { path: dir.path().to_str().unwrap().into(), max: 100 },
-            Probe::Read { path: big.to_str().unwrap().into(), max: 1024 },
-            Probe::Read { path: big.to_str().unwrap().into(), max: 2048 },
+            Probe::Read {
+                path: dir.path().join("nope").to_str().unwrap().into(),
+                max: 100,
+            },
+            Probe::Read {
+                path: dir.path().to_str().unwrap().into(),
+                max: 100,
+            },
+            Probe::Read {
+                path: big.to_str().unwrap().into(),
+                max: 1024,
+            },
+            Probe::Read {
+                path: big.to_str().unwrap().into(),
+                max: 2048,
+            },
         ];
         let out = run_locally(&probes);
         assert_eq!(out[0], ProbeOutput::Missing);
@@ -167,10 +187,26 @@ mod tests {
     #[test]
     fn commands_report_output_and_exit_status_and_are_bounded() {
         let probes = vec![
-            Probe::Command { command: "echo hello; exit 3".into(), timeout: Duration::from_secs(5), max: 1024 },
-            Probe::Command { command: "yes".into(), timeout: Duration::from_secs(5), max: 1024 },
-            Probe::Command { command: "echo '$(id)'; printf 'a\\0b'".into(), timeout: Duration::from_secs(5), max: 1024 },
-            Probe::Command { command: "cat".into(), timeout: Duration::from_secs(5), max: 1024 },
+            Probe::Command {
+                command: "echo hello; exit 3".into(),
+                timeout: Duration::from_secs(5),
+                max: 1024,
+            },
+            Probe::Command {
+                command: "yes".into(),
+                timeout: Duration::from_secs(5),
+                max: 1024,
+            },
+            Probe::Command {
+                command: "echo '$(id)'; printf 'a\\0b'".into(),
+                timeout: Duration::from_secs(5),
+                max: 1024,
+            },
+            Probe::Command {
+                command: "cat".into(),
+                timeout: Duration::from_secs(5),
+                max: 1024,
+            },
         ];
         let out = run_locally(&probes);
         assert_eq!(out[0], ProbeOutput::Ok(b"hello\n\n3".to_vec()));
@@ -192,8 +228,16 @@ mod tests {
         let f = dir.path().join("f");
         std::fs::write(&f, "x").unwrap();
         std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
-        let out = run_locally(&[Probe::Stat { path: f.to_str().unwrap().into() }]);
-        let ProbeOutput::Ok(text) = &out[0] else { panic!("{out:?}") };
-        assert!(String::from_utf8_lossy(text).starts_with("640 "), "{:?}", String::from_utf8_lossy(text));
+        let out = run_locally(&[Probe::Stat {
+            path: f.to_str().unwrap().into(),
+        }]);
+        let ProbeOutput::Ok(text) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert!(
+            String::from_utf8_lossy(text).starts_with("640 "),
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
     }
 }

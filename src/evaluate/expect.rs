@@ -32,7 +32,13 @@ pub fn compare(
         ValueSemantics::Exact => a == b,
         ValueSemantics::Sshd => a.eq_ignore_ascii_case(b),
     };
-    let ok = |pass: bool, expected: String| Ok(Comparison { pass, expected, note: None });
+    let ok = |pass: bool, expected: String| {
+        Ok(Comparison {
+            pass,
+            expected,
+            note: None,
+        })
+    };
     match expect {
         Expect::Equals(want) => {
             let want = render(want)?;
@@ -58,10 +64,16 @@ pub fn compare(
             let limit = parse_number(&bound_text, semantics)
                 .ok_or_else(|| format!("expect bound {bound_text:?} is not a number"))?;
             let expected = format!("{} {bound_text}", if is_min { ">=" } else { "<=" });
-            let Some(actual) = actual else { return ok(false, expected) };
+            let Some(actual) = actual else {
+                return ok(false, expected);
+            };
             match parse_number(actual, semantics) {
                 Some(value) => ok(if is_min { value >= limit } else { value <= limit }, expected),
-                None => Ok(Comparison { pass: false, expected, note: Some(format!("{actual:?} is not a number")) }),
+                None => Ok(Comparison {
+                    pass: false,
+                    expected,
+                    note: Some(format!("{actual:?} is not a number")),
+                }),
             }
         }
     }
@@ -134,12 +146,21 @@ mod tests {
         assert!(!cmp(Expect::Max("60".into()), Some("2m"), Sshd).pass);
         let c = cmp(Expect::Max("60".into()), Some("lots"), Exact);
         assert!(!c.pass && c.note.is_some());
-        assert_eq!(cmp(Expect::Max("{{ limit }}".into()), Some("1"), Exact).expected, "<= 4");
+        assert_eq!(
+            cmp(Expect::Max("{{ limit }}".into()), Some("1"), Exact).expected,
+            "<= 4"
+        );
     }
 
     #[test]
     fn undefined_vars_are_errors() {
-        let r = compare(&Expect::Equals("{{ nope }}".into()), Some("x"), &Renderer::default(), &Vars::new(), ValueSemantics::Exact);
+        let r = compare(
+            &Expect::Equals("{{ nope }}".into()),
+            Some("x"),
+            &Renderer::default(),
+            &Vars::new(),
+            ValueSemantics::Exact,
+        );
         assert!(r.is_err());
     }
 

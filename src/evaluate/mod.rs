@@ -24,18 +24,26 @@ pub struct CollectLimits {
 
 impl Default for CollectLimits {
     fn default() -> Self {
-        CollectLimits { max_file: 16 * 1024 * 1024, max_command_output: 64 * 1024, command_timeout: Duration::from_secs(30) }
+        CollectLimits {
+            max_file: 16 * 1024 * 1024,
+            max_command_output: 64 * 1024,
+            command_timeout: Duration::from_secs(30),
+        }
     }
 }
 
 /// The fact a rule needs from a host.
 pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
     match &rule.check {
-        Check::Setting { file, .. } | Check::Line { file, .. } | Check::Content { file, .. } => {
-            Probe::Read { path: file.clone(), max: limits.max_file }
-        }
+        Check::Setting { file, .. } | Check::Line { file, .. } | Check::Content { file, .. } => Probe::Read {
+            path: file.clone(),
+            max: limits.max_file,
+        },
         Check::Metadata(m) => Probe::Stat { path: m.file.clone() },
-        Check::Sysctl { key, .. } => Probe::Read { path: sysctl_path(key), max: 64 * 1024 },
+        Check::Sysctl { key, .. } => Probe::Read {
+            path: sysctl_path(key),
+            max: 64 * 1024,
+        },
         Check::Command { command, .. } => Probe::Command {
             command: command.clone(),
             timeout: limits.command_timeout,
@@ -58,7 +66,13 @@ pub struct Verdict {
 
 impl Verdict {
     fn error(message: impl Into<String>) -> Verdict {
-        Verdict { status: RuleStatus::Error, expected: None, actual: None, diff: None, message: Some(message.into()) }
+        Verdict {
+            status: RuleStatus::Error,
+            expected: None,
+            actual: None,
+            diff: None,
+            message: Some(message.into()),
+        }
     }
 
     fn compared(pass: bool, expected: String, actual: Option<String>) -> Verdict {
@@ -73,7 +87,14 @@ impl Verdict {
 }
 
 /// Evaluates `rule` against what the host returned for its probe.
-pub fn evaluate(rule: &Rule, probes: &Probes, outputs: &[ProbeOutput], limits: &CollectLimits, vars: &Vars, renderer: &Renderer) -> Verdict {
+pub fn evaluate(
+    rule: &Rule,
+    probes: &Probes,
+    outputs: &[ProbeOutput],
+    limits: &CollectLimits,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Verdict {
     let probe = probe_for(rule, limits);
     let Some(output) = probes.get(&probe).and_then(|i| outputs.get(i)) else {
         return Verdict::error("internal: no collected fact for this rule");
@@ -82,29 +103,54 @@ pub fn evaluate(rule: &Rule, probes: &Probes, outputs: &[ProbeOutput], limits: &
         Check::Setting { file, key, expect } => file_text(output, file).and_then(|text| {
             let dialect = SettingDialect::for_path(file);
             let actual = text.as_deref().and_then(|t| find_setting(t, key, dialect));
-            let semantics = if dialect == SettingDialect::Sshd { ValueSemantics::Sshd } else { ValueSemantics::Exact };
+            let semantics = if dialect == SettingDialect::Sshd {
+                ValueSemantics::Sshd
+            } else {
+                ValueSemantics::Exact
+            };
             let mut v = expect_or_exists(expect.as_ref(), actual, renderer, vars, semantics)?;
             if text.is_none() {
                 v.message = Some(format!("{file} does not exist"));
             }
             Ok(v)
         }),
-        Check::Line { file, pattern, expect, absent } => file_text(output, file).and_then(|text| {
+        Check::Line {
+            file,
+            pattern,
+            expect,
+            absent,
+        } => file_text(output, file).and_then(|text| {
             let found = text.as_deref().and_then(|t| {
                 t.lines().find_map(|line| {
-                    pattern.captures(line).map(|c| (line.to_string(), c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()))
+                    pattern.captures(line).map(|c| {
+                        (
+                            line.to_string(),
+                            c.get(1)
+                                .or_else(|| c.get(0))
+                                .map(|m| m.as_str().to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
                 })
             });
             if *absent {
                 let pass = found.is_none();
-                return Ok(Verdict::compared(pass, format!("no line matching /{}/", pattern.as_str()), found.map(|(line, _)| line)));
+                return Ok(Verdict::compared(
+                    pass,
+                    format!("no line matching /{}/", pattern.as_str()),
+                    found.map(|(line, _)| line),
+                ));
             }
             match expect {
                 Some(e) => {
                     let actual = found.map(|(_, captured)| captured);
                     expect_or_exists(Some(e), actual, renderer, vars, ValueSemantics::Exact)
                 }
-                None => Ok(Verdict::compared(found.is_some(), format!("a line matching /{}/", pattern.as_str()), found.map(|(line, _)| line))),
+                None => Ok(Verdict::compared(
+                    found.is_some(),
+                    format!("a line matching /{}/", pattern.as_str()),
+                    found.map(|(line, _)| line),
+                )),
             }
         }),
         Check::Content { file, expected } => file_text(output, file).and_then(|actual| {
@@ -114,13 +160,18 @@ pub fn evaluate(rule: &Rule, probes: &Probes, outputs: &[ProbeOutput], limits: &
         Check::Metadata(m) => metadata_verdict(m, output),
         Check::Sysctl { key, expect } => match output {
             ProbeOutput::Ok(bytes) => {
-                let value = String::from_utf8_lossy(bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+                let value = String::from_utf8_lossy(bytes)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 expect_or_exists(expect.as_ref(), Some(value), renderer, vars, ValueSemantics::Exact)
             }
             ProbeOutput::Missing => Err(format!("unknown sysctl key {key} (no {})", sysctl_path(key))),
             ProbeOutput::Status(s) => Err(format!("cannot read {}: {}", sysctl_path(key), describe_status(s))),
         },
-        Check::Command { expect, exit_code, .. } => command_verdict(output, expect.as_ref(), *exit_code, limits, vars, renderer),
+        Check::Command { expect, exit_code, .. } => {
+            command_verdict(output, expect.as_ref(), *exit_code, limits, vars, renderer)
+        }
         Check::Service { name, state } => service_verdict(name, *state, output),
         Check::Package { name, state, version } => package_verdict(name, *state, version.as_ref(), output),
     };
@@ -170,7 +221,11 @@ fn content_verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdict 
     let pass = actual == Some(expected);
     let diff = (!pass).then(|| {
         let actual_text = actual.unwrap_or("");
-        let actual_label = if actual.is_some() { format!("actual {file}") } else { format!("actual {file} (missing)") };
+        let actual_label = if actual.is_some() {
+            format!("actual {file}")
+        } else {
+            format!("actual {file} (missing)")
+        };
         similar::TextDiff::from_lines(expected, actual_text)
             .unified_diff()
             .context_radius(3)
@@ -203,11 +258,19 @@ fn metadata_verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, Strin
     };
     let Some(stat) = stat else {
         let pass = m.exists == Some(false);
-        let want = if pass { "absent".to_string() } else { "present".to_string() };
+        let want = if pass {
+            "absent".to_string()
+        } else {
+            "present".to_string()
+        };
         return Ok(Verdict::compared(pass, want, Some("missing".into())));
     };
     if m.exists == Some(false) {
-        return Ok(Verdict::compared(false, "absent".into(), Some(format!("present ({})", stat.kind))));
+        return Ok(Verdict::compared(
+            false,
+            "absent".into(),
+            Some(format!("present ({})", stat.kind)),
+        ));
     }
     if m.exists == Some(true) {
         expected.push("present".to_string());
@@ -270,7 +333,9 @@ fn command_verdict(
     vars: &Vars,
     renderer: &Renderer,
 ) -> Result<Verdict, String> {
-    let ProbeOutput::Ok(bytes) = output else { return Err("the command's output could not be read".into()) };
+    let ProbeOutput::Ok(bytes) = output else {
+        return Err("the command's output could not be read".into());
+    };
     let text = String::from_utf8_lossy(bytes);
     // The script appends "\n<exit status>"; if that is missing the output
     // was cut at the limit.
@@ -303,7 +368,11 @@ fn command_verdict(
     if let Some(code) = exit_code {
         pass &= status == code;
         expected.push(format!("exit {code}"));
-        actual = if expect.is_some() { format!("{actual} (exit {status})") } else { format!("exit {status}") };
+        actual = if expect.is_some() {
+            format!("{actual} (exit {status})")
+        } else {
+            format!("exit {status}")
+        };
     }
     let mut v = Verdict::compared(pass, expected.join(", "), Some(actual));
     v.message = note;
@@ -311,7 +380,9 @@ fn command_verdict(
 }
 
 fn key_values(output: &ProbeOutput) -> Result<Vec<(String, String)>, String> {
-    let ProbeOutput::Ok(bytes) = output else { return Err("the host's answer could not be read".into()) };
+    let ProbeOutput::Ok(bytes) = output else {
+        return Err("the host's answer could not be read".into());
+    };
     Ok(String::from_utf8_lossy(bytes)
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.trim().to_string())))
@@ -333,7 +404,14 @@ fn service_verdict(name: &str, want: ServiceState, output: &ProbeOutput) -> Resu
                 "disabled" | "masked" | "masked-runtime" => Some(false),
                 _ => None,
             };
-            (if active.is_empty() { None } else { Some(active == "active") }, enabled)
+            (
+                if active.is_empty() {
+                    None
+                } else {
+                    Some(active == "active")
+                },
+                enabled,
+            )
         }
         "sysv" => {
             let running = match lookup(&kv, "status") {
@@ -385,7 +463,12 @@ fn enabled_text(e: Option<bool>) -> &'static str {
     }
 }
 
-fn package_verdict(name: &str, want: PackageState, version: Option<&version::VersionConstraint>, output: &ProbeOutput) -> Result<Verdict, String> {
+fn package_verdict(
+    name: &str,
+    want: PackageState,
+    version: Option<&version::VersionConstraint>,
+    output: &ProbeOutput,
+) -> Result<Verdict, String> {
     let kv = key_values(output)?;
     let manager = lookup(&kv, "manager");
     if manager == "none" || manager.is_empty() {
@@ -395,11 +478,18 @@ fn package_verdict(name: &str, want: PackageState, version: Option<&version::Ver
     // dpkg: "install ok installed" / "hold ok installed"; others say installed.
     let installed = status == "installed" || status.ends_with(" installed");
     let installed_version = lookup(&kv, "version");
-    let actual = if installed { format!("installed {installed_version}") } else { "absent".to_string() };
+    let actual = if installed {
+        format!("installed {installed_version}")
+    } else {
+        "absent".to_string()
+    };
     let (pass, expected) = match (want, version) {
         (PackageState::Absent, _) => (!installed, "absent".to_string()),
         (PackageState::Installed, None) => (installed, "installed".to_string()),
-        (PackageState::Installed, Some(c)) => (installed && c.matches(installed_version), format!("installed, version {c}")),
+        (PackageState::Installed, Some(c)) => (
+            installed && c.matches(installed_version),
+            format!("installed, version {c}"),
+        ),
     };
     let mut v = Verdict::compared(pass, expected, Some(actual.trim().to_string()));
     if !installed && want == PackageState::Installed {

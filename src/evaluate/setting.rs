@@ -110,9 +110,7 @@ fn entry(line: &str) -> Option<Entry<'_>> {
     if text.is_empty() || text.starts_with('#') || text.starts_with(';') {
         return None;
     }
-    let end = text
-        .find(|c: char| c.is_whitespace() || c == '=')
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(text.len());
     Some(Entry {
         key: &text[..end],
         rest: &text[end..],
@@ -222,9 +220,7 @@ fn strip_inline_comment(text: &str, dialect: SettingDialect) -> &str {
                 let after_blank = prev.is_some_and(char::is_whitespace);
                 if (c == '"' || c == '\'') && word_start {
                     quote = Some(c);
-                } else if after_blank
-                    && (c == '#' || (c == ';' && dialect == SettingDialect::Generic))
-                {
+                } else if after_blank && (c == '#' || (c == ';' && dialect == SettingDialect::Generic)) {
                     return &text[..i];
                 }
             }
@@ -305,10 +301,7 @@ mod tests {
             generic("ENV_SUPATH\tPATH=/usr/sbin:/usr/bin", "ENV_SUPATH"),
             some("PATH=/usr/sbin:/usr/bin")
         );
-        assert_eq!(
-            sshd("AllowUsers  alice   bob  ", "AllowUsers"),
-            some("alice   bob")
-        );
+        assert_eq!(sshd("AllowUsers  alice   bob  ", "AllowUsers"), some("alice   bob"));
     }
 
     #[test]
@@ -322,7 +315,10 @@ mod tests {
     #[test]
     fn leading_whitespace() {
         assert_eq!(generic("   KEY = v", "KEY"), some("v"));
-        assert_eq!(sshd("\t  PasswordAuthentication no", "PasswordAuthentication"), some("no"));
+        assert_eq!(
+            sshd("\t  PasswordAuthentication no", "PasswordAuthentication"),
+            some("no")
+        );
     }
 
     #[test]
@@ -395,10 +391,7 @@ mod tests {
     fn generic_last_occurrence_wins() {
         let text = "PASS_MAX_DAYS 99999\nPASS_MAX_DAYS 90\nOTHER 1\n";
         assert_eq!(generic(text, "PASS_MAX_DAYS"), some("90"));
-        assert_eq!(
-            locate_setting(text, "PASS_MAX_DAYS", Generic),
-            Some((1, "90".into()))
-        );
+        assert_eq!(locate_setting(text, "PASS_MAX_DAYS", Generic), Some((1, "90".into())));
     }
 
     #[test]
@@ -580,7 +573,22 @@ name = second
         // Non-ASCII case differences are not folded in sshd keys.
         assert_eq!(sshd("ÉTAT 1", "état"), None);
         // Odd whitespace and control characters must not panic.
-        for text in ["\u{2028}", "\u{feff}KEY=1", "\0=\0", "[\u{1F600}]\n\u{1F600}=1", "=", "[", "]", "[]", "\"", "'", "#", ";", "\r", "\r\n\r"] {
+        for text in [
+            "\u{2028}",
+            "\u{feff}KEY=1",
+            "\0=\0",
+            "[\u{1F600}]\n\u{1F600}=1",
+            "=",
+            "[",
+            "]",
+            "[]",
+            "\"",
+            "'",
+            "#",
+            ";",
+            "\r",
+            "\r\n\r",
+        ] {
             for key in ["KEY", "\u{1F600}", ".", "a.b", "[.]", "\u{1F600}.\u{1F600}"] {
                 let _ = generic(text, key);
                 let _ = sshd(text, key);

@@ -74,8 +74,7 @@ pub struct VersionConstraint {
 impl VersionConstraint {
     /// Whether the installed version satisfies the constraint.
     pub fn matches(&self, installed: &str) -> bool {
-        self.op
-            .accepts(compare_versions(installed, &self.version))
+        self.op.accepts(compare_versions(installed, &self.version))
     }
 }
 
@@ -130,14 +129,10 @@ impl FromStr for VersionConstraint {
             return Err(VersionConstraintError::MissingVersion(input.to_string()));
         }
         if version.starts_with(['<', '>', '=', '!']) {
-            return Err(invalid(
-                "unknown operator; use one of <, <=, =, !=, >=, >, << or >>",
-            ));
+            return Err(invalid("unknown operator; use one of <, <=, =, !=, >=, >, << or >>"));
         }
         if version.contains(',') || version.contains("||") {
-            return Err(invalid(
-                "only one operator and one version are supported, not a range",
-            ));
+            return Err(invalid("only one operator and one version are supported, not a range"));
         }
         if version.contains(char::is_whitespace) {
             return Err(invalid(
@@ -276,8 +271,7 @@ mod tests {
     }
 
     fn constraint(text: &str) -> VersionConstraint {
-        text.parse()
-            .unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
+        text.parse().unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
     }
 
     #[test]
@@ -314,10 +308,7 @@ mod tests {
         assert_eq!(cmp("2:0", "10:0"), Less);
         assert_eq!(cmp("1:9.9", "2:0.1"), Less);
         // Epochs beyond u64 compare as numbers without overflow.
-        assert_eq!(
-            cmp("99999999999999999999999:1", "99999999999999999999998:2"),
-            Greater
-        );
+        assert_eq!(cmp("99999999999999999999999:1", "99999999999999999999998:2"), Greater);
         // Not an epoch: the colon is part of the upstream version.
         assert_eq!(cmp("a:1", "a:2"), Less);
         assert_eq!(cmp(":1", "0"), Greater);
@@ -370,8 +361,25 @@ mod tests {
     #[test]
     fn never_panics() {
         let odd = [
-            "", ":", "-", ":-", "1:", "-1", "~", "~~", "é", "1.é", "日本:1", "\u{1F600}-\u{1F600}",
-            "1:2:3", "1-2-3", "0000", "\0", "1\0", "::::", "----",
+            "",
+            ":",
+            "-",
+            ":-",
+            "1:",
+            "-1",
+            "~",
+            "~~",
+            "é",
+            "1.é",
+            "日本:1",
+            "\u{1F600}-\u{1F600}",
+            "1:2:3",
+            "1-2-3",
+            "0000",
+            "\0",
+            "1\0",
+            "::::",
+            "----",
         ];
         for a in odd {
             for b in odd {
@@ -386,8 +394,19 @@ mod tests {
     #[test]
     fn transitive_on_a_sorted_list() {
         let sorted = [
-            "0.9", "1.0~alpha", "1.0~rc1", "1.0", "1.0-1", "1.0-2", "1.0a", "1.0+dfsg-1",
-            "1.0.1", "1.2.9", "1.2.10", "2.0", "1:0.1",
+            "0.9",
+            "1.0~alpha",
+            "1.0~rc1",
+            "1.0",
+            "1.0-1",
+            "1.0-2",
+            "1.0a",
+            "1.0+dfsg-1",
+            "1.0.1",
+            "1.2.9",
+            "1.2.10",
+            "2.0",
+            "1:0.1",
         ];
         for (i, a) in sorted.iter().enumerate() {
             for (j, b) in sorted.iter().enumerate() {
@@ -429,14 +448,8 @@ mod tests {
 
     #[test]
     fn parse_errors() {
-        assert_eq!(
-            "".parse::<VersionConstraint>(),
-            Err(VersionConstraintError::Empty)
-        );
-        assert_eq!(
-            "   ".parse::<VersionConstraint>(),
-            Err(VersionConstraintError::Empty)
-        );
+        assert_eq!("".parse::<VersionConstraint>(), Err(VersionConstraintError::Empty));
+        assert_eq!("   ".parse::<VersionConstraint>(), Err(VersionConstraintError::Empty));
         for text in [">=", ">= ", "<<", "!=", "="] {
             assert_eq!(
                 text.parse::<VersionConstraint>(),

@@ -183,7 +183,7 @@ impl Inventory {
             return Err(ConfigError::whole_file(&source.path, "the inventory lists no hosts"));
         }
 
-        let settings_of = |name: &str| -> (HostSettings, String, Vec<String>) {
+        let settings_of = |name: &str| -> Resolution {
             let groups = groups_of.get(name).cloned().unwrap_or_default();
             let mut merged = file.defaults.clone();
             for (gname, g) in &file.groups {
@@ -204,7 +204,11 @@ impl Inventory {
             check_host_name(name, &source)?;
             let (settings, address, groups) = settings_of(name);
             let mut host = resolved(name.clone(), address, &settings, groups);
-            let ctx = JumpContext { names: &names, settings_of: &settings_of, source: &source };
+            let ctx = JumpContext {
+                names: &names,
+                settings_of: &settings_of,
+                source: &source,
+            };
             host.jump = resolve_jump(name, &settings, &ctx, &mut BTreeSet::new())?;
             host.set_identity_vars();
             hosts.push(host);
@@ -230,7 +234,10 @@ fn check_host_name(name: &str, source: &SourceFile) -> Result<(), ConfigError> {
         Ok(())
     } else {
         let pos = find_key_value(source.text.as_str(), name, "", 0);
-        Err(source.error_at(pos, format!("invalid host name {name:?}: use letters, digits, '.', '_', '-'")))
+        Err(source.error_at(
+            pos,
+            format!("invalid host name {name:?}: use letters, digits, '.', '_', '-'"),
+        ))
     }
 }
 
@@ -263,9 +270,12 @@ fn resolved(name: String, address: String, s: &HostSettings, groups: Vec<String>
 
 /// `jump:` names a host of this inventory or is `[user@]host[:port]`.
 /// Chains are followed; a cycle is an input error.
+/// A host's merged settings, its address and its groups.
+type Resolution = (HostSettings, String, Vec<String>);
+
 struct JumpContext<'a> {
     names: &'a [String],
-    settings_of: &'a dyn Fn(&str) -> (HostSettings, String, Vec<String>),
+    settings_of: &'a dyn Fn(&str) -> Resolution,
     source: &'a SourceFile,
 }
 
@@ -276,7 +286,9 @@ fn resolve_jump(
     visiting: &mut BTreeSet<String>,
 ) -> Result<Option<Box<Host>>, ConfigError> {
     let source = ctx.source;
-    let Some(jump) = settings.jump.as_deref() else { return Ok(None) };
+    let Some(jump) = settings.jump.as_deref() else {
+        return Ok(None);
+    };
     if !visiting.insert(name.to_string()) {
         let pos = find_key_value(&source.text, "jump", jump, 0);
         return Err(source.error_at(pos, format!("jump hosts form a cycle through {name:?}")));
@@ -291,17 +303,20 @@ fn resolve_jump(
             source.error_at(find_key_value(&source.text, "jump", jump, 0), e.to_string())
         })?;
         // An ad-hoc jump host inherits how we authenticate, not its vars.
-        let inherit = HostSettings { jump: None, vars: Vars::new(), port: None, user: None, ..settings.clone() };
+        let inherit = HostSettings {
+            jump: None,
+            vars: Vars::new(),
+            port: None,
+            user: None,
+            ..settings.clone()
+        };
         Host::from_target(&spec, &inherit)
     };
     Ok(Some(Box::new(host)))
 }
 
 /// Every host's groups, including groups that contain its group as a child.
-fn group_membership(
-    file: &InventoryFile,
-    source: &SourceFile,
-) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
+fn group_membership(file: &InventoryFile, source: &SourceFile) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
     fn members(
         group: &str,
         file: &InventoryFile,
@@ -310,10 +325,7 @@ fn group_membership(
     ) -> Result<Vec<String>, ConfigError> {
         if path.iter().any(|g| g == group) {
             let pos = find_key_value(&source.text, group, "", 0);
-            return Err(source.error_at(
-                pos,
-                format!("groups form a cycle: {} -> {group}", path.join(" -> ")),
-            ));
+            return Err(source.error_at(pos, format!("groups form a cycle: {} -> {group}", path.join(" -> "))));
         }
         let Some(def) = file.groups.get(group) else {
             let pos = find_key_value(&source.text, "children", "", 0);
@@ -371,7 +383,10 @@ mod tests {
     use super::*;
 
     fn inv(text: &str) -> Result<Inventory, ConfigError> {
-        Inventory::from_source(SourceFile { path: "inv.yaml".into(), text: text.into() })
+        Inventory::from_source(SourceFile {
+            path: "inv.yaml".into(),
+            text: text.into(),
+        })
     }
 
     const SPEC_EXAMPLE: &str = r#"
@@ -422,14 +437,20 @@ hosts:
         assert_eq!(jump.address, "198.51.100.5");
         let inv2 = self::inv("hosts:\n  a: {jump: 'ops@gw.example:2200'}\n").unwrap();
         let j = inv2.hosts[0].jump.as_ref().unwrap();
-        assert_eq!((j.user.as_str(), j.address.as_str(), j.port), ("ops", "gw.example", 2200));
+        assert_eq!(
+            (j.user.as_str(), j.address.as_str(), j.port),
+            ("ops", "gw.example", 2200)
+        );
     }
 
     #[test]
     fn limit_selects_by_name_and_group() {
         let inv = inv(SPEC_EXAMPLE).unwrap();
         let names = |p: &str| -> Vec<String> {
-            inv.select(Some(&HostPattern::parse(p).unwrap())).into_iter().map(|h| h.name).collect()
+            inv.select(Some(&HostPattern::parse(p).unwrap()))
+                .into_iter()
+                .map(|h| h.name)
+                .collect()
         };
         assert_eq!(names("web"), vec!["web01", "web02"]);
         assert_eq!(names("bas*,inner"), vec!["bastion", "inner"]);

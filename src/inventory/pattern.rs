@@ -28,14 +28,24 @@ impl HostPattern {
                 None => (&mut include, part),
             };
             let matcher = Glob::new(glob)
-                .map_err(|e| PatternError { pattern: text.to_string(), reason: e.kind().to_string() })?
+                .map_err(|e| PatternError {
+                    pattern: text.to_string(),
+                    reason: e.kind().to_string(),
+                })?
                 .compile_matcher();
             list.push(matcher);
         }
         if include.is_empty() && exclude.is_empty() {
-            return Err(PatternError { pattern: text.to_string(), reason: "empty pattern".into() });
+            return Err(PatternError {
+                pattern: text.to_string(),
+                reason: "empty pattern".into(),
+            });
         }
-        Ok(HostPattern { include, exclude, text: text.to_string() })
+        Ok(HostPattern {
+            include,
+            exclude,
+            text: text.to_string(),
+        })
     }
 
     /// True when the host (by name or any of its groups) is included and

@@ -57,16 +57,54 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        assert_eq!(t("web01"), TargetSpec { user: None, host: "web01".into(), port: None });
-        assert_eq!(t("root@10.0.0.1:2222"), TargetSpec { user: Some("root".into()), host: "10.0.0.1".into(), port: Some(2222) });
-        assert_eq!(t("[::1]:22"), TargetSpec { user: None, host: "::1".into(), port: Some(22) });
-        assert_eq!(t("admin@[fe80::1]"), TargetSpec { user: Some("admin".into()), host: "fe80::1".into(), port: None });
+        assert_eq!(
+            t("web01"),
+            TargetSpec {
+                user: None,
+                host: "web01".into(),
+                port: None
+            }
+        );
+        assert_eq!(
+            t("root@10.0.0.1:2222"),
+            TargetSpec {
+                user: Some("root".into()),
+                host: "10.0.0.1".into(),
+                port: Some(2222)
+            }
+        );
+        assert_eq!(
+            t("[::1]:22"),
+            TargetSpec {
+                user: None,
+                host: "::1".into(),
+                port: Some(22)
+            }
+        );
+        assert_eq!(
+            t("admin@[fe80::1]"),
+            TargetSpec {
+                user: Some("admin".into()),
+                host: "fe80::1".into(),
+                port: None
+            }
+        );
         assert_eq!(t("::1").host, "::1");
     }
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "@host", "host:", "host:abc", "host:0", "-oProxyCommand=x", "a b", "[::1", "host:70000"] {
+        for bad in [
+            "",
+            "@host",
+            "host:",
+            "host:abc",
+            "host:0",
+            "-oProxyCommand=x",
+            "a b",
+            "[::1",
+            "host:70000",
+        ] {
             assert!(bad.parse::<TargetSpec>().is_err(), "{bad:?} should be rejected");
         }
     }

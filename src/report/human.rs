@@ -77,14 +77,32 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, verbose: bool) 
     match host.status {
         HostStatus::Error => {
             let reason = for_terminal(host.error.as_deref().unwrap_or("unknown error"));
-            let _ = writeln!(out, "{} {}  {}", p.warn.apply_to("ERROR    "), p.bold.apply_to(name), reason);
+            let _ = writeln!(
+                out,
+                "{} {}  {}",
+                p.warn.apply_to("ERROR    "),
+                p.bold.apply_to(name),
+                reason
+            );
             return;
         }
         HostStatus::Compliant => {
-            let _ = writeln!(out, "{} {}  {}", p.good.apply_to("COMPLIANT"), p.bold.apply_to(name), p.dim.apply_to(counts(host)));
+            let _ = writeln!(
+                out,
+                "{} {}  {}",
+                p.good.apply_to("COMPLIANT"),
+                p.bold.apply_to(name),
+                p.dim.apply_to(counts(host))
+            );
         }
         HostStatus::Drift => {
-            let _ = writeln!(out, "{} {}  {}", p.bad.apply_to("DRIFT    "), p.bold.apply_to(name), counts(host));
+            let _ = writeln!(
+                out,
+                "{} {}  {}",
+                p.bad.apply_to("DRIFT    "),
+                p.bold.apply_to(name),
+                counts(host)
+            );
         }
     }
     let mut shown: Vec<&RuleResult> = host
@@ -112,7 +130,12 @@ fn status_rank(s: RuleStatus) -> u8 {
 fn counts(host: &HostReport) -> String {
     let n = |s: RuleStatus| host.results.iter().filter(|r| r.status == s).count();
     let mut parts = vec![format!("{} pass", n(RuleStatus::Pass))];
-    for (s, label) in [(RuleStatus::Fail, "fail"), (RuleStatus::Error, "error"), (RuleStatus::Waived, "waived"), (RuleStatus::Skipped, "skipped")] {
+    for (s, label) in [
+        (RuleStatus::Fail, "fail"),
+        (RuleStatus::Error, "error"),
+        (RuleStatus::Waived, "waived"),
+        (RuleStatus::Skipped, "skipped"),
+    ] {
         if n(s) > 0 {
             parts.push(format!("{} {label}", n(s)));
         }

@@ -15,8 +15,18 @@ fn x(text: &str) -> String {
 pub fn render(report: &RunReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let total: usize = report.hosts.iter().map(|h| h.results.len().max(1)).sum();
-    let failures: usize = report.hosts.iter().flat_map(|h| &h.results).filter(|r| r.status == RuleStatus::Fail).count();
-    let errors: usize = report.hosts.iter().flat_map(|h| &h.results).filter(|r| r.status == RuleStatus::Error).count()
+    let failures: usize = report
+        .hosts
+        .iter()
+        .flat_map(|h| &h.results)
+        .filter(|r| r.status == RuleStatus::Fail)
+        .count();
+    let errors: usize = report
+        .hosts
+        .iter()
+        .flat_map(|h| &h.results)
+        .filter(|r| r.status == RuleStatus::Error)
+        .count()
         + report.hosts.iter().filter(|h| h.status == HostStatus::Error).count();
     let _ = writeln!(
         out,
@@ -27,9 +37,17 @@ pub fn render(report: &RunReport) -> String {
     for host in &report.hosts {
         let seconds = host.duration_ms as f64 / 1000.0;
         if host.status == HostStatus::Error {
-            let _ = writeln!(out, "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"{seconds:.3}\">", x(&host.name));
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"{seconds:.3}\">",
+                x(&host.name)
+            );
             let msg = host.error.as_deref().unwrap_or("could not be audited");
-            let _ = writeln!(out, "    <testcase classname=\"{}\" name=\"connect\" time=\"{seconds:.3}\">", x(&host.name));
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}\" name=\"connect\" time=\"{seconds:.3}\">",
+                x(&host.name)
+            );
             let _ = writeln!(out, "      <error message=\"{}\" type=\"unreachable\"/>", x(msg));
             let _ = writeln!(out, "    </testcase>\n  </testsuite>");
             continue;
@@ -45,7 +63,13 @@ pub fn render(report: &RunReport) -> String {
             count(RuleStatus::Error)
         );
         for r in &host.results {
-            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}: {}\"", x(&host.name), x(&r.id), x(&r.title));
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}: {}\"",
+                x(&host.name),
+                x(&r.id),
+                x(&r.title)
+            );
             let detail = format!(
                 "expected: {}; actual: {}{}",
                 r.expected.as_deref().unwrap_or("-"),
@@ -55,13 +79,31 @@ pub fn render(report: &RunReport) -> String {
             match r.status {
                 RuleStatus::Pass => out.push_str("/>\n"),
                 RuleStatus::Fail => {
-                    let _ = writeln!(out, ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>", x(&detail), r.severity.as_str(), x(r.diff.as_deref().unwrap_or(&detail)));
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                        x(&detail),
+                        r.severity.as_str(),
+                        x(r.diff.as_deref().unwrap_or(&detail))
+                    );
                 }
                 RuleStatus::Error => {
-                    let _ = writeln!(out, ">\n      <error message=\"{}\" type=\"error\"/>\n    </testcase>", x(r.message.as_deref().unwrap_or("error")));
+                    let _ = writeln!(
+                        out,
+                        ">\n      <error message=\"{}\" type=\"error\"/>\n    </testcase>",
+                        x(r.message.as_deref().unwrap_or("error"))
+                    );
                 }
                 RuleStatus::Skipped | RuleStatus::Waived => {
-                    let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", x(&format!("{}: {}", r.status.as_str(), r.message.as_deref().unwrap_or(""))));
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        x(&format!(
+                            "{}: {}",
+                            r.status.as_str(),
+                            r.message.as_deref().unwrap_or("")
+                        ))
+                    );
                 }
             }
         }

@@ -97,7 +97,10 @@ impl HostReport {
     /// Compliant unless a rule failed or could not be evaluated (SPEC: an
     /// `error` rule on a reachable host makes it non-compliant).
     pub fn status_from_results(results: &[RuleResult]) -> HostStatus {
-        if results.iter().any(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error)) {
+        if results
+            .iter()
+            .any(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
+        {
             HostStatus::Drift
         } else {
             HostStatus::Compliant
@@ -138,7 +141,10 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn summarize(hosts: &[HostReport]) -> Summary {
-        let mut s = Summary { hosts: hosts.len(), ..Summary::default() };
+        let mut s = Summary {
+            hosts: hosts.len(),
+            ..Summary::default()
+        };
         for h in hosts {
             match h.status {
                 HostStatus::Compliant => s.compliant += 1,

@@ -27,7 +27,8 @@ fn is_unsafe(c: char) -> bool {
 
 /// Strips characters XML 1.0 cannot carry at all, for JUnit.
 pub fn for_xml(text: &str) -> Cow<'_, str> {
-    let ok = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    let ok =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
     if text.chars().all(ok) {
         return Cow::Borrowed(text);
     }

@@ -38,7 +38,11 @@ impl Transport for LocalTransport {
                 read_bounded(stderr, limits.max_stderr)
             );
             let status = child.wait().await.map_err(TransportError::Local)?;
-            Ok::<_, TransportError>(ExecOutput { stdout: out?, stderr: err?, exit_status: status.code().map(|c| c as u32) })
+            Ok::<_, TransportError>(ExecOutput {
+                stdout: out?,
+                stderr: err?,
+                exit_status: status.code().map(|c| c as u32),
+            })
         };
         tokio::time::timeout(limits.timeout, run)
             .await

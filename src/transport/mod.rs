@@ -37,9 +37,18 @@ pub enum TransportError {
     #[error("cannot connect to {endpoint}: {source}")]
     Connect { endpoint: String, source: std::io::Error },
     #[error("host key for {host} is not in {known_hosts} (fingerprint {fingerprint}); add it or use --host-key-policy accept-new")]
-    HostKeyUnknown { host: String, known_hosts: String, fingerprint: String },
+    HostKeyUnknown {
+        host: String,
+        known_hosts: String,
+        fingerprint: String,
+    },
     #[error("HOST KEY CHANGED for {host}: {known_hosts} line {line} has a different key (fingerprint now {fingerprint}); possible man-in-the-middle, refusing to send credentials")]
-    HostKeyChanged { host: String, known_hosts: String, line: usize, fingerprint: String },
+    HostKeyChanged {
+        host: String,
+        known_hosts: String,
+        line: usize,
+        fingerprint: String,
+    },
     #[error("cannot record the host key in {known_hosts}: {reason}")]
     HostKeyLearn { known_hosts: String, reason: String },
     #[error("authentication failed for {user}: tried {tried}")]

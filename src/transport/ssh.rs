@@ -36,7 +36,10 @@ impl KeyStore {
         if let Some(key) = self.keys.lock().expect("key cache lock").get(path) {
             return Ok(key.clone());
         }
-        let fail = |reason: String| TransportError::Key { path: path.display().to_string(), reason };
+        let fail = |reason: String| TransportError::Key {
+            path: path.display().to_string(),
+            reason,
+        };
         let key = match keys::load_secret_key(path, None) {
             Ok(key) => key,
             Err(keys::Error::KeyIsEncrypted) => {
@@ -46,7 +49,10 @@ impl KeyStore {
             Err(e) => return Err(fail(e.to_string())),
         };
         let key = Arc::new(key);
-        self.keys.lock().expect("key cache lock").insert(path.to_path_buf(), key.clone());
+        self.keys
+            .lock()
+            .expect("key cache lock")
+            .insert(path.to_path_buf(), key.clone());
         Ok(key)
     }
 }
@@ -108,14 +114,22 @@ pub struct SshTransport {
 }
 
 impl SshTransport {
-    pub async fn connect(host: &Host, options: &ConnectOptions, keys: &KeyStore) -> Result<SshTransport, TransportError> {
+    pub async fn connect(
+        host: &Host,
+        options: &ConnectOptions,
+        keys: &KeyStore,
+    ) -> Result<SshTransport, TransportError> {
         let deadline = options.connect_timeout;
         tokio::time::timeout(deadline, Self::connect_unbounded(host, options, keys))
             .await
             .map_err(|_| TransportError::ConnectTimeout(deadline))?
     }
 
-    async fn connect_unbounded(host: &Host, options: &ConnectOptions, keys: &KeyStore) -> Result<SshTransport, TransportError> {
+    async fn connect_unbounded(
+        host: &Host,
+        options: &ConnectOptions,
+        keys: &KeyStore,
+    ) -> Result<SshTransport, TransportError> {
         let verdict = Arc::new(Mutex::new(None));
         let checker = KeyChecker {
             host: host.address.clone(),
@@ -131,14 +145,20 @@ impl SshTransport {
             None => {
                 let tcp = TcpStream::connect((host.address.as_str(), host.port))
                     .await
-                    .map_err(|source| TransportError::Connect { endpoint: endpoint.clone(), source })?;
+                    .map_err(|source| TransportError::Connect {
+                        endpoint: endpoint.clone(),
+                        source,
+                    })?;
                 tcp.set_nodelay(true).ok();
                 (client::connect_stream(config, tcp, checker).await, None)
             }
             Some(jump_host) => {
                 let jump = Box::pin(Self::connect_unbounded(jump_host, options, keys))
                     .await
-                    .map_err(|e| TransportError::Jump { jump: jump_host.endpoint(), source: Box::new(e) })?;
+                    .map_err(|e| TransportError::Jump {
+                        jump: jump_host.endpoint(),
+                        source: Box::new(e),
+                    })?;
                 let channel = jump
                     .handle
                     .channel_open_direct_tcpip(host.address.clone(), u32::from(host.port), "127.0.0.1", 0)
@@ -147,12 +167,18 @@ impl SshTransport {
                         jump: jump_host.endpoint(),
                         source: Box::new(TransportError::Ssh(format!("cannot open tunnel to {endpoint}: {e}"))),
                     })?;
-                (client::connect_stream(config, channel.into_stream(), checker).await, Some(Box::new(jump)))
+                (
+                    client::connect_stream(config, channel.into_stream(), checker).await,
+                    Some(Box::new(jump)),
+                )
             }
         };
         let mut handle = match handle {
             Ok(h) => h,
-            Err(e) => return Err(host_key_error(host, verdict.lock().expect("verdict lock").take()).unwrap_or_else(|| TransportError::Ssh(e.to_string()))),
+            Err(e) => {
+                return Err(host_key_error(host, verdict.lock().expect("verdict lock").take())
+                    .unwrap_or_else(|| TransportError::Ssh(e.to_string())))
+            }
         };
         authenticate(&mut handle, host, keys).await?;
         Ok(SshTransport { handle, _jump: jump })
@@ -161,10 +187,23 @@ impl SshTransport {
 
 fn host_key_error(host: &Host, verdict: Option<HostKeyVerdict>) -> Option<TransportError> {
     let known_hosts = host.known_hosts.display().to_string();
-    let name = if host.port == 22 { host.address.clone() } else { format!("[{}]:{}", host.address, host.port) };
+    let name = if host.port == 22 {
+        host.address.clone()
+    } else {
+        format!("[{}]:{}", host.address, host.port)
+    };
     Some(match verdict? {
-        HostKeyVerdict::Unknown { fingerprint } => TransportError::HostKeyUnknown { host: name, known_hosts, fingerprint },
-        HostKeyVerdict::Changed { line, fingerprint } => TransportError::HostKeyChanged { host: name, known_hosts, line, fingerprint },
+        HostKeyVerdict::Unknown { fingerprint } => TransportError::HostKeyUnknown {
+            host: name,
+            known_hosts,
+            fingerprint,
+        },
+        HostKeyVerdict::Changed { line, fingerprint } => TransportError::HostKeyChanged {
+            host: name,
+            known_hosts,
+            line,
+            fingerprint,
+        },
         HostKeyVerdict::LearnFailed(reason) => TransportError::HostKeyLearn { known_hosts, reason },
     })
 }
@@ -218,8 +257,12 @@ fn client_config(host: &Host, options: &ConnectOptions) -> client::Config {
 fn algorithms_for(key: &PublicKey) -> Vec<keys::Algorithm> {
     match key.algorithm() {
         keys::Algorithm::Rsa { .. } => vec![
-            keys::Algorithm::Rsa { hash: Some(HashAlg::Sha512) },
-            keys::Algorithm::Rsa { hash: Some(HashAlg::Sha256) },
+            keys::Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            keys::Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
         ],
         other => vec![other],
     }
@@ -236,7 +279,10 @@ async fn authenticate(handle: &mut Handle<KeyChecker>, host: &Host, store: &KeyS
         if try_key(handle, host, key).await? {
             return Ok(());
         }
-        return Err(TransportError::Auth { user: host.user.clone(), tried: tried.join(", ") });
+        return Err(TransportError::Auth {
+            user: host.user.clone(),
+            tried: tried.join(", "),
+        });
     }
 
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {
@@ -246,7 +292,10 @@ async fn authenticate(handle: &mut Handle<KeyChecker>, host: &Host, store: &KeyS
                 let key = identity.public_key().into_owned();
                 tried.push(format!("agent key {}", key.fingerprint(HashAlg::Sha256)));
                 let hash = rsa_hash_for(handle, &key).await;
-                match handle.authenticate_publickey_with(host.user.clone(), key, hash, &mut agent).await {
+                match handle
+                    .authenticate_publickey_with(host.user.clone(), key, hash, &mut agent)
+                    .await
+                {
                     Ok(r) if r.success() => return Ok(()),
                     Ok(_) => {}
                     Err(e) => tried.push(format!("(agent error: {e})")),
@@ -275,7 +324,10 @@ async fn authenticate(handle: &mut Handle<KeyChecker>, host: &Host, store: &KeyS
     if tried.is_empty() {
         tried.push("nothing: no identity_file, no ssh-agent, no ~/.ssh/id_* key".into());
     }
-    Err(TransportError::Auth { user: host.user.clone(), tried: tried.join(", ") })
+    Err(TransportError::Auth {
+        user: host.user.clone(),
+        tried: tried.join(", "),
+    })
 }
 
 /// Only RSA keys need the server's signature-algorithm list, and asking for
@@ -311,7 +363,12 @@ impl Transport for SshTransport {
 }
 
 impl SshTransport {
-    async fn exec_unbounded(&self, command: &str, stdin: &[u8], limits: ExecLimits) -> Result<ExecOutput, TransportError> {
+    async fn exec_unbounded(
+        &self,
+        command: &str,
+        stdin: &[u8],
+        limits: ExecLimits,
+    ) -> Result<ExecOutput, TransportError> {
         let lost = |e: russh::Error| TransportError::Disconnected(e.to_string());
         let mut channel = self.handle.channel_open_session().await.map_err(lost)?;
         channel.exec(true, command).await.map_err(lost)?;
@@ -327,7 +384,9 @@ impl SshTransport {
                 ChannelMsg::Data { data } => {
                     if out.stdout.len() + data.len() > limits.max_stdout {
                         let _ = channel.close().await;
-                        return Err(TransportError::OutputTooLarge { limit: limits.max_stdout });
+                        return Err(TransportError::OutputTooLarge {
+                            limit: limits.max_stdout,
+                        });
                     }
                     out.stdout.extend_from_slice(&data);
                 }
@@ -345,7 +404,9 @@ impl SshTransport {
             }
         }
         if !closed_cleanly && out.exit_status.is_none() {
-            return Err(TransportError::Disconnected("channel ended without an exit status".into()));
+            return Err(TransportError::Disconnected(
+                "channel ended without an exit status".into(),
+            ));
         }
         Ok(out)
     }

@@ -1,0 +1,161 @@
+//! Bad input: exit 2 with file:line:col, and nothing contacted. Also the
+//! `--local` audit, which crosses no network.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn rectify(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("run rectify")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn malformed_baseline_exits_2_with_position_and_contacts_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: bad\nrules:\n  - id: A\n    sysctl: kernel.x\n    expect: '1'\n  - id: A\n    sysctl: kernel.y\n    expect: '1'\n",
+    )
+    .unwrap();
+    // A listener that would see any connection attempt.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = format!("root@127.0.0.1:{}", listener.local_addr().unwrap().port());
+
+    let out = rectify(&["audit", "-b", "bad.yaml", "-t", &target], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad.yaml:6:5: rule A") || stderr(&out).contains("bad.yaml:6:5: duplicate rule id"),
+        "{}",
+        stderr(&out)
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        listener.accept().is_err(),
+        "rectify connected although its input was bad"
+    );
+}
+
+#[test]
+fn validate_reports_every_problem_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "name: b\nrules:\n  - id: R1\n    file: /etc/x\n    line: '(oops'\n  - id: R2\n    file: /etc/y\n    mode: \"0999\"\n  - id: R3\n    sysctl: a.b\n    colour: red\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("inv.yaml"),
+        "hosts:\n  web01: {address: 192.0.2.1, prot: 22}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("good.yaml"), "hosts:\n  web01: {address: 192.0.2.1}\n").unwrap();
+    std::fs::write(dir.path().join("syntax.yaml"), "name: x\nrules: [\n").unwrap();
+
+    let out = rectify(&["validate", "good.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("good.yaml (inventory)"));
+
+    // serde stops at the first structural error in a file; semantic
+    // problems are all collected. R3's unknown field is structural.
+    let out = rectify(
+        &["validate", "b.yaml", "inv.yaml", "good.yaml", "syntax.yaml"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("b.yaml:11:5") && err.contains("colour"), "{err}");
+    assert!(err.contains("inv.yaml:2:") && err.contains("prot"), "{err}");
+    assert!(err.contains("syntax.yaml:"), "{err}");
+    assert!(stdout(&out).contains("ok    good.yaml"));
+
+    std::fs::write(dir.path().join("b2.yaml"), "name: b\nrules:\n  - id: R1\n    file: /etc/x\n    line: '(oops'\n  - id: R2\n    file: /etc/y\n    mode: \"0999\"\n").unwrap();
+    let out = rectify(&["validate", "b2.yaml"], dir.path());
+    let err = stderr(&out);
+    assert!(err.contains("b2.yaml:5:5: rule R1: invalid regex"), "{err}");
+    assert!(err.contains("b2.yaml:8:5: rule R2: invalid mode"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["audit"],
+        vec!["audit", "-b", "missing.yaml"],
+        vec!["audit", "-b", "x.yaml", "-t", "-oProxyCommand=sh"],
+        vec!["frobnicate"],
+    ] {
+        let out = rectify(&args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn local_audit_reports_pass_and_fail_with_spec_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.conf");
+    std::fs::write(&file, "# comment\nmode = fast\n[db]\nport = 5432\n").unwrap();
+    let baseline = format!(
+        "name: local\nvars: {{want: fast}}\nrules:\n\
+         - {{id: MODE, title: app mode, severity: high, file: {f}, setting: mode, expect: '{{{{ want }}}}'}}\n\
+         - {{id: PORT, file: {f}, setting: db.port, expect: {{min: 6000}}}}\n\
+         - {{id: WHOLE, file: {f}, content: \"mode = slow\\n\"}}\n\
+         - {{id: UNDEF, file: {f}, setting: mode, expect: '{{{{ nope }}}}'}}\n\
+         - {{id: ONLY-WEB, hosts: 'web*', sysctl: kernel.ostype, expect: Linux}}\n",
+        f = file.display()
+    );
+    std::fs::write(dir.path().join("b.yaml"), baseline).unwrap();
+    let out = rectify(&["audit", "-b", "b.yaml", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["kind"], "audit");
+    assert_eq!(json["summary"]["hosts"], 1);
+    assert_eq!(json["summary"]["drift"], 1);
+    let results = json["hosts"][0]["results"].as_array().unwrap();
+    let by_id = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+            .clone()
+    };
+    assert_eq!(by_id("MODE")["status"], "pass");
+    assert_eq!(by_id("MODE")["severity"], "high");
+    assert_eq!(by_id("PORT")["status"], "fail");
+    assert_eq!(by_id("PORT")["actual"], "5432");
+    assert_eq!(by_id("PORT")["expected"], ">= 6000");
+    let whole = by_id("WHOLE");
+    assert_eq!(whole["status"], "fail");
+    let diff = whole["diff"].as_str().unwrap();
+    assert!(diff.contains("-mode = slow") && diff.contains("+mode = fast"), "{diff}");
+    assert_eq!(by_id("UNDEF")["status"], "error");
+    assert!(by_id("UNDEF")["message"].as_str().unwrap().contains("undefined"));
+    assert_eq!(by_id("ONLY-WEB")["status"], "skipped");
+    for key in ["run_id", "started", "finished"] {
+        assert!(json[key].is_string(), "{key}");
+    }
+
+    // Fixing the drift gives exit 0.
+    std::fs::write(&file, "mode = slow\n").unwrap();
+    let compliant = "name: ok\nrules:\n  - {id: WHOLE, file: FILE, content: \"mode = slow\\n\"}\n"
+        .replace("FILE", file.to_str().unwrap());
+    std::fs::write(dir.path().join("ok.yaml"), compliant).unwrap();
+    let out = rectify(&["audit", "-b", "ok.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("COMPLIANT"));
+}
