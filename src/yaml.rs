@@ -49,13 +49,10 @@ impl SourceFile {
     }
 
     fn serde_error(&self, e: &serde_yaml::Error) -> ConfigError {
-        // serde_yaml appends " at line L column C" to its message; the position
-        // is reported separately, so strip it to avoid saying it twice.
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
+        // serde_yaml puts " at line L column C" into its message; the position
+        // is reported separately, so drop it to avoid saying it twice.
+        let located = regex::Regex::new(r" at line \d+ column \d+").expect("valid pattern");
+        let message = located.replace_all(&e.to_string(), "").into_owned();
         match e.location() {
             Some(loc) => self.error_at(
                 Position {
