@@ -549,3 +549,59 @@ fn ad_hoc_targets_use_the_users_ssh_files() {
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(report["hosts"][0]["name"], fleet.address("adhoc"));
 }
+
+#[test]
+fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_one() {
+    let hardened = "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\n\
+                    LoginGraceTime 1m\nAllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\n\
+                    PermitUserEnvironment no\nLogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net";
+    let fleet = Fleet::start(
+        17,
+        vec![
+            HostSpec::new("hardened")
+                .sshd(hardened)
+                .setup("chmod 0600 /etc/ssh/sshd_config"),
+            HostSpec::new("stock").sshd("X11Forwarding yes\nMaxAuthTries 6"),
+        ],
+    );
+    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/ssh-hardening.yaml");
+    let out = run_rectify(
+        &[
+            "audit",
+            "-i",
+            inv.to_str().unwrap(),
+            "-b",
+            shipped.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    let hardened = host(&report, "hardened");
+    assert_eq!(hardened["status"], "compliant", "{hardened:#}");
+    let stock = host(&report, "stock");
+    let failed: Vec<&str> = stock["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "SSH-X11-FORWARDING",
+        "SSH-MAX-AUTH-TRIES",
+        "SSH-TCP-FORWARDING",
+        "SSH-CONFIG-PERMISSIONS",
+        "SSH-BANNER",
+    ] {
+        assert!(failed.contains(&id), "{id} should fail on the stock host: {failed:?}");
+    }
+    for id in ["SSH-ROOT-LOGIN", "SSH-PASSWORD-AUTH"] {
+        assert!(!failed.contains(&id), "{id} passes on the stock host: {failed:?}");
+    }
+    assert_eq!(rule(stock, "SSH-MAX-AUTH-TRIES")["actual"], "6");
+    assert_eq!(rule(stock, "SSH-MAX-AUTH-TRIES")["expected"], "<= 4");
+}
