@@ -605,3 +605,126 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     assert_eq!(rule(stock, "SSH-MAX-AUTH-TRIES")["actual"], "6");
     assert_eq!(rule(stock, "SSH-MAX-AUTH-TRIES")["expected"], "<= 4");
 }
+
+fn keygen(path: &Path, passphrase: &str) {
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn encrypted_key_agent_hashed_known_hosts_and_nonstandard_port() {
+    let keys = tempfile::tempdir().unwrap();
+    let encrypted = keys.path().join("enc");
+    let agent_key = keys.path().join("agent");
+    keygen(&encrypted, "s3cret-phrase");
+    keygen(&agent_key, "");
+    let authorize = format!(
+        "cat {} {} >> /etc/ssh/keys/root",
+        encrypted.with_extension("pub").display(),
+        agent_key.with_extension("pub").display()
+    );
+    let fleet = Fleet::start(18, vec![HostSpec::new("keys").setup(&authorize).sshd("Port 2222")]);
+    let dir = fleet.dir().to_path_buf();
+    let addr = fleet.address("keys");
+    let b = write(
+        &dir,
+        "b.yaml",
+        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
+    );
+
+    // Hashed known_hosts, with the [host]:port form for port 2222.
+    let known = dir.join("known_hashed");
+    std::fs::write(&known, format!("[{addr}]:2222 {}\n", fleet.host_key_line("keys"))).unwrap();
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-H", "-f"])
+        .arg(&known)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        !std::fs::read_to_string(&known).unwrap().contains(&addr),
+        "known_hosts should be hashed"
+    );
+
+    let inventory = |identity: &str| {
+        format!(
+            "defaults: {{user: root, known_hosts: {}{identity}}}\nhosts:\n  keys: {{address: {addr}, port: 2222}}\n",
+            known.display()
+        )
+    };
+    let empty_home = dir.join("home");
+    std::fs::create_dir_all(&empty_home).unwrap();
+    let home = empty_home.to_str().unwrap();
+
+    // Encrypted key: the passphrase comes from the environment, never from argv.
+    let inv = write(
+        &dir,
+        "enc.yaml",
+        &inventory(&format!(", identity_file: {}", encrypted.display())),
+    );
+    let args = [
+        "audit",
+        "-i",
+        inv.to_str().unwrap(),
+        "-b",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    let out = run_rectify(&args, &[("RECTIFY_KEY_PASSPHRASE", "s3cret-phrase"), ("HOME", home)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+    // Without it, and with no terminal to ask on, that host fails clearly.
+    let out = run_rectify(&args, &[("HOME", home)]);
+    assert_eq!(out.status.code(), Some(3));
+    let e = json_of(&out)["hosts"][0]["error"].as_str().unwrap().to_string();
+    assert!(e.contains("RECTIFY_KEY_PASSPHRASE"), "{e}");
+    let out = run_rectify(&args, &[("RECTIFY_KEY_PASSPHRASE", "wrong"), ("HOME", home)]);
+    assert_eq!(out.status.code(), Some(3));
+
+    // ssh-agent: no identity_file, no ~/.ssh keys, only the agent holds the key.
+    let sock = keys.path().join("agent.sock");
+    let agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .spawn()
+        .unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = KillOnDrop(agent);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(std::time::Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&agent_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let inv = write(&dir, "agent.yaml", &inventory(""));
+    let args = [
+        "audit",
+        "-i",
+        inv.to_str().unwrap(),
+        "-b",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    let out = run_rectify(&args, &[("SSH_AUTH_SOCK", sock.to_str().unwrap()), ("HOME", home)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run_rectify(&args, &[("SSH_AUTH_SOCK", ""), ("HOME", home)]);
+    assert_eq!(out.status.code(), Some(3), "no agent, no keys: auth must fail");
+}

@@ -176,3 +176,68 @@ fn shipped_baselines_validate() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).matches("(baseline)").count(), files.len());
 }
+
+#[test]
+fn a_hanging_command_is_bounded_and_reported_as_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "name: t\nrules:\n  - {id: HANG, command: 'sleep 600', exit_code: 0}\n  - {id: OK, command: 'echo fine', expect: fine}\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = rectify(
+        &["audit", "-b", "b.yaml", "--format", "json", "--command-timeout", "2"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = json["hosts"][0]["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "error");
+    assert!(
+        results[0]["message"].as_str().unwrap().contains("timed out"),
+        "{results:?}"
+    );
+    assert_eq!(results[1]["status"], "pass");
+    // A guard against hanging, not a speed assertion.
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn ctrl_c_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
+    )
+    .unwrap();
+    // A listener that accepts and never answers keeps the audit busy.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("root@127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args(["audit", "-b", "b.yaml", "-t", &target, "--connect-timeout", "60"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = silent.accept().unwrap();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rectify ignored SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+}
