@@ -42,9 +42,9 @@ p_svc() {
 active=$(systemctl is-active -- "$2")
 enabled=$(systemctl is-enabled -- "$2")"
   else
-    if command -v service >/dev/null; then service "$2" status >/dev/null; r=$?
-    elif [ -x "/etc/init.d/$2" ]; then "/etc/init.d/$2" status >/dev/null; r=$?
-    else r=none; fi
+    if [ ! -x "/etc/init.d/$2" ]; then r=none
+    elif command -v service >/dev/null; then service "$2" status >/dev/null; r=$?
+    else "/etc/init.d/$2" status >/dev/null; r=$?; fi
     e=no
     for l in /etc/rc2.d/S??"$2" /etc/rc3.d/S??"$2" /etc/rc5.d/S??"$2" /etc/runlevels/default/"$2"; do
       [ -e "$l" ] && e=yes

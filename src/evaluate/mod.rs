@@ -497,3 +497,127 @@ fn package_verdict(
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::Expect;
+
+    fn ok(text: &str) -> ProbeOutput {
+        ProbeOutput::Ok(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn services_under_systemd_and_sysv() {
+        let systemd = ok("init=systemd\nactive=active\nenabled=enabled\n");
+        assert_eq!(
+            service_verdict("x", ServiceState::Running, &systemd).unwrap().status,
+            RuleStatus::Pass
+        );
+        assert_eq!(
+            service_verdict("x", ServiceState::Disabled, &systemd).unwrap().status,
+            RuleStatus::Fail
+        );
+        let masked = ok("init=systemd\nactive=inactive\nenabled=masked\n");
+        assert_eq!(
+            service_verdict("x", ServiceState::Stopped, &masked).unwrap().status,
+            RuleStatus::Pass
+        );
+        assert_eq!(
+            service_verdict("x", ServiceState::Disabled, &masked).unwrap().status,
+            RuleStatus::Pass
+        );
+        let sysv_stopped = ok("init=sysv\nstatus=3\nenabled=yes\n");
+        let v = service_verdict("x", ServiceState::Running, &sysv_stopped).unwrap();
+        assert_eq!((v.status, v.actual.as_deref()), (RuleStatus::Fail, Some("stopped")));
+        let missing = ok("init=sysv\nstatus=none\nenabled=none\n");
+        let v = service_verdict("x", ServiceState::Running, &missing).unwrap();
+        assert_eq!(v.actual.as_deref(), Some("not found"));
+        assert!(v.message.unwrap().contains("not found"));
+    }
+
+    #[test]
+    fn packages_with_versions() {
+        let c: version::VersionConstraint = ">= 1:9".parse().unwrap();
+        let dpkg = ok("manager=dpkg\nstatus=install ok installed\nversion=1:9.2p1-2+deb12u3\n");
+        assert_eq!(
+            package_verdict("p", PackageState::Installed, Some(&c), &dpkg)
+                .unwrap()
+                .status,
+            RuleStatus::Pass
+        );
+        let removed = ok("manager=dpkg\nstatus=deinstall ok config-files\nversion=1:9.2p1-2\n");
+        assert_eq!(
+            package_verdict("p", PackageState::Absent, None, &removed)
+                .unwrap()
+                .status,
+            RuleStatus::Pass
+        );
+        let unknown = ok("manager=dpkg\n");
+        assert_eq!(
+            package_verdict("p", PackageState::Installed, None, &unknown)
+                .unwrap()
+                .status,
+            RuleStatus::Fail
+        );
+        assert!(package_verdict("p", PackageState::Installed, None, &ok("manager=none\n")).is_err());
+    }
+
+    #[test]
+    fn metadata_checks() {
+        let m = Metadata {
+            file: "/f".into(),
+            exists: None,
+            mode: None,
+            max_mode: Some(0o640),
+            owner: Some("root".into()),
+            group: Some("0".into()),
+        };
+        let v = metadata_verdict(&m, &ok("600 0 0 root root regular file")).unwrap();
+        assert_eq!(v.status, RuleStatus::Pass, "{v:?}");
+        let v = metadata_verdict(&m, &ok("644 0 42 root shadow regular file")).unwrap();
+        assert_eq!(v.status, RuleStatus::Fail);
+        assert_eq!(v.actual.as_deref(), Some("mode 0644, owner root, group shadow"));
+        let gone = Metadata {
+            exists: Some(false),
+            max_mode: None,
+            owner: None,
+            group: None,
+            ..m
+        };
+        assert_eq!(
+            metadata_verdict(&gone, &ProbeOutput::Missing).unwrap().status,
+            RuleStatus::Pass
+        );
+        assert_eq!(
+            metadata_verdict(&gone, &ok("644 0 0 root root regular file"))
+                .unwrap()
+                .status,
+            RuleStatus::Fail
+        );
+        assert!(metadata_verdict(&gone, &ok("garbage")).is_err());
+    }
+
+    #[test]
+    fn command_output_and_status() {
+        let limits = CollectLimits::default();
+        let (vars, r) = (Vars::new(), Renderer::default());
+        let expect = Expect::Equals("yes".into());
+        let v = command_verdict(&ok("  yes \n\n0"), Some(&expect), Some(0), &limits, &vars, &r).unwrap();
+        assert_eq!(v.status, RuleStatus::Pass);
+        assert_eq!(v.actual.as_deref(), Some("yes (exit 0)"));
+        let v = command_verdict(&ok("\n1"), None, Some(0), &limits, &vars, &r).unwrap();
+        assert_eq!((v.status, v.actual.as_deref()), (RuleStatus::Fail, Some("exit 1")));
+        assert!(command_verdict(&ok("\n127"), None, Some(0), &limits, &vars, &r)
+            .unwrap_err()
+            .contains("not found"));
+        assert!(command_verdict(&ok("\n137"), None, Some(0), &limits, &vars, &r)
+            .unwrap_err()
+            .contains("timed out"));
+        assert!(
+            command_verdict(&ok("truncated-without-status"), None, Some(0), &limits, &vars, &r)
+                .unwrap_err()
+                .contains("exceeded")
+        );
+    }
+}
