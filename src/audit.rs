@@ -17,6 +17,7 @@ use crate::report::{HostReport, HostStatus, RuleResult, RuleStatus, RunKind, Run
 use crate::run_id::new_run_id;
 use crate::template::{Renderer, Vars};
 use crate::transport::{self, privileged, ConnectOptions, ExecLimits, TransportError};
+use crate::waiver::{self, Waiver};
 
 /// Everything an audit needs, decided by the caller.
 pub struct AuditPlan {
@@ -28,6 +29,7 @@ pub struct AuditPlan {
     /// own timeouts, which are added to it.
     pub command_timeout: Duration,
     pub forks: usize,
+    pub waivers: Vec<Waiver>,
 }
 
 /// Progress, for whoever shows it. The engine itself never prints.
@@ -93,6 +95,7 @@ fn host_error(host: &Host, error: String, elapsed: Duration) -> HostReport {
         results: Vec::new(),
         changes: Vec::new(),
         duration_ms: elapsed.as_millis() as u64,
+        warnings: Vec::new(),
     }
 }
 
@@ -158,6 +161,13 @@ async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeySto
         });
     }
     results.extend(skipped);
+    let warnings = waiver::apply(
+        &plan.waivers,
+        &host.name,
+        &host.groups,
+        &mut results,
+        Utc::now().date_naive(),
+    );
     HostReport {
         name: host.name.clone(),
         address: host.address.clone(),
@@ -166,6 +176,7 @@ async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeySto
         results,
         changes: Vec::new(),
         duration_ms: clock.elapsed().as_millis() as u64,
+        warnings,
     }
 }
 

@@ -18,4 +18,5 @@ pub mod shell;
 pub mod template;
 pub mod transport;
 pub mod validate;
+pub mod waiver;
 pub mod yaml;

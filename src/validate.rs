@@ -5,12 +5,14 @@ use std::path::Path;
 use crate::baseline::Baseline;
 use crate::config_error::{ConfigError, ConfigErrors};
 use crate::inventory::Inventory;
+use crate::waiver::Waiver;
 use crate::yaml::SourceFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Inventory,
     Baseline,
+    Waivers,
 }
 
 impl FileKind {
@@ -18,6 +20,7 @@ impl FileKind {
         match self {
             FileKind::Inventory => "inventory",
             FileKind::Baseline => "baseline",
+            FileKind::Waivers => "waivers",
         }
     }
 }
@@ -34,12 +37,14 @@ pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
     let has = |k: &str| map.contains_key(k);
     if has("rules") {
         Ok(FileKind::Baseline)
+    } else if has("waivers") {
+        Ok(FileKind::Waivers)
     } else if has("hosts") || has("groups") || has("defaults") {
         Ok(FileKind::Inventory)
     } else {
         Err(ConfigError::whole_file(
             &source.path,
-            "cannot tell what this file is: a baseline has `rules`, an inventory has `hosts`, `groups` or `defaults`",
+            "cannot tell what this file is: a baseline has `rules`, an inventory has `hosts`, `groups` or `defaults`, a waivers file has `waivers`",
         ))
     }
 }
@@ -50,6 +55,7 @@ pub fn validate_file(path: &Path) -> Result<FileKind, ConfigErrors> {
     let kind = detect(&source)?;
     match kind {
         FileKind::Baseline => Baseline::from_source(&source).map(|_| kind),
+        FileKind::Waivers => Waiver::from_source(&source).map(|_| kind),
         FileKind::Inventory => Inventory::from_source(source).map(|_| kind).map_err(ConfigErrors::from),
     }
 }

@@ -222,7 +222,8 @@ fn ctrl_c_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let _ = silent.accept().unwrap();
+    // Hold the accepted connection open: closing it would end the audit with exit 3.
+    let _connection = silent.accept().unwrap();
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -240,4 +241,49 @@ fn ctrl_c_exits_130() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn waivers_count_as_compliant_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "name: t\nrules:\n  - {id: OSTYPE, sysctl: kernel.ostype, expect: Plan9}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("w.yaml"),
+        "waivers:\n  - {rule: OSTYPE, reason: lab machines run Linux, expires: 2999-12-31}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("old.yaml"),
+        "waivers:\n  - {rule: OSTYPE, reason: was fine once, expires: 2001-01-01}\n",
+    )
+    .unwrap();
+
+    let out = rectify(
+        &["audit", "-b", "b.yaml", "--waivers", "w.yaml", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &json["hosts"][0]["results"][0];
+    assert_eq!(r["status"], "waived");
+    assert_eq!(r["message"], "waived: lab machines run Linux (until 2999-12-31)");
+    assert_eq!(json["hosts"][0]["status"], "compliant");
+    let human = rectify(&["audit", "-b", "b.yaml", "--waivers", "w.yaml"], dir.path());
+    assert!(stdout(&human).contains("lab machines run Linux"), "{}", stdout(&human));
+
+    let out = rectify(&["audit", "-b", "b.yaml", "--waivers", "old.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("warning: waiver for OSTYPE") && stderr(&out).contains("expired on 2001-01-01"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = rectify(&["validate", "w.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("(waivers)"));
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::targets::{ConnectionArgs, TargetArgs};
@@ -15,6 +16,7 @@ use crate::config_error::ConfigErrors;
 use crate::evaluate::CollectLimits;
 use crate::report::human::HumanOptions;
 use crate::report::Format;
+use crate::waiver::Waiver;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -24,6 +26,10 @@ pub struct AuditArgs {
 
     #[command(flatten)]
     pub targets: TargetArgs,
+
+    /// Waivers file: accepted exceptions, which count as compliant until they expire.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 
     /// Report format written to stdout.
     #[arg(long, value_enum, default_value = "human")]
@@ -62,6 +68,13 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
             Err(mut e) => errors.0.append(&mut e.0),
         }
     }
+    let waivers = match &args.waivers {
+        Some(path) => Waiver::load_file(path).unwrap_or_else(|mut e| {
+            errors.0.append(&mut e.0);
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
     if !errors.0.is_empty() {
         return Err(CliError::Config(errors));
     }
@@ -79,6 +92,7 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
         connect: conn.connect_options(),
         command_timeout: Duration::from_secs(conn.command_timeout),
         forks: conn.forks as usize,
+        waivers,
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,20 +101,33 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
         .expect("tokio runtime");
     let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
     let report = runtime.block_on(async {
+        // Registered before any host task starts, so an early Ctrl-C is not lost.
+        let mut interrupt = signal(SignalKind::interrupt()).expect("install SIGINT handler");
         let (tx, rx) = mpsc::unbounded_channel();
-        let follower = tokio::spawn(progress::follow(bar, rx));
+        let follower = tokio::spawn(progress::follow(bar.clone(), rx));
         let report = tokio::select! {
             report = audit::run(plan, Some(tx)) => Some(report),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = interrupt.recv() => None,
         };
-        let _ = follower.await;
+        if report.is_some() {
+            let _ = follower.await;
+        } else {
+            // Hosts still in flight hold the event channel open; an audit
+            // changes nothing, so there is nothing to wait for.
+            follower.abort();
+            bar.finish_and_clear();
+        }
         report
     });
+    runtime.shutdown_background();
     let Some(report) = report else {
         eprintln!("interrupted: nothing was changed");
         return Ok(exit::INTERRUPTED);
     };
 
+    for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
+        eprintln!("warning: {warning}");
+    }
     for (format, path) in &args.reports {
         let text = format.render(
             &report,

@@ -108,7 +108,7 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, verbose: bool) 
     let mut shown: Vec<&RuleResult> = host
         .results
         .iter()
-        .filter(|r| verbose || matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
+        .filter(|r| verbose || matches!(r.status, RuleStatus::Fail | RuleStatus::Error | RuleStatus::Waived))
         .collect();
     // Within a host: failures before errors before the rest, most severe first.
     shown.sort_by_key(|r| (status_rank(r.status), std::cmp::Reverse(r.severity)));

@@ -91,6 +91,9 @@ pub struct HostReport {
     pub changes: Vec<Change>,
     /// Wall time spent on this host, in milliseconds.
     pub duration_ms: u64,
+    /// Things the operator should know that are not results (an expired waiver).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl HostReport {
