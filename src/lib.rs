@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod report;
 pub mod run_id;
 pub mod shell;
+pub mod state;
 pub mod template;
 pub mod transport;
 pub mod validate;

@@ -287,3 +287,55 @@ fn waivers_count_as_compliant_until_they_expire() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("(waivers)"));
 }
+
+#[test]
+fn runs_are_recorded_and_show_reproduces_them_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::write(dir.path().join("b.yaml"), "name: t\nrules:\n  - {id: OSTYPE, sysctl: kernel.ostype, expect: Linux}\n  - {id: NOPE, sysctl: kernel.ostype, expect: Plan9}\n").unwrap();
+    let with_state = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rectify"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("RECTIFY_STATE_DIR", &state)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let first = with_state(&["audit", "-b", "b.yaml", "--format", "json"]);
+    assert_eq!(first.status.code(), Some(1));
+    let run: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let run_id = run["run_id"].as_str().unwrap();
+
+    // Eight audits at once: every one of them is recorded.
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_rectify"))
+                .args(["audit", "-b", "b.yaml", "-q"])
+                .current_dir(dir.path())
+                .env("RECTIFY_STATE_DIR", &state)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!stderr(&out).contains("not recorded"), "{}", stderr(&out));
+    }
+    let listing = with_state(&["runs", "--limit", "100"]);
+    assert_eq!(listing.status.code(), Some(0));
+    let text = stdout(&listing);
+    assert_eq!(text.lines().count(), 1 + 9, "{text}");
+    assert!(text.contains(run_id));
+
+    let shown = with_state(&["show", run_id, "--format", "json"]);
+    assert_eq!(shown.status.code(), Some(0));
+    assert_eq!(stdout(&shown), stdout(&first), "show must reproduce the run exactly");
+    let junit = with_state(&["show", run_id, "--format", "junit"]);
+    assert!(stdout(&junit).contains("<failure "));
+    let missing = with_state(&["show", "20990101T000000Z-000000"]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -16,6 +16,7 @@ use crate::config_error::ConfigErrors;
 use crate::evaluate::CollectLimits;
 use crate::report::human::HumanOptions;
 use crate::report::Format;
+use crate::state::StateDb;
 use crate::waiver::Waiver;
 
 #[derive(Debug, Args)]
@@ -125,6 +126,13 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
         return Ok(exit::INTERRUPTED);
     };
 
+    // The run is recorded before anything is printed, so `show` can always
+    // reproduce what the operator saw. A state problem is loud but does not
+    // change the audit's verdict.
+    match StateDb::open_default().and_then(|mut db| db.record(&report)) {
+        Ok(()) => {}
+        Err(e) => eprintln!("warning: run {} not recorded: {e}", report.run_id),
+    }
     for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
         eprintln!("warning: {warning}");
     }

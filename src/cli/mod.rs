@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod progress;
+pub mod runs;
+pub mod show;
 pub mod targets;
 pub mod validate;
 
@@ -24,8 +26,12 @@ pub struct Cli {
 pub enum Command {
     /// Compare hosts with baselines and report drift (read-only).
     Audit(audit::AuditArgs),
-    /// Check inventories and baselines offline; never connects.
+    /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
+    /// List recorded runs, newest first.
+    Runs(runs::RunsArgs),
+    /// Show a recorded run again, in any format.
+    Show(show::ShowArgs),
 }
 
 /// SPEC exit codes shared by every command.
@@ -44,13 +50,15 @@ pub enum CliError {
     Usage(String),
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
+    #[error(transparent)]
+    State(crate::state::StateError),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) | CliError::Usage(_) => exit::BAD_INPUT,
-            CliError::Write { .. } => 1,
+            CliError::Write { .. } | CliError::State(_) => 1,
         }
     }
 }
@@ -59,6 +67,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => audit::exec(args),
         Command::Validate(args) => validate::exec(args),
+        Command::Runs(args) => runs::exec(args),
+        Command::Show(args) => show::exec(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,46 @@
+//! `rectify show RUN_ID [--format F]`: any past run, re-rendered offline.
+
+use std::io::IsTerminal;
+
+use clap::Args;
+
+use super::{exit, CliError};
+use crate::report::human::HumanOptions;
+use crate::report::Format;
+use crate::state::StateDb;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run's id, as `rectify runs` lists it.
+    pub run_id: String,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Show passing and skipped rules too.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+pub fn exec(args: ShowArgs) -> Result<u8, CliError> {
+    let db = StateDb::open_default().map_err(CliError::State)?;
+    let Some(report) = db.load(&args.run_id).map_err(CliError::State)? else {
+        return Err(CliError::Usage(format!(
+            "no run {:?} in the state database (see `rectify runs`)",
+            args.run_id
+        )));
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!(
+        "{}",
+        args.format.render(
+            &report,
+            HumanOptions {
+                color,
+                verbose: args.verbose
+            }
+        )
+    );
+    Ok(exit::OK)
+}

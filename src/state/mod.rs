@@ -1,0 +1,329 @@
+//! The local record of every run, in SQLite, so history can be read
+//! without contacting any host.
+//!
+//! One database file in `$RECTIFY_STATE_DIR` (default
+//! `$XDG_STATE_HOME/rectify`, else `~/.local/state/rectify`). WAL mode and a
+//! busy timeout let concurrent invocations write safely; each run is
+//! written in one transaction, so a killed process leaves either the whole
+//! run or none of it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::report::{RunKind, RunReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database {path}: {source}")]
+    Sqlite { path: String, source: rusqlite::Error },
+    #[error("cannot create state directory {path}: {source}")]
+    Dir { path: String, source: std::io::Error },
+    #[error("state database {path} holds run {run_id} in a form this version cannot read: {reason}")]
+    Corrupt {
+        path: String,
+        run_id: String,
+        reason: String,
+    },
+    #[error("no state directory: set RECTIFY_STATE_DIR or HOME")]
+    NoHome,
+}
+
+/// One line of `rectify runs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    pub run_id: String,
+    pub kind: String,
+    pub started: String,
+    pub hosts: i64,
+    pub compliant: i64,
+    pub drift: i64,
+    pub error: i64,
+    pub exit_code: i64,
+}
+
+pub struct StateDb {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Version of the schema below; bump it with a migration step in `migrate`.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id        TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    started   TEXT NOT NULL,
+    finished  TEXT NOT NULL,
+    hosts     INTEGER NOT NULL,
+    compliant INTEGER NOT NULL,
+    drift     INTEGER NOT NULL,
+    error     INTEGER NOT NULL,
+    exit_code INTEGER NOT NULL,
+    report    TEXT NOT NULL          -- the full JSON report, for `show`
+);
+CREATE TABLE IF NOT EXISTS host_runs (
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    host    TEXT NOT NULL,
+    address TEXT NOT NULL,
+    status  TEXT NOT NULL,
+    error   TEXT,
+    PRIMARY KEY (run_id, host)
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    host     TEXT NOT NULL,
+    baseline TEXT NOT NULL,
+    rule_id  TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    expected TEXT,
+    actual   TEXT,
+    message  TEXT,
+    PRIMARY KEY (run_id, host, baseline, rule_id)
+);
+CREATE INDEX IF NOT EXISTS results_by_rule ON results (rule_id, host);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
+";
+
+impl StateDb {
+    /// The directory SPEC names: `$RECTIFY_STATE_DIR`, else the XDG state home.
+    pub fn default_dir() -> Result<PathBuf, StateError> {
+        if let Some(dir) = std::env::var_os("RECTIFY_STATE_DIR").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+        if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(xdg).join("rectify"));
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|d| !d.is_empty())
+            .ok_or(StateError::NoHome)?;
+        Ok(PathBuf::from(home).join(".local/state/rectify"))
+    }
+
+    pub fn open_default() -> Result<StateDb, StateError> {
+        Self::open(&Self::default_dir()?)
+    }
+
+    pub fn open(dir: &Path) -> Result<StateDb, StateError> {
+        std::fs::create_dir_all(dir).map_err(|source| StateError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("state.db");
+        let wrap = |source| StateError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(wrap)?;
+        // Other rectify processes may hold the write lock for a moment.
+        conn.busy_timeout(Duration::from_secs(30)).map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(wrap)?;
+        let mut db = StateDb { conn, path };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn wrap(&self, source: rusqlite::Error) -> StateError {
+        StateError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.wrap(e))?;
+        if version < SCHEMA_VERSION {
+            let tx = self.conn.transaction().map_err(|e| StateError::Sqlite {
+                path: self.path.display().to_string(),
+                source: e,
+            })?;
+            tx.execute_batch(SCHEMA).map_err(|e| StateError::Sqlite {
+                path: self.path.display().to_string(),
+                source: e,
+            })?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(|e| StateError::Sqlite {
+                    path: self.path.display().to_string(),
+                    source: e,
+                })?;
+            tx.commit().map_err(|e| StateError::Sqlite {
+                path: self.path.display().to_string(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Records a finished run, all of it or nothing.
+    pub fn record(&mut self, report: &RunReport) -> Result<(), StateError> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let s = &report.summary;
+        tx.execute(
+            "INSERT INTO runs (id, kind, started, finished, hosts, compliant, drift, error, exit_code, report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                report.run_id,
+                kind_name(report.kind),
+                report.started.to_rfc3339_opts(SecondsFormat::Millis, true),
+                report.finished.to_rfc3339_opts(SecondsFormat::Millis, true),
+                s.hosts as i64,
+                s.compliant as i64,
+                s.drift as i64,
+                s.error as i64,
+                report.exit_code() as i64,
+                report.to_json(),
+            ],
+        )
+        .map_err(wrap)?;
+        {
+            let mut host_stmt = tx
+                .prepare("INSERT INTO host_runs (run_id, host, address, status, error) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(wrap)?;
+            let mut result_stmt = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO results (run_id, host, baseline, rule_id, severity, status, expected, actual, message)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(wrap)?;
+            for h in &report.hosts {
+                host_stmt
+                    .execute(params![report.run_id, h.name, h.address, h.status.as_str(), h.error])
+                    .map_err(wrap)?;
+                for r in &h.results {
+                    result_stmt
+                        .execute(params![
+                            report.run_id,
+                            h.name,
+                            r.baseline,
+                            r.id,
+                            r.severity.as_str(),
+                            r.status.as_str(),
+                            r.expected,
+                            r.actual,
+                            r.message
+                        ])
+                        .map_err(wrap)?;
+                }
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// The newest `limit` runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, kind, started, hosts, compliant, drift, error, exit_code
+                 FROM runs ORDER BY started DESC, id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok(RunRow {
+                    run_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    started: r.get(2)?,
+                    hosts: r.get(3)?,
+                    compliant: r.get(4)?,
+                    drift: r.get(5)?,
+                    error: r.get(6)?,
+                    exit_code: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.wrap(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.wrap(e))
+    }
+
+    /// The full report of a past run, exactly as it was produced.
+    pub fn load(&self, run_id: &str) -> Result<Option<RunReport>, StateError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT report FROM runs WHERE id = ?1", params![run_id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.wrap(e))?;
+        json.map(|text| {
+            serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                path: self.path.display().to_string(),
+                run_id: run_id.to_string(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+    }
+}
+
+fn kind_name(kind: RunKind) -> &'static str {
+    match kind {
+        RunKind::Audit => "audit",
+        RunKind::Apply => "apply",
+        RunKind::Fix => "fix",
+        RunKind::Rollback => "rollback",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{HostReport, HostStatus, RunReport, Summary};
+
+    fn report(id: &str, started: &str) -> RunReport {
+        let hosts = vec![HostReport {
+            name: "web01".into(),
+            address: "192.0.2.1".into(),
+            status: HostStatus::Error,
+            error: Some("connection refused".into()),
+            results: Vec::new(),
+            changes: Vec::new(),
+            duration_ms: 3,
+            warnings: Vec::new(),
+        }];
+        RunReport {
+            run_id: id.into(),
+            kind: RunKind::Audit,
+            started: started.parse().unwrap(),
+            finished: started.parse().unwrap(),
+            summary: RunReport::summarize(&hosts),
+            hosts,
+            baselines: vec!["b".into()],
+            rectify_version: "test".into(),
+        }
+    }
+
+    #[test]
+    fn records_lists_and_reloads_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = StateDb::open(dir.path()).unwrap();
+        let a = report("a", "2026-01-01T00:00:00Z");
+        let b = report("b", "2026-01-02T00:00:00Z");
+        db.record(&a).unwrap();
+        db.record(&b).unwrap();
+        let rows = db.runs(10).unwrap();
+        assert_eq!(rows.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!((rows[0].hosts, rows[0].error, rows[0].exit_code), (1, 1, 3));
+        assert_eq!(db.load("a").unwrap(), Some(a.clone()));
+        assert_eq!(db.load("zzz").unwrap(), None);
+        // A duplicate id is refused and leaves the first record intact.
+        assert!(db.record(&a).is_err());
+        assert_eq!(db.runs(10).unwrap().len(), 2);
+        // Reopening keeps everything (and does not re-run the schema).
+        drop(db);
+        let db = StateDb::open(dir.path()).unwrap();
+        assert_eq!(db.runs(1).unwrap().len(), 1);
+        assert_eq!(Summary::default().hosts, 0);
+    }
+}
