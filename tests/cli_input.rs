@@ -339,3 +339,65 @@ fn runs_are_recorded_and_show_reproduces_them_exactly() {
     let missing = with_state(&["show", "20990101T000000Z-000000"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn nagios_and_prometheus_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("low.yaml"),
+        "name: t\nrules:\n  - {id: LOW, severity: low, sysctl: kernel.ostype, expect: Plan9}\n  - {id: OK, sysctl: kernel.ostype, expect: Linux}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("high.yaml"),
+        "name: h\nrules:\n  - {id: HIGH, severity: high, sysctl: kernel.ostype, expect: Plan9}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ok.yaml"),
+        "name: o\nrules:\n  - {id: OK, sysctl: kernel.ostype, expect: Linux}\n",
+    )
+    .unwrap();
+
+    let out = rectify(&["audit", "-b", "ok.yaml", "--format", "nagios"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).starts_with("RECTIFY OK - 1 of 1 hosts compliant | hosts=1 compliant=1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stdout(&out).lines().count(), 1);
+    let out = rectify(&["audit", "-b", "low.yaml", "--format", "nagios"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "low-severity drift is a WARNING");
+    assert!(stdout(&out).starts_with("RECTIFY WARNING"));
+    let out = rectify(
+        &["audit", "-b", "low.yaml", "high.yaml", "--format", "nagios"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "high-severity drift is CRITICAL");
+    assert!(stdout(&out).contains("rules_fail=2"), "{}", stdout(&out));
+
+    let prom = dir.path().join("rectify.prom");
+    let out = rectify(
+        &[
+            "audit",
+            "-b",
+            "low.yaml",
+            "--report",
+            &format!("prometheus={}", prom.display()),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(text.contains("rectify_hosts{status=\"drift\"} 1"), "{text}");
+    assert!(
+        text.contains("rule=\"LOW\",severity=\"low\",status=\"fail\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule=\"OK\",severity=\"medium\",status=\"pass\"} 0"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE rectify_rule_failed gauge"));
+}

@@ -144,7 +144,7 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
                 verbose: true,
             },
         );
-        std::fs::write(path, text).map_err(|source| CliError::Write {
+        write_atomically(path, text.as_bytes()).map_err(|source| CliError::Write {
             path: path.display().to_string(),
             source,
         })?;
@@ -160,5 +160,23 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
             }
         )
     );
+    // A Nagios plugin is judged by its exit code: use the plugin's codes.
+    if args.format == Format::Nagios {
+        return Ok(crate::report::nagios::state(&report) as u8);
+    }
     Ok(report.exit_code() as u8)
+}
+
+/// Writes next to the target, then renames: a reader (node_exporter, a CI
+/// job, a web server) never sees half a report.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.rectify-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

@@ -4,6 +4,8 @@
 
 pub mod human;
 pub mod junit;
+pub mod nagios;
+pub mod prometheus;
 pub mod sanitize;
 
 use chrono::{DateTime, Utc};
@@ -190,6 +192,8 @@ pub enum Format {
     Human,
     Json,
     Junit,
+    Nagios,
+    Prometheus,
 }
 
 impl Format {
@@ -198,6 +202,8 @@ impl Format {
             Format::Human => human::render(report, human),
             Format::Json => report.to_json() + "\n",
             Format::Junit => junit::render(report),
+            Format::Nagios => nagios::render(report),
+            Format::Prometheus => prometheus::render(report),
         }
     }
 }
