@@ -93,6 +93,10 @@ impl client::Handler for KeyChecker {
         let verdict = match keys::check_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
             Ok(true) => return Ok(true),
             Ok(false) if self.policy == HostKeyPolicy::AcceptNew => {
+                // Hosts connect concurrently; appending to one known_hosts
+                // file from many tasks at once could interleave lines.
+                static LEARNING: Mutex<()> = Mutex::new(());
+                let _one_at_a_time = LEARNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 match learn_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
                     Ok(()) => return Ok(true),
                     Err(e) => HostKeyVerdict::LearnFailed(e.to_string()),
