@@ -13,6 +13,21 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// `rectify audit -i INV -b BASELINE --format json EXTRA...`
+fn audit_json(inventory: &Path, baseline: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "audit",
+        "-i",
+        inventory.to_str().unwrap(),
+        "-b",
+        baseline.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    run_rectify(&args, &[])
+}
+
 fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -372,18 +387,7 @@ fn jump_host_reaches_a_host_only_the_bastion_can_resolve() {
         "b.yaml",
         "name: t\nrules:\n  - {id: MARK, hosts: inner, file: /etc/app/marker, content: \"inner-only\\n\"}\n",
     );
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &baseline, &[]);
     let report = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(rule(host(&report, "inner"), "MARK")["status"], "pass");
@@ -427,18 +431,7 @@ fn sudo_as_a_non_root_user() {
         )
     };
     let plain = write(&dir, "plain.yaml", &inventory("none"));
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            plain.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&plain, &baseline, &[]);
     let report = json_of(&out);
     assert_eq!(out.status.code(), Some(1), "{report:#}");
     let app = host(&report, "app01");
@@ -450,18 +443,7 @@ fn sudo_as_a_non_root_user() {
     assert_eq!(rule(app, "WHOAMI")["actual"], "deploy");
 
     let sudo = write(&dir, "sudo.yaml", &inventory("sudo"));
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            sudo.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&sudo, &baseline, &[]);
     let report = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
 }
@@ -495,18 +477,7 @@ rules:
   - {id: INJECT, file: "/etc/evil/x; touch /tmp/rectify-injected", exists: false}
 "#;
     let b = write(&dir, "b.yaml", baseline);
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            b.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &b, &[]);
     let report = json_of(&out);
     let evil = host(&report, "evil");
     assert_eq!(rule(evil, "FORGED")["status"], "pass", "{evil:#}");
@@ -566,18 +537,7 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     );
     let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/ssh-hardening.yaml");
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            shipped.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &shipped, &[]);
     assert_eq!(out.status.code(), Some(1));
     let report = json_of(&out);
     let hardened = host(&report, "hardened");

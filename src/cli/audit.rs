@@ -1,6 +1,5 @@
 //! `rectify audit -b BASELINE... [TARGETS]`
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -149,17 +148,7 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
             source,
         })?;
     }
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!(
-        "{}",
-        args.format.render(
-            &report,
-            HumanOptions {
-                color,
-                verbose: conn.verbose
-            }
-        )
-    );
+    super::print_report(args.format, &report, conn.verbose);
     // A Nagios plugin is judged by its exit code: use the plugin's codes.
     if args.format == Format::Nagios {
         return Ok(crate::report::nagios::state(&report) as u8);

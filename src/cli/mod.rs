@@ -79,6 +79,14 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Prints a report to stdout, in colour only on a terminal without NO_COLOR.
+pub fn print_report(format: crate::report::Format, report: &crate::report::RunReport, verbose: bool) {
+    use std::io::IsTerminal;
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let options = crate::report::human::HumanOptions { color, verbose };
+    print!("{}", format.render(report, options));
+}
+
 /// Prints an error once, as `error: file:line:col: message` followed by the
 /// offending source line when there is one.
 pub fn report_error(e: &CliError) {

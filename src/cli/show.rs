@@ -1,11 +1,8 @@
 //! `rectify show RUN_ID [--format F]`: any past run, re-rendered offline.
 
-use std::io::IsTerminal;
-
 use clap::Args;
 
 use super::{exit, CliError};
-use crate::report::human::HumanOptions;
 use crate::report::Format;
 use crate::state::StateDb;
 
@@ -31,16 +28,6 @@ pub fn exec(args: ShowArgs) -> Result<u8, CliError> {
             args.run_id
         )));
     };
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!(
-        "{}",
-        args.format.render(
-            &report,
-            HumanOptions {
-                color,
-                verbose: args.verbose
-            }
-        )
-    );
+    super::print_report(args.format, &report, args.verbose);
     Ok(exit::OK)
 }
