@@ -56,6 +56,8 @@ pub fn validate_file(path: &Path) -> Result<FileKind, ConfigErrors> {
     match kind {
         FileKind::Baseline => Baseline::from_source(&source).map(|_| kind),
         FileKind::Waivers => Waiver::from_source(&source).map(|_| kind),
-        FileKind::Inventory => Inventory::from_source(source).map(|_| kind).map_err(ConfigErrors::from),
+        FileKind::Inventory => Inventory::from_source(source, &crate::inventory::SshConfig::none())
+            .map(|_| kind)
+            .map_err(ConfigErrors::from),
     }
 }

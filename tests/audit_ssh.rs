@@ -519,6 +519,36 @@ fn ad_hoc_targets_use_the_users_ssh_files() {
     let report = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(report["hosts"][0]["name"], fleet.address("adhoc"));
+
+    // A Host alias from ~/.ssh/config: HostName, User and IdentityFile apply.
+    let alias_key = fleet.dir().join("alias_key");
+    std::fs::copy(fleet.client_key(), &alias_key).unwrap();
+    std::fs::remove_file(home.join(".ssh/id_ed25519")).unwrap();
+    std::fs::write(
+        home.join(".ssh/config"),
+        format!(
+            "Host adhoc-alias\n  HostName {}\n  User root\n  IdentityFile {}\n",
+            fleet.address("adhoc"),
+            alias_key.display()
+        ),
+    )
+    .unwrap();
+    let out = run_rectify(
+        &[
+            "audit",
+            "-t",
+            "adhoc-alias",
+            "-b",
+            b.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[("HOME", home.to_str().unwrap()), ("SSH_AUTH_SOCK", "")],
+    );
+    let report = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["hosts"][0]["name"], "adhoc-alias");
+    assert_eq!(report["hosts"][0]["address"], fleet.address("adhoc"));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::CliError;
-use crate::inventory::{Host, HostPattern, HostSettings, Inventory, TargetSpec};
+use crate::inventory::{Host, HostPattern, HostSettings, Inventory, SshConfig, TargetSpec};
 use crate::transport::{ConnectOptions, HostKeyPolicy};
 
 #[derive(Debug, Args)]
@@ -74,8 +74,13 @@ impl TargetArgs {
     /// The hosts to work on. With no inventory and no target: this machine.
     pub fn resolve(&self) -> Result<Vec<Host>, CliError> {
         let mut hosts = Vec::new();
+        let ssh = if self.inventory.is_some() || !self.targets.is_empty() {
+            SshConfig::load_user().map_err(|e| CliError::Usage(format!("ssh config: {e}")))?
+        } else {
+            SshConfig::none()
+        };
         if let Some(path) = &self.inventory {
-            let inventory = Inventory::load(path).map_err(|e| CliError::Config(e.into()))?;
+            let inventory = Inventory::load(path, &ssh).map_err(|e| CliError::Config(e.into()))?;
             let limit = self
                 .limit
                 .as_deref()
@@ -93,7 +98,9 @@ impl TargetArgs {
             hosts.extend(selected);
         }
         for spec in &self.targets {
-            hosts.push(Host::from_target(spec, &HostSettings::default()));
+            let host = Host::from_target(spec, &HostSettings::default(), &ssh)
+                .map_err(|e| CliError::Usage(format!("-t: {e}")))?;
+            hosts.push(host);
         }
         if hosts.is_empty() {
             hosts.push(Host::local_machine());

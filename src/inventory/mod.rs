@@ -4,6 +4,7 @@
 //! to in file order, then the host itself, then `-e` on the command line.
 
 pub mod pattern;
+pub mod ssh_config;
 pub mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,8 @@ use crate::config_error::{find_key_value, ConfigError};
 use crate::template::Vars;
 use crate::yaml::SourceFile;
 pub use pattern::HostPattern;
+pub use ssh_config::SshConfig;
+use target::TargetError;
 pub use target::TargetSpec;
 
 /// How commands get root on the host.
@@ -112,16 +115,43 @@ impl Host {
         host
     }
 
-    /// An ad-hoc `-t` target, with SSH defaults.
-    pub fn from_target(spec: &TargetSpec, defaults: &HostSettings) -> Host {
-        let settings = HostSettings {
+    /// An ad-hoc `-t` target: what the target says, then `~/.ssh/config`,
+    /// then SSH defaults. A ProxyJump from the ssh config is followed.
+    pub fn from_target(spec: &TargetSpec, defaults: &HostSettings, ssh: &SshConfig) -> Result<Host, TargetError> {
+        Self::from_target_via(spec, defaults, ssh, 0)
+    }
+
+    fn from_target_via(
+        spec: &TargetSpec,
+        defaults: &HostSettings,
+        ssh: &SshConfig,
+        depth: usize,
+    ) -> Result<Host, TargetError> {
+        // ProxyJump chains in an ssh config can loop; ssh itself gives up too.
+        const MAX_JUMPS: usize = 8;
+        let mut settings = HostSettings {
             user: spec.user.clone().or_else(|| defaults.user.clone()),
             port: spec.port.or(defaults.port),
             ..defaults.clone()
         };
-        let mut host = resolved(spec.host.clone(), spec.host.clone(), &settings, Vec::new());
+        let address = ssh.fill(&spec.host, &mut settings).unwrap_or_else(|| spec.host.clone());
+        let mut host = resolved(spec.host.clone(), address, &settings, Vec::new());
+        if let Some(jump) = &settings.jump {
+            if depth >= MAX_JUMPS {
+                return Err(TargetError(format!(
+                    "{jump} (more than {MAX_JUMPS} jump hosts: a ProxyJump loop?)"
+                )));
+            }
+            let jump_spec: TargetSpec = jump.parse()?;
+            let inherit = HostSettings {
+                identity_file: settings.identity_file.clone(),
+                known_hosts: settings.known_hosts.clone(),
+                ..Default::default()
+            };
+            host.jump = Some(Box::new(Self::from_target_via(&jump_spec, &inherit, ssh, depth + 1)?));
+        }
         host.set_identity_vars();
-        host
+        Ok(host)
     }
 
     /// `host`, `address` and `groups` are vars too (SPEC), set last so
@@ -162,12 +192,12 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    pub fn load(path: &Path) -> Result<Inventory, ConfigError> {
+    pub fn load(path: &Path, ssh: &SshConfig) -> Result<Inventory, ConfigError> {
         let source = SourceFile::read(path)?;
-        Self::from_source(source)
+        Self::from_source(source, ssh)
     }
 
-    pub fn from_source(source: SourceFile) -> Result<Inventory, ConfigError> {
+    pub fn from_source(source: SourceFile, ssh: &SshConfig) -> Result<Inventory, ConfigError> {
         let file: InventoryFile = source.parse()?;
         let groups_of = group_membership(&file, &source)?;
 
@@ -195,7 +225,8 @@ impl Inventory {
             }
             let def = file.hosts.get(name).cloned().flatten().unwrap_or_default();
             merged = merge(merged, &def.settings);
-            let address = def.address.unwrap_or_else(|| name.to_string());
+            let host_name = ssh.fill(name, &mut merged);
+            let address = def.address.or(host_name).unwrap_or_else(|| name.to_string());
             (merged, address, groups)
         };
 
@@ -206,6 +237,7 @@ impl Inventory {
             let mut host = resolved(name.clone(), address, &settings, groups);
             let ctx = JumpContext {
                 names: &names,
+                ssh,
                 settings_of: &settings_of,
                 source: &source,
             };
@@ -275,6 +307,7 @@ type Resolution = (HostSettings, String, Vec<String>);
 
 struct JumpContext<'a> {
     names: &'a [String],
+    ssh: &'a SshConfig,
     settings_of: &'a dyn Fn(&str) -> Resolution,
     source: &'a SourceFile,
 }
@@ -299,9 +332,10 @@ fn resolve_jump(
         h.jump = resolve_jump(jump, &js, ctx, visiting)?;
         h
     } else {
-        let spec: TargetSpec = jump.parse().map_err(|e: target::TargetError| {
-            source.error_at(find_key_value(&source.text, "jump", jump, 0), e.to_string())
-        })?;
+        let at = || find_key_value(&source.text, "jump", jump, 0);
+        let spec: TargetSpec = jump
+            .parse()
+            .map_err(|e: TargetError| source.error_at(at(), e.to_string()))?;
         // An ad-hoc jump host inherits how we authenticate, not its vars.
         let inherit = HostSettings {
             jump: None,
@@ -310,7 +344,7 @@ fn resolve_jump(
             user: None,
             ..settings.clone()
         };
-        Host::from_target(&spec, &inherit)
+        Host::from_target(&spec, &inherit, ctx.ssh).map_err(|e| source.error_at(at(), e.to_string()))?
     };
     Ok(Some(Box::new(host)))
 }
@@ -383,10 +417,13 @@ mod tests {
     use super::*;
 
     fn inv(text: &str) -> Result<Inventory, ConfigError> {
-        Inventory::from_source(SourceFile {
-            path: "inv.yaml".into(),
-            text: text.into(),
-        })
+        Inventory::from_source(
+            SourceFile {
+                path: "inv.yaml".into(),
+                text: text.into(),
+            },
+            &SshConfig::none(),
+        )
     }
 
     const SPEC_EXAMPLE: &str = r#"

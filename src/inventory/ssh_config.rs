@@ -1,0 +1,105 @@
+//! The user's `~/.ssh/config`: HostName, User, Port, IdentityFile and
+//! ProxyJump fill in what the inventory or `-t` leave unset, so hosts reach
+//! rectify the way they reach `ssh`. Explicit inventory settings win.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use ssh2_config::{ParseRule, SshConfig as Parsed};
+
+use super::HostSettings;
+
+#[derive(Default)]
+pub struct SshConfig {
+    parsed: Option<Parsed>,
+}
+
+impl SshConfig {
+    /// No ssh config at all (for `validate`, which must not depend on the user's files).
+    pub fn none() -> SshConfig {
+        SshConfig::default()
+    }
+
+    /// `~/.ssh/config` when it exists. A file ssh itself would reject is an error.
+    pub fn load_user() -> Result<SshConfig, String> {
+        let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) else {
+            return Ok(SshConfig::none());
+        };
+        Self::load(&Path::new(&home).join(".ssh/config"))
+    }
+
+    pub fn load(path: &Path) -> Result<SshConfig, String> {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SshConfig::none()),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let parsed = Parsed::default()
+            .parse(
+                &mut BufReader::new(file),
+                ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(SshConfig { parsed: Some(parsed) })
+    }
+
+    /// Fills the unset fields of `settings` for the host called `name`;
+    /// returns the HostName to connect to, if the config names one.
+    pub fn fill(&self, name: &str, settings: &mut HostSettings) -> Option<String> {
+        let params = self.parsed.as_ref()?.query(name);
+        if settings.user.is_none() {
+            settings.user = params.user;
+        }
+        if settings.port.is_none() {
+            settings.port = params.port;
+        }
+        if settings.identity_file.is_none() {
+            settings.identity_file = params
+                .identity_file
+                .and_then(|files| files.into_iter().find(|f| f.exists()))
+                .map(|f| f.display().to_string());
+        }
+        if settings.jump.is_none() {
+            settings.jump = params
+                .proxy_jump
+                .and_then(|hops| hops.into_iter().next())
+                .filter(|hop| !hop.eq_ignore_ascii_case("none"));
+        }
+        params.host_name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_only_what_is_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("id_test");
+        std::fs::write(&key, "x").unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            format!(
+                "Host web*\n  HostName 192.0.2.7\n  User ops\n  Port 2200\n  IdentityFile {}\n  ProxyJump jump@gw:22\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let cfg = SshConfig::load(&path).unwrap();
+        let mut s = HostSettings {
+            user: Some("root".into()),
+            ..Default::default()
+        };
+        assert_eq!(cfg.fill("web01", &mut s).as_deref(), Some("192.0.2.7"));
+        assert_eq!(s.user.as_deref(), Some("root"), "the inventory's user wins");
+        assert_eq!(s.port, Some(2200));
+        assert_eq!(s.identity_file.as_deref(), Some(key.to_str().unwrap()));
+        assert_eq!(s.jump.as_deref(), Some("jump@gw:22"));
+        let mut other = HostSettings::default();
+        assert_eq!(cfg.fill("db01", &mut other), None);
+        assert!(other.user.is_none());
+        assert!(SshConfig::load(&dir.path().join("absent")).unwrap().parsed.is_none());
+    }
+}
