@@ -7,7 +7,7 @@
 //! a fleet starts is killed when it is dropped, also on panic.
 //!
 //! This needs root and `/usr/sbin/sshd`. Without them the tests fail with a
-//! clear message: CI must never pass by skipping.
+//! clear message: a machine that cannot run them must fail CI, not pass it.
 #![allow(dead_code)]
 
 use std::io::Read;
