@@ -362,7 +362,9 @@ impl Transport for SshTransport {
     }
 
     async fn close(&self) {
-        let _ = self.handle.disconnect(Disconnect::ByApplication, "", "en").await;
+        // A polite goodbye only; a host that does not take it is dropped anyway.
+        let goodbye = self.handle.disconnect(Disconnect::ByApplication, "", "en");
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), goodbye).await;
     }
 }
 
