@@ -122,6 +122,8 @@ fn local_audit_reports_pass_and_fail_with_spec_fields() {
     std::fs::write(dir.path().join("b.yaml"), baseline).unwrap();
     let out = rectify(&["audit", "-b", "b.yaml", "--format", "json"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // stderr is not a terminal here: no progress bar, no escape codes.
+    assert_eq!(stderr(&out), "", "stderr must stay clean when it is not a terminal");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["kind"], "audit");
     assert_eq!(json["summary"]["hosts"], 1);
