@@ -388,6 +388,7 @@ impl RuleBuilder<'_> {
             }
             "service" => {
                 self.no_expect(errors, "service");
+                self.plain_name(errors, "service", r.service.as_deref().unwrap_or_default());
                 let state = self.state::<ServiceState>(errors, "running, stopped, enabled or disabled")?;
                 Some(Check::Service {
                     name: r.service.clone().unwrap_or_default(),
@@ -396,6 +397,7 @@ impl RuleBuilder<'_> {
             }
             "package" => {
                 self.no_expect(errors, "package");
+                self.plain_name(errors, "package", r.package.as_deref().unwrap_or_default());
                 let state = self.state::<PackageState>(errors, "installed or absent")?;
                 let version = match r.version.as_deref().map(str::parse::<VersionConstraint>) {
                     Some(Ok(v)) => Some(v),
@@ -415,6 +417,21 @@ impl RuleBuilder<'_> {
                 })
             }
             _ => unreachable!("subjects are from the list above"),
+        }
+    }
+
+    /// Service and package names become paths on the host (`/etc/init.d/NAME`):
+    /// only plain names, so `../../bin/x` cannot name another program.
+    fn plain_name(&self, errors: &mut Vec<ConfigError>, key: &str, name: &str) {
+        let ok = !name.is_empty()
+            && !name.starts_with(['-', '.'])
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "@_.:+-".contains(c));
+        if !ok {
+            errors.push(self.error(
+                key,
+                name,
+                format!("invalid {key} name {name:?}: letters, digits and @_.:+- only"),
+            ));
         }
     }
 
@@ -666,6 +683,8 @@ rules:
         assert!(e.starts_with("b.yaml:5:5:") && e.contains("expekt"), "{e}");
         let e = first_error("name: t\nrules:\n  - id: A\n    sysctl: a.b\n    command: x\n");
         assert!(e.contains("2 subjects"), "{e}");
+        let e = first_error("name: t\nrules:\n  - id: A\n    service: ../../bin/echo\n    state: running\n");
+        assert!(e.contains("invalid service name"), "{e}");
         let e = first_error("name: t\nrules:\n  - id: A\n    service: ssh\n    state: up\n");
         assert!(e.contains("invalid state"), "{e}");
         let e = first_error("name: t\nrules:\n  - {id: 'A B', sysctl: a.b, expect: '1'}\n");

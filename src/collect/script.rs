@@ -69,7 +69,7 @@ version=${v#(none):}"
 status=absent"; fi
   elif command -v apk >/dev/null; then
     if apk info -e -- "$2" >/dev/null; then
-      v=$(apk info -v -- "$2" | head -n 1)
+      v=$(apk info -e -v -- "$2" | head -n 1)
       o="manager=apk
 status=installed
 version=${v#"$2"-}"

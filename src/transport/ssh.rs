@@ -97,9 +97,18 @@ impl client::Handler for KeyChecker {
                 // file from many tasks at once could interleave lines.
                 static LEARNING: Mutex<()> = Mutex::new(());
                 let _one_at_a_time = LEARNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                match learn_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
-                    Ok(()) => return Ok(true),
-                    Err(e) => HostKeyVerdict::LearnFailed(e.to_string()),
+                // Learn only hosts with no recorded key at all: a host known
+                // under another key type offering a new type is treated as a
+                // changed key (a MITM picks the type it offers).
+                match known_host_keys_path(&self.host, self.port, &self.known_hosts) {
+                    Ok(known) if !known.is_empty() => HostKeyVerdict::Changed {
+                        line: known[0].0,
+                        fingerprint,
+                    },
+                    _ => match learn_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
+                        Ok(()) => return Ok(true),
+                        Err(e) => HostKeyVerdict::LearnFailed(e.to_string()),
+                    },
                 }
             }
             Ok(false) => HostKeyVerdict::Unknown { fingerprint },
