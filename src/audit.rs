@@ -16,7 +16,7 @@ use crate::inventory::Host;
 use crate::report::{HostReport, HostStatus, RuleResult, RuleStatus, RunKind, RunReport};
 use crate::run_id::new_run_id;
 use crate::template::{Renderer, Vars};
-use crate::transport::{self, privileged, ConnectOptions, ExecLimits, TransportError};
+use crate::transport::{self, privileged, ConnectOptions, ExecLimits, Transport, TransportError};
 use crate::waiver::{self, Waiver};
 
 /// Everything an audit needs, decided by the caller.
@@ -116,6 +116,7 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     diff: None,
                     message: Some(format!("not for this host (hosts: {})", p.as_str())),
                     baseline: baseline.name.clone(),
+                    before: None,
                 }),
                 _ => applicable.push((baseline, rule)),
             }
@@ -126,41 +127,23 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
 
 async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeyStore) -> HostReport {
     let clock = Instant::now();
-    let (rules, skipped) = select_rules(host, &plan.baselines);
-
-    let mut probes = Probes::default();
-    for (_, rule) in &rules {
-        probes.add(probe_for(rule, &plan.limits));
-    }
-    let outputs = if probes.is_empty() {
-        Vec::new()
-    } else {
-        match collect(host, plan, keys, &probes).await {
-            Ok(outputs) => outputs,
-            Err(e) => return host_error(host, e, clock.elapsed()),
-        }
+    let connection = match transport::connect(host, &plan.connect, keys).await {
+        Ok(c) => c,
+        Err(e) => return host_error(host, one_line(&e), clock.elapsed()),
     };
-
-    let renderer = Renderer::default();
-    let mut results = Vec::with_capacity(rules.len() + skipped.len());
-    for (baseline, rule) in rules {
-        // Baseline vars are defaults; the host's own vars override them.
-        let mut vars: Vars = baseline.vars.clone();
-        vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let verdict = evaluate(rule, &probes, &outputs, &plan.limits, &vars, &renderer);
-        results.push(RuleResult {
-            id: rule.id.clone(),
-            title: rule.title.clone(),
-            severity: rule.severity,
-            status: verdict.status,
-            expected: verdict.expected,
-            actual: verdict.actual,
-            diff: verdict.diff,
-            message: verdict.message,
-            baseline: baseline.name.clone(),
-        });
-    }
-    results.extend(skipped);
+    let results = audit_over(
+        connection.as_ref(),
+        host,
+        &plan.baselines,
+        &plan.limits,
+        plan.command_timeout,
+    )
+    .await;
+    connection.close().await;
+    let mut results = match results {
+        Ok(results) => results,
+        Err(e) => return host_error(host, e, clock.elapsed()),
+    };
     let warnings = waiver::apply(
         &plan.waivers,
         &host.name,
@@ -180,25 +163,64 @@ async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeySto
     }
 }
 
-/// Connects, runs the collection script once, and splits its output.
-async fn collect(
+/// Checks `baselines` on a host over an open connection, with one remote
+/// command. Used by the audit and by an apply's verification.
+pub async fn audit_over(
+    connection: &dyn Transport,
     host: &Host,
-    plan: &AuditPlan,
-    keys: &transport::ssh::KeyStore,
+    baselines: &[Baseline],
+    limits: &CollectLimits,
+    command_timeout: Duration,
+) -> Result<Vec<RuleResult>, String> {
+    let (rules, skipped) = select_rules(host, baselines);
+    let mut probes = Probes::default();
+    for (_, rule) in &rules {
+        probes.add(probe_for(rule, limits));
+    }
+    let outputs = if probes.is_empty() {
+        Vec::new()
+    } else {
+        gather(connection, host, &probes, command_timeout).await?
+    };
+    let renderer = Renderer::default();
+    let mut results = Vec::with_capacity(rules.len() + skipped.len());
+    for (baseline, rule) in rules {
+        // Baseline vars are defaults; the host's own vars override them.
+        let mut vars: Vars = baseline.vars.clone();
+        vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let verdict = evaluate(rule, &probes, &outputs, limits, &vars, &renderer);
+        results.push(RuleResult {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            status: verdict.status,
+            expected: verdict.expected,
+            actual: verdict.actual,
+            diff: verdict.diff,
+            message: verdict.message,
+            baseline: baseline.name.clone(),
+            before: None,
+        });
+    }
+    results.extend(skipped);
+    Ok(results)
+}
+
+/// Runs the collection script for `probes` once over `connection`, with the
+/// host's privileges, and splits its output.
+pub async fn gather(
+    connection: &dyn Transport,
+    host: &Host,
     probes: &Probes,
+    command_timeout: Duration,
 ) -> Result<Vec<crate::collect::ProbeOutput>, String> {
     let nonce = format!("{:032x}", rand::rng().random::<u128>());
     let script = script::build(probes.as_slice(), &nonce).map_err(|e| e.to_string())?;
-    let limits = exec_limits(probes.as_slice(), plan.command_timeout);
-
-    let connection = transport::connect(host, &plan.connect, keys)
-        .await
-        .map_err(|e| one_line(&e))?;
+    let limits = exec_limits(probes.as_slice(), command_timeout);
     let output = connection
         .exec(&privileged(host.become_, &["sh", "-s"]), script.as_bytes(), limits)
-        .await;
-    connection.close().await;
-    let output = output.map_err(|e| one_line(&e))?;
+        .await
+        .map_err(|e| one_line(&e))?;
 
     match parse_output(&output.stdout, &nonce, probes.len()) {
         Ok(outputs) => Ok(outputs),
@@ -243,6 +265,6 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
     }
 }
 
-fn one_line(e: &TransportError) -> String {
+pub fn one_line(e: &TransportError) -> String {
     e.to_string().replace('\n', " ")
 }

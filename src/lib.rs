@@ -4,7 +4,11 @@
 //! [`inventory`] → [`transport`] → [`collect`] → [`evaluate`] → [`report`],
 //! driven by [`audit`]. [`baseline`] holds the rules, [`validate`] checks
 //! input files offline, and [`cli`] is the only layer that prints.
+//!
+//! Repair: [`playbook`] (the steps) → [`apply`] (plan, remote shell, one
+//! transaction per host) → [`state`] (what `rollback` needs later).
 
+pub mod apply;
 pub mod audit;
 pub mod baseline;
 pub mod cli;
@@ -12,6 +16,8 @@ pub mod collect;
 pub mod config_error;
 pub mod evaluate;
 pub mod inventory;
+pub mod playbook;
+pub mod redact;
 pub mod report;
 pub mod run_id;
 pub mod shell;

@@ -29,6 +29,27 @@ impl Default for Renderer {
 }
 
 impl Renderer {
+    /// A renderer for shell command lines (playbook `command`, `unless`,
+    /// `validate`, handlers): every `{{ value }}` is written as one quoted
+    /// shell word, so a var holding `; rm -rf /` or `$(…)` stays data.
+    /// `{{ value | safe }}` opts out, for vars that are meant to be shell
+    /// syntax (a list of flags).
+    pub fn for_commands() -> Self {
+        let mut renderer = Renderer::default();
+        renderer.env.set_formatter(|out, _state, value| {
+            let text = value.to_string();
+            if value.is_safe() {
+                return out.write_str(&text).map_err(minijinja::Error::from);
+            }
+            let quoted = crate::shell::quote(&text)
+                .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+            out.write_str(&quoted).map_err(minijinja::Error::from)
+        });
+        renderer
+    }
+}
+
+impl Renderer {
     /// Renders `source` with `vars`. Text without `{{` or `{%` is returned
     /// as is, which keeps the common case cheap.
     pub fn render(&self, source: &str, vars: &Vars) -> Result<String, TemplateError> {
@@ -85,6 +106,24 @@ mod tests {
         let r = Renderer::default();
         let e = r.render("x{{ missing }}y", &vars(&[])).unwrap_err();
         assert!(e.to_string().contains("undefined"), "{e}");
+    }
+
+    #[test]
+    fn command_values_are_quoted_words() {
+        let r = Renderer::for_commands();
+        let v = vars(&[("p", "/etc/x; touch /tmp/pwned $(id)")]);
+        let line = r.render("test -f {{ p }}", &v).unwrap();
+        assert_eq!(line, "test -f '/etc/x; touch /tmp/pwned $(id)'");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r.render("printf %s {{ p }}", &v).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "/etc/x; touch /tmp/pwned $(id)");
+        assert_eq!(
+            r.render("echo {{ p | safe }}", &v).unwrap(),
+            "echo /etc/x; touch /tmp/pwned $(id)"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub enum FileKind {
     Inventory,
     Baseline,
     Waivers,
+    Playbook,
 }
 
 impl FileKind {
@@ -21,6 +22,7 @@ impl FileKind {
             FileKind::Inventory => "inventory",
             FileKind::Baseline => "baseline",
             FileKind::Waivers => "waivers",
+            FileKind::Playbook => "playbook",
         }
     }
 }
@@ -37,6 +39,8 @@ pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
     let has = |k: &str| map.contains_key(k);
     if has("rules") {
         Ok(FileKind::Baseline)
+    } else if has("steps") {
+        Ok(FileKind::Playbook)
     } else if has("waivers") {
         Ok(FileKind::Waivers)
     } else if has("hosts") || has("groups") || has("defaults") {
@@ -44,7 +48,7 @@ pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
     } else {
         Err(ConfigError::whole_file(
             &source.path,
-            "cannot tell what this file is: a baseline has `rules`, an inventory has `hosts`, `groups` or `defaults`, a waivers file has `waivers`",
+            "cannot tell what this file is: a baseline has `rules`, a playbook has `steps`, an inventory has `hosts`, `groups` or `defaults`, a waivers file has `waivers`",
         ))
     }
 }
@@ -56,6 +60,7 @@ pub fn validate_file(path: &Path) -> Result<FileKind, ConfigErrors> {
     match kind {
         FileKind::Baseline => Baseline::from_source(&source).map(|_| kind),
         FileKind::Waivers => Waiver::from_source(&source).map(|_| kind),
+        FileKind::Playbook => crate::playbook::Playbook::from_source(source).map(|_| kind),
         FileKind::Inventory => Inventory::from_source(source, &crate::inventory::SshConfig::none())
             .map(|_| kind)
             .map_err(ConfigErrors::from),

@@ -160,6 +160,7 @@ mod tests {
             diff: None,
             message: None,
             baseline: "b".into(),
+            before: None,
         }
     }
 

@@ -8,14 +8,13 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::targets::{ConnectionArgs, TargetArgs};
-use super::{exit, progress, CliError};
+use super::{exit, progress, CliError, Output};
 use crate::audit::{self, AuditPlan};
 use crate::baseline::Baseline;
 use crate::config_error::ConfigErrors;
 use crate::evaluate::CollectLimits;
-use crate::report::human::HumanOptions;
-use crate::report::Format;
-use crate::state::StateDb;
+use crate::inventory::Host;
+use crate::report::{Format, RunReport};
 use crate::waiver::Waiver;
 
 #[derive(Debug, Args)]
@@ -31,13 +30,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
 
-    /// Report format written to stdout.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
-
-    /// Also write a report file, FORMAT=PATH (e.g. junit=out.xml); repeatable.
-    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report_target)]
-    pub reports: Vec<(Format, PathBuf)>,
+    #[command(flatten)]
+    pub output: Output,
 
     /// Largest file read from a host, in bytes; a bigger one is an `error` result.
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES")]
@@ -47,7 +41,7 @@ pub struct AuditArgs {
     pub connection: ConnectionArgs,
 }
 
-fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
+pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
     let (format, path) = text.split_once('=').ok_or("expected FORMAT=PATH, e.g. junit=out.xml")?;
     let format =
         <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| format!("unknown report format {format:?}"))?;
@@ -57,17 +51,33 @@ fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
-    // Everything that can be wrong with the input is found before any host
-    // is contacted (SPEC: exit 2, nothing contacted).
+/// Loads every baseline, reporting all problems at once.
+pub fn load_baselines(paths: &[PathBuf]) -> Result<Vec<Baseline>, CliError> {
     let mut errors = ConfigErrors::default();
     let mut baselines = Vec::new();
-    for path in &args.baselines {
+    for path in paths {
         match Baseline::load(path) {
             Ok(b) => baselines.push(b),
             Err(mut e) => errors.0.append(&mut e.0),
         }
     }
+    if errors.0.is_empty() {
+        Ok(baselines)
+    } else {
+        Err(CliError::Config(errors))
+    }
+}
+
+pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
+    // Everything that can be wrong with the input is found before any host
+    // is contacted (SPEC: exit 2, nothing contacted).
+    let mut errors = ConfigErrors::default();
+    let baselines = load_baselines(&args.baselines).unwrap_or_else(|e| {
+        if let CliError::Config(mut e) = e {
+            errors.0.append(&mut e.0);
+        }
+        Vec::new()
+    });
     let waivers = match &args.waivers {
         Some(path) => Waiver::load_file(path).unwrap_or_else(|mut e| {
             errors.0.append(&mut e.0);
@@ -80,15 +90,47 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
     }
     let hosts = args.targets.resolve()?;
     let conn = &args.connection;
+    let limits = CollectLimits {
+        max_file: args.max_file_size,
+        command_timeout: Duration::from_secs(conn.command_timeout),
+        ..CollectLimits::default()
+    };
+    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits) else {
+        eprintln!("interrupted: nothing was changed");
+        return Ok(exit::INTERRUPTED);
+    };
+    for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
+        eprintln!("warning: {warning}");
+    }
+    super::deliver(&report, &[], &args.output, conn.verbose, false)?;
+    Ok(args.output.exit_code(&report))
+}
 
+/// Audits `hosts` with a progress bar; `None` when interrupted.
+pub fn run_audit(
+    hosts: Vec<Host>,
+    baselines: Vec<Baseline>,
+    waivers: Vec<Waiver>,
+    conn: &ConnectionArgs,
+) -> Option<RunReport> {
+    let limits = CollectLimits {
+        command_timeout: Duration::from_secs(conn.command_timeout),
+        ..CollectLimits::default()
+    };
+    run_audit_with(hosts, baselines, waivers, conn, limits)
+}
+
+fn run_audit_with(
+    hosts: Vec<Host>,
+    baselines: Vec<Baseline>,
+    waivers: Vec<Waiver>,
+    conn: &ConnectionArgs,
+    limits: CollectLimits,
+) -> Option<RunReport> {
     let plan = AuditPlan {
         hosts,
         baselines,
-        limits: CollectLimits {
-            max_file: args.max_file_size,
-            command_timeout: Duration::from_secs(conn.command_timeout),
-            ..CollectLimits::default()
-        },
+        limits,
         connect: conn.connect_options(),
         command_timeout: Duration::from_secs(conn.command_timeout),
         forks: conn.forks as usize,
@@ -120,45 +162,12 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
         report
     });
     runtime.shutdown_background();
-    let Some(report) = report else {
-        eprintln!("interrupted: nothing was changed");
-        return Ok(exit::INTERRUPTED);
-    };
-
-    // The run is recorded before anything is printed, so `show` can always
-    // reproduce what the operator saw. A state problem is loud but does not
-    // change the audit's verdict.
-    match StateDb::open_default().and_then(|mut db| db.record(&report)) {
-        Ok(()) => {}
-        Err(e) => eprintln!("warning: run {} not recorded: {e}", report.run_id),
-    }
-    for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
-        eprintln!("warning: {warning}");
-    }
-    for (format, path) in &args.reports {
-        let text = format.render(
-            &report,
-            HumanOptions {
-                color: false,
-                verbose: true,
-            },
-        );
-        write_atomically(path, text.as_bytes()).map_err(|source| CliError::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
-    super::print_report(args.format, &report, conn.verbose);
-    // A Nagios plugin is judged by its exit code: use the plugin's codes.
-    if args.format == Format::Nagios {
-        return Ok(crate::report::nagios::state(&report) as u8);
-    }
-    Ok(report.exit_code() as u8)
+    report
 }
 
 /// Writes next to the target, then renames: a reader (node_exporter, a CI
 /// job, a web server) never sees half a report.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,8 +1,10 @@
 //! The command line: parses arguments, calls the library, prints. It
 //! decides nothing about hosts or rules itself.
 
+pub mod apply;
 pub mod audit;
 pub mod progress;
+pub mod rollback;
 pub mod runs;
 pub mod show;
 pub mod targets;
@@ -13,6 +15,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config_error::ConfigErrors;
+use crate::report::human::HumanOptions;
+use crate::report::{Format, RunReport};
+use crate::state::StateDb;
 
 /// Audit and repair the configuration of remote machines over SSH.
 #[derive(Debug, Parser)]
@@ -26,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Compare hosts with baselines and report drift (read-only).
     Audit(audit::AuditArgs),
+    /// Apply a playbook: per host one transaction with backup, verification and rollback.
+    Apply(apply::ApplyArgs),
+    /// Audit, apply the remediation playbooks of failing rules where they fail, audit again.
+    Fix(apply::FixArgs),
+    /// Undo what an apply run changed, from its recorded backups.
+    Rollback(rollback::RollbackArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
     /// List recorded runs, newest first.
@@ -66,6 +77,9 @@ impl CliError {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => audit::exec(args),
+        Command::Apply(args) => apply::exec(args),
+        Command::Fix(args) => apply::exec_fix(args),
+        Command::Rollback(args) => rollback::exec(args),
         Command::Validate(args) => validate::exec(args),
         Command::Runs(args) => runs::exec(args),
         Command::Show(args) => show::exec(args),
@@ -79,11 +93,68 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Report options shared by every command that produces a run.
+#[derive(Debug, clap::Args)]
+pub struct Output {
+    /// Report format written to stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Also write a report file, FORMAT=PATH (e.g. junit=out.xml); repeatable.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = audit::parse_report_target)]
+    pub reports: Vec<(Format, std::path::PathBuf)>,
+}
+
+impl Output {
+    /// The run's exit code; a Nagios plugin is judged by the plugin codes.
+    pub fn exit_code(&self, report: &RunReport) -> u8 {
+        if self.format == Format::Nagios {
+            crate::report::nagios::state(report) as u8
+        } else {
+            report.exit_code() as u8
+        }
+    }
+}
+
+/// Records the run, then writes report files and prints the report: the
+/// run is in the state database before anything is shown, so `show` can
+/// always reproduce what the operator saw. A state problem is loud but does
+/// not change the run's verdict.
+pub fn deliver(
+    report: &RunReport,
+    records: &[(String, crate::apply::TxRecord)],
+    output: &Output,
+    verbose: bool,
+    diff: bool,
+) -> Result<(), CliError> {
+    record(report, records);
+    for (format, path) in &output.reports {
+        let options = HumanOptions {
+            color: false,
+            verbose: true,
+            diff: true,
+        };
+        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(|source| CliError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    print_report(output.format, report, verbose, diff);
+    Ok(())
+}
+
+/// Records a run in the state database, warning when that fails.
+pub fn record(report: &RunReport, records: &[(String, crate::apply::TxRecord)]) {
+    if let Err(e) = StateDb::open_default().and_then(|mut db| db.record_with(report, records)) {
+        eprintln!("warning: run {} not recorded: {e}", report.run_id);
+    }
+}
+
 /// Prints a report to stdout, in colour only on a terminal without NO_COLOR.
-pub fn print_report(format: crate::report::Format, report: &crate::report::RunReport, verbose: bool) {
+pub fn print_report(format: Format, report: &RunReport, verbose: bool, diff: bool) {
     use std::io::IsTerminal;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let options = crate::report::human::HumanOptions { color, verbose };
+    let options = HumanOptions { color, verbose, diff };
     print!("{}", format.render(report, options));
 }
 

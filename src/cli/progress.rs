@@ -30,9 +30,9 @@ pub async fn follow(bar: ProgressBar, mut events: mpsc::UnboundedReceiver<Event>
     while let Some(event) = events.recv().await {
         if let Event::HostFinished { status, .. } = event {
             match status {
-                HostStatus::Drift => drift += 1,
-                HostStatus::Error => errors += 1,
-                HostStatus::Compliant => {}
+                HostStatus::Drift | HostStatus::RolledBack | HostStatus::WouldChange => drift += 1,
+                HostStatus::Error | HostStatus::RollbackFailed => errors += 1,
+                _ => {}
             }
             bar.inc(1);
             bar.set_message(format!("{drift} drift, {errors} error"));

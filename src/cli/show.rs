@@ -28,6 +28,6 @@ pub fn exec(args: ShowArgs) -> Result<u8, CliError> {
             args.run_id
         )));
     };
-    super::print_report(args.format, &report, args.verbose);
+    super::print_report(args.format, &report, args.verbose, true);
     Ok(exit::OK)
 }

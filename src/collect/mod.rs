@@ -16,6 +16,9 @@ pub enum Probe {
     Read { path: String, max: u64 },
     /// Mode, owner and group (following symlinks), or that it is missing.
     Stat { path: String },
+    /// Like `Stat`, but about a symlink itself rather than its target, so
+    /// an apply can refuse to write through one.
+    Lstat { path: String },
     /// stdout and exit status of `sh -c command`.
     Command {
         command: String,

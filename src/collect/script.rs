@@ -31,6 +31,11 @@ p_stat() {
   s=$(stat -L -c '%a %u %g %U %G %F' -- "$2") || { frame "$1" denied 0; return; }
   emit "$1" ok "$s"
 }
+p_lstat() {
+  if [ ! -e "$2" ] && [ ! -L "$2" ]; then frame "$1" missing 0; return; fi
+  s=$(stat -c '%a %u %g %U %G %F' -- "$2") || { frame "$1" denied 0; return; }
+  emit "$1" ok "$s"
+}
 p_cmd() {
   if command -v timeout >/dev/null; then t="timeout -s KILL $2"; else t=; fi
   o=$( { $t sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
@@ -93,6 +98,7 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
         let line = match probe {
             Probe::Read { path, max } => format!("p_read {i} {max} {}", quote(path)?),
             Probe::Stat { path } => format!("p_stat {i} {}", quote(path)?),
+            Probe::Lstat { path } => format!("p_lstat {i} {}", quote(path)?),
             Probe::Command { command, timeout, max } => {
                 format!("p_cmd {i} {} {} {max}", timeout.as_secs().max(1), quote(command)?)
             }

@@ -13,6 +13,8 @@ pub struct HumanOptions {
     pub color: bool,
     /// Also list passing, skipped and waived rules.
     pub verbose: bool,
+    /// Show the unified diff of every change (apply `--diff`).
+    pub diff: bool,
 }
 
 struct Palette {
@@ -46,14 +48,34 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
     let mut hosts: Vec<&HostReport> = report.hosts.iter().collect();
     // Drift first, then hosts that could not be audited, then the compliant.
     hosts.sort_by_key(|h| match h.status {
-        HostStatus::Drift => 0,
-        HostStatus::Error => 1,
-        HostStatus::Compliant => 2,
+        HostStatus::RollbackFailed => 0,
+        HostStatus::Drift | HostStatus::RolledBack => 1,
+        HostStatus::Error => 2,
+        HostStatus::NotStarted => 3,
+        HostStatus::Changed | HostStatus::WouldChange => 4,
+        HostStatus::Compliant | HostStatus::Unchanged => 5,
     });
     for host in hosts {
-        render_host(&mut out, host, &p, options.verbose);
+        render_host(&mut out, host, &p, options);
     }
     let s = &report.summary;
+    if report.kind == super::RunKind::Apply || report.kind == super::RunKind::Rollback {
+        let _ = writeln!(
+            out,
+            "\n{} {}: {} hosts — {} changed, {} unchanged, {} would change, {} rolled back, {} rollback failed, {} error, {} not started",
+            p.bold.apply_to("run"),
+            report.run_id,
+            s.hosts,
+            s.changed,
+            s.unchanged,
+            s.would_change,
+            if s.rolled_back > 0 { p.bad.apply_to(s.rolled_back) } else { p.dim.apply_to(s.rolled_back) },
+            if s.rollback_failed > 0 { p.bad.apply_to(s.rollback_failed) } else { p.dim.apply_to(s.rollback_failed) },
+            if s.error > 0 { p.warn.apply_to(s.error) } else { p.dim.apply_to(s.error) },
+            s.not_started,
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "\n{} {}: {} hosts — {} compliant, {} drift, {} error; rules: {} pass, {} fail, {} error, {} waived, {} skipped",
@@ -72,9 +94,40 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
     out
 }
 
-fn render_host(out: &mut String, host: &HostReport, p: &Palette, verbose: bool) {
+fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: HumanOptions) {
+    let verbose = options.verbose;
     let name = for_terminal(&host.name);
     match host.status {
+        HostStatus::Changed
+        | HostStatus::Unchanged
+        | HostStatus::WouldChange
+        | HostStatus::RolledBack
+        | HostStatus::RollbackFailed
+        | HostStatus::NotStarted => {
+            let tag = match host.status {
+                HostStatus::Changed => p.good.apply_to("CHANGED        "),
+                HostStatus::Unchanged => p.dim.apply_to("UNCHANGED      "),
+                HostStatus::WouldChange => p.warn.apply_to("WOULD CHANGE   "),
+                HostStatus::RolledBack => p.bad.apply_to("ROLLED BACK    "),
+                HostStatus::RollbackFailed => p.bad.apply_to("ROLLBACK FAILED"),
+                _ => p.dim.apply_to("NOT STARTED    "),
+            };
+            let _ = writeln!(out, "{tag} {}", p.bold.apply_to(&name));
+            if let Some(e) = &host.error {
+                let _ = writeln!(out, "  {}", for_terminal(e));
+            }
+            for c in &host.changes {
+                let target = if c.path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.path)
+                };
+                let _ = writeln!(out, "  ~ {}{}", for_terminal(&c.step), for_terminal(&target));
+                if options.diff {
+                    render_diff(out, &c.diff, p);
+                }
+            }
+        }
         HostStatus::Error => {
             let reason = for_terminal(host.error.as_deref().unwrap_or("unknown error"));
             let _ = writeln!(
@@ -171,15 +224,19 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
         let _ = writeln!(out, "        {}", p.dim.apply_to(for_terminal(m)));
     }
     if let Some(diff) = &r.diff {
-        for line in for_terminal(diff).lines() {
-            let styled = if line.starts_with('+') && !line.starts_with("+++") {
-                p.add.apply_to(line).to_string()
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                p.del.apply_to(line).to_string()
-            } else {
-                p.dim.apply_to(line).to_string()
-            };
-            let _ = writeln!(out, "        {styled}");
-        }
+        render_diff(out, diff, p);
+    }
+}
+
+fn render_diff(out: &mut String, diff: &str, p: &Palette) {
+    for line in for_terminal(diff).lines() {
+        let styled = if line.starts_with('+') && !line.starts_with("+++") {
+            p.add.apply_to(line).to_string()
+        } else if line.starts_with('-') && !line.starts_with("---") {
+            p.del.apply_to(line).to_string()
+        } else {
+            p.dim.apply_to(line).to_string()
+        };
+        let _ = writeln!(out, "        {styled}");
     }
 }

@@ -50,6 +50,12 @@ pub enum HostStatus {
     Compliant,
     Drift,
     Error,
+    Changed,
+    Unchanged,
+    WouldChange,
+    RolledBack,
+    RollbackFailed,
+    NotStarted,
 }
 
 impl HostStatus {
@@ -58,6 +64,12 @@ impl HostStatus {
             HostStatus::Compliant => "compliant",
             HostStatus::Drift => "drift",
             HostStatus::Error => "error",
+            HostStatus::Changed => "changed",
+            HostStatus::Unchanged => "unchanged",
+            HostStatus::WouldChange => "would_change",
+            HostStatus::RolledBack => "rolled_back",
+            HostStatus::RollbackFailed => "rollback_failed",
+            HostStatus::NotStarted => "not_started",
         }
     }
 }
@@ -74,6 +86,9 @@ pub struct RuleResult {
     pub message: Option<String>,
     /// The baseline the rule came from.
     pub baseline: String,
+    /// In a `fix` run: the rule's status before the remediation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<RuleStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +139,8 @@ pub struct Summary {
     pub rolled_back: usize,
     pub rollback_failed: usize,
     pub not_started: usize,
+    #[serde(default)]
+    pub would_change: usize,
     /// Rule results over all hosts, by status.
     pub rules_pass: usize,
     pub rules_fail: usize,
@@ -155,6 +172,12 @@ impl RunReport {
                 HostStatus::Compliant => s.compliant += 1,
                 HostStatus::Drift => s.drift += 1,
                 HostStatus::Error => s.error += 1,
+                HostStatus::Changed => s.changed += 1,
+                HostStatus::Unchanged => s.unchanged += 1,
+                HostStatus::WouldChange => s.would_change += 1,
+                HostStatus::RolledBack => s.rolled_back += 1,
+                HostStatus::RollbackFailed => s.rollback_failed += 1,
+                HostStatus::NotStarted => s.not_started += 1,
             }
             for r in &h.results {
                 match r.status {
@@ -169,12 +192,17 @@ impl RunReport {
         s
     }
 
-    /// SPEC's exit codes for audits: 3 when a host could not be audited,
-    /// else 1 on drift, else 0. The highest applicable code wins.
+    /// SPEC's exit codes, the highest applicable one: 4 when a rollback
+    /// failed (a host is in an unknown state), 3 when a host could not be
+    /// worked on or was left `not_started`, 1 on drift, a rolled-back host
+    /// or (with `--check`) pending changes, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.summary.error > 0 {
+        let s = &self.summary;
+        if s.rollback_failed > 0 {
+            4
+        } else if s.error > 0 || s.not_started > 0 {
             3
-        } else if self.summary.drift > 0 {
+        } else if s.drift > 0 || s.rolled_back > 0 || s.would_change > 0 {
             1
         } else {
             0
@@ -183,6 +211,55 @@ impl RunReport {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports always serialise")
+    }
+}
+
+/// The report of a `fix` run: the second audit's results, each with its
+/// status in the first audit, and the changes the remediations made. A host
+/// whose remediation failed says so in its warnings; one whose rollback
+/// failed is `rollback_failed`.
+pub fn fix_report(run_id: String, before: &RunReport, after: &RunReport, applies: &[&RunReport]) -> RunReport {
+    let mut hosts = after.hosts.clone();
+    for host in &mut hosts {
+        let earlier = before.hosts.iter().find(|h| h.name == host.name);
+        for r in &mut host.results {
+            r.before = earlier.and_then(|h| {
+                h.results
+                    .iter()
+                    .find(|b| b.id == r.id && b.baseline == r.baseline)
+                    .map(|b| b.status)
+            });
+        }
+        for apply in applies {
+            let Some(h) = apply.hosts.iter().find(|h| h.name == host.name) else {
+                continue;
+            };
+            let playbook = apply.baselines.first().map(String::as_str).unwrap_or("playbook");
+            host.changes.extend(h.changes.iter().cloned());
+            match h.status {
+                HostStatus::RollbackFailed => {
+                    host.status = HostStatus::RollbackFailed;
+                    host.error = h.error.clone();
+                }
+                HostStatus::RolledBack | HostStatus::Error | HostStatus::NotStarted => host.warnings.push(format!(
+                    "{playbook} ({}): {} — {}",
+                    apply.run_id,
+                    h.status.as_str(),
+                    h.error.as_deref().unwrap_or("")
+                )),
+                _ => {}
+            }
+        }
+    }
+    RunReport {
+        run_id,
+        kind: RunKind::Fix,
+        started: before.started,
+        finished: Utc::now(),
+        summary: RunReport::summarize(&hosts),
+        hosts,
+        baselines: after.baselines.clone(),
+        rectify_version: after.rectify_version.clone(),
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::apply::{FileRecord, TxRecord};
 use crate::report::{RunKind, RunReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +51,7 @@ pub struct StateDb {
 }
 
 /// Version of the schema below; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,6 +88,36 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_by_rule ON results (rule_id, host);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
+-- v2: what apply runs changed, so `rollback` works later.
+CREATE TABLE IF NOT EXISTS blobs (
+    hash    TEXT PRIMARY KEY,      -- SHA-256 of content
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tx_hosts (
+    run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    host       TEXT NOT NULL,
+    backup_dir TEXT NOT NULL,      -- on the host
+    handlers   TEXT NOT NULL,      -- JSON list of commands, secrets masked
+    sysctl     TEXT NOT NULL,      -- JSON list of [key, value before]
+    PRIMARY KEY (run_id, host)
+);
+CREATE TABLE IF NOT EXISTS backups (
+    run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    host        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,  -- operation number; the host copy is backup_dir/seq
+    path        TEXT NOT NULL,
+    action      TEXT NOT NULL,     -- write | metadata | remove
+    existed     INTEGER NOT NULL,
+    mode        INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    gid         INTEGER NOT NULL,
+    before_hash TEXT REFERENCES blobs(hash),   -- NULL: sensitive, or not a regular file
+    after_exists INTEGER NOT NULL,
+    after_hash  TEXT,              -- content in blobs unless sensitive
+    after_mode  INTEGER,
+    sensitive   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, host, seq)
+);
 ";
 
 impl StateDb {
@@ -165,6 +196,13 @@ impl StateDb {
 
     /// Records a finished run, all of it or nothing.
     pub fn record(&mut self, report: &RunReport) -> Result<(), StateError> {
+        self.record_with(report, &[])
+    }
+
+    /// Records a run and, for apply runs, what each host's transaction
+    /// changed — in one SQLite transaction, so a killed process leaves
+    /// either the whole run or none of it.
+    pub fn record_with(&mut self, report: &RunReport, txs: &[(String, TxRecord)]) -> Result<(), StateError> {
         let path = self.path.display().to_string();
         let wrap = |source| StateError::Sqlite {
             path: path.clone(),
@@ -219,8 +257,126 @@ impl StateDb {
                         .map_err(wrap)?;
                 }
             }
+            let mut blob = tx
+                .prepare("INSERT OR IGNORE INTO blobs (hash, content) VALUES (?1, ?2)")
+                .map_err(wrap)?;
+            let mut tx_host = tx
+                .prepare(
+                    "INSERT INTO tx_hosts (run_id, host, backup_dir, handlers, sysctl) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(wrap)?;
+            let mut backup = tx
+                .prepare(
+                    "INSERT INTO backups (run_id, host, seq, path, action, existed, mode, uid, gid, before_hash,
+                                          after_exists, after_hash, after_mode, sensitive)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )
+                .map_err(wrap)?;
+            for (host, record) in txs {
+                let handlers = serde_json::to_string(&record.handlers).expect("strings serialise");
+                let sysctl = serde_json::to_string(&record.sysctl).expect("strings serialise");
+                tx_host
+                    .execute(params![report.run_id, host, record.backup_dir, handlers, sysctl])
+                    .map_err(wrap)?;
+                for f in &record.files {
+                    if let (Some(content), Some(hash)) = (&f.after, &f.after_hash) {
+                        blob.execute(params![hash, content]).map_err(wrap)?;
+                    }
+                    let before_hash = match &f.before {
+                        Some(content) => {
+                            let hash = crate::apply::transaction::sha256(content);
+                            blob.execute(params![hash, content]).map_err(wrap)?;
+                            Some(hash)
+                        }
+                        None => None,
+                    };
+                    backup
+                        .execute(params![
+                            report.run_id,
+                            host,
+                            f.seq as i64,
+                            f.path,
+                            f.action,
+                            f.existed,
+                            f.mode,
+                            f.uid,
+                            f.gid,
+                            before_hash,
+                            f.after_exists,
+                            f.after_hash,
+                            f.after_mode,
+                            f.sensitive
+                        ])
+                        .map_err(wrap)?;
+                }
+            }
         }
         tx.commit().map_err(wrap)
+    }
+
+    /// What an apply run changed on `host`, for `rectify rollback`.
+    pub fn tx_record(&self, run_id: &str, host: &str) -> Result<Option<TxRecord>, StateError> {
+        let head: Option<(String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT backup_dir, handlers, sysctl FROM tx_hosts WHERE run_id = ?1 AND host = ?2",
+                params![run_id, host],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.wrap(e))?;
+        let Some((backup_dir, handlers, sysctl)) = head else {
+            return Ok(None);
+        };
+        let corrupt = |e: serde_json::Error| StateError::Corrupt {
+            path: self.path.display().to_string(),
+            run_id: run_id.to_string(),
+            reason: e.to_string(),
+        };
+        let handlers: Vec<String> = serde_json::from_str(&handlers).map_err(corrupt)?;
+        let sysctl: Vec<(String, String)> = serde_json::from_str(&sysctl).map_err(corrupt)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT b.seq, b.path, b.action, b.existed, b.mode, b.uid, b.gid, c.content,
+                        b.after_exists, b.after_hash, b.after_mode, b.sensitive, a.content
+                 FROM backups b LEFT JOIN blobs c ON c.hash = b.before_hash
+                      LEFT JOIN blobs a ON a.hash = b.after_hash AND b.sensitive = 0
+                 WHERE b.run_id = ?1 AND b.host = ?2 ORDER BY b.seq",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let files = stmt
+            .query_map(params![run_id, host], |r| {
+                let action: String = r.get(2)?;
+                Ok(FileRecord {
+                    seq: r.get::<_, i64>(0)? as usize,
+                    path: r.get(1)?,
+                    action: match action.as_str() {
+                        "write" => "write",
+                        "metadata" => "metadata",
+                        _ => "remove",
+                    },
+                    existed: r.get(3)?,
+                    mode: r.get(4)?,
+                    uid: r.get(5)?,
+                    gid: r.get(6)?,
+                    before: r.get(7)?,
+                    after_exists: r.get(8)?,
+                    after_hash: r.get(9)?,
+                    after_mode: r.get(10)?,
+                    sensitive: r.get(11)?,
+                    after: r.get(12)?,
+                })
+            })
+            .map_err(|e| self.wrap(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.wrap(e))?;
+        Ok(Some(TxRecord {
+            backup_dir,
+            handlers,
+            files,
+            sysctl,
+        }))
     }
 
     /// The newest `limit` runs, newest first.

@@ -1,7 +1,8 @@
 //! A fleet of real OpenSSH servers on this machine, for integration tests.
 //!
 //! Each host is an `sshd` in its own mount+UTS namespace with an overlayfs
-//! over `/etc` (its own sshd_config, host keys and files), a tmpfs `/run`,
+//! over `/etc` (its own sshd_config, host keys and files), a tmpfs `/run`
+//! and `/var/backups` (where an apply keeps its backups),
 //! its own hostname, and its own loopback address `127.0.<subnet>.<n>:22`.
 //! Every test uses its own subnet so tests can run in parallel. Everything
 //! a fleet starts is killed when it is dropped, also on panic.
@@ -152,6 +153,7 @@ impl Fleet {
             "set -e\n\
              mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc\n\
              mount -t tmpfs tmpfs /run\nmkdir -p /run/sshd\nhostname {name}\n\
+             mkdir -p /var/backups\nmount -t tmpfs tmpfs /var/backups\n\
              rm -f /etc/ssh/ssh_host_*\nssh-keygen -q -A\n{setup}\n\
              echo $$ > {pid_file}\nexec {SSHD} -D -e -f /etc/ssh/sshd_config\n",
             upper = sq(&upper),

@@ -1,0 +1,913 @@
+//! One host's transaction (SPEC, "Apply, per host, as one transaction"):
+//! gather, plan, lock, upload and validate candidates, back up, arm the
+//! dead-man timer, swap, run handlers, verify over a new connection, then
+//! confirm — or restore everything the run touched.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::plan::{self, FileAction, FileFacts, FileKind, HostPlan, Op, StepInfo};
+use super::remote;
+use crate::audit::{audit_over, gather, one_line};
+use crate::baseline::Baseline;
+use crate::collect::{sysctl_path, Probe, ProbeOutput, Probes};
+use crate::evaluate::CollectLimits;
+use crate::inventory::{Become, Host};
+use crate::playbook::StepKind;
+use crate::redact::Redactor;
+use crate::report::{Change, HostReport, HostStatus, RuleResult, RuleStatus};
+use crate::transport::{self, privileged, ConnectOptions, ExecLimits, ExecOutput, Transport, TransportError};
+
+/// Largest file an apply reads to edit or back up.
+const MAX_FILE: u64 = 16 * 1024 * 1024;
+/// How long a fresh connection is retried after handlers ran: sshd refuses
+/// connections for a moment after a reload.
+const RECONNECT_FOR: Duration = Duration::from_secs(15);
+
+/// A step, rendered for this host.
+#[derive(Debug, Clone)]
+pub struct HostStep {
+    pub name: String,
+    pub kind: StepKind,
+    pub notify: Vec<usize>,
+    pub sensitive: bool,
+    pub validate: Option<String>,
+}
+
+/// Everything one host's transaction needs.
+pub struct HostJob<'a> {
+    pub run_id: &'a str,
+    pub host: &'a Host,
+    pub become_: Become,
+    pub steps: Vec<HostStep>,
+    /// Rendered handlers (name, command), by index.
+    pub handlers: Vec<(String, String)>,
+    pub verify_commands: Vec<String>,
+    pub verify_baselines: &'a [Baseline],
+    pub redactor: Redactor,
+    pub check: bool,
+    pub confirm_timeout: Option<u64>,
+    pub connect: &'a ConnectOptions,
+    pub keys: &'a transport::ssh::KeyStore,
+    pub command_timeout: Duration,
+    pub interrupted: &'a AtomicBool,
+    /// For `rectify rollback`: what an earlier run left in each file. A file
+    /// that differs now was changed since, and is not restored unless `force`.
+    pub guards: Vec<Guard>,
+    pub force: bool,
+}
+
+/// What a run left at `path`, to notice later changes by someone else.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub path: String,
+    pub run_id: String,
+    pub exists: bool,
+    pub hash: Option<String>,
+    pub mode: Option<u32>,
+    /// The content itself when it may be shown (not sensitive).
+    pub content: Option<Vec<u8>>,
+}
+
+/// What the state database keeps about a host's transaction, so that
+/// `rectify rollback` can undo it later.
+#[derive(Debug, Clone)]
+pub struct TxRecord {
+    pub backup_dir: String,
+    pub handlers: Vec<String>,
+    pub files: Vec<FileRecord>,
+    /// Live kernel values the run changed: (key, value before).
+    pub sysctl: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileRecord {
+    pub seq: usize,
+    pub path: String,
+    pub action: &'static str,
+    pub existed: bool,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// The original content; `None` for sensitive files (the host's backup
+    /// copy is the only one) and for paths that were not regular files.
+    pub before: Option<Vec<u8>>,
+    pub after_exists: bool,
+    /// SHA-256 of what the run left, to notice later edits.
+    pub after_hash: Option<String>,
+    /// What the run left, when it may be stored (not sensitive).
+    pub after: Option<Vec<u8>>,
+    pub after_mode: Option<u32>,
+    pub sensitive: bool,
+}
+
+pub struct HostOutcome {
+    pub report: HostReport,
+    pub record: Option<TxRecord>,
+}
+
+impl HostJob<'_> {
+    fn report(&self, status: HostStatus, error: Option<String>, changes: Vec<Change>, clock: Instant) -> HostReport {
+        HostReport {
+            name: self.host.name.clone(),
+            address: self.host.address.clone(),
+            status,
+            error: error.map(|e| self.redactor.redact(&e)),
+            results: Vec::new(),
+            changes,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn limits(&self) -> ExecLimits {
+        ExecLimits {
+            timeout: self.command_timeout,
+            max_stdout: 1024 * 1024,
+            max_stderr: 64 * 1024,
+        }
+    }
+
+    /// Runs a script (on stdin) with the host's privileges.
+    async fn script(&self, conn: &dyn Transport, script: &str) -> Result<ExecOutput, TransportError> {
+        conn.exec(
+            &privileged(self.become_, &["sh", "-s"]),
+            script.as_bytes(),
+            self.limits(),
+        )
+        .await
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+}
+
+pub async fn run(job: HostJob<'_>) -> HostOutcome {
+    let clock = Instant::now();
+    let outcome = |report| HostOutcome { report, record: None };
+    let conn = match transport::connect(job.host, job.connect, job.keys).await {
+        Ok(c) => c,
+        Err(e) => return outcome(job.report(HostStatus::Error, Some(one_line(&e)), Vec::new(), clock)),
+    };
+    let result = transact(&job, conn.as_ref(), clock).await;
+    conn.close().await;
+    result
+}
+
+async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> HostOutcome {
+    let outcome = |report| HostOutcome { report, record: None };
+    let facts = match gather_facts(job, conn).await {
+        Ok(f) => f,
+        Err(e) => return outcome(job.report(HostStatus::Error, Some(e), Vec::new(), clock)),
+    };
+    let (kept, refused) = guard(job, &facts);
+    let infos: Vec<StepInfo<'_>> = kept
+        .into_iter()
+        .map(|s| StepInfo {
+            name: &s.name,
+            kind: &s.kind,
+            notify: &s.notify,
+            sensitive: s.sensitive,
+            validate: s.validate.as_deref(),
+        })
+        .collect();
+    let plan = match plan::plan(&infos, &facts, &job.redactor) {
+        Ok(p) => p,
+        Err(e) => {
+            return outcome(job.report(
+                HostStatus::Error,
+                Some(format!("{e} (nothing was changed)")),
+                Vec::new(),
+                clock,
+            ))
+        }
+    };
+    let refusal = (!refused.is_empty()).then(|| {
+        let paths: Vec<&str> = refused.iter().map(|c| c.path.as_str()).collect();
+        format!(
+            "not restored, changed since the run (use --force to overwrite): {}",
+            paths.join(", ")
+        )
+    });
+    if plan.is_empty() {
+        let status = if refusal.is_some() {
+            HostStatus::Error
+        } else {
+            HostStatus::Unchanged
+        };
+        return outcome(job.report(status, refusal, refused, clock));
+    }
+    let mut changes = plan.changes.clone();
+    changes.extend(refused);
+    if job.check {
+        return outcome(job.report(HostStatus::WouldChange, None, changes, clock));
+    }
+    if job.interrupted() {
+        return outcome(job.report(
+            HostStatus::NotStarted,
+            Some("interrupted before any change".into()),
+            changes,
+            clock,
+        ));
+    }
+
+    let tx = Transaction {
+        job,
+        conn,
+        plan: &plan,
+        nonce: format!("{:032x}", rand::rng().random::<u128>()),
+        handlers: plan.handlers.iter().map(|h| job.handlers[*h].1.clone()).collect(),
+    };
+    let (mut status, mut error) = tx.execute().await;
+    if let Some(r) = refusal {
+        if status == HostStatus::Changed {
+            status = HostStatus::Error;
+        }
+        error = Some(match error {
+            Some(e) => format!("{e}; {r}"),
+            None => r,
+        });
+    }
+    let touched = matches!(
+        status,
+        HostStatus::Changed | HostStatus::RolledBack | HostStatus::RollbackFailed
+    ) && tx.touched(&error);
+    let record = touched.then(|| record(job, &plan, &tx.handlers));
+    HostOutcome {
+        report: job.report(status, error, changes, clock),
+        record,
+    }
+}
+
+/// Splits the steps into those to run and, for files changed since the run
+/// being rolled back, a refusal with the diff (what the run left → now).
+fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a HostStep>, Vec<Change>) {
+    let mut refused = Vec::new();
+    let mut refused_paths = Vec::new();
+    for g in &job.guards {
+        let Some(now) = facts.files.get(&g.path) else { continue };
+        let exists = now.kind != FileKind::Missing;
+        let same = exists == g.exists
+            && (!exists
+                || (g.mode.is_none_or(|m| m == now.mode)
+                    && g.hash
+                        .as_ref()
+                        .is_none_or(|h| now.content.as_ref().is_ok_and(|c| &sha256(c) == h))));
+        if same || job.force {
+            continue;
+        }
+        let diff = match (&g.content, &now.content) {
+            (Some(then), Ok(current)) => job.redactor.redact(&plan::unified(&g.path, Some(then), Some(current))),
+            _ if !exists => format!("{} was removed since run {}\n", g.path, g.run_id),
+            _ => format!("{} changed since run {} (content not shown)\n", g.path, g.run_id),
+        };
+        refused.push(Change {
+            step: format!("refused: changed since run {}", g.run_id),
+            path: g.path.clone(),
+            diff,
+        });
+        refused_paths.push(g.path.as_str());
+    }
+    let kept = job
+        .steps
+        .iter()
+        .filter(|s| match &s.kind {
+            StepKind::Copy { dest, .. } | StepKind::Restore { dest, .. } => !refused_paths.contains(&dest.as_str()),
+            StepKind::File { path, .. } => !refused_paths.contains(&path.as_str()),
+            _ => true,
+        })
+        .collect();
+    (kept, refused)
+}
+
+/// The facts a plan needs, in one remote command.
+async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Result<plan::Facts, String> {
+    let mut probes = Probes::default();
+    let mut file_probes: Vec<(String, usize, usize)> = Vec::new();
+    let mut add_file = |probes: &mut Probes, path: &str| {
+        if !file_probes.iter().any(|(p, _, _)| p == path) {
+            let stat = probes.add(Probe::Lstat { path: path.into() });
+            let read = probes.add(Probe::Read {
+                path: path.into(),
+                max: MAX_FILE,
+            });
+            file_probes.push((path.to_string(), stat, read));
+        }
+    };
+    let mut sysctl_probes = Vec::new();
+    let mut satisfied_probes = Vec::new();
+    for (i, step) in job.steps.iter().enumerate() {
+        match &step.kind {
+            StepKind::Template { dest, .. } | StepKind::Copy { dest, .. } => add_file(&mut probes, dest),
+            StepKind::Restore { from, dest, .. } => {
+                add_file(&mut probes, from);
+                add_file(&mut probes, dest);
+            }
+            StepKind::Setting { file, .. } | StepKind::Line { file, .. } => add_file(&mut probes, file),
+            StepKind::File { path, .. } => add_file(&mut probes, path),
+            StepKind::Sysctl { key, persist, .. } => {
+                let idx = probes.add(Probe::Read {
+                    path: sysctl_path(key),
+                    max: 64 * 1024,
+                });
+                sysctl_probes.push((key.clone(), idx));
+                if let Some(p) = persist {
+                    add_file(&mut probes, p);
+                }
+            }
+            StepKind::Command { unless, creates, .. } => {
+                if let Some(u) = unless {
+                    let idx = probes.add(Probe::Command {
+                        command: u.clone(),
+                        timeout: job.command_timeout,
+                        max: 64 * 1024,
+                    });
+                    satisfied_probes.push((i, idx, true));
+                }
+                if let Some(c) = creates {
+                    let idx = probes.add(Probe::Lstat { path: c.clone() });
+                    satisfied_probes.push((i, idx, false));
+                }
+            }
+        }
+    }
+    let host = Host {
+        become_: job.become_,
+        ..job.host.clone()
+    };
+    let outputs = gather(conn, &host, &probes, job.command_timeout).await?;
+
+    let mut facts = plan::Facts::default();
+    for (path, stat, read) in file_probes {
+        facts
+            .files
+            .insert(path.clone(), file_facts(&outputs[stat], &outputs[read], &path)?);
+    }
+    for (key, idx) in sysctl_probes {
+        let value = match &outputs[idx] {
+            ProbeOutput::Ok(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            ProbeOutput::Missing => Err("no such kernel parameter".to_string()),
+            ProbeOutput::Status(s) => Err(s.clone()),
+        };
+        facts.sysctl.insert(key, value);
+    }
+    for (step, idx, is_command) in satisfied_probes {
+        let ok = match &outputs[idx] {
+            ProbeOutput::Ok(bytes) if is_command => command_status(bytes) == Some(0),
+            ProbeOutput::Ok(_) => true,
+            _ => false,
+        };
+        let entry = facts.satisfied.entry(step).or_insert(false);
+        *entry |= ok;
+    }
+    Ok(facts)
+}
+
+/// The exit status `p_cmd` appends after the output.
+fn command_status(bytes: &[u8]) -> Option<i32> {
+    let text = String::from_utf8_lossy(bytes);
+    text.rsplit('\n').next()?.trim().parse().ok()
+}
+
+fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<FileFacts, String> {
+    let text = match stat {
+        ProbeOutput::Missing => return Ok(FileFacts::missing()),
+        ProbeOutput::Ok(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        ProbeOutput::Status(s) => return Err(format!("cannot stat {path}: {s}")),
+    };
+    // "%a %u %g %U %G %F": the type (%F) may contain blanks.
+    let mut parts = text.splitn(6, ' ');
+    let mut next = || parts.next().unwrap_or("").to_string();
+    let (mode, uid, gid, owner, group, kind) = (next(), next(), next(), next(), next(), next());
+    let bad = || format!("unexpected stat output for {path}: {text:?}");
+    let kind = match kind.trim() {
+        "regular file" | "regular empty file" => FileKind::Regular,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Symlink,
+        _ => FileKind::Other,
+    };
+    let content = match read {
+        ProbeOutput::Ok(bytes) => Ok(bytes.clone()),
+        ProbeOutput::Missing => Err("missing".into()),
+        ProbeOutput::Status(s) if s == "toolarge" => Err("larger than 16 MiB".into()),
+        ProbeOutput::Status(s) => Err(s.clone()),
+    };
+    Ok(FileFacts {
+        kind,
+        mode: u32::from_str_radix(&mode, 8).map_err(|_| bad())?,
+        uid: uid.parse().map_err(|_| bad())?,
+        gid: gid.parse().map_err(|_| bad())?,
+        owner,
+        group,
+        content,
+    })
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn record(job: &HostJob<'_>, plan: &HostPlan, handlers: &[String]) -> TxRecord {
+    let mut files = Vec::new();
+    for (seq, op) in plan.ops.iter().enumerate() {
+        let Op::File(f) = op else { continue };
+        let c = &plan.files[*f];
+        let existed = c.before.kind != FileKind::Missing;
+        let (after_exists, after_hash, after_mode) = match &c.action {
+            FileAction::Write { content, mode, .. } => (true, Some(sha256(content)), Some(*mode)),
+            FileAction::Chmod { mode, .. } => (
+                true,
+                c.before.content.as_ref().ok().map(|b| sha256(b)),
+                Some(mode.unwrap_or(c.before.mode)),
+            ),
+            FileAction::Remove => (false, None, None),
+        };
+        let after = match (&c.action, c.sensitive) {
+            (_, true) => None,
+            (FileAction::Write { content, .. }, false) => Some(content.clone()),
+            (FileAction::Chmod { .. }, false) => c.before.content.clone().ok(),
+            (FileAction::Remove, false) => None,
+        };
+        files.push(FileRecord {
+            seq,
+            after,
+            path: c.path.clone(),
+            action: match c.action {
+                FileAction::Write { .. } => "write",
+                FileAction::Chmod { .. } => "metadata",
+                FileAction::Remove => "remove",
+            },
+            existed,
+            mode: c.before.mode,
+            uid: c.before.uid,
+            gid: c.before.gid,
+            before: if c.sensitive || c.before.kind != FileKind::Regular {
+                None
+            } else {
+                c.before.content.clone().ok()
+            },
+            after_exists,
+            after_hash,
+            after_mode,
+            sensitive: c.sensitive,
+        });
+    }
+    let sysctl = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Sysctl { key, old, .. } => Some((key.clone(), old.clone())),
+            _ => None,
+        })
+        .collect();
+    TxRecord {
+        backup_dir: remote::backup_dir(job.run_id),
+        handlers: handlers.iter().map(|h| job.redactor.redact(h)).collect(),
+        files,
+        sysctl,
+    }
+}
+
+struct Transaction<'a> {
+    job: &'a HostJob<'a>,
+    conn: &'a dyn Transport,
+    plan: &'a HostPlan,
+    nonce: String,
+    /// The rendered commands of the handlers this plan notifies, in order.
+    handlers: Vec<String>,
+}
+
+/// Errors that mean the run stopped before the host was changed.
+const NOTHING_CHANGED: &str = "(nothing was changed)";
+
+impl Transaction<'_> {
+    fn touched(&self, error: &Option<String>) -> bool {
+        !error.as_deref().unwrap_or("").ends_with(NOTHING_CHANGED)
+    }
+
+    async fn execute(&self) -> (HostStatus, Option<String>) {
+        let job = self.job;
+        let quote_err = |e: crate::shell::QuoteError| (HostStatus::Error, Some(format!("{e} {NOTHING_CHANGED}")));
+
+        // Lock.
+        let script = match remote::lock(job.run_id) {
+            Ok(s) => s,
+            Err(e) => return quote_err(e),
+        };
+        match self.job.script(self.conn, &script).await {
+            Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "locked" => {}
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let holder = text.trim().strip_prefix("busy ").unwrap_or("unknown");
+                return (
+                    HostStatus::Error,
+                    Some(format!(
+                        "host is locked by rectify run {} ({}); if no run is active, remove {} on the host {NOTHING_CHANGED}",
+                        safe(holder),
+                        remote::LOCK_DIR,
+                        remote::LOCK_DIR
+                    )),
+                );
+            }
+            Err(e) => return (HostStatus::Error, Some(format!("{} {NOTHING_CHANGED}", one_line(&e)))),
+        }
+
+        // Candidates, uploaded and validated.
+        let mut candidates: Vec<Option<String>> = vec![None; self.plan.files.len()];
+        if let Err(reason) = self.upload(&mut candidates).await {
+            self.discard(&candidates).await;
+            return (HostStatus::RolledBack, Some(format!("{reason} {NOTHING_CHANGED}")));
+        }
+        if job.interrupted() {
+            self.discard(&candidates).await;
+            return (HostStatus::NotStarted, Some(format!("interrupted {NOTHING_CHANGED}")));
+        }
+
+        // Backups, restore script, dead-man timer.
+        let prepared = match remote::prepare(job.run_id, self.plan, &self.handlers, job.confirm_timeout, &self.nonce) {
+            Ok(s) => self.job.script(self.conn, &s).await,
+            Err(e) => return quote_err(e),
+        };
+        let armed_at = Instant::now();
+        match prepared {
+            Ok(out) => {
+                let (done, failed) = remote::parse_status(&out.stdout, &self.nonce);
+                if failed.is_some() || !done.iter().any(|d| d == "prepare") {
+                    self.discard(&candidates).await;
+                    let why = failed
+                        .map(|(op, why)| format!("{op}: {why}"))
+                        .unwrap_or_else(|| stderr_hint(&out));
+                    return (
+                        HostStatus::Error,
+                        Some(format!("could not back up: {} {NOTHING_CHANGED}", safe(&why))),
+                    );
+                }
+            }
+            Err(e) => {
+                self.discard(&candidates).await;
+                return (
+                    HostStatus::Error,
+                    Some(format!("could not back up: {} {NOTHING_CHANGED}", one_line(&e))),
+                );
+            }
+        }
+
+        // Commit: from here on, failure means restore.
+        let script = match remote::commit(job.run_id, self.plan, &candidates, &self.nonce) {
+            Ok(s) => s,
+            Err(e) => return quote_err(e),
+        };
+        let committed = self.job.script(self.conn, &script).await;
+        let failure = match committed {
+            Ok(out) => {
+                let (done, failed) = remote::parse_status(&out.stdout, &self.nonce);
+                match failed {
+                    Some((op, why)) => Some(format!("{}: {}", self.describe_op(&op), safe(&why))),
+                    None if !done.iter().any(|d| d == "commit") => {
+                        Some(format!("the change did not finish: {}", stderr_hint(&out)))
+                    }
+                    None => None,
+                }
+            }
+            Err(e) => Some(format!("while changing files: {}", one_line(&e))),
+        };
+        if let Some(why) = failure {
+            return self.roll_back(why, armed_at).await;
+        }
+
+        // Handlers, once each, in order of first notification.
+        for (i, h) in self.handlers.iter().enumerate() {
+            if job.interrupted() {
+                return self.roll_back("interrupted".into(), armed_at).await;
+            }
+            match self.job.script(self.conn, &remote::command(h)).await {
+                Ok(out) if out.exit_status == Some(0) => {}
+                Ok(out) => {
+                    let name = self.handler_name(i);
+                    return self
+                        .roll_back(
+                            format!("handler {name:?} failed ({}{})", exit_text(&out), with_hint(&out)),
+                            armed_at,
+                        )
+                        .await;
+                }
+                Err(e) => {
+                    let name = self.handler_name(i);
+                    return self
+                        .roll_back(format!("handler {name:?}: {}", one_line(&e)), armed_at)
+                        .await;
+                }
+            }
+        }
+
+        // Verify over a new connection.
+        if job.interrupted() {
+            return self.roll_back("interrupted".into(), armed_at).await;
+        }
+        let fresh = match reconnect(job).await {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .roll_back(format!("verify: cannot open a new connection: {e}"), armed_at)
+                    .await
+            }
+        };
+        let verdict = self.verify(fresh.as_ref()).await;
+        if let Err(why) = verdict {
+            fresh.close().await;
+            return self.roll_back(format!("verify failed: {why}"), armed_at).await;
+        }
+        if job.interrupted() {
+            fresh.close().await;
+            return self.roll_back("interrupted".into(), armed_at).await;
+        }
+        let confirmed = match remote::confirm(job.run_id) {
+            Ok(s) => self.job.script(fresh.as_ref(), &s).await,
+            Err(e) => return quote_err(e),
+        };
+        fresh.close().await;
+        match confirmed {
+            Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "committed" => (HostStatus::Changed, None),
+            Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "timer" => {
+                self.await_timer(
+                    "the confirm timeout ran out before verification finished".into(),
+                    armed_at,
+                )
+                .await
+            }
+            Ok(out) => {
+                self.roll_back(format!("could not confirm: {}", stderr_hint(&out)), armed_at)
+                    .await
+            }
+            Err(e) => {
+                self.roll_back(format!("could not confirm: {}", one_line(&e)), armed_at)
+                    .await
+            }
+        }
+    }
+
+    fn handler_name(&self, i: usize) -> String {
+        self.job.handlers[self.plan.handlers[i]].0.clone()
+    }
+
+    fn describe_op(&self, op: &str) -> String {
+        match op.parse::<usize>().ok().and_then(|k| self.plan.ops.get(k)) {
+            Some(Op::File(f)) => self.plan.files[*f].path.clone(),
+            Some(Op::Sysctl { key, .. }) => format!("sysctl {key}"),
+            Some(Op::Command { sensitive: true, .. }) => "a sensitive command".into(),
+            Some(Op::Command { command, .. }) => format!("command {:?}", self.job.redactor.redact(command)),
+            None => op.to_string(),
+        }
+    }
+
+    async fn upload(&self, candidates: &mut [Option<String>]) -> Result<(), String> {
+        let job = self.job;
+        for (f, change) in self.plan.files.iter().enumerate() {
+            let FileAction::Write { content, .. } = &change.action else {
+                continue;
+            };
+            let script = remote::upload(&change.path).map_err(|e| e.to_string())?;
+            let argv = privileged(job.become_, &["sh", "-c", &script]);
+            let out = self
+                .conn
+                .exec(&argv, content, job.limits())
+                .await
+                .map_err(|e| format!("cannot upload {}: {}", change.path, one_line(&e)))?;
+            let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if out.exit_status != Some(0) || !name.starts_with('/') || name.contains('\n') {
+                return Err(format!("cannot write next to {}: {}", change.path, stderr_hint(&out)));
+            }
+            candidates[f] = Some(name.clone());
+            for v in &change.validate {
+                let script = remote::validate(v, &name).map_err(|e| e.to_string())?;
+                let out = job
+                    .script(self.conn, &script)
+                    .await
+                    .map_err(|e| format!("validate for {}: {}", change.path, one_line(&e)))?;
+                if out.exit_status != Some(0) {
+                    let detail = if change.sensitive {
+                        String::new()
+                    } else {
+                        with_hint(&out)
+                    };
+                    return Err(format!(
+                        "validate rejected the new {} ({}{detail})",
+                        change.path,
+                        exit_text(&out)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn discard(&self, candidates: &[Option<String>]) {
+        let list: Vec<String> = candidates.iter().flatten().cloned().collect();
+        if let Ok(script) = remote::discard(self.job.run_id, &list) {
+            let _ = self.job.script(self.conn, &script).await;
+        }
+    }
+
+    async fn verify(&self, conn: &dyn Transport) -> Result<(), String> {
+        let job = self.job;
+        for cmd in &job.verify_commands {
+            let out = job
+                .script(conn, &remote::command(cmd))
+                .await
+                .map_err(|e| one_line(&e))?;
+            if out.exit_status != Some(0) {
+                return Err(format!(
+                    "`{}` failed ({}{})",
+                    job.redactor.redact(cmd),
+                    exit_text(&out),
+                    with_hint(&out)
+                ));
+            }
+        }
+        if !job.verify_baselines.is_empty() {
+            let host = Host {
+                become_: job.become_,
+                ..job.host.clone()
+            };
+            let results = audit_over(
+                conn,
+                &host,
+                job.verify_baselines,
+                &CollectLimits::default(),
+                job.command_timeout,
+            )
+            .await?;
+            let failing: Vec<&RuleResult> = results
+                .iter()
+                .filter(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
+                .collect();
+            if !failing.is_empty() {
+                let ids: Vec<&str> = failing.iter().map(|r| r.id.as_str()).collect();
+                return Err(format!("baseline rules still failing: {}", ids.join(", ")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores the host: over the first connection if it still works,
+    /// else a new one, else by waiting for the dead-man timer.
+    async fn roll_back(&self, why: String, armed_at: Instant) -> (HostStatus, Option<String>) {
+        let job = self.job;
+        let script = match remote::rollback(job.run_id) {
+            Ok(s) => s,
+            Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; rollback: {e}"))),
+        };
+        let mut out = self.job.script(self.conn, &script).await;
+        if out.is_err() {
+            if let Ok(fresh) = reconnect(job).await {
+                out = self.job.script(fresh.as_ref(), &script).await;
+                fresh.close().await;
+            }
+        }
+        match out {
+            Ok(o) => {
+                let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                if text == "timer" {
+                    return self.await_timer(why, armed_at).await;
+                }
+                if text != "restored 0" {
+                    return (
+                        HostStatus::RollbackFailed,
+                        Some(format!(
+                            "{why}; ROLLBACK FAILED ({}{}): see {}/restore.log on the host",
+                            safe(&text),
+                            with_hint(&o),
+                            remote::backup_dir(job.run_id)
+                        )),
+                    );
+                }
+                match reconnect(job).await {
+                    Ok(c) => {
+                        c.close().await;
+                        (HostStatus::RolledBack, Some(format!("{why}; restored")))
+                    }
+                    Err(e) => (
+                        HostStatus::RollbackFailed,
+                        Some(format!("{why}; files restored but the host is unreachable: {e}")),
+                    ),
+                }
+            }
+            Err(_) if job.confirm_timeout.is_some() => self.await_timer(why, armed_at).await,
+            Err(e) => (
+                HostStatus::RollbackFailed,
+                Some(format!(
+                    "{why}; ROLLBACK FAILED: connection lost ({}) and no confirm timeout was set",
+                    one_line(&e)
+                )),
+            ),
+        }
+    }
+
+    /// The dead-man timer settles the run: wait until it has fired, then
+    /// ask the host how it went.
+    async fn await_timer(&self, why: String, armed_at: Instant) -> (HostStatus, Option<String>) {
+        let job = self.job;
+        let timeout = Duration::from_secs(job.confirm_timeout.unwrap_or(0));
+        let deadline = armed_at + timeout + Duration::from_secs(60);
+        let script = match remote::settled(job.run_id) {
+            Ok(s) => s,
+            Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; {e}"))),
+        };
+        let fired = armed_at + timeout;
+        if Instant::now() < fired {
+            tokio::time::sleep_until(fired.into()).await;
+        }
+        loop {
+            if let Ok(c) = reconnect(job).await {
+                let out = self.job.script(c.as_ref(), &script).await;
+                c.close().await;
+                if let Ok(o) = out {
+                    match String::from_utf8_lossy(&o.stdout).trim() {
+                        "restored" => {
+                            return (
+                                HostStatus::RolledBack,
+                                Some(format!("{why}; restored by the dead-man timer")),
+                            )
+                        }
+                        "restore-failed" => {
+                            return (
+                                HostStatus::RollbackFailed,
+                                Some(format!(
+                                    "{why}; the dead-man timer's restore FAILED: see {}/restore.log",
+                                    remote::backup_dir(job.run_id)
+                                )),
+                            )
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                return (
+                    HostStatus::RollbackFailed,
+                    Some(format!(
+                        "{why}; the host did not report a restore within the confirm timeout"
+                    )),
+                );
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// A new connection, retried for a while: sshd refuses connections for a
+/// moment after a reload.
+async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
+    let until = Instant::now() + RECONNECT_FOR;
+    loop {
+        match transport::connect(job.host, job.connect, job.keys).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() >= until => return Err(one_line(&e)),
+            Err(
+                e @ (TransportError::HostKeyChanged { .. }
+                | TransportError::HostKeyUnknown { .. }
+                | TransportError::Auth { .. }),
+            ) => return Err(one_line(&e)),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+fn exit_text(out: &ExecOutput) -> String {
+    match out.exit_status {
+        Some(s) => format!("exit status {s}"),
+        None => "killed".into(),
+    }
+}
+
+/// `: hint` when the command said something, else nothing.
+fn with_hint(out: &ExecOutput) -> String {
+    let hint = stderr_hint(out);
+    if hint.is_empty() {
+        hint
+    } else {
+        format!(": {hint}")
+    }
+}
+
+/// The first lines a command wrote to stderr (or stdout), made safe to show.
+fn stderr_hint(out: &ExecOutput) -> String {
+    let stream = if out.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    let text = String::from_utf8_lossy(stream);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
+    safe(&lines.join(" | "))
+}
+
+/// Host text for a message: no control characters, bounded.
+fn safe(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(300).collect::<String>()
+}

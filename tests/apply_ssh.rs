@@ -1,0 +1,475 @@
+//! `rectify apply` and `rectify fix` against real sshd hosts: what the
+//! endpoint's files hold afterwards (content, mode, owner), exit codes and
+//! report fields. Subnets 20–29.
+
+mod fleet;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fleet::{run_rectify, Fleet, HostSpec};
+
+const DEMO: &str = "# demo service\nMaxThings 10\nColor blue\n";
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn host<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap_or_else(|| panic!("no host {name} in {report}"))
+}
+
+/// `stat` of a path on a host: "mode uid gid mtime", or "missing".
+fn stat(fleet: &Fleet, name: &str, path: &str) -> String {
+    let out = fleet.exec(
+        name,
+        &format!("stat -c '%a %u %g %Y' -- '{path}' 2>/dev/null || echo missing"),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn sh(fleet: &Fleet, name: &str, cmd: &str) -> String {
+    String::from_utf8_lossy(&fleet.exec(name, cmd).stdout).into_owned()
+}
+
+/// Writes the inventory and a playbook (plus extra files) into the fleet's
+/// directory; returns their paths.
+fn setup(fleet: &Fleet, playbook: &str, extra: &[(&str, &str)]) -> (String, String) {
+    let inventory = fleet.dir().join("inventory.yaml");
+    std::fs::write(&inventory, fleet.inventory_yaml()).unwrap();
+    let pb = fleet.dir().join("playbook.yaml");
+    std::fs::write(&pb, playbook).unwrap();
+    for (name, text) in extra {
+        std::fs::write(fleet.dir().join(name), text).unwrap();
+    }
+    (inventory.display().to_string(), pb.display().to_string())
+}
+
+fn demo_host(name: &str) -> HostSpec {
+    HostSpec::new(name).file("demo.conf", DEMO, 0o600)
+}
+
+const PLAYBOOK: &str = r#"name: demo
+vars: {max_things: 3}
+steps:
+  - name: fewer things
+    setting: {file: /etc/demo.conf, key: MaxThings, value: "{{ max_things }}"}
+    validate: grep -q '^MaxThings [0-9]*$' {path}
+    notify: [restart demo]
+  - name: motd
+    template: motd.j2
+    dest: /etc/motd-rectify
+    mode: "0640"
+    owner: root
+    group: root
+    notify: [restart demo]
+handlers:
+  restart demo: echo restarted >> /run/handler.log
+verify:
+  - command: grep -q '^MaxThings {{ max_things }}$' /etc/demo.conf
+"#;
+
+#[test]
+fn check_shows_diffs_and_changes_nothing_then_apply_changes_once() {
+    let fleet = Fleet::start(20, vec![demo_host("web01"), demo_host("web02")]);
+    let (inv, pb) = setup(&fleet, PLAYBOOK, &[("motd.j2", "Welcome to {{ host }}\n")]);
+    let before = stat(&fleet, "web01", "/etc/demo.conf");
+
+    // 1. --check --diff: the diffs, exit 1, nothing touched.
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--check", "--diff"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("-MaxThings 10") && text.contains("+MaxThings 3"),
+        "{text}"
+    );
+    assert!(text.contains("+Welcome to web01"), "{text}");
+    assert!(text.contains("WOULD CHANGE"), "{text}");
+    for h in ["web01", "web02"] {
+        assert_eq!(fleet.read_file(h, "/etc/demo.conf"), DEMO.as_bytes());
+        assert_eq!(stat(&fleet, h, "/etc/motd-rectify"), "missing");
+        assert_eq!(
+            sh(&fleet, h, "ls -A /var/backups"),
+            "",
+            "check mode made backups on {h}"
+        );
+    }
+    assert_eq!(stat(&fleet, "web01", "/etc/demo.conf"), before);
+
+    // 2. apply: files, metadata, one handler run, verified.
+    let state = tempfile::tempdir().unwrap();
+    let env = [("RECTIFY_STATE_DIR", state.path().to_str().unwrap())];
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &env);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["kind"], "apply");
+    assert_eq!(report["summary"]["changed"], 2, "{report}");
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+    for h in ["web01", "web02"] {
+        assert_eq!(host(&report, h)["status"], "changed");
+        assert_eq!(host(&report, h)["changes"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            String::from_utf8(fleet.read_file(h, "/etc/demo.conf")).unwrap(),
+            "# demo service\nMaxThings 3\nColor blue\n"
+        );
+        // A rewritten file keeps its mode and owner; a new one gets the wanted ones.
+        assert!(stat(&fleet, h, "/etc/demo.conf").starts_with("600 0 0 "));
+        assert!(stat(&fleet, h, "/etc/motd-rectify").starts_with("640 0 0 "));
+        assert_eq!(
+            fleet.read_file(h, "/etc/motd-rectify"),
+            format!("Welcome to {h}\n").as_bytes()
+        );
+        assert_eq!(
+            sh(&fleet, h, "cat /run/handler.log"),
+            "restarted\n",
+            "handler runs once on {h}"
+        );
+        // The original is backed up on the host, in a private directory.
+        let bk = format!("/var/backups/rectify/{run_id}");
+        assert_eq!(sh(&fleet, h, &format!("stat -c %a {bk}")).trim(), "700");
+        assert_eq!(sh(&fleet, h, &format!("cat {bk}/0")), DEMO);
+        assert_eq!(
+            sh(&fleet, h, "ls -A /etc | grep -c rectify- || true").trim(),
+            "0",
+            "no candidates left"
+        );
+        assert_eq!(stat(&fleet, h, "/run/rectify.lock"), "missing", "lock released");
+    }
+
+    // 3. Again: unchanged, nothing touched, no handler.
+    let mtimes: Vec<String> = ["/etc/demo.conf", "/etc/motd-rectify"]
+        .iter()
+        .map(|p| stat(&fleet, "web01", p))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &env);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["summary"]["unchanged"], 2, "{report}");
+    let again: Vec<String> = ["/etc/demo.conf", "/etc/motd-rectify"]
+        .iter()
+        .map(|p| stat(&fleet, "web01", p))
+        .collect();
+    assert_eq!(mtimes, again);
+    assert_eq!(sh(&fleet, "web01", "cat /run/handler.log"), "restarted\n");
+
+    // The run is in the state database.
+    let out = run_rectify(&["show", &run_id, "--format", "json"], &env);
+    assert_eq!(json(&out)["summary"]["changed"], 2);
+}
+
+#[test]
+fn a_rejected_candidate_changes_nothing() {
+    let fleet = Fleet::start(21, vec![demo_host("web01")]);
+    let playbook = PLAYBOOK.replace("grep -q '^MaxThings [0-9]*$' {path}", "grep -q '^Nope' {path}");
+    let (inv, pb) = setup(&fleet, &playbook, &[("motd.j2", "hi\n")]);
+    let before = stat(&fleet, "web01", "/etc/demo.conf");
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "rolled_back");
+    assert!(h["error"].as_str().unwrap().contains("validate rejected"), "{h}");
+    assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
+    assert_eq!(stat(&fleet, "web01", "/etc/demo.conf"), before);
+    assert_eq!(stat(&fleet, "web01", "/etc/motd-rectify"), "missing");
+    assert_eq!(sh(&fleet, "web01", "ls -A /etc | grep -c rectify- || true").trim(), "0");
+    assert_eq!(stat(&fleet, "web01", "/run/handler.log"), "missing");
+    assert_eq!(stat(&fleet, "web01", "/run/rectify.lock"), "missing");
+}
+
+#[test]
+fn a_failing_verify_restores_every_file_byte_for_byte() {
+    let spec = demo_host("web01")
+        .file("app/keep.conf", "mode stays\n", 0o640)
+        .setup("chown 65534:65534 /etc/demo.conf");
+    let fleet = Fleet::start(22, vec![spec]);
+    let playbook = r#"name: breaks
+steps:
+  - setting: {file: /etc/demo.conf, key: Color, value: red}
+    notify: [h]
+  - template: motd.j2
+    dest: /etc/new-file
+  - file: {path: /etc/app/keep.conf, mode: "0600", owner: root}
+    notify: [h]
+  - line: {file: /etc/app/keep.conf, line: "added line"}
+handlers:
+  h: echo ran >> /run/handler.log
+verify:
+  - command: test -e /etc/never-there
+"#;
+    let (inv, pb) = setup(&fleet, playbook, &[("motd.j2", "new\n")]);
+    let demo_before = stat(&fleet, "web01", "/etc/demo.conf");
+    let keep_before = stat(&fleet, "web01", "/etc/app/keep.conf");
+    assert!(demo_before.starts_with("600 65534 65534"), "{demo_before}");
+
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "rolled_back", "{h}");
+    assert!(h["error"].as_str().unwrap().contains("verify failed"), "{h}");
+    // Content, mode, owner, group and even mtime are back; the new file is gone.
+    assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
+    assert_eq!(stat(&fleet, "web01", "/etc/demo.conf"), demo_before);
+    assert_eq!(fleet.read_file("web01", "/etc/app/keep.conf"), b"mode stays\n");
+    assert_eq!(stat(&fleet, "web01", "/etc/app/keep.conf"), keep_before);
+    assert_eq!(stat(&fleet, "web01", "/etc/new-file"), "missing");
+    // Handlers ran after the change and again after the restore.
+    assert_eq!(sh(&fleet, "web01", "cat /run/handler.log"), "ran\nran\n");
+    assert_eq!(stat(&fleet, "web01", "/run/rectify.lock"), "missing");
+}
+
+#[test]
+fn a_failing_handler_rolls_back() {
+    let fleet = Fleet::start(27, vec![demo_host("web01")]);
+    // Like a service reload that fails on the new configuration and works
+    // again once the old one is back.
+    let playbook = "name: h\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [bad]\nhandlers:\n  bad: grep -q 'Color blue' /etc/demo.conf\n";
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "rolled_back");
+    assert!(h["error"].as_str().unwrap().contains("handler \"bad\" failed"), "{h}");
+    assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
+
+    // A handler that keeps failing after the restore: the host's state is
+    // unknown, which is exit 4, loudly.
+    let playbook = "name: h\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [bad]\nhandlers:\n  bad: echo broken >&2; exit 3\n";
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(4), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "rollback_failed");
+    assert!(h["error"].as_str().unwrap().contains("ROLLBACK FAILED"), "{h}");
+    assert!(h["error"].as_str().unwrap().contains("broken"), "{h}");
+    // The files are back all the same.
+    assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
+}
+
+/// sshd moves to another address and reloads: the controller cannot
+/// reconnect. Here the controller is killed once sshd has moved, so only the
+/// dead-man timer left on the host can bring it back.
+#[test]
+fn the_dead_man_timer_restores_ssh_access_without_the_controller() {
+    let fleet = Fleet::start(23, vec![HostSpec::new("web01")]);
+    let original = fleet.read_file("web01", "/etc/ssh/sshd_config");
+    let playbook = r#"name: cut-off
+confirm_timeout: 6
+steps:
+  - setting: {file: /etc/ssh/sshd_config, key: ListenAddress, value: 127.0.23.200}
+    validate: /usr/sbin/sshd -t -f {path}
+    notify: [reload sshd]
+handlers:
+  reload sshd: kill -HUP "$(cat /run/sshd.pid)"
+verify:
+  - command: "true"
+"#;
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let state = tempfile::tempdir().unwrap();
+    let mut child = Command::new(fleet::rectify_bin())
+        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress"])
+        .env("RECTIFY_STATE_DIR", state.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until sshd listens on the new address: access is cut.
+    let moved = wait_until(Duration::from_secs(30), || port_open("127.0.23.200:22"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(moved, "sshd never moved to the new address");
+    assert!(!port_open("127.0.23.1:22"), "the old address still answers");
+
+    // No controller now. Within the timeout (plus slack) the host restores itself.
+    let back = wait_until(Duration::from_secs(30), || {
+        port_open("127.0.23.1:22") && fleet.read_file("web01", "/etc/ssh/sshd_config") == original
+    });
+    assert!(back, "the host did not restore itself");
+    let bk = sh(
+        &fleet,
+        "web01",
+        "cat /var/backups/rectify/*/decided/by; ls /var/backups/rectify/*/",
+    );
+    assert!(bk.starts_with("timer\n") && bk.contains("restored"), "{bk}");
+    // And it is reachable over SSH again.
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--check", "--format", "json"], &[]);
+    assert_eq!(host(&json(&out), "web01")["status"], "would_change");
+}
+
+/// The same change with the controller alive: it cannot verify over a new
+/// connection, so it restores through the connection it still has.
+#[test]
+fn a_change_that_cuts_off_ssh_is_rolled_back_by_the_controller() {
+    let fleet = Fleet::start(24, vec![HostSpec::new("web01")]);
+    let original = fleet.read_file("web01", "/etc/ssh/sshd_config");
+    let playbook = r#"name: cut-off
+steps:
+  - setting: {file: /etc/ssh/sshd_config, key: ListenAddress, value: 127.0.24.200}
+    notify: [reload sshd]
+handlers:
+  reload sshd: kill -HUP "$(cat /run/sshd.pid)"
+"#;
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "rolled_back", "{h}");
+    assert!(h["error"].as_str().unwrap().contains("new connection"), "{h}");
+    assert_eq!(fleet.read_file("web01", "/etc/ssh/sshd_config"), original);
+    assert!(wait_until(Duration::from_secs(10), || port_open("127.0.24.1:22")));
+}
+
+#[test]
+fn serial_batches_stop_after_max_fail() {
+    let names = ["h1", "h2", "h3", "h4"];
+    let fleet = Fleet::start(25, names.iter().map(|n| demo_host(n)).collect());
+    let playbook =
+        "name: fails\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n  - command: exit 1\n";
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let out = run_rectify(
+        &[
+            "apply",
+            "-i",
+            &inv,
+            "-p",
+            &pb,
+            "--serial",
+            "2",
+            "--max-fail",
+            "1",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    for h in ["h1", "h2"] {
+        assert_eq!(host(&report, h)["status"], "rolled_back", "{report}");
+    }
+    for h in ["h3", "h4"] {
+        assert_eq!(host(&report, h)["status"], "not_started", "{report}");
+    }
+    assert_eq!(report["summary"]["not_started"], 2);
+    for h in names {
+        assert_eq!(fleet.read_file(h, "/etc/demo.conf"), DEMO.as_bytes(), "{h}");
+    }
+}
+
+#[test]
+fn ctrl_c_rolls_back_hosts_in_flight_and_exits_130() {
+    let fleet = Fleet::start(26, vec![demo_host("web01"), demo_host("web02")]);
+    let playbook = "name: slow\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [slow]\nhandlers:\n  slow: sleep 3\n";
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let state = tempfile::tempdir().unwrap();
+    let child = Command::new(fleet::rectify_bin())
+        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress", "--format", "json"])
+        .env("RECTIFY_STATE_DIR", state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let changed = wait_until(Duration::from_secs(30), || {
+        ["web01", "web02"]
+            .iter()
+            .all(|h| String::from_utf8_lossy(&fleet.read_file(h, "/etc/demo.conf")).contains("Color red"))
+    });
+    assert!(changed, "the change never reached the hosts");
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out);
+    for h in ["web01", "web02"] {
+        assert_eq!(host(&report, h)["status"], "rolled_back", "{report}");
+        assert_eq!(fleet.read_file(h, "/etc/demo.conf"), DEMO.as_bytes(), "{h}");
+    }
+}
+
+#[test]
+fn fix_remediates_exactly_the_failing_hosts() {
+    let fleet = Fleet::start(
+        28,
+        vec![
+            demo_host("drifted"),
+            demo_host("good").setup("sed -i 's/MaxThings 10/MaxThings 3/' /etc/demo.conf"),
+        ],
+    );
+    let baseline = r#"name: demo
+rules:
+  - id: DEMO-MAX
+    title: at most three things
+    remediation: playbook.yaml
+    file: /etc/demo.conf
+    setting: MaxThings
+    expect: "3"
+"#;
+    let playbook = PLAYBOOK.replace("  - name: motd\n    template: motd.j2\n    dest: /etc/motd-rectify\n    mode: \"0640\"\n    owner: root\n    group: root\n    notify: [restart demo]\n", "");
+    let (inv, _) = setup(&fleet, &playbook, &[("baseline.yaml", baseline)]);
+    let b = fleet.dir().join("baseline.yaml").display().to_string();
+    let good_before = stat(&fleet, "good", "/etc/demo.conf");
+
+    let out = run_rectify(&["fix", "-b", &b, "-i", &inv, "--check", "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(String::from_utf8_lossy(&fleet.read_file("drifted", "/etc/demo.conf")).contains("MaxThings 10"));
+
+    let out = run_rectify(&["fix", "-b", &b, "-i", &inv, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["kind"], "fix");
+    let d = host(&report, "drifted");
+    assert_eq!(d["status"], "compliant");
+    assert_eq!(d["results"][0]["before"], "fail");
+    assert_eq!(d["results"][0]["status"], "pass");
+    assert_eq!(d["changes"].as_array().unwrap().len(), 1);
+    let g = host(&report, "good");
+    assert_eq!(g["results"][0]["before"], "pass");
+    assert!(g["changes"].as_array().unwrap().is_empty());
+    assert!(String::from_utf8_lossy(&fleet.read_file("drifted", "/etc/demo.conf")).contains("MaxThings 3"));
+    assert_eq!(
+        stat(&fleet, "good", "/etc/demo.conf"),
+        good_before,
+        "the compliant host was not touched"
+    );
+    assert_eq!(stat(&fleet, "good", "/run/handler.log"), "missing");
+}
+
+fn port_open(addr: &str) -> bool {
+    std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(300)).is_ok()
+}
+
+/// Polls `check` every 200 ms until it holds or `limit` passes.
+fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
