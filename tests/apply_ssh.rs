@@ -473,3 +473,78 @@ fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+#[test]
+fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
+    let fleet = Fleet::start(29, vec![demo_host("web01")]);
+    let playbook = format!(
+        "{PLAYBOOK}  - name: api key\n    template: secret.j2\n    dest: /etc/api.key\n    mode: \"0600\"\n    sensitive: true\n"
+    )
+    .replace("handlers:", "secrets: [api_key]\nhandlers:")
+    .replace("vars: {max_things: 3}", "vars: {max_things: 3, api_key: s3cr3t-v4lue}");
+    // The handlers: section must follow the steps; move the appended step up.
+    let playbook = {
+        let (head, tail) = playbook.split_once("secrets: [api_key]\nhandlers:").unwrap();
+        let (handlers, step) = tail.split_once("  - name: api key").unwrap();
+        format!("{head}  - name: api key{step}secrets: [api_key]\nhandlers:{handlers}")
+    };
+    let (inv, pb) = setup(
+        &fleet,
+        &playbook,
+        &[("motd.j2", "hello\n"), ("secret.j2", "key={{ api_key }}\n")],
+    );
+    fleet.exec("web01", "printf 'key=old-key\\n' > /etc/api.key && chmod 640 /etc/api.key");
+    let state = tempfile::tempdir().unwrap();
+    let env = [("RECTIFY_STATE_DIR", state.path().to_str().unwrap())];
+
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json", "--diff"], &env);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+    assert_eq!(fleet.read_file("web01", "/etc/api.key"), b"key=s3cr3t-v4lue\n");
+    // The secret is in no report and not in the state database.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cr3t"));
+    for f in std::fs::read_dir(state.path()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!bytes.windows(6).any(|w| w == b"s3cr3t"), "secret in the state database");
+        assert!(!bytes.windows(7).any(|w| w == b"old-key"), "sensitive backup in the state database");
+    }
+
+    // Roll back: everything as before, handlers run again.
+    let out = run_rectify(&["rollback", &run_id, "-i", &inv, "--format", "json"], &env);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["kind"], "rollback");
+    assert_eq!(host(&report, "web01")["status"], "changed");
+    assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
+    assert!(stat(&fleet, "web01", "/etc/demo.conf").starts_with("600 0 0 "));
+    assert_eq!(stat(&fleet, "web01", "/etc/motd-rectify"), "missing");
+    assert_eq!(fleet.read_file("web01", "/etc/api.key"), b"key=old-key\n", "from the host's own backup");
+    assert!(stat(&fleet, "web01", "/etc/api.key").starts_with("640 "));
+    assert_eq!(sh(&fleet, "web01", "cat /run/handler.log"), "restarted\nrestarted\n");
+
+    // Apply again, then someone edits a file: rollback refuses that file
+    // (with its diff), restores the others, and --force overwrites.
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &env);
+    let second = json(&out)["run_id"].as_str().unwrap().to_string();
+    fleet.exec("web01", "echo '# local edit' >> /etc/demo.conf");
+    let out = run_rectify(&["rollback", &second, "-i", &inv, "--format", "json"], &env);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "error");
+    assert!(h["error"].as_str().unwrap().contains("/etc/demo.conf"), "{h}");
+    let refused = h["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["step"].as_str().unwrap().starts_with("refused"))
+        .unwrap_or_else(|| panic!("{h}"));
+    assert!(refused["diff"].as_str().unwrap().contains("+# local edit"), "{refused}");
+    assert!(String::from_utf8_lossy(&fleet.read_file("web01", "/etc/demo.conf")).contains("# local edit"));
+    assert_eq!(stat(&fleet, "web01", "/etc/motd-rectify"), "missing", "the other files are restored");
+
+    let out = run_rectify(&["rollback", &second, "-i", &inv, "--force", "--format", "json"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
+}
