@@ -493,7 +493,10 @@ fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
         &playbook,
         &[("motd.j2", "hello\n"), ("secret.j2", "key={{ api_key }}\n")],
     );
-    fleet.exec("web01", "printf 'key=old-key\\n' > /etc/api.key && chmod 640 /etc/api.key");
+    fleet.exec(
+        "web01",
+        "printf 'key=old-key\\n' > /etc/api.key && chmod 640 /etc/api.key",
+    );
     let state = tempfile::tempdir().unwrap();
     let env = [("RECTIFY_STATE_DIR", state.path().to_str().unwrap())];
 
@@ -506,8 +509,14 @@ fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cr3t"));
     for f in std::fs::read_dir(state.path()).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();
-        assert!(!bytes.windows(6).any(|w| w == b"s3cr3t"), "secret in the state database");
-        assert!(!bytes.windows(7).any(|w| w == b"old-key"), "sensitive backup in the state database");
+        assert!(
+            !bytes.windows(6).any(|w| w == b"s3cr3t"),
+            "secret in the state database"
+        );
+        assert!(
+            !bytes.windows(7).any(|w| w == b"old-key"),
+            "sensitive backup in the state database"
+        );
     }
 
     // Roll back: everything as before, handlers run again.
@@ -519,7 +528,11 @@ fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
     assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
     assert!(stat(&fleet, "web01", "/etc/demo.conf").starts_with("600 0 0 "));
     assert_eq!(stat(&fleet, "web01", "/etc/motd-rectify"), "missing");
-    assert_eq!(fleet.read_file("web01", "/etc/api.key"), b"key=old-key\n", "from the host's own backup");
+    assert_eq!(
+        fleet.read_file("web01", "/etc/api.key"),
+        b"key=old-key\n",
+        "from the host's own backup"
+    );
     assert!(stat(&fleet, "web01", "/etc/api.key").starts_with("640 "));
     assert_eq!(sh(&fleet, "web01", "cat /run/handler.log"), "restarted\nrestarted\n");
 
@@ -542,7 +555,11 @@ fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
         .unwrap_or_else(|| panic!("{h}"));
     assert!(refused["diff"].as_str().unwrap().contains("+# local edit"), "{refused}");
     assert!(String::from_utf8_lossy(&fleet.read_file("web01", "/etc/demo.conf")).contains("# local edit"));
-    assert_eq!(stat(&fleet, "web01", "/etc/motd-rectify"), "missing", "the other files are restored");
+    assert_eq!(
+        stat(&fleet, "web01", "/etc/motd-rectify"),
+        "missing",
+        "the other files are restored"
+    );
 
     let out = run_rectify(&["rollback", &second, "-i", &inv, "--force", "--format", "json"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));

@@ -403,3 +403,73 @@ fn nagios_and_prometheus_formats() {
     );
     assert!(text.contains("# TYPE rectify_rule_failed gauge"));
 }
+
+/// Every kind of bad playbook is exit 2 with file:line:col, found before
+/// any host is contacted: also an undefined variable, which only rendering
+/// for a host reveals.
+#[test]
+fn bad_playbooks_exit_2_with_position_and_contact_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = format!("root@127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let cases = [
+        (
+            "unknown-field.yaml",
+            "name: p\nsteps:\n  - command: 'true'\n    colour: red\n",
+            "unknown-field.yaml:4:5",
+        ),
+        (
+            "no-handler.yaml",
+            "name: p\nsteps:\n  - setting: {file: /etc/x, key: K, value: v}\n    notify: [gone]\n",
+            "no-handler.yaml:4:5: step #1: unknown handler \"gone\"",
+        ),
+        (
+            "no-template.yaml",
+            "name: p\nsteps:\n  - template: nope.j2\n    dest: /etc/x\n",
+            "no-template.yaml:3:5: step #1: cannot read template",
+        ),
+        (
+            "relative.yaml",
+            "name: p\nsteps:\n  - file: {path: etc/shadow, mode: \"0600\"}\n",
+            "relative.yaml:3:12: step #1: must be an absolute path",
+        ),
+        (
+            "two-kinds.yaml",
+            "name: p\nsteps:\n  - command: 'true'\n    sysctl: {key: a.b, value: 1}\n",
+            "two-kinds.yaml:4:5: step #1: has 2 kinds",
+        ),
+        (
+            "undefined.yaml",
+            "name: p\nsteps:\n  - name: uses a var\n    setting: {file: /etc/x, key: K, value: \"{{ nowhere }}\"}\n",
+            "undefined.yaml:3:3: host",
+        ),
+        ("syntax.yaml", "name: p\nsteps: [\n", "syntax.yaml:"),
+        (
+            "bad-mode.yaml",
+            "name: p\nsteps:\n  - copy: {src: bad-mode.yaml, dest: /etc/x, mode: 644}\n",
+            "bad-mode.yaml:3:46: step #1: mode must be a quoted octal string",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = rectify(&["apply", "-p", name, "-t", &target], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+        if name != "undefined.yaml" {
+            let out = rectify(&["validate", name], dir.path());
+            assert_eq!(out.status.code(), Some(2), "validate {name}: {}", stderr(&out));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        listener.accept().is_err(),
+        "rectify connected although its input was bad"
+    );
+
+    // apply never falls back to this machine.
+    std::fs::write(dir.path().join("ok.yaml"), "name: p\nsteps:\n  - command: 'true'\n").unwrap();
+    let out = rectify(&["apply", "-p", "ok.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("which hosts?"), "{}", stderr(&out));
+}
