@@ -116,17 +116,8 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: HumanO
             if let Some(e) = &host.error {
                 let _ = writeln!(out, "  {}", for_terminal(e));
             }
-            for c in &host.changes {
-                let target = if c.path.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", c.path)
-                };
-                let _ = writeln!(out, "  ~ {}{}", for_terminal(&c.step), for_terminal(&target));
-                if options.diff {
-                    render_diff(out, &c.diff, p);
-                }
-            }
+            render_changes(out, host, p, options.diff);
+            return;
         }
         HostStatus::Error => {
             let reason = for_terminal(host.error.as_deref().unwrap_or("unknown error"));
@@ -161,12 +152,35 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: HumanO
     let mut shown: Vec<&RuleResult> = host
         .results
         .iter()
-        .filter(|r| verbose || matches!(r.status, RuleStatus::Fail | RuleStatus::Error | RuleStatus::Waived))
+        .filter(|r| {
+            verbose
+                || matches!(r.status, RuleStatus::Fail | RuleStatus::Error | RuleStatus::Waived)
+                || r.before.is_some_and(|b| b != r.status)
+        })
         .collect();
     // Within a host: failures before errors before the rest, most severe first.
     shown.sort_by_key(|r| (status_rank(r.status), std::cmp::Reverse(r.severity)));
     for r in shown {
         render_rule(out, r, p);
+    }
+    // A fix run: what the remediations changed on this host.
+    render_changes(out, host, p, options.diff);
+    for w in &host.warnings {
+        let _ = writeln!(out, "  {} {}", p.warn.apply_to("warning:"), for_terminal(w));
+    }
+}
+
+fn render_changes(out: &mut String, host: &HostReport, p: &Palette, diff: bool) {
+    for c in &host.changes {
+        let target = if c.path.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.path)
+        };
+        let _ = writeln!(out, "  ~ {}{}", for_terminal(&c.step), for_terminal(&target));
+        if diff {
+            render_diff(out, &c.diff, p);
+        }
     }
 }
 
@@ -204,12 +218,18 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
         RuleStatus::Waived => p.dim.apply_to("waive"),
         RuleStatus::Skipped => p.dim.apply_to("skip "),
     };
+    // In a fix run: what the rule was before the remediation.
+    let was = match r.before {
+        Some(b) if b != r.status => format!("  (was {})", b.as_str()),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "  {tag} {:<8} {}  {}",
+        "  {tag} {:<8} {}  {}{}",
         r.severity.as_str(),
         p.bold.apply_to(for_terminal(&r.id)),
-        for_terminal(&r.title)
+        for_terminal(&r.title),
+        p.dim.apply_to(was)
     );
     if matches!(r.status, RuleStatus::Fail | RuleStatus::Error) {
         if let Some(e) = &r.expected {
