@@ -565,3 +565,80 @@ fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(fleet.read_file("web01", "/etc/demo.conf"), DEMO.as_bytes());
 }
+
+/// The other step kinds, on what a host really has: a sysctl that is per
+/// host here (kernel.hostname lives in the UTS namespace) with its persisted
+/// file, copy, line removal, file removal and metadata, and commands guarded
+/// by `unless` and `creates`.
+#[test]
+fn every_step_kind_applies_and_is_idempotent() {
+    let spec = demo_host("web01")
+        .file("legacy.cron", "* * * * * root /bin/true\n", 0o644)
+        .file(
+            "login.defs",
+            "PASS_MAX_DAYS 99999\n#PASS_WARN_AGE 7\nPASS_WARN_AGE 3\n",
+            0o644,
+        );
+    let fleet = Fleet::start(30, vec![spec]);
+    let playbook = r#"name: kinds
+steps:
+  - sysctl: {key: kernel.hostname, value: renamed01, persist: /etc/sysctl.d/90-rectify.conf}
+  - copy: {src: issue.txt, dest: /etc/issue.rectify, mode: "0644"}
+  - line: {file: /etc/login.defs, regexp: '^PASS_MAX_DAYS', line: "PASS_MAX_DAYS 90"}
+  - line: {file: /etc/login.defs, regexp: '^PASS_WARN_AGE', state: absent}
+  - file: {path: /etc/legacy.cron, state: absent}
+  - file: {path: /etc/demo.conf, mode: "0640", group: "65534"}
+  - command: echo ran >> /run/commands.log
+    unless: grep -q renamed01 /proc/sys/kernel/hostname
+  - command: echo made > /run/made
+    creates: /run/made
+"#;
+    let (inv, pb) = setup(&fleet, playbook, &[("issue.txt", "Authorized use only\n")]);
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(sh(&fleet, "web01", "cat /proc/sys/kernel/hostname"), "renamed01\n");
+    assert_eq!(
+        fleet.read_file("web01", "/etc/sysctl.d/90-rectify.conf"),
+        b"kernel.hostname = renamed01\n"
+    );
+    assert_eq!(fleet.read_file("web01", "/etc/issue.rectify"), b"Authorized use only\n");
+    assert_eq!(
+        fleet.read_file("web01", "/etc/login.defs"),
+        b"PASS_MAX_DAYS 90\n#PASS_WARN_AGE 7\n"
+    );
+    assert_eq!(stat(&fleet, "web01", "/etc/legacy.cron"), "missing");
+    assert!(stat(&fleet, "web01", "/etc/demo.conf").starts_with("640 0 65534 "));
+    // `unless` was checked before the sysctl step ran, so the command ran once.
+    assert_eq!(sh(&fleet, "web01", "cat /run/commands.log"), "ran\n");
+    assert_eq!(sh(&fleet, "web01", "cat /run/made"), "made\n");
+
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(host(&report, "web01")["status"], "unchanged", "{report}");
+    assert_eq!(sh(&fleet, "web01", "cat /run/commands.log"), "ran\n");
+}
+
+/// A verify failure undoes the kinds that are not files too: the live
+/// sysctl value and a command's `rollback`.
+#[test]
+fn rollback_undoes_sysctl_values_and_runs_command_rollbacks() {
+    let fleet = Fleet::start(31, vec![demo_host("web01")]);
+    let playbook = r#"name: undo
+steps:
+  - sysctl: {key: kernel.hostname, value: temporary}
+  - command: touch /run/installed
+    creates: /run/installed
+    rollback: rm -f /run/installed; echo undone > /run/undone
+verify:
+  - command: "false"
+"#;
+    let (inv, pb) = setup(&fleet, playbook, &[]);
+    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(host(&report, "web01")["status"], "rolled_back");
+    assert_eq!(sh(&fleet, "web01", "cat /proc/sys/kernel/hostname"), "web01\n");
+    assert_eq!(stat(&fleet, "web01", "/run/installed"), "missing");
+    assert_eq!(sh(&fleet, "web01", "cat /run/undone"), "undone\n");
+}

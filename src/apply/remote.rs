@@ -246,6 +246,11 @@ restore_meta() {{
 pub fn commit(run_id: &str, plan: &HostPlan, candidates: &[Option<String>], nonce: &str) -> Result<String, QuoteError> {
     let mut s = format!("{HEADER}{}BK={}\n{{\n", reporters(nonce)?, quote(&backup_dir(run_id))?);
     for (k, op) in plan.ops.iter().enumerate() {
+        // A confirm timeout shorter than the change itself: the timer has
+        // settled the run, so change nothing more.
+        s.push_str(&format!(
+            "if [ -d \"$BK/decided\" ]; then fail {k} 'the dead-man timer fired before the change finished'; fi\n"
+        ));
         let mark = format!(": > \"$BK/{k}.done\" || fail {k} 'cannot mark the operation'\n");
         match op {
             Op::File(f) => {
