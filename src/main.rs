@@ -3,6 +3,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before any thread starts: commands rectify runs must not inherit it.
+    rectify::transport::ssh::take_passphrase_from_env();
     let cli = match rectify::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -473,3 +473,24 @@ fn bad_playbooks_exit_2_with_position_and_contact_nobody() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("which hosts?"), "{}", stderr(&out));
 }
+
+/// The key passphrase is taken out of the environment at start: commands
+/// rectify runs (here a `--local` command rule) never see it.
+#[test]
+fn the_key_passphrase_is_not_inherited_by_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "name: b\nrules:\n  - id: NO-PASSPHRASE\n    command: env | grep -c RECTIFY_KEY_PASSPHRASE || true\n    expect: \"0\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args(["audit", "--local", "-b", "b.yaml", "--format", "json"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("RECTIFY_KEY_PASSPHRASE", "hunter2-passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("hunter2"));
+}

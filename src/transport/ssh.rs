@@ -57,11 +57,25 @@ impl KeyStore {
     }
 }
 
+/// The passphrase from `RECTIFY_KEY_PASSPHRASE`, taken out of the
+/// environment when the program starts ([`take_passphrase_from_env`]) so
+/// that no command rectify runs (`--local`, `validate` commands) inherits it.
+static ENV_PASSPHRASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Moves `RECTIFY_KEY_PASSPHRASE` out of the process environment. Call it
+/// first thing in `main`, before any thread exists.
+pub fn take_passphrase_from_env() {
+    let value = std::env::var("RECTIFY_KEY_PASSPHRASE").ok();
+    std::env::remove_var("RECTIFY_KEY_PASSPHRASE");
+    let _ = ENV_PASSPHRASE.set(value);
+}
+
 /// `RECTIFY_KEY_PASSPHRASE`, else a prompt on the controlling terminal.
 /// Never a command-line argument: those show in `ps`.
 fn passphrase_for(path: &Path) -> Result<String, String> {
-    if let Ok(p) = std::env::var("RECTIFY_KEY_PASSPHRASE") {
-        return Ok(p);
+    let from_env = ENV_PASSPHRASE.get_or_init(|| std::env::var("RECTIFY_KEY_PASSPHRASE").ok());
+    if let Some(p) = from_env {
+        return Ok(p.clone());
     }
     rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
         .map_err(|e| format!("key is encrypted, set RECTIFY_KEY_PASSPHRASE or run on a terminal ({e})"))
