@@ -48,7 +48,19 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
         let body_start = pos + header.header_len;
         let body_end = body_start.saturating_add(header.length);
         if body_end > output.len() {
-            break;
+            // Announced more than is left: a file that shrank while it was
+            // read, or a cut-off script. Resume at the next header, if any
+            // (the end marker counts), rather than losing what follows.
+            if header.index < count && results[header.index].is_none() {
+                results[header.index] = Some(ProbeOutput::Status("garbled".into()));
+            }
+            match find(&output[body_start..], prefix.as_bytes()) {
+                Some(offset) => {
+                    pos = body_start + offset;
+                    continue;
+                }
+                None => break,
+            }
         }
         let body = &output[body_start..body_end];
         let next = &output[body_end..];
@@ -124,6 +136,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_last_frame_that_came_up_short_is_garbled_and_the_run_still_ends() {
+        let out = b"RECTIFY:n:0:ok:2\nabRECTIFY:n:1:ok:50\nshortRECTIFY:n:end\n";
+        let r = parse_output(out, "n", 2).unwrap();
+        assert_eq!(r[0], ProbeOutput::Ok(b"ab".to_vec()));
+        assert_eq!(r[1], ProbeOutput::Status("garbled".into()));
+    }
 
     #[test]
     fn frames_in_order() {
