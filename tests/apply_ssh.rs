@@ -4,6 +4,7 @@
 
 mod fleet;
 
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -641,4 +642,63 @@ verify:
     assert_eq!(sh(&fleet, "web01", "cat /proc/sys/kernel/hostname"), "web01\n");
     assert_eq!(stat(&fleet, "web01", "/run/installed"), "missing");
     assert_eq!(sh(&fleet, "web01", "cat /run/undone"), "undone\n");
+}
+
+/// The shipped remediations: a host with stock sshd settings and loosened
+/// account files is fixed by `rectify fix` with the shipped baselines, and
+/// stays reachable over SSH with the hardened sshd.
+#[test]
+fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
+    let spec = HostSpec::new("stock")
+        .sshd("X11Forwarding yes\nMaxAuthTries 6\nPermitUserEnvironment yes\n")
+        .setup("chmod 0666 /etc/passwd; chmod 0644 /etc/shadow");
+    let fleet = Fleet::start(32, vec![spec]);
+    let (inv, _) = setup(&fleet, "name: unused\nsteps:\n  - command: 'true'\n", &[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ssh = root.join("baselines/ssh-hardening.yaml").display().to_string();
+    let perms = root.join("baselines/file-permissions.yaml").display().to_string();
+
+    let out = run_rectify(&["fix", "-b", &ssh, "-b", &perms, "-i", &inv, "--format", "json"], &[]);
+    let report = json(&out);
+    let h = host(&report, "stock");
+    assert_ne!(h["status"], "error", "{h}");
+    let linked: Vec<String> = [&ssh, &perms]
+        .iter()
+        .flat_map(|b| {
+            let text = std::fs::read_to_string(b).unwrap();
+            let mut ids = Vec::new();
+            let mut current = None;
+            for line in text.lines() {
+                if let Some(id) = line.strip_prefix("  - id: ") {
+                    current = Some(id.to_string());
+                }
+                if line.trim_start().starts_with("remediation:") {
+                    ids.push(current.clone().unwrap());
+                }
+            }
+            ids
+        })
+        .collect();
+    assert!(linked.len() > 15, "{linked:?}");
+    let results = h["results"].as_array().unwrap();
+    let mut fixed = 0;
+    for r in results {
+        let id = r["id"].as_str().unwrap();
+        if linked.iter().any(|l| l == id) {
+            assert_eq!(r["status"], "pass", "{id} not fixed: {r}");
+            if r["before"] == "fail" {
+                fixed += 1;
+            }
+        }
+    }
+    assert!(fixed >= 6, "only {fixed} rules went from fail to pass: {h}");
+    let config = String::from_utf8(fleet.read_file("stock", "/etc/ssh/sshd_config")).unwrap();
+    assert!(
+        config.contains("X11Forwarding no") && config.contains("MaxAuthTries 4"),
+        "{config}"
+    );
+    assert!(stat(&fleet, "stock", "/etc/passwd").starts_with("644 0 0 "));
+    assert!(stat(&fleet, "stock", "/etc/shadow").starts_with("640 0 "));
+    // The second audit ran over SSH against the reloaded, hardened sshd.
+    assert!(port_open("127.0.32.1:22"));
 }

@@ -499,7 +499,8 @@ fn write_whole(
 fn set_meta(w: &mut Work, meta: &Meta) -> Option<String> {
     let mut text = String::new();
     let new_file = w.before.kind == FileKind::Missing;
-    if let Some(mode) = meta.mode {
+    let wanted = meta.mode.or(meta.max_mode.map(|max| w.mode & max));
+    if let Some(mode) = wanted {
         if mode != w.mode {
             text.push_str(&format!("mode {:04o} → {:04o}\n", w.mode, mode));
             w.mode = mode;
@@ -664,6 +665,7 @@ mod tests {
             absent: false,
             meta: Meta {
                 mode: Some(0o600),
+                max_mode: None,
                 owner: Some("root".into()),
                 group: Some("0".into()),
             },
@@ -735,6 +737,37 @@ mod tests {
         let p = plan(&[step], &facts, &Redactor::default()).unwrap();
         assert_eq!(p.changes[0].diff, HIDDEN);
         assert!(p.files[0].sensitive);
+    }
+
+    #[test]
+    fn max_mode_only_takes_bits_away() {
+        let mut facts = Facts::default();
+        facts.files.insert("/etc/wide".into(), regular("", 0o644));
+        facts.files.insert("/etc/strict".into(), regular("", 0o600));
+        let step = |path: &str| StepKind::File {
+            path: path.into(),
+            absent: false,
+            meta: Meta {
+                max_mode: Some(0o640),
+                ..Meta::default()
+            },
+        };
+        let (wide, strict) = (step("/etc/wide"), step("/etc/strict"));
+        let p = plan(
+            &[info("w", &wide, &[]), info("s", &strict, &[])],
+            &facts,
+            &Redactor::default(),
+        )
+        .unwrap();
+        assert_eq!(p.files.len(), 1);
+        assert_eq!(
+            p.files[0].action,
+            FileAction::Chmod {
+                mode: Some(0o640),
+                owner: None,
+                group: None
+            }
+        );
     }
 
     #[test]

@@ -116,6 +116,7 @@ fn restore_work(host: crate::inventory::Host, run_id: &str, record: TxRecord) ->
     for f in record.files.iter().rev() {
         let meta = Meta {
             mode: Some(f.mode),
+            max_mode: None,
             owner: Some(f.uid.to_string()),
             group: Some(f.gid.to_string()),
         };

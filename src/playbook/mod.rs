@@ -97,6 +97,8 @@ struct RawFile {
     path: String,
     state: Option<Presence>,
     mode: Option<serde_yaml::Value>,
+    /// Extension: clear permission bits beyond these, keep stricter modes.
+    max_mode: Option<serde_yaml::Value>,
     owner: Option<String>,
     group: Option<String>,
 }
@@ -128,6 +130,9 @@ enum Presence {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meta {
     pub mode: Option<u32>,
+    /// Bits allowed at most: `0640` turns 0644 into 0640 and leaves 0600
+    /// alone (the baseline's `max_mode`, as a repair).
+    pub max_mode: Option<u32>,
     pub owner: Option<String>,
     pub group: Option<String>,
 }
@@ -536,12 +541,21 @@ impl StepBuilder<'_> {
                 let f = r.file.as_ref().expect("kind checked");
                 self.path(&mut errors, "path", &f.path);
                 let absent = f.state == Some(Presence::Absent);
-                let meta = self.meta(&mut errors, &f.mode, &f.owner, &f.group);
+                let mut meta = self.meta(&mut errors, &f.mode, &f.owner, &f.group);
+                if let Some(v) = &f.max_mode {
+                    meta.max_mode = self.mode_value(&mut errors, "max_mode", v);
+                    if f.mode.is_some() {
+                        errors.push(self.error("max_mode", "give `mode` or `max_mode`, not both"));
+                    }
+                }
                 if absent && meta != Meta::default() {
                     errors.push(self.error("state", "`state: absent` cannot be combined with mode, owner or group"));
                 }
-                if !absent && f.mode.is_none() && f.owner.is_none() && f.group.is_none() {
-                    errors.push(self.error("path", "a file step needs mode, owner, group or `state: absent`"));
+                if !absent && f.mode.is_none() && f.max_mode.is_none() && f.owner.is_none() && f.group.is_none() {
+                    errors.push(self.error(
+                        "path",
+                        "a file step needs mode, max_mode, owner, group or `state: absent`",
+                    ));
                 }
                 Some(StepKind::File {
                     path: f.path.clone(),
@@ -669,23 +683,7 @@ impl StepBuilder<'_> {
         owner: &Option<String>,
         group: &Option<String>,
     ) -> Meta {
-        let mode = match mode {
-            None => None,
-            Some(serde_yaml::Value::String(text)) => match parse_mode(text) {
-                Some(m) => Some(m),
-                None => {
-                    errors.push(self.error(
-                        "mode",
-                        format!("invalid mode {text:?}: expected an octal mode like \"0640\""),
-                    ));
-                    None
-                }
-            },
-            Some(_) => {
-                errors.push(self.error("mode", "mode must be a quoted octal string, e.g. mode: \"0640\""));
-                None
-            }
-        };
+        let mode = mode.as_ref().and_then(|v| self.mode_value(errors, "mode", v));
         for (key, name) in [("owner", owner), ("group", group)] {
             if let Some(name) = name {
                 let ok = !name.is_empty()
@@ -698,8 +696,33 @@ impl StepBuilder<'_> {
         }
         Meta {
             mode,
+            max_mode: None,
             owner: owner.clone(),
             group: group.clone(),
+        }
+    }
+
+    /// Modes are quoted octal strings ("0640"); an unquoted YAML number is
+    /// refused because `0640` and `640` would silently mean different things.
+    fn mode_value(&self, errors: &mut Vec<ConfigError>, key: &str, value: &serde_yaml::Value) -> Option<u32> {
+        match value {
+            serde_yaml::Value::String(text) => match parse_mode(text) {
+                Some(m) => Some(m),
+                None => {
+                    errors.push(self.error(
+                        key,
+                        format!("invalid {key} {text:?}: expected an octal mode like \"0640\""),
+                    ));
+                    None
+                }
+            },
+            _ => {
+                errors.push(self.error(
+                    key,
+                    format!("{key} must be a quoted octal string, e.g. {key}: \"0640\""),
+                ));
+                None
+            }
         }
     }
 }

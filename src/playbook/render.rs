@@ -87,6 +87,7 @@ fn render_kind(kind: &StepKind, vars: &Vars, r: &Renderers) -> Result<StepKind, 
     let meta = |m: &Meta| -> Result<Meta, String> {
         Ok(Meta {
             mode: m.mode,
+            max_mode: m.max_mode,
             owner: m.owner.as_deref().map(text).transpose()?,
             group: m.group.as_deref().map(text).transpose()?,
         })
