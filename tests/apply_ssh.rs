@@ -702,3 +702,46 @@ fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
     // The second audit ran over SSH against the reloaded, hardened sshd.
     assert!(port_open("127.0.32.1:22"));
 }
+
+/// Two rectify processes on one host: the second finds the host locked and
+/// changes nothing; the first finishes its transaction.
+#[test]
+fn a_second_apply_to_a_busy_host_is_refused() {
+    let fleet = Fleet::start(33, vec![demo_host("web01")]);
+    let slow = "name: slow\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [slow]\nhandlers:\n  slow: sleep 4\n";
+    let (inv, pb) = setup(&fleet, slow, &[]);
+    let other = fleet.dir().join("other.yaml");
+    std::fs::write(
+        &other,
+        "name: other\nsteps:\n  - setting: {file: /etc/demo.conf, key: MaxThings, value: 1}\n",
+    )
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let first = Command::new(fleet::rectify_bin())
+        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress", "--format", "json"])
+        .env("RECTIFY_STATE_DIR", state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(30), || {
+        String::from_utf8_lossy(&fleet.read_file("web01", "/etc/demo.conf")).contains("Color red")
+    }));
+    let out = run_rectify(
+        &["apply", "-i", &inv, "-p", other.to_str().unwrap(), "--format", "json"],
+        &[],
+    );
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    let h = host(&report, "web01");
+    assert_eq!(h["status"], "error");
+    assert!(h["error"].as_str().unwrap().contains("locked by rectify run"), "{h}");
+
+    let out = first.wait_with_output().unwrap();
+    let report = json(&out);
+    assert_eq!(host(&report, "web01")["status"], "changed", "{report}");
+    assert_eq!(
+        String::from_utf8(fleet.read_file("web01", "/etc/demo.conf")).unwrap(),
+        "# demo service\nMaxThings 10\nColor red\n"
+    );
+}
