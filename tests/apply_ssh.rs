@@ -112,6 +112,22 @@ fn check_shows_diffs_and_changes_nothing_then_apply_changes_once() {
         );
     }
     assert_eq!(stat(&fleet, "web01", "/etc/demo.conf"), before);
+    // -e wins over the playbook's vars.
+    let out = run_rectify(
+        &[
+            "apply",
+            "-i",
+            &inv,
+            "-p",
+            &pb,
+            "--check",
+            "--diff",
+            "-e",
+            "max_things=5",
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("+MaxThings 5"));
 
     // 2. apply: files, metadata, one handler run, verified.
     let state = tempfile::tempdir().unwrap();

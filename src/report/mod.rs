@@ -2,6 +2,7 @@
 //! renderings. The model is the same for every format; each format module
 //! only renders it.
 
+pub mod html;
 pub mod human;
 pub mod junit;
 pub mod nagios;
@@ -269,6 +270,7 @@ pub enum Format {
     Human,
     Json,
     Junit,
+    Html,
     Nagios,
     Prometheus,
 }
@@ -279,6 +281,7 @@ impl Format {
             Format::Human => human::render(report, human),
             Format::Json => report.to_json() + "\n",
             Format::Junit => junit::render(report),
+            Format::Html => html::render(report),
             Format::Nagios => nagios::render(report),
             Format::Prometheus => prometheus::render(report),
         }
