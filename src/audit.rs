@@ -10,10 +10,12 @@ use rand::Rng;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::baseline::{Baseline, Rule};
+use crate::collect::ProbeOutput;
 use crate::collect::{parse_output, script, Probe, Probes};
 use crate::evaluate::{evaluate, probe_for, CollectLimits};
 use crate::inventory::Host;
-use crate::report::{HostReport, HostStatus, RuleResult, RuleStatus, RunKind, RunReport};
+use crate::redact::Redactor;
+use crate::report::{HostReport, HostStatus, Observed, RuleResult, RuleStatus, RunKind, RunReport};
 use crate::run_id::new_run_id;
 use crate::template::{Renderer, Vars};
 use crate::transport::{self, privileged, ConnectOptions, ExecLimits, Transport, TransportError};
@@ -96,6 +98,7 @@ fn host_error(host: &Host, error: String, elapsed: Duration) -> HostReport {
         changes: Vec::new(),
         duration_ms: elapsed.as_millis() as u64,
         warnings: Vec::new(),
+        observed: Vec::new(),
     }
 }
 
@@ -140,8 +143,8 @@ async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeySto
     )
     .await;
     connection.close().await;
-    let mut results = match results {
-        Ok(results) => results,
+    let (mut results, observed) = match results {
+        Ok(audited) => (audited.results, audited.observed),
         Err(e) => return host_error(host, e, clock.elapsed()),
     };
     let warnings = waiver::apply(
@@ -160,7 +163,15 @@ async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeySto
         changes: Vec::new(),
         duration_ms: clock.elapsed().as_millis() as u64,
         warnings,
+        observed,
     }
+}
+
+/// What auditing one host found.
+pub struct Audited {
+    pub results: Vec<RuleResult>,
+    /// Every file read for the rules (not /proc), secrets masked.
+    pub observed: Vec<Observed>,
 }
 
 /// Checks `baselines` on a host over an open connection, with one remote
@@ -171,7 +182,7 @@ pub async fn audit_over(
     baselines: &[Baseline],
     limits: &CollectLimits,
     command_timeout: Duration,
-) -> Result<Vec<RuleResult>, String> {
+) -> Result<Audited, String> {
     let (rules, skipped) = select_rules(host, baselines);
     let mut probes = Probes::default();
     for (_, rule) in &rules {
@@ -203,7 +214,33 @@ pub async fn audit_over(
         });
     }
     results.extend(skipped);
-    Ok(results)
+
+    let mut all_vars = host.vars.clone();
+    for b in baselines {
+        all_vars.extend(b.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let redactor = Redactor::new(&all_vars, &Default::default());
+    let mut observed = Vec::new();
+    for (probe, output) in probes.as_slice().iter().zip(&outputs) {
+        let Probe::Read { path, .. } = probe else { continue };
+        if path.starts_with("/proc/") {
+            continue;
+        }
+        let content = match output {
+            ProbeOutput::Ok(bytes) if redactor.is_empty() => Some(bytes.clone()),
+            ProbeOutput::Ok(bytes) => Some(match std::str::from_utf8(bytes) {
+                Ok(text) => redactor.redact(text).into_bytes(),
+                Err(_) => bytes.clone(),
+            }),
+            ProbeOutput::Missing => None,
+            ProbeOutput::Status(_) => continue,
+        };
+        observed.push(Observed {
+            path: path.clone(),
+            content,
+        });
+    }
+    Ok(Audited { results, observed })
 }
 
 /// Runs the collection script for `probes` once over `connection`, with the

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod collect;
 pub mod config_error;
 pub mod evaluate;
+pub mod history;
 pub mod inventory;
 pub mod playbook;
 pub mod redact;

@@ -283,6 +283,7 @@ fn not_done(host: &Host, status: HostStatus, error: String) -> HostReport {
         changes: Vec::new(),
         duration_ms: 0,
         warnings: Vec::new(),
+        observed: Vec::new(),
     }
 }
 

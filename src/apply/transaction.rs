@@ -120,6 +120,7 @@ impl HostJob<'_> {
             changes,
             duration_ms: clock.elapsed().as_millis() as u64,
             warnings: Vec::new(),
+            observed: Vec::new(),
         }
     }
 
@@ -741,7 +742,8 @@ impl Transaction<'_> {
                 &CollectLimits::default(),
                 job.command_timeout,
             )
-            .await?;
+            .await?
+            .results;
             let failing: Vec<&RuleResult> = results
                 .iter()
                 .filter(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error))

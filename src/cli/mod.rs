@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod history;
 pub mod progress;
 pub mod rollback;
 pub mod runs;
@@ -43,6 +44,10 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// Show a recorded run again, in any format.
     Show(show::ShowArgs),
+    /// Per rule and per host over time: failures, recurring drift, compliance.
+    Stats(history::StatsArgs),
+    /// How a host's audited files changed between audits, as unified diffs.
+    Changes(history::ChangesArgs),
 }
 
 /// SPEC exit codes shared by every command.
@@ -83,6 +88,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::exec(args),
         Command::Runs(args) => runs::exec(args),
         Command::Show(args) => show::exec(args),
+        Command::Stats(args) => history::exec_stats(args),
+        Command::Changes(args) => history::exec_changes(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

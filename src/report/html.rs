@@ -167,6 +167,7 @@ mod tests {
                 changes: Vec::new(),
                 duration_ms: 1,
                 warnings: Vec::new(),
+                observed: Vec::new(),
             },
             HostReport {
                 name: "web02".into(),
@@ -177,6 +178,7 @@ mod tests {
                 changes: Vec::new(),
                 duration_ms: 1,
                 warnings: Vec::new(),
+                observed: Vec::new(),
             },
         ];
         let report = RunReport {

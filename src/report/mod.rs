@@ -112,6 +112,17 @@ pub struct HostReport {
     /// Things the operator should know that are not results (an expired waiver).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The audited files as read (secrets masked), for the state database's
+    /// file history; not part of the report itself.
+    #[serde(skip)]
+    pub observed: Vec<Observed>,
+}
+
+/// One audited file's content at the time of a run; `None`: it was missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub path: String,
+    pub content: Option<Vec<u8>>,
 }
 
 impl HostReport {

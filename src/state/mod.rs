@@ -45,6 +45,28 @@ pub struct RunRow {
     pub exit_code: i64,
 }
 
+/// One audited file in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVersion {
+    pub run_id: String,
+    pub started: String,
+    pub path: String,
+    /// `None`: the file was missing.
+    pub content: Option<Vec<u8>>,
+}
+
+/// One rule's result on one host in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRow {
+    pub run_id: String,
+    pub started: String,
+    pub host: String,
+    pub baseline: String,
+    pub rule_id: String,
+    pub severity: String,
+    pub status: String,
+}
+
 pub struct StateDb {
     conn: Connection,
     path: PathBuf,
@@ -118,6 +140,15 @@ CREATE TABLE IF NOT EXISTS backups (
     sensitive   INTEGER NOT NULL,
     PRIMARY KEY (run_id, host, seq)
 );
+-- v2: audited files as read, for `rectify changes`.
+CREATE TABLE IF NOT EXISTS observations (
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    host    TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    hash    TEXT REFERENCES blobs(hash),   -- NULL: the file was missing
+    PRIMARY KEY (run_id, host, path)
+);
+CREATE INDEX IF NOT EXISTS observations_by_host ON observations (host, path);
 ";
 
 impl StateDb {
@@ -272,6 +303,24 @@ impl StateDb {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .map_err(wrap)?;
+            let mut observation = tx
+                .prepare("INSERT OR REPLACE INTO observations (run_id, host, path, hash) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(wrap)?;
+            for h in &report.hosts {
+                for o in &h.observed {
+                    let hash = match &o.content {
+                        Some(content) => {
+                            let hash = crate::apply::transaction::sha256(content);
+                            blob.execute(params![hash, content]).map_err(wrap)?;
+                            Some(hash)
+                        }
+                        None => None,
+                    };
+                    observation
+                        .execute(params![report.run_id, h.name, o.path, hash])
+                        .map_err(wrap)?;
+                }
+            }
             for (host, record) in txs {
                 let handlers = serde_json::to_string(&record.handlers).expect("strings serialise");
                 let sysctl = serde_json::to_string(&record.sysctl).expect("strings serialise");
@@ -312,6 +361,59 @@ impl StateDb {
             }
         }
         tx.commit().map_err(wrap)
+    }
+
+    /// How `host`'s audited files looked in each run since `since`
+    /// (RFC 3339), oldest first.
+    pub fn file_history(&self, host: &str, since: &str) -> Result<Vec<FileVersion>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.started, o.path, b.content
+                 FROM observations o JOIN runs r ON r.id = o.run_id LEFT JOIN blobs b ON b.hash = o.hash
+                 WHERE o.host = ?1 AND r.started >= ?2
+                 ORDER BY o.path, r.started, r.id",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map(params![host, since], |r| {
+                Ok(FileVersion {
+                    run_id: r.get(0)?,
+                    started: r.get(1)?,
+                    path: r.get(2)?,
+                    content: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.wrap(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.wrap(e))
+    }
+
+    /// Every rule result of audit and fix runs since `since` (RFC 3339),
+    /// oldest run first.
+    pub fn rule_history(&self, since: &str) -> Result<Vec<RuleRow>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.started, x.host, x.baseline, x.rule_id, x.severity, x.status
+                 FROM results x JOIN runs r ON r.id = x.run_id
+                 WHERE r.kind IN ('audit', 'fix') AND r.started >= ?1
+                 ORDER BY r.started, r.id",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map(params![since], |r| {
+                Ok(RuleRow {
+                    run_id: r.get(0)?,
+                    started: r.get(1)?,
+                    host: r.get(2)?,
+                    baseline: r.get(3)?,
+                    rule_id: r.get(4)?,
+                    severity: r.get(5)?,
+                    status: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.wrap(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.wrap(e))
     }
 
     /// What an apply run changed on `host`, for `rectify rollback`.
@@ -447,6 +549,7 @@ mod tests {
             changes: Vec::new(),
             duration_ms: 3,
             warnings: Vec::new(),
+            observed: Vec::new(),
         }];
         RunReport {
             run_id: id.into(),
