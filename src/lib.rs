@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod audit;
 pub mod baseline;
+pub mod capture;
 pub mod cli;
 pub mod collect;
 pub mod config_error;

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod capture;
 pub mod history;
 pub mod progress;
 pub mod rollback;
@@ -38,6 +39,8 @@ pub enum Command {
     Fix(apply::FixArgs),
     /// Undo what an apply run changed, from its recorded backups.
     Rollback(rollback::RollbackArgs),
+    /// Write a baseline whose expectations are a golden host's live values.
+    Capture(capture::CaptureArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
     /// List recorded runs, newest first.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Apply(args) => apply::exec(args),
         Command::Fix(args) => apply::exec_fix(args),
         Command::Rollback(args) => rollback::exec(args),
+        Command::Capture(args) => capture::exec(args),
         Command::Validate(args) => validate::exec(args),
         Command::Runs(args) => runs::exec(args),
         Command::Show(args) => show::exec(args),

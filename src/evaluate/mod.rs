@@ -1,6 +1,7 @@
 //! Evaluation: a rule and the facts collected from a host become a result.
 //! Pure functions: nothing here does I/O.
 
+pub mod capture;
 pub mod edit;
 pub mod expect;
 pub mod setting;

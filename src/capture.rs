@@ -1,0 +1,125 @@
+//! `rectify capture`: a baseline written from a golden host's live values,
+//! like goss's autoadd but over SSH. Every rule of the starting baseline
+//! keeps its id, title, severity and subject; its expectation becomes what
+//! the golden host has. `--file PATH` adds whole-file rules.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_yaml::{Mapping, Value};
+
+use crate::audit::gather;
+use crate::baseline::{Baseline, Check, Rule, Severity};
+use crate::collect::Probes;
+use crate::evaluate::capture::capture;
+use crate::evaluate::{probe_for, CollectLimits};
+use crate::inventory::Host;
+use crate::transport::Transport;
+
+/// What capturing produced: the new baseline's text, and the rules that
+/// could not be captured (with why), which are left out.
+pub struct Captured {
+    pub yaml: String,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// A whole-file rule for `--file PATH`.
+pub fn file_rule(path: &str) -> Rule {
+    let slug: String = path
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Rule {
+        id: format!("FILE-{slug}"),
+        title: format!("{path} is as on the golden host"),
+        severity: Severity::Medium,
+        rationale: None,
+        remediation: None,
+        hosts: None,
+        check: Check::Content {
+            file: path.to_string(),
+            expected: String::new(),
+        },
+    }
+}
+
+pub async fn capture_host(
+    connection: &dyn Transport,
+    host: &Host,
+    from: &Baseline,
+    extra: &[Rule],
+    command_timeout: Duration,
+) -> Result<Captured, String> {
+    let limits = CollectLimits::default();
+    let rules: Vec<&Rule> = from
+        .rules
+        .iter()
+        .filter(|r| r.hosts.as_ref().is_none_or(|p| p.matches(&host.name, &host.groups)))
+        .chain(extra.iter())
+        .collect();
+    let mut probes = Probes::default();
+    let indices: Vec<usize> = rules.iter().map(|r| probes.add(probe_for(r, &limits))).collect();
+    let outputs = gather(connection, host, &probes, command_timeout).await?;
+
+    let mut list = Vec::new();
+    let mut skipped = Vec::new();
+    for (rule, index) in rules.iter().zip(indices) {
+        match capture(&rule.check, &outputs[index]) {
+            Ok(fields) => {
+                let mut m = Mapping::new();
+                let mut put = |k: &str, v: Value| {
+                    m.insert(Value::String(k.into()), v);
+                };
+                put("id", rule.id.as_str().into());
+                put("title", rule.title.as_str().into());
+                put("severity", rule.severity.as_str().into());
+                if let Some(r) = &rule.rationale {
+                    put("rationale", r.as_str().into());
+                }
+                if let Some(p) = &rule.remediation {
+                    let absolute = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                    put("remediation", absolute.display().to_string().into());
+                }
+                for (k, v) in fields {
+                    m.insert(k, v);
+                }
+                list.push(Value::Mapping(m));
+            }
+            Err(why) => skipped.push((rule.id.clone(), why)),
+        }
+    }
+    if list.is_empty() {
+        return Err("no rule could be captured from this host".into());
+    }
+    let mut doc = Mapping::new();
+    doc.insert("name".into(), format!("{}-{}", from.name, host.name).into());
+    doc.insert(
+        "description".into(),
+        format!(
+            "{} as on {}, captured {}",
+            from.description.as_deref().unwrap_or(&from.name),
+            host.name,
+            Utc::now().format("%Y-%m-%d")
+        )
+        .into(),
+    );
+    doc.insert("rules".into(), Value::Sequence(list));
+    let mut yaml = format!(
+        "# Captured by `rectify capture` from host {} on {}, starting from {}.\n# Every expectation is that host's live value.\n",
+        host.name,
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        from.path.display()
+    );
+    for (id, why) in &skipped {
+        yaml.push_str(&format!("# Not captured: {id}: {}\n", why.replace('\n', " ")));
+    }
+    yaml.push_str(&serde_yaml::to_string(&Value::Mapping(doc)).map_err(|e| e.to_string())?);
+    Ok(Captured { yaml, skipped })
+}

@@ -1,0 +1,164 @@
+//! `rectify capture`: a rule's subject, with the golden host's live value as
+//! its new expectation. Pure: it reads the facts the audit collected.
+
+use serde_yaml::{Mapping, Value};
+
+use super::{file_text, key_values, lookup, Stat};
+use crate::baseline::{Check, ServiceState};
+use crate::collect::ProbeOutput;
+use crate::evaluate::setting::{find_setting, SettingDialect};
+
+/// The fields that replace a rule's subject and checks, or why the rule
+/// cannot be captured (kept out of the new baseline, with that reason).
+pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    match check {
+        Check::Setting { file, key, .. } => {
+            let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
+            put("file", file.as_str().into());
+            match find_setting(&text, key, SettingDialect::for_path(file)) {
+                Some(value) => {
+                    put("setting", key.as_str().into());
+                    put("expect", literal(&value));
+                }
+                None => {
+                    // Not set there: capture that it stays unset.
+                    put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+                    put("absent", true.into());
+                }
+            }
+        }
+        Check::Line {
+            file, pattern, expect, ..
+        } => {
+            let text = file_text(output, file)?.unwrap_or_default();
+            let found = text.lines().find_map(|line| {
+                pattern.captures(line).map(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default()
+                })
+            });
+            put("file", file.as_str().into());
+            put("line", pattern.as_str().into());
+            match (found, expect) {
+                (Some(captured), Some(_)) => put("expect", literal(&captured)),
+                (Some(_), None) => {}
+                (None, _) => put("absent", true.into()),
+            }
+        }
+        Check::Content { file, .. } => {
+            let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
+            put("file", file.as_str().into());
+            put("content", literal(&text));
+        }
+        Check::Metadata(meta) => {
+            put("file", meta.file.as_str().into());
+            match output {
+                ProbeOutput::Missing => put("exists", false.into()),
+                ProbeOutput::Ok(bytes) => {
+                    let stat = Stat::parse(&String::from_utf8_lossy(bytes)).ok_or("cannot parse stat output")?;
+                    put("mode", format!("{:04o}", stat.mode).into());
+                    put("owner", stat.owner.into());
+                    put("group", stat.group.into());
+                }
+                ProbeOutput::Status(s) => return Err(format!("cannot stat {}: {s}", meta.file)),
+            }
+        }
+        Check::Sysctl { key, .. } => {
+            let ProbeOutput::Ok(bytes) = output else {
+                return Err(format!("cannot read sysctl {key}"));
+            };
+            let value = String::from_utf8_lossy(bytes)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            put("sysctl", key.as_str().into());
+            put("expect", literal(&value));
+        }
+        Check::Command {
+            command,
+            expect,
+            exit_code,
+        } => {
+            let ProbeOutput::Ok(bytes) = output else {
+                return Err("the command's output could not be read".into());
+            };
+            let text = String::from_utf8_lossy(bytes);
+            let (stdout, status) = text.rsplit_once('\n').ok_or("the command's output was cut off")?;
+            let status: i32 = status.parse().map_err(|_| "the command's output was cut off")?;
+            put("command", command.as_str().into());
+            if expect.is_some() || exit_code.is_none() {
+                put("expect", literal(stdout.trim()));
+            }
+            if exit_code.is_some() {
+                put("exit_code", status.into());
+            }
+        }
+        Check::Service { name, state } => {
+            let kv = key_values(output)?;
+            let (running, enabled) = match lookup(&kv, "init") {
+                "systemd" => (
+                    lookup(&kv, "active") == "active",
+                    matches!(
+                        lookup(&kv, "enabled"),
+                        "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated"
+                    ),
+                ),
+                "sysv" if lookup(&kv, "status") != "none" => {
+                    (lookup(&kv, "status") == "0", lookup(&kv, "enabled") == "yes")
+                }
+                _ => return Err(format!("service {name} not found on the golden host")),
+            };
+            put("service", name.as_str().into());
+            let now = match state {
+                ServiceState::Running | ServiceState::Stopped => {
+                    if running {
+                        "running"
+                    } else {
+                        "stopped"
+                    }
+                }
+                ServiceState::Enabled | ServiceState::Disabled => {
+                    if enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    }
+                }
+            };
+            put("state", now.into());
+        }
+        Check::Package { name, .. } => {
+            let kv = key_values(output)?;
+            let status = lookup(&kv, "status");
+            let installed = status == "installed" || status.ends_with(" installed");
+            put("package", name.as_str().into());
+            if installed {
+                put("state", "installed".into());
+                let version = lookup(&kv, "version");
+                if !version.is_empty() {
+                    put("version", format!("= {version}").into());
+                }
+            } else {
+                put("state", "absent".into());
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// A live value as an expectation: baselines render expectations as
+/// templates, so a value that looks like template syntax is wrapped in a
+/// raw block and stays literal.
+fn literal(value: &str) -> Value {
+    if value.contains("{{") || value.contains("{%") || value.contains("{#") {
+        Value::String(format!("{{% raw %}}{value}{{% endraw %}}"))
+    } else {
+        Value::String(value.to_string())
+    }
+}
