@@ -29,6 +29,9 @@ impl FileKind {
 
 /// Decides the kind by the top-level keys, the way a reader would.
 pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
+    if crate::inventory::ansible::is_ansible(source) {
+        return Ok(FileKind::Inventory);
+    }
     let value: serde_yaml::Value = source.parse()?;
     let Some(map) = value.as_mapping() else {
         return Err(ConfigError::whole_file(

@@ -3,6 +3,7 @@
 //! Precedence, lowest first: `defaults`, then each group the host belongs
 //! to in file order, then the host itself, then `-e` on the command line.
 
+pub mod ansible;
 pub mod pattern;
 pub mod ssh_config;
 pub mod target;
@@ -198,7 +199,11 @@ impl Inventory {
     }
 
     pub fn from_source(source: SourceFile, ssh: &SshConfig) -> Result<Inventory, ConfigError> {
-        let file: InventoryFile = source.parse()?;
+        let file: InventoryFile = if ansible::is_ansible(&source) {
+            ansible::parse(&source)?
+        } else {
+            source.parse()?
+        };
         let groups_of = group_membership(&file, &source)?;
 
         let mut names: Vec<String> = file.hosts.keys().cloned().collect();
