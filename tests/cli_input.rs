@@ -494,3 +494,97 @@ fn the_key_passphrase_is_not_inherited_by_commands() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(!stdout(&out).contains("hunter2"));
 }
+
+/// Scheduled runs: `--lock` keeps two runs of one schedule from
+/// overlapping, `{date}` names reports, and a run killed at any moment
+/// leaves the state database intact.
+#[test]
+fn scheduled_runs_lock_date_their_reports_and_survive_being_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("slow.yaml"),
+        "name: slow\nrules:\n  - id: SLOW\n    command: sleep 2; echo done\n    expect: done\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("fast.yaml"),
+        "name: fast\nrules:\n  - id: FAST\n    command: echo ok\n    expect: ok\n",
+    )
+    .unwrap();
+    let state = d.join("state");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rectify"))
+            .args(args)
+            .current_dir(d)
+            .env("HOME", d)
+            .env("RECTIFY_STATE_DIR", &state)
+            .spawn()
+            .unwrap()
+    };
+    let lock = d.join("nightly.lock").display().to_string();
+    let first = run(&[
+        "audit",
+        "--local",
+        "-b",
+        "slow.yaml",
+        "--lock",
+        &lock,
+        "--format",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = rectify(&["audit", "--local", "-b", "fast.yaml", "--lock", &lock], d);
+    assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("another run holds the lock"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
+    let third = Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args([
+            "audit",
+            "--local",
+            "-b",
+            "fast.yaml",
+            "--lock",
+            &lock,
+            "--report",
+            "json=audit-{date}.json",
+        ])
+        .current_dir(d)
+        .env("HOME", d)
+        .env("RECTIFY_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(d.join(format!("audit-{today}.json")).exists(), "no dated report");
+
+    // Kill runs at different moments, including while they record.
+    for delay_ms in [0u64, 5, 20, 50, 100, 200, 400] {
+        let mut child = run(&["audit", "--local", "-b", "fast.yaml", "--no-progress"]);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let conn = rusqlite::Connection::open(state.join("state.db")).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM host_runs WHERE run_id NOT IN (SELECT id FROM runs)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "a half-written run");
+    let out = Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args(["runs", "--limit", "50"])
+        .env("RECTIFY_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).lines().count() >= 3, "{}", stdout(&out));
+}

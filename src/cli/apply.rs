@@ -130,6 +130,7 @@ pub fn exec(args: ApplyArgs) -> Result<u8, CliError> {
     let hosts = hosts(&args.targets)?;
     let work = work_for(&playbook, &hosts, &args.change.extra_vars())?;
     let conn = &args.connection;
+    let _lock = conn.take_lock()?;
     let plan = ApplyPlan {
         kind: RunKind::Apply,
         work,
@@ -248,6 +249,7 @@ pub fn exec_fix(args: FixArgs) -> Result<u8, CliError> {
         rendered.push((path.clone(), work_for(playbook, &hosts, &extra)?));
     }
     let conn = &args.connection;
+    let _lock = conn.take_lock()?;
     let fix_id = new_run_id(Utc::now());
     let audit = |hosts: Vec<Host>| super::audit::run_audit(hosts, baselines.clone(), Vec::new(), conn);
 

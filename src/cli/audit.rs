@@ -90,6 +90,7 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
     }
     let hosts = args.targets.resolve()?;
     let conn = &args.connection;
+    let _lock = conn.take_lock()?;
     let limits = CollectLimits {
         max_file: args.max_file_size,
         command_timeout: Duration::from_secs(conn.command_timeout),

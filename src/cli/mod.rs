@@ -71,6 +71,8 @@ pub enum CliError {
     Write { path: String, source: std::io::Error },
     #[error(transparent)]
     State(crate::state::StateError),
+    #[error("another run holds the lock {0}; not starting")]
+    Locked(String),
 }
 
 impl CliError {
@@ -78,6 +80,7 @@ impl CliError {
         match self {
             CliError::Config(_) | CliError::Usage(_) => exit::BAD_INPUT,
             CliError::Write { .. } | CliError::State(_) => 1,
+            CliError::Locked(_) => 3,
         }
     }
 }
@@ -140,6 +143,7 @@ pub fn deliver(
 ) -> Result<(), CliError> {
     record(report, records);
     for (format, path) in &output.reports {
+        let path = &dated(path, report);
         let options = HumanOptions {
             color: false,
             verbose: true,
@@ -152,6 +156,21 @@ pub fn deliver(
     }
     print_report(output.format, report, verbose, diff);
     Ok(())
+}
+
+/// `{date}`, `{time}` and `{run_id}` in a report path become the run's
+/// start (UTC) and id, for dated report names without `%` (which cron
+/// treats specially).
+fn dated(path: &std::path::Path, report: &RunReport) -> std::path::PathBuf {
+    let text = path.to_string_lossy();
+    if !text.contains('{') {
+        return path.to_path_buf();
+    }
+    std::path::PathBuf::from(
+        text.replace("{date}", &report.started.format("%Y-%m-%d").to_string())
+            .replace("{time}", &report.started.format("%H%M%S").to_string())
+            .replace("{run_id}", &report.run_id),
+    )
 }
 
 /// Records a run in the state database, warning when that fails.

@@ -83,6 +83,7 @@ pub fn exec(args: RollbackArgs) -> Result<u8, CliError> {
         )));
     }
     let conn = &args.connection;
+    let _lock = conn.take_lock()?;
     let plan = ApplyPlan {
         kind: RunKind::Rollback,
         work,

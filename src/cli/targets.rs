@@ -58,9 +58,37 @@ pub struct ConnectionArgs {
     /// Only what went wrong; no progress bar.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Hold an exclusive lock on FILE for the run; if another run holds it,
+    /// exit 3 at once (scheduled runs that must not overlap).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<std::path::PathBuf>,
 }
 
 impl ConnectionArgs {
+    /// Takes `--lock`; the lock lasts as long as the returned file is open
+    /// (the kernel releases it when the process dies, however it dies).
+    pub fn take_lock(&self) -> Result<Option<std::fs::File>, CliError> {
+        let Some(path) = &self.lock else { return Ok(None) };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|source| CliError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Locked(path.display().to_string())),
+            Err(std::fs::TryLockError::Error(source)) => Err(CliError::Write {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     pub fn connect_options(&self) -> ConnectOptions {
         ConnectOptions {
             connect_timeout: Duration::from_secs(self.connect_timeout),
