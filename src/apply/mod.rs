@@ -28,6 +28,12 @@ use crate::template::Vars;
 use crate::transport::{self, ConnectOptions};
 pub use transaction::{FileRecord, Guard, HostStep, TxRecord};
 
+/// The dead-man timer every transaction gets when neither the playbook nor
+/// `--confirm-timeout` sets one: if the controller dies (SIGKILL, power,
+/// network) after changing a host, the host restores itself after this
+/// many seconds instead of staying half-changed and locked.
+pub const SAFETY_TIMEOUT: u64 = 300;
+
 /// A count or a share of the fleet, for `--serial` and `--max-fail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Amount {

@@ -64,7 +64,7 @@ pub struct ChangeArgs {
     #[arg(short = 'e', long = "extra-var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub extra: Vec<(String, String)>,
 
-    /// Dead-man switch: the host restores itself unless the run is verified within SECS.
+    /// Dead-man switch: the host restores itself unless the run is verified within SECS (default: the playbook's, else 300).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(5..=86400))]
     pub confirm_timeout: Option<u64>,
 }
@@ -136,7 +136,12 @@ pub fn exec(args: ApplyArgs) -> Result<u8, CliError> {
         work,
         verify_baselines: verify_baselines(&playbook),
         check: args.change.check,
-        confirm_timeout: args.change.confirm_timeout.or(playbook.confirm_timeout),
+        confirm_timeout: Some(
+            args.change
+                .confirm_timeout
+                .or(playbook.confirm_timeout)
+                .unwrap_or(apply::SAFETY_TIMEOUT),
+        ),
         serial: args.serial,
         max_fail: args.max_fail,
         connect: conn.connect_options(),
@@ -289,7 +294,12 @@ pub fn exec_fix(args: FixArgs) -> Result<u8, CliError> {
                 work,
                 verify_baselines: verify_baselines(playbook),
                 check: args.change.check,
-                confirm_timeout: args.change.confirm_timeout.or(playbook.confirm_timeout),
+                confirm_timeout: Some(
+            args.change
+                .confirm_timeout
+                .or(playbook.confirm_timeout)
+                .unwrap_or(apply::SAFETY_TIMEOUT),
+        ),
                 serial: None,
                 max_fail: None,
                 connect: conn.connect_options(),

@@ -89,7 +89,7 @@ pub fn exec(args: RollbackArgs) -> Result<u8, CliError> {
         work,
         verify_baselines: Vec::new(),
         check: args.check,
-        confirm_timeout: None,
+        confirm_timeout: Some(crate::apply::SAFETY_TIMEOUT),
         serial: None,
         max_fail: None,
         connect: conn.connect_options(),
