@@ -78,8 +78,14 @@ fn measure(dir: &Path, label: &str, shell: &str) -> Sample {
     if nums.len() != 4 {
         panic!(
             "{label} did not run: {text}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout).chars().take(2000).collect::<String>(),
-            String::from_utf8_lossy(&out.stderr).chars().take(2000).collect::<String>()
+            String::from_utf8_lossy(&out.stdout)
+                .chars()
+                .take(2000)
+                .collect::<String>(),
+            String::from_utf8_lossy(&out.stderr)
+                .chars()
+                .take(2000)
+                .collect::<String>()
         );
     }
     // A tool that fails outright would make a meaningless number.
@@ -89,8 +95,14 @@ fn measure(dir: &Path, label: &str, shell: &str) -> Sample {
     if !acceptable {
         panic!(
             "{label} exited {code}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout).chars().take(3000).collect::<String>(),
-            String::from_utf8_lossy(&out.stderr).chars().take(3000).collect::<String>()
+            String::from_utf8_lossy(&out.stdout)
+                .chars()
+                .take(3000)
+                .collect::<String>(),
+            String::from_utf8_lossy(&out.stderr)
+                .chars()
+                .take(3000)
+                .collect::<String>()
         );
     }
     Sample {
@@ -114,7 +126,11 @@ fn venv(root: &Path) -> PathBuf {
     let venv = root.join("target/bench-venv");
     if !venv.join("bin/ansible-playbook").exists() || !venv.join("bin/pyinfra").exists() {
         eprintln!("installing ansible-core and pyinfra into {}", venv.display());
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
             && Command::new(venv.join("bin/pip"))
                 .args(["install", "-q", "ansible-core", "pyinfra"])
                 .status()
@@ -227,7 +243,9 @@ fn write_inputs(fleet: &Fleet, names: &[String], dir: &Path) {
         ));
     }
     for (p, m) in FILES {
-        deploy.push_str(&format!("files.file(name=\"{p}\", path=\"{p}\", user=\"root\", mode=\"{m}\")\n"));
+        deploy.push_str(&format!(
+            "files.file(name=\"{p}\", path=\"{p}\", user=\"root\", mode=\"{m}\")\n"
+        ));
     }
     for (k, v) in SYSCTLS {
         deploy.push_str(&format!("server.sysctl(name=\"{k}\", key=\"{k}\", value={v})\n"));
@@ -235,7 +253,11 @@ fn write_inputs(fleet: &Fleet, names: &[String], dir: &Path) {
     std::fs::write(dir.join("deploy.py"), deploy).unwrap();
 
     // Apply: one templated file with validate, handler and verify.
-    std::fs::write(dir.join("motd.j2"), "Managed by the benchmark, round {{ stamp }}\nhost {{ inventory_hostname | default(host) }}\n").unwrap();
+    std::fs::write(
+        dir.join("motd.j2"),
+        "Managed by the benchmark, round {{ stamp }}\nhost {{ inventory_hostname | default(host) }}\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("apply.yaml"),
         "name: bench-apply\nvars: {stamp: 0}\nsteps:\n  - template: motd.j2\n    dest: /etc/motd.bench\n    mode: \"0644\"\n    validate: grep -q Managed {path}\n    notify: [reload]\nhandlers:\n  reload: echo reloaded >> /run/bench-handler.log\nverify:\n  - command: grep -q Managed /etc/motd.bench\n",
@@ -346,7 +368,10 @@ fn main() {
             apply[i].push(measure(&dir, t, &cmd));
         }
     }
-    println!("\napply (template + validate + handler + verify), {n} hosts, {} rounds (median)", rounds.max(1));
+    println!(
+        "\napply (template + validate + handler + verify), {n} hosts, {} rounds (median)",
+        rounds.max(1)
+    );
     for (i, t) in apply_tools.iter().enumerate() {
         println!(
             "  {:<14} {:>7.2} s wall {:>7.2} s CPU",

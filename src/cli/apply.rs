@@ -295,11 +295,11 @@ pub fn exec_fix(args: FixArgs) -> Result<u8, CliError> {
                 verify_baselines: verify_baselines(playbook),
                 check: args.change.check,
                 confirm_timeout: Some(
-            args.change
-                .confirm_timeout
-                .or(playbook.confirm_timeout)
-                .unwrap_or(apply::SAFETY_TIMEOUT),
-        ),
+                    args.change
+                        .confirm_timeout
+                        .or(playbook.confirm_timeout)
+                        .unwrap_or(apply::SAFETY_TIMEOUT),
+                ),
                 serial: None,
                 max_fail: None,
                 connect: conn.connect_options(),
