@@ -54,54 +54,114 @@ fn release_lock(run_id: &str) -> Result<String, QuoteError> {
     ))
 }
 
-/// Takes the host's lock: prints `locked`, or `busy RUN_ID` when another
-/// run holds it.
-pub fn lock(run_id: &str) -> Result<String, QuoteError> {
-    Ok(format!(
-        "{HEADER}if mkdir -m 0700 {lock} 2>/dev/null; then printf '%s\\n' {run} > {lock}/run; echo locked
-else printf 'busy %s\\n' \"$(cat {lock}/run 2>/dev/null || echo unknown)\"; fi\n",
-        lock = quote(LOCK_DIR)?,
-        run = quote(run_id)?
-    ))
-}
-
-/// Writes stdin to a new private file next to `path` (same directory, so
-/// the final rename is atomic) and prints its name.
-pub fn upload(path: &str) -> Result<String, QuoteError> {
-    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let dir = if dir.is_empty() { "/" } else { dir };
-    let template = format!("{}/.{name}.rectify-XXXXXX", dir.trim_end_matches('/'));
-    Ok(format!(
-        "{HEADER}t=$(mktemp {}) || exit 1\ncat > \"$t\" || {{ rm -f -- \"$t\"; exit 1; }}\nprintf '%s' \"$t\"\n",
-        quote(&template)?
-    ))
-}
-
 /// A user command run from a script on stdin, with its own stdin closed so
 /// it cannot read the script.
 pub fn command(cmd: &str) -> String {
     format!("{HEADER}{{\n{cmd}\n}} </dev/null\n")
 }
 
-/// The validate command for one candidate: `{path}` becomes its quoted name.
-pub fn validate(cmd: &str, candidate: &str) -> Result<String, QuoteError> {
-    Ok(command(&cmd.replace("{path}", &quote(candidate)?)))
-}
-
-/// Removes uploaded candidates and releases the lock: the run stops before
-/// changing anything.
-pub fn discard(run_id: &str, candidates: &[String]) -> Result<String, QuoteError> {
-    let mut s = HEADER.to_string();
-    for c in candidates {
-        s.push_str(&format!("rm -f -- {}\n", quote(c)?));
+/// Everything that changes the host, as one script on stdin, so the whole
+/// change costs one remote round trip: take the lock; write each new file
+/// (base64 in a here-document: any bytes, never in a command line) to a
+/// private temp file next to its target and run its `validate`; back up,
+/// write `restore.sh`, arm the dead-man timer; commit every operation; run
+/// the handlers. It reports each phase as a status line carrying the nonce.
+/// Until `prepared`, a failure removes the candidates and releases the lock
+/// (nothing changed); after it, the controller restores.
+pub fn change(
+    run_id: &str,
+    plan: &HostPlan,
+    handlers: &[String],
+    confirm_timeout: Option<u64>,
+    nonce: &str,
+) -> Result<String, QuoteError> {
+    use base64::Engine;
+    let delimiter = format!("RECTIFY_END_{nonce}");
+    let mut s = format!(
+        "{HEADER}{}BK={}\nLOCK={}\n",
+        reporters(nonce)?,
+        quote(&backup_dir(run_id))?,
+        quote(LOCK_DIR)?
+    );
+    // Candidates are c0, c1, … (one per file with new content).
+    let candidates: Vec<usize> = plan
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.action, FileAction::Write { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let mut cleanup = String::from("abort() { rm -f --");
+    for i in &candidates {
+        cleanup.push_str(&format!(" \"${{c{i}:-}}\""));
     }
-    s.push_str(&release_lock(run_id)?);
+    cleanup.push_str(&format!(
+        "; {}; fail \"$1\" \"$2\"; }}\n",
+        release_lock(run_id)?.trim_end()
+    ));
+    s.push_str(&cleanup);
+    s.push_str(&format!(
+        "{{\nif mkdir -m 0700 \"$LOCK\" 2>/dev/null; then printf '%s\\n' {run} > \"$LOCK/run\"
+else printf 'RECTIFY:%s:busy:%s\\n' \"$N\" \"$(cat \"$LOCK/run\" 2>/dev/null || echo unknown)\"; exit 1; fi
+ok locked
+",
+        run = quote(run_id)?
+    ));
+    for i in &candidates {
+        let change = &plan.files[*i];
+        let FileAction::Write { content, .. } = &change.action else {
+            continue;
+        };
+        let (dir, name) = change.path.rsplit_once('/').unwrap_or(("", &change.path));
+        let template = format!("{}/.{name}.rectify-XXXXXX", if dir.is_empty() { "" } else { dir });
+        let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+        let mut wrapped = String::with_capacity(encoded.len() + encoded.len() / 76 + 1);
+        for chunk in encoded.as_bytes().chunks(76) {
+            wrapped.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+            wrapped.push('\n');
+        }
+        let path = quote(&change.path)?;
+        s.push_str(&format!(
+            "c{i}=$(mktemp {tpl}) || abort upload{i} \"cannot create a file next to \"{path}
+base64 -d > \"$c{i}\" <<'{delimiter}' || abort upload{i} \"cannot write next to \"{path}
+{wrapped}{delimiter}
+",
+            tpl = quote(&template)?
+        ));
+        for v in &change.validate {
+            // The candidate's name reaches the validator through the
+            // environment: `{path}` becomes "$RECTIFY_CANDIDATE".
+            let cmd = v.replace("{path}", "\"$RECTIFY_CANDIDATE\"");
+            s.push_str(&format!(
+                "if ! out=$(RECTIFY_CANDIDATE=\"$c{i}\" sh -c {} 2>&1 </dev/null); then
+  printf 'RECTIFY:%s:validate:{i}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; abort validate{i} rejected
+fi
+",
+                quote(&cmd)?
+            ));
+        }
+    }
+    s.push_str("ok uploaded\n");
+    s.push_str(&prepare_body(run_id, plan, handlers, confirm_timeout, nonce)?);
+    s.push_str("ok prepared\n");
+    s.push_str(&commit_body(plan)?);
+    s.push_str("ok committed\n");
+    for (h, cmd) in handlers.iter().enumerate() {
+        s.push_str(&format!(
+            "if ! out=$(sh -c {} 2>&1 </dev/null); then
+  printf 'RECTIFY:%s:handler:{h}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; exit 1
+fi
+",
+            quote(cmd)?
+        ));
+    }
+    s.push_str("ok handlers\n} </dev/null\n");
     Ok(s)
 }
 
 /// Backs up what the plan touches, writes `restore.sh`, and with a confirm
 /// timeout starts the dead-man timer, detached from the SSH session.
-pub fn prepare(
+fn prepare_body(
     run_id: &str,
     plan: &HostPlan,
     handlers: &[String],
@@ -109,14 +169,14 @@ pub fn prepare(
     nonce: &str,
 ) -> Result<String, QuoteError> {
     let bk = backup_dir(run_id);
-    let mut s = format!("{HEADER}{}BK={}\n{{\n", reporters(nonce)?, quote(&bk)?);
-    s.push_str("mkdir -p /var/backups/rectify && chmod 0700 /var/backups/rectify && mkdir -m 0700 \"$BK\" || fail prepare 'cannot create the backup directory'\n");
+    let mut s = String::new();
+    s.push_str("mkdir -p /var/backups/rectify && chmod 0700 /var/backups/rectify && mkdir -m 0700 \"$BK\" || abort prepare 'cannot create the backup directory'\n");
     for (k, op) in plan.ops.iter().enumerate() {
         if let Op::File(f) = op {
             let change = &plan.files[*f];
             if change.before.kind == FileKind::Regular && !matches!(change.action, FileAction::Chmod { .. }) {
                 s.push_str(&format!(
-                    "cp -p -- {} \"$BK/{k}\" || fail {k} 'cannot back up'\n",
+                    "cp -p -- {} \"$BK/{k}\" || abort {k} 'cannot back up'\n",
                     quote(&change.path)?
                 ));
             }
@@ -124,7 +184,7 @@ pub fn prepare(
     }
     let delimiter = format!("RECTIFY_END_{nonce}");
     s.push_str(&format!(
-        "cat > \"$BK/restore.sh\" <<'{delimiter}' || fail prepare 'cannot write restore.sh'\n{}{delimiter}\n",
+        "cat > \"$BK/restore.sh\" <<'{delimiter}' || abort prepare 'cannot write restore.sh'\n{}{delimiter}\n",
         restore(run_id, plan, handlers)?
     ));
     s.push_str(&format!(
@@ -147,7 +207,6 @@ echo $! > \"$BK/deadman.pid\"
             bk = quote(&bk)?
         ));
     }
-    s.push_str("ok prepare\n} </dev/null\n");
     Ok(s)
 }
 
@@ -243,8 +302,8 @@ restore_meta() {{
 
 /// Moves every candidate into place and runs the plan's sysctl and command
 /// operations, in order, marking each as started first.
-pub fn commit(run_id: &str, plan: &HostPlan, candidates: &[Option<String>], nonce: &str) -> Result<String, QuoteError> {
-    let mut s = format!("{HEADER}{}BK={}\n{{\n", reporters(nonce)?, quote(&backup_dir(run_id))?);
+fn commit_body(plan: &HostPlan) -> Result<String, QuoteError> {
+    let mut s = String::new();
     for (k, op) in plan.ops.iter().enumerate() {
         // A confirm timeout shorter than the change itself: the timer has
         // settled the run, so change nothing more.
@@ -262,7 +321,7 @@ pub fn commit(run_id: &str, plan: &HostPlan, candidates: &[Option<String>], nonc
                 s.push_str(&mark);
                 match &c.action {
                     FileAction::Write { mode, owner, group, .. } => {
-                        let cand = quote(candidates[*f].as_deref().expect("uploaded before commit"))?;
+                        let cand = format!("\"$c{f}\"");
                         if let Some(spec) = chown_spec(owner, group, &c.before)? {
                             s.push_str(&format!("chown -- {spec} {cand} || fail {k} 'chown failed'\n"));
                         }
@@ -298,7 +357,6 @@ pub fn commit(run_id: &str, plan: &HostPlan, candidates: &[Option<String>], nonc
         }
         s.push_str(&format!("ok {k}\n"));
     }
-    s.push_str("ok commit\n} </dev/null\n");
     Ok(s)
 }
 
@@ -325,19 +383,31 @@ fn kill_timer() -> &'static str {
     "if [ -r \"$BK/deadman.pid\" ]; then p=$(cat \"$BK/deadman.pid\"); kill -- \"-$p\" 2>/dev/null || kill \"$p\" 2>/dev/null; fi\n"
 }
 
-/// Settles the run as committed, unless the dead-man timer got there
-/// first: prints `committed` or `timer`.
-pub fn confirm(run_id: &str) -> Result<String, QuoteError> {
-    Ok(format!(
-        "{HEADER}BK={}
-if mkdir \"$BK/decided\" 2>/dev/null; then
+/// Runs the `verify` commands (over the new connection) and, if every one
+/// passes, settles the run as committed — unless the dead-man timer got
+/// there first. Reports `verify:I:output` for a failing check, then
+/// `ok:committed` or `ok:timer`.
+pub fn verify_and_confirm(run_id: &str, commands: &[String], nonce: &str) -> Result<String, QuoteError> {
+    let mut s = format!("{HEADER}{}BK={}\n{{\n", reporters(nonce)?, quote(&backup_dir(run_id))?);
+    for (i, cmd) in commands.iter().enumerate() {
+        s.push_str(&format!(
+            "if ! out=$(sh -c {} 2>&1 </dev/null); then
+  printf 'RECTIFY:%s:verify:{i}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; exit 1
+fi
+",
+            quote(cmd)?
+        ));
+    }
+    s.push_str(&format!(
+        "if mkdir \"$BK/decided\" 2>/dev/null; then
 echo controller > \"$BK/decided/by\"; : > \"$BK/committed\"
-{}{}echo committed
-else echo timer; fi\n",
-        quote(&backup_dir(run_id))?,
+{}{}ok committed
+else ok timer; fi
+}} </dev/null\n",
         kill_timer(),
         release_lock(run_id)?
-    ))
+    ));
+    Ok(s)
 }
 
 /// Rolls back now, unless the dead-man timer already does: prints
@@ -345,12 +415,14 @@ else echo timer; fi\n",
 pub fn rollback(run_id: &str) -> Result<String, QuoteError> {
     Ok(format!(
         "{HEADER}BK={}
-if mkdir \"$BK/decided\" 2>/dev/null; then
+if [ ! -d \"$BK\" ]; then {}echo nothing
+elif mkdir \"$BK/decided\" 2>/dev/null; then
 echo controller > \"$BK/decided/by\"
 {}sh \"$BK/restore.sh\" > \"$BK/restore.log\" 2>&1; rc=$?; echo \"restored $rc\"
 [ \"$rc\" = 0 ] || tail -n 5 \"$BK/restore.log\" >&2
 else echo timer; fi\n",
         quote(&backup_dir(run_id))?,
+        release_lock(run_id)?.trim_end().to_string() + "; ",
         kill_timer()
     ))
 }
@@ -364,24 +436,4 @@ if [ -e \"$BK/restored\" ]; then echo restored; elif [ -e \"$BK/restore-failed\"
 elif [ -e \"$BK/committed\" ]; then echo committed; else echo pending; fi\n",
         quote(&backup_dir(run_id))?
     ))
-}
-
-/// Reads the status lines of a prepare or commit script: the operations
-/// that finished, and the failure if one stopped it.
-pub fn parse_status(stdout: &[u8], nonce: &str) -> (Vec<String>, Option<(String, String)>) {
-    let prefix = format!("RECTIFY:{nonce}:");
-    let mut done = Vec::new();
-    let mut failed = None;
-    for line in String::from_utf8_lossy(stdout).lines() {
-        let Some(rest) = line.strip_prefix(&prefix) else {
-            continue;
-        };
-        if let Some(what) = rest.strip_prefix("ok:") {
-            done.push(what.to_string());
-        } else if let Some(what) = rest.strip_prefix("fail:") {
-            let (op, why) = what.split_once(':').unwrap_or((what, ""));
-            failed = Some((op.to_string(), why.to_string()));
-        }
-    }
-    (done, failed)
 }

@@ -26,6 +26,8 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 /// How long a fresh connection is retried after handlers ran: sshd refuses
 /// connections for a moment after a reload.
 const RECONNECT_FOR: Duration = Duration::from_secs(15);
+/// Pause between the handlers and verification; see `execute`.
+const HANDLER_SETTLE: Duration = Duration::from_secs(1);
 
 /// A step, rendered for this host.
 #[derive(Debug, Clone)]
@@ -495,118 +497,99 @@ impl Transaction<'_> {
         let job = self.job;
         let quote_err = |e: crate::shell::QuoteError| (HostStatus::Error, Some(format!("{e} {NOTHING_CHANGED}")));
 
-        // Lock.
-        let script = match remote::lock(job.run_id) {
+        // The whole change in one remote command; see `remote::change`.
+        let script = match remote::change(job.run_id, self.plan, &self.handlers, job.confirm_timeout, &self.nonce) {
             Ok(s) => s,
             Err(e) => return quote_err(e),
         };
-        match self.job.script(self.conn, &script).await {
-            Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "locked" => {}
-            Ok(out) => {
-                let text = String::from_utf8_lossy(&out.stdout);
-                let holder = text.trim().strip_prefix("busy ").unwrap_or("unknown");
-                return (
-                    HostStatus::Error,
-                    Some(format!(
-                        "host is locked by rectify run {} ({}); if no run is active, remove {} on the host {NOTHING_CHANGED}",
-                        safe(holder),
-                        remote::LOCK_DIR,
-                        remote::LOCK_DIR
-                    )),
-                );
-            }
-            Err(e) => return (HostStatus::Error, Some(format!("{} {NOTHING_CHANGED}", one_line(&e)))),
-        }
-
-        // Candidates, uploaded and validated.
-        let mut candidates: Vec<Option<String>> = vec![None; self.plan.files.len()];
-        if let Err(reason) = self.upload(&mut candidates).await {
-            self.discard(&candidates).await;
-            return (HostStatus::RolledBack, Some(format!("{reason} {NOTHING_CHANGED}")));
-        }
-        if job.interrupted() {
-            self.discard(&candidates).await;
-            return (HostStatus::NotStarted, Some(format!("interrupted {NOTHING_CHANGED}")));
-        }
-
-        // Backups, restore script, dead-man timer.
-        let prepared = match remote::prepare(job.run_id, self.plan, &self.handlers, job.confirm_timeout, &self.nonce) {
-            Ok(s) => self.job.script(self.conn, &s).await,
-            Err(e) => return quote_err(e),
+        let validations: u32 = self.plan.files.iter().map(|f| f.validate.len() as u32).sum();
+        let limits = ExecLimits {
+            timeout: job.command_timeout * (2 + validations + self.handlers.len() as u32),
+            ..job.limits()
         };
         let armed_at = Instant::now();
-        match prepared {
-            Ok(out) => {
-                let (done, failed) = remote::parse_status(&out.stdout, &self.nonce);
-                if failed.is_some() || !done.iter().any(|d| d == "prepare") {
-                    self.discard(&candidates).await;
-                    let why = failed
-                        .map(|(op, why)| format!("{op}: {why}"))
-                        .unwrap_or_else(|| stderr_hint(&out));
-                    return (
-                        HostStatus::Error,
-                        Some(format!("could not back up: {} {NOTHING_CHANGED}", safe(&why))),
-                    );
-                }
-            }
+        let result = self
+            .conn
+            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            // Where it stopped is unknown: restore whatever was started
+            // (the rollback script knows when nothing was).
             Err(e) => {
-                self.discard(&candidates).await;
-                return (
-                    HostStatus::Error,
-                    Some(format!("could not back up: {} {NOTHING_CHANGED}", one_line(&e))),
-                );
+                return self
+                    .roll_back(format!("connection lost while changing: {}", one_line(&e)), armed_at)
+                    .await
             }
+        };
+        let status = Status::parse(&out.stdout, &self.nonce);
+        if let Some(holder) = &status.busy {
+            return (
+                HostStatus::Error,
+                Some(format!(
+                    "host is locked by rectify run {} ({}); if no run is active, remove {} on the host {NOTHING_CHANGED}",
+                    safe(holder),
+                    remote::LOCK_DIR,
+                    remote::LOCK_DIR
+                )),
+            );
         }
-
-        // Commit: from here on, failure means restore.
-        let script = match remote::commit(job.run_id, self.plan, &candidates, &self.nonce) {
-            Ok(s) => s,
-            Err(e) => return quote_err(e),
-        };
-        let committed = self.job.script(self.conn, &script).await;
-        let failure = match committed {
-            Ok(out) => {
-                let (done, failed) = remote::parse_status(&out.stdout, &self.nonce);
-                match failed {
-                    Some((op, why)) => Some(format!("{}: {}", self.describe_op(&op), safe(&why))),
-                    None if !done.iter().any(|d| d == "commit") => {
-                        Some(format!("the change did not finish: {}", stderr_hint(&out)))
-                    }
-                    None => None,
+        if !status.has("uploaded") {
+            let why = match (&status.rejected, &status.failed) {
+                (Some((i, msg)), _) => {
+                    let change = &self.plan.files[*i];
+                    let detail = if change.sensitive || msg.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", safe(msg))
+                    };
+                    format!("validate rejected the new {}{detail}", change.path)
                 }
-            }
-            Err(e) => Some(format!("while changing files: {}", one_line(&e))),
-        };
-        if let Some(why) = failure {
+                (None, Some((op, msg))) => format!("{op}: {}", safe(msg)),
+                (None, None) => format!("the change did not start: {}", stderr_hint(&out)),
+            };
+            return (HostStatus::RolledBack, Some(format!("{why} {NOTHING_CHANGED}")));
+        }
+        if !status.has("prepared") {
+            let why = status
+                .failed
+                .as_ref()
+                .map(|(op, msg)| format!("{op}: {msg}"))
+                .unwrap_or_else(|| stderr_hint(&out));
+            return (
+                HostStatus::Error,
+                Some(format!("could not back up: {} {NOTHING_CHANGED}", safe(&why))),
+            );
+        }
+        if !status.has("committed") {
+            let why = match &status.failed {
+                Some((op, msg)) => format!("{}: {}", self.describe_op(op), safe(msg)),
+                None => format!("the change did not finish: {}", stderr_hint(&out)),
+            };
+            return self.roll_back(why, armed_at).await;
+        }
+        if !status.has("handlers") {
+            let why = match &status.handler {
+                Some((i, msg)) => {
+                    let detail = if msg.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", safe(msg))
+                    };
+                    format!("handler {:?} failed{detail}", self.handler_name(*i))
+                }
+                None => format!("the handlers did not finish: {}", stderr_hint(&out)),
+            };
             return self.roll_back(why, armed_at).await;
         }
 
-        // Handlers, once each, in order of first notification.
-        for (i, h) in self.handlers.iter().enumerate() {
-            if job.interrupted() {
-                return self.roll_back("interrupted".into(), armed_at).await;
-            }
-            match self.job.script(self.conn, &remote::command(h)).await {
-                Ok(out) if out.exit_status == Some(0) => {}
-                Ok(out) => {
-                    let name = self.handler_name(i);
-                    return self
-                        .roll_back(
-                            format!("handler {name:?} failed ({}{})", exit_text(&out), with_hint(&out)),
-                            armed_at,
-                        )
-                        .await;
-                }
-                Err(e) => {
-                    let name = self.handler_name(i);
-                    return self
-                        .roll_back(format!("handler {name:?}: {}", one_line(&e)), armed_at)
-                        .await;
-                }
-            }
+        // Verify over a new connection. Handlers that reload a service
+        // return before the service has reloaded (a SIGHUP is handled
+        // asynchronously): give it a moment, or verification could reach
+        // the old process and confirm a change that cuts the host off.
+        if !self.handlers.is_empty() {
+            tokio::time::sleep(HANDLER_SETTLE).await;
         }
-
-        // Verify over a new connection.
         if job.interrupted() {
             return self.roll_back("interrupted".into(), armed_at).await;
         }
@@ -618,8 +601,7 @@ impl Transaction<'_> {
                     .await
             }
         };
-        let verdict = self.verify(fresh.as_ref()).await;
-        if let Err(why) = verdict {
+        if let Err(why) = self.verify_baselines(fresh.as_ref()).await {
             fresh.close().await;
             return self.roll_back(format!("verify failed: {why}"), armed_at).await;
         }
@@ -627,28 +609,52 @@ impl Transaction<'_> {
             fresh.close().await;
             return self.roll_back("interrupted".into(), armed_at).await;
         }
-        let confirmed = match remote::confirm(job.run_id) {
-            Ok(s) => self.job.script(fresh.as_ref(), &s).await,
+        let script = match remote::verify_and_confirm(job.run_id, &job.verify_commands, &self.nonce) {
+            Ok(s) => s,
             Err(e) => return quote_err(e),
         };
+        let limits = ExecLimits {
+            timeout: job.command_timeout * (1 + job.verify_commands.len() as u32),
+            ..job.limits()
+        };
+        let confirmed = fresh
+            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
+            .await;
         fresh.close().await;
-        match confirmed {
-            Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "committed" => (HostStatus::Changed, None),
-            Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "timer" => {
-                self.await_timer(
-                    "the confirm timeout ran out before verification finished".into(),
+        let out = match confirmed {
+            Ok(out) => out,
+            Err(e) => {
+                return self
+                    .roll_back(format!("could not confirm: {}", one_line(&e)), armed_at)
+                    .await
+            }
+        };
+        let status = Status::parse(&out.stdout, &self.nonce);
+        if let Some((i, msg)) = &status.verify {
+            let cmd = job.verify_commands.get(*i).map(String::as_str).unwrap_or("?");
+            let detail = if msg.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", safe(msg))
+            };
+            return self
+                .roll_back(
+                    format!("verify failed: `{}` failed{detail}", job.redactor.redact(cmd)),
                     armed_at,
                 )
+                .await;
+        }
+        if status.has("committed") {
+            (HostStatus::Changed, None)
+        } else if status.has("timer") {
+            self.await_timer(
+                "the confirm timeout ran out before verification finished".into(),
+                armed_at,
+            )
+            .await
+        } else {
+            self.roll_back(format!("could not confirm: {}", stderr_hint(&out)), armed_at)
                 .await
-            }
-            Ok(out) => {
-                self.roll_back(format!("could not confirm: {}", stderr_hint(&out)), armed_at)
-                    .await
-            }
-            Err(e) => {
-                self.roll_back(format!("could not confirm: {}", one_line(&e)), armed_at)
-                    .await
-            }
         }
     }
 
@@ -666,70 +672,8 @@ impl Transaction<'_> {
         }
     }
 
-    async fn upload(&self, candidates: &mut [Option<String>]) -> Result<(), String> {
+    async fn verify_baselines(&self, conn: &dyn Transport) -> Result<(), String> {
         let job = self.job;
-        for (f, change) in self.plan.files.iter().enumerate() {
-            let FileAction::Write { content, .. } = &change.action else {
-                continue;
-            };
-            let script = remote::upload(&change.path).map_err(|e| e.to_string())?;
-            let argv = privileged(job.become_, &["sh", "-c", &script]);
-            let out = self
-                .conn
-                .exec(&argv, content, job.limits())
-                .await
-                .map_err(|e| format!("cannot upload {}: {}", change.path, one_line(&e)))?;
-            let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if out.exit_status != Some(0) || !name.starts_with('/') || name.contains('\n') {
-                return Err(format!("cannot write next to {}: {}", change.path, stderr_hint(&out)));
-            }
-            candidates[f] = Some(name.clone());
-            for v in &change.validate {
-                let script = remote::validate(v, &name).map_err(|e| e.to_string())?;
-                let out = job
-                    .script(self.conn, &script)
-                    .await
-                    .map_err(|e| format!("validate for {}: {}", change.path, one_line(&e)))?;
-                if out.exit_status != Some(0) {
-                    let detail = if change.sensitive {
-                        String::new()
-                    } else {
-                        with_hint(&out)
-                    };
-                    return Err(format!(
-                        "validate rejected the new {} ({}{detail})",
-                        change.path,
-                        exit_text(&out)
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn discard(&self, candidates: &[Option<String>]) {
-        let list: Vec<String> = candidates.iter().flatten().cloned().collect();
-        if let Ok(script) = remote::discard(self.job.run_id, &list) {
-            let _ = self.job.script(self.conn, &script).await;
-        }
-    }
-
-    async fn verify(&self, conn: &dyn Transport) -> Result<(), String> {
-        let job = self.job;
-        for cmd in &job.verify_commands {
-            let out = job
-                .script(conn, &remote::command(cmd))
-                .await
-                .map_err(|e| one_line(&e))?;
-            if out.exit_status != Some(0) {
-                return Err(format!(
-                    "`{}` failed ({}{})",
-                    job.redactor.redact(cmd),
-                    exit_text(&out),
-                    with_hint(&out)
-                ));
-            }
-        }
         if !job.verify_baselines.is_empty() {
             let host = Host {
                 become_: job.become_,
@@ -774,6 +718,9 @@ impl Transaction<'_> {
         match out {
             Ok(o) => {
                 let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                if text == "nothing" {
+                    return (HostStatus::RolledBack, Some(format!("{why} {NOTHING_CHANGED}")));
+                }
                 if text == "timer" {
                     return self.await_timer(why, armed_at).await;
                 }
@@ -862,6 +809,51 @@ impl Transaction<'_> {
     }
 }
 
+/// What the change script reported, phase by phase.
+#[derive(Debug, Default)]
+struct Status {
+    done: Vec<String>,
+    busy: Option<String>,
+    failed: Option<(String, String)>,
+    rejected: Option<(usize, String)>,
+    handler: Option<(usize, String)>,
+    verify: Option<(usize, String)>,
+}
+
+impl Status {
+    fn parse(stdout: &[u8], nonce: &str) -> Status {
+        let prefix = format!("RECTIFY:{nonce}:");
+        let mut s = Status::default();
+        for line in String::from_utf8_lossy(stdout).lines() {
+            let Some(rest) = line.strip_prefix(&prefix) else {
+                continue;
+            };
+            let (kind, rest) = rest.split_once(':').unwrap_or((rest, ""));
+            let indexed = || {
+                let (i, msg) = rest.split_once(':').unwrap_or((rest, ""));
+                i.parse::<usize>().ok().map(|i| (i, msg.to_string()))
+            };
+            match kind {
+                "ok" => s.done.push(rest.to_string()),
+                "busy" => s.busy = Some(rest.to_string()),
+                "fail" => {
+                    let (op, msg) = rest.split_once(':').unwrap_or((rest, ""));
+                    s.failed = Some((op.to_string(), msg.to_string()));
+                }
+                "validate" => s.rejected = indexed(),
+                "handler" => s.handler = indexed(),
+                "verify" => s.verify = indexed(),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn has(&self, phase: &str) -> bool {
+        self.done.iter().any(|d| d == phase)
+    }
+}
+
 /// A new connection, retried for a while: sshd refuses connections for a
 /// moment after a reload.
 async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
@@ -877,13 +869,6 @@ async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
             ) => return Err(one_line(&e)),
             Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
-    }
-}
-
-fn exit_text(out: &ExecOutput) -> String {
-    match out.exit_status {
-        Some(s) => format!("exit status {s}"),
-        None => "killed".into(),
     }
 }
 
