@@ -215,11 +215,20 @@ pub async fn audit_over(
     }
     results.extend(skipped);
 
+    // Secret vars (by name) never reach a report or the state database.
     let mut all_vars = host.vars.clone();
     for b in baselines {
         all_vars.extend(b.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let redactor = Redactor::new(&all_vars, &Default::default());
+    if !redactor.is_empty() {
+        for r in &mut results {
+            r.expected = redactor.redact_opt(r.expected.take());
+            r.actual = redactor.redact_opt(r.actual.take());
+            r.diff = redactor.redact_opt(r.diff.take());
+            r.message = redactor.redact_opt(r.message.take());
+        }
+    }
     let mut observed = Vec::new();
     for (probe, output) in probes.as_slice().iter().zip(&outputs) {
         let Probe::Read { path, .. } = probe else { continue };

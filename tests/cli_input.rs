@@ -588,3 +588,38 @@ fn scheduled_runs_lock_date_their_reports_and_survive_being_killed() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).lines().count() >= 3, "{}", stdout(&out));
 }
+
+/// A var named like a secret is masked in every report and in the state
+/// database, wherever its value shows up (expected, actual, diff).
+#[test]
+fn secret_vars_are_masked_in_audit_reports_and_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("app.conf"), "password = Sup3rS3cret!\n").unwrap();
+    std::fs::write(
+        d.join("b.yaml"),
+        format!(
+            "name: b\nvars: {{db_password: Sup3rS3cret!}}\nrules:\n  - id: PW\n    file: {app}\n    setting: password\n    expect: other\n  - id: CONTENT\n    file: {app}\n    content: \"password = {{{{ db_password }}}}x\\n\"\n",
+            app = d.join("app.conf").display()
+        ),
+    )
+    .unwrap();
+    let state = d.join("state");
+    let out = Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args(["audit", "--local", "-b", "b.yaml", "--format", "json"])
+        .current_dir(d)
+        .env("HOME", d)
+        .env("RECTIFY_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("Sup3rS3cret"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("********"), "{}", stdout(&out));
+    for f in std::fs::read_dir(&state).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(11).any(|w| w == b"Sup3rS3cret"),
+            "secret in the state database"
+        );
+    }
+}
