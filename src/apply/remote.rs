@@ -73,6 +73,7 @@ pub fn change(
     plan: &HostPlan,
     handlers: &[String],
     confirm_timeout: Option<u64>,
+    handler_timeout: u64,
     nonce: &str,
 ) -> Result<String, QuoteError> {
     use base64::Engine;
@@ -95,11 +96,15 @@ pub fn change(
     for i in &candidates {
         cleanup.push_str(&format!(" \"${{c{i}:-}}\""));
     }
+    let remove = cleanup.trim_start_matches("abort() { ").to_string();
     cleanup.push_str(&format!(
         "; {}; fail \"$1\" \"$2\"; }}\n",
         release_lock(run_id)?.trim_end()
     ));
     s.push_str(&cleanup);
+    // After `prepared`, a failure keeps the lock (the restore releases it)
+    // but still removes the candidates not yet moved into place.
+    s.push_str(&format!("stop() {{ {remove}; fail \"$1\" \"$2\"; }}\n"));
     s.push_str(&format!(
         "{{\nif mkdir -m 0700 \"$LOCK\" 2>/dev/null; then printf '%s\\n' {run} > \"$LOCK/run\"
 else printf 'RECTIFY:%s:busy:%s\\n' \"$N\" \"$(cat \"$LOCK/run\" 2>/dev/null || echo unknown)\"; exit 1; fi
@@ -142,7 +147,14 @@ fi
         }
     }
     s.push_str("ok uploaded\n");
-    s.push_str(&prepare_body(run_id, plan, handlers, confirm_timeout, nonce)?);
+    s.push_str(&prepare_body(
+        run_id,
+        plan,
+        handlers,
+        confirm_timeout,
+        handler_timeout,
+        nonce,
+    )?);
     s.push_str("ok prepared\n");
     s.push_str(&commit_body(plan)?);
     s.push_str("ok committed\n");
@@ -166,6 +178,7 @@ fn prepare_body(
     plan: &HostPlan,
     handlers: &[String],
     confirm_timeout: Option<u64>,
+    handler_timeout: u64,
     nonce: &str,
 ) -> Result<String, QuoteError> {
     let bk = backup_dir(run_id);
@@ -185,7 +198,7 @@ fn prepare_body(
     let delimiter = format!("RECTIFY_END_{nonce}");
     s.push_str(&format!(
         "cat > \"$BK/restore.sh\" <<'{delimiter}' || abort prepare 'cannot write restore.sh'\n{}{delimiter}\n",
-        restore(run_id, plan, handlers)?
+        restore(run_id, plan, handlers, handler_timeout)?
     ));
     s.push_str(&format!(
         "cat > \"$BK/manifest\" <<'{delimiter}'\n{}{delimiter}\n",
@@ -234,13 +247,15 @@ fn manifest(run_id: &str, plan: &HostPlan) -> String {
 }
 
 /// The script that undoes every started operation, newest first.
-fn restore(run_id: &str, plan: &HostPlan, handlers: &[String]) -> Result<String, QuoteError> {
+fn restore(run_id: &str, plan: &HostPlan, handlers: &[String], handler_timeout: u64) -> Result<String, QuoteError> {
     let bk = backup_dir(run_id);
     let mut s = format!(
         "{HEADER}BK={}
 rc=0
 restore_file() {{
   [ -e \"$BK/$1.done\" ] || return 0
+  # A write always changes content: the same bytes mean it never happened.
+  if [ -f \"$2\" ] && [ ! -L \"$2\" ] && cmp -s -- \"$BK/$1\" \"$2\"; then return 0; fi
   t=$(mktemp \"${{2%/*}}/.rectify-restore.XXXXXX\") || {{ rc=1; return; }}
   if cp -p -- \"$BK/$1\" \"$t\" && mv -f -- \"$t\" \"$2\" && cmp -s -- \"$BK/$1\" \"$2\"; then :; else rm -f -- \"$t\"; rc=1; fi
 }}
@@ -253,9 +268,21 @@ restore_meta() {{
   [ -e \"$BK/$1.done\" ] || return 0
   chown -- \"$3:$4\" \"$2\" && chmod -- \"$5\" \"$2\" || rc=1
 }}
+# Handlers and rollback commands are bounded: a restore must end.
+if command -v timeout >/dev/null 2>&1; then T=\"timeout -s KILL {handler_timeout}\"; else T=; fi
 ",
         quote(&bk)?
     );
+    // Candidates a cut-off run may have left next to their targets.
+    for f in &plan.files {
+        if matches!(f.action, FileAction::Write { .. }) {
+            let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", &f.path));
+            s.push_str(&format!(
+                "rm -f -- {}??????\n",
+                quote(&format!("{dir}/.{name}.rectify-"))?
+            ));
+        }
+    }
     for (k, op) in plan.ops.iter().enumerate().rev() {
         match op {
             Op::File(f) => {
@@ -278,7 +305,7 @@ restore_meta() {{
             Op::Command { rollback, .. } => {
                 if let Some(cmd) = rollback {
                     s.push_str(&format!(
-                        "if [ -e \"$BK/{k}.done\" ]; then sh -c {} </dev/null || rc=1; fi\n",
+                        "if [ -e \"$BK/{k}.done\" ]; then $T sh -c {} </dev/null || rc=1; fi\n",
                         quote(cmd)?
                     ));
                 }
@@ -290,7 +317,7 @@ restore_meta() {{
             "started=\nfor f in \"$BK\"/*.done; do [ -e \"$f\" ] && started=1; done\nif [ -n \"$started\" ]; then\n",
         );
         for h in handlers {
-            s.push_str(&format!("  sh -c {} </dev/null || rc=1\n", quote(h)?));
+            s.push_str(&format!("  $T sh -c {} </dev/null || rc=1\n", quote(h)?));
         }
         s.push_str("fi\n");
     }
@@ -308,41 +335,41 @@ fn commit_body(plan: &HostPlan) -> Result<String, QuoteError> {
         // A confirm timeout shorter than the change itself: the timer has
         // settled the run, so change nothing more.
         s.push_str(&format!(
-            "if [ -d \"$BK/decided\" ]; then fail {k} 'the dead-man timer fired before the change finished'; fi\n"
+            "if [ -d \"$BK/decided\" ]; then stop {k} 'the dead-man timer fired before the change finished'; fi\n"
         ));
-        let mark = format!(": > \"$BK/{k}.done\" || fail {k} 'cannot mark the operation'\n");
+        let mark = format!(": > \"$BK/{k}.done\" || stop {k} 'cannot mark the operation'\n");
         match op {
             Op::File(f) => {
                 let c = &plan.files[*f];
                 let path = quote(&c.path)?;
                 s.push_str(&format!(
-                    "if [ -L {path} ]; then fail {k} 'became a symbolic link; not writing through it'; fi\n"
+                    "if [ -L {path} ]; then stop {k} 'became a symbolic link; not writing through it'; fi\n"
                 ));
                 s.push_str(&mark);
                 match &c.action {
                     FileAction::Write { mode, owner, group, .. } => {
                         let cand = format!("\"$c{f}\"");
                         if let Some(spec) = chown_spec(owner, group, &c.before)? {
-                            s.push_str(&format!("chown -- {spec} {cand} || fail {k} 'chown failed'\n"));
+                            s.push_str(&format!("chown -- {spec} {cand} || stop {k} 'chown failed'\n"));
                         }
-                        s.push_str(&format!("chmod -- {mode:o} {cand} || fail {k} 'chmod failed'\n"));
-                        s.push_str(&format!("mv -f -- {cand} {path} || fail {k} 'rename failed'\n"));
+                        s.push_str(&format!("chmod -- {mode:o} {cand} || stop {k} 'chmod failed'\n"));
+                        s.push_str(&format!("mv -f -- {cand} {path} || stop {k} 'rename failed'\n"));
                     }
                     FileAction::Chmod { mode, owner, group } => {
                         if let Some(spec) = chown_spec(owner, group, &c.before)? {
-                            s.push_str(&format!("chown -- {spec} {path} || fail {k} 'chown failed'\n"));
+                            s.push_str(&format!("chown -- {spec} {path} || stop {k} 'chown failed'\n"));
                         }
                         if let Some(mode) = mode {
-                            s.push_str(&format!("chmod -- {mode:o} {path} || fail {k} 'chmod failed'\n"));
+                            s.push_str(&format!("chmod -- {mode:o} {path} || stop {k} 'chmod failed'\n"));
                         }
                     }
-                    FileAction::Remove => s.push_str(&format!("rm -f -- {path} || fail {k} 'remove failed'\n")),
+                    FileAction::Remove => s.push_str(&format!("rm -f -- {path} || stop {k} 'remove failed'\n")),
                 }
             }
             Op::Sysctl { key, value, .. } => {
                 s.push_str(&mark);
                 s.push_str(&format!(
-                    "printf '%s\\n' {} > {} || fail {k} 'cannot set the kernel value'\n",
+                    "printf '%s\\n' {} > {} || stop {k} 'cannot set the kernel value'\n",
                     quote(value)?,
                     quote(&crate::collect::sysctl_path(key))?
                 ));
@@ -350,7 +377,7 @@ fn commit_body(plan: &HostPlan) -> Result<String, QuoteError> {
             Op::Command { command, .. } => {
                 s.push_str(&mark);
                 s.push_str(&format!(
-                    "sh -c {} </dev/null > \"$BK/{k}.out\" 2>&1 || fail {k} \"exit status $?\"\n",
+                    "sh -c {} </dev/null > \"$BK/{k}.out\" 2>&1 || stop {k} \"exit status $?\"\n",
                     quote(command)?
                 ));
             }
@@ -420,7 +447,8 @@ elif mkdir \"$BK/decided\" 2>/dev/null; then
 echo controller > \"$BK/decided/by\"
 {}sh \"$BK/restore.sh\" > \"$BK/restore.log\" 2>&1; rc=$?; echo \"restored $rc\"
 [ \"$rc\" = 0 ] || tail -n 5 \"$BK/restore.log\" >&2
-else echo timer; fi\n",
+elif [ \"$(cat \"$BK/decided/by\" 2>/dev/null)\" = timer ]; then echo timer
+else echo busy; fi\n",
         quote(&backup_dir(run_id))?,
         release_lock(run_id)?.trim_end().to_string() + "; ",
         kill_timer()

@@ -498,7 +498,14 @@ impl Transaction<'_> {
         let quote_err = |e: crate::shell::QuoteError| (HostStatus::Error, Some(format!("{e} {NOTHING_CHANGED}")));
 
         // The whole change in one remote command; see `remote::change`.
-        let script = match remote::change(job.run_id, self.plan, &self.handlers, job.confirm_timeout, &self.nonce) {
+        let script = match remote::change(
+            job.run_id,
+            self.plan,
+            &self.handlers,
+            job.confirm_timeout,
+            job.command_timeout.as_secs().max(1),
+            &self.nonce,
+        ) {
             Ok(s) => s,
             Err(e) => return quote_err(e),
         };
@@ -708,10 +715,17 @@ impl Transaction<'_> {
             Ok(s) => s,
             Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; rollback: {e}"))),
         };
-        let mut out = self.job.script(self.conn, &script).await;
+        // restore.sh reruns the handlers (and rollback commands), each
+        // bounded by the command timeout on the host.
+        let limits = ExecLimits {
+            timeout: job.command_timeout * (2 + self.handlers.len() as u32 + self.plan.ops.len() as u32),
+            ..job.limits()
+        };
+        let argv = privileged(job.become_, &["sh", "-s"]);
+        let mut out = self.conn.exec(&argv, script.as_bytes(), limits).await;
         if out.is_err() {
             if let Ok(fresh) = reconnect(job).await {
-                out = self.job.script(fresh.as_ref(), &script).await;
+                out = fresh.exec(&argv, script.as_bytes(), limits).await;
                 fresh.close().await;
             }
         }
@@ -723,6 +737,10 @@ impl Transaction<'_> {
                 }
                 if text == "timer" {
                     return self.await_timer(why, armed_at).await;
+                }
+                if text == "busy" {
+                    // Our own earlier attempt is still restoring.
+                    return self.await_settled(why, Instant::now() + limits.timeout).await;
                 }
                 if text != "restored 0" {
                     return (
@@ -771,9 +789,23 @@ impl Transaction<'_> {
         if Instant::now() < fired {
             tokio::time::sleep_until(fired.into()).await;
         }
+        self.poll_settled(why, &script, deadline).await
+    }
+
+    /// Waits (bounded) for a restore already under way on the host.
+    async fn await_settled(&self, why: String, deadline: Instant) -> (HostStatus, Option<String>) {
+        let script = match remote::settled(self.job.run_id) {
+            Ok(s) => s,
+            Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; {e}"))),
+        };
+        self.poll_settled(why, &script, deadline).await
+    }
+
+    async fn poll_settled(&self, why: String, script: &str, deadline: Instant) -> (HostStatus, Option<String>) {
+        let job = self.job;
         loop {
             if let Ok(c) = reconnect(job).await {
-                let out = self.job.script(c.as_ref(), &script).await;
+                let out = self.job.script(c.as_ref(), script).await;
                 c.close().await;
                 if let Ok(o) = out {
                     match String::from_utf8_lossy(&o.stdout).trim() {

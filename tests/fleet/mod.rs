@@ -247,6 +247,13 @@ impl Fleet {
         out.stdout
     }
 
+    /// A file of the host's `/etc` as its overlay's upper layer holds it
+    /// (the files the host changed), readable even when the host's sshd
+    /// is gone; `rel` is relative to `/etc`.
+    pub fn etc_upper(&self, name: &str, rel: &str) -> Vec<u8> {
+        std::fs::read(self.host(name).upper.join(rel)).unwrap_or_else(|e| panic!("{name}: /etc/{rel}: {e}"))
+    }
+
     /// An inventory for every host of the fleet; `hosts:` comes last so a
     /// test can append hosts of its own.
     pub fn inventory_yaml(&self) -> String {
