@@ -54,12 +54,6 @@ fn release_lock(run_id: &str) -> Result<String, QuoteError> {
     ))
 }
 
-/// A user command run from a script on stdin, with its own stdin closed so
-/// it cannot read the script.
-pub fn command(cmd: &str) -> String {
-    format!("{HEADER}{{\n{cmd}\n}} </dev/null\n")
-}
-
 /// Everything that changes the host, as one script on stdin, so the whole
 /// change costs one remote round trip: take the lock; write each new file
 /// (base64 in a here-document: any bytes, never in a command line) to a
