@@ -189,3 +189,52 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame(i: usize, body: &[u8]) -> Vec<u8> {
+        let mut out = format!("RECTIFY:n0nce:{i}:ok:{}\n", body.len()).into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    proptest! {
+        /// Any bodies (binary, empty, holding lines that look like
+        /// headers) come back exactly.
+        #[test]
+        fn framed_bodies_round_trip(bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..12)) {
+            let mut output = Vec::new();
+            for (i, b) in bodies.iter().enumerate() {
+                output.extend(frame(i, b));
+            }
+            output.extend_from_slice(b"RECTIFY:n0nce:end\n");
+            let parsed = parse_output(&output, "n0nce", bodies.len()).unwrap();
+            for (p, b) in parsed.iter().zip(&bodies) {
+                prop_assert_eq!(p, &ProbeOutput::Ok(b.clone()));
+            }
+        }
+
+        /// Whatever a host sends, parsing ends without panicking and gives
+        /// one result per fact or a truncation error.
+        #[test]
+        fn arbitrary_output_never_panics(noise in prop::collection::vec(any::<u8>(), 0..2000), count in 0usize..20) {
+            if let Ok(r) = parse_output(&noise, "n0nce", count) {
+                prop_assert_eq!(r.len(), count);
+            }
+        }
+
+        /// Real frames with garbage spliced in: the frames that stay intact
+        /// are still read correctly.
+        #[test]
+        fn garbage_between_frames_is_skipped(garbage in "[^R]{0,50}", body in prop::collection::vec(any::<u8>(), 0..100)) {
+            let mut output = garbage.as_bytes().to_vec();
+            output.extend(frame(0, &body));
+            output.extend_from_slice(b"RECTIFY:n0nce:end\n");
+            let parsed = parse_output(&output, "n0nce", 1).unwrap();
+            prop_assert_eq!(&parsed[0], &ProbeOutput::Ok(body));
+        }
+    }
+}

@@ -814,3 +814,35 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Loaders return errors, never panic, on arbitrary text; errors
+        /// carry the file name.
+        #[test]
+        fn input_loaders_never_panic(text in "\\PC{0,300}") {
+            let source = SourceFile { path: "x.yaml".into(), text: text.clone() };
+            if let Err(e) = Playbook::from_source(source.clone()) {
+                prop_assert!(e.to_string().contains("x.yaml"));
+            }
+            let _ = crate::baseline::Baseline::from_source(&source);
+            let _ = crate::waiver::Waiver::from_source(&source);
+            let _ = crate::inventory::Inventory::from_source(source, &crate::inventory::SshConfig::none());
+        }
+
+        /// Structured but wrong playbooks too.
+        #[test]
+        fn near_miss_playbooks_never_panic(
+            kind in prop::sample::select(vec!["template", "setting", "line", "copy", "file", "sysctl", "command", "bogus"]),
+            value in "[ -~]{0,30}",
+            notify in "[a-z]{0,5}",
+        ) {
+            let text = format!("name: p\nsteps:\n  - {kind}: {value:?}\n    notify: [{notify}]\nhandlers:\n  h: true\n");
+            let _ = Playbook::from_source(SourceFile { path: "p.yaml".into(), text });
+        }
+    }
+}
