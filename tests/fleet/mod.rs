@@ -149,11 +149,16 @@ impl Fleet {
         let log = root.join("sshd.log");
         // The machine's own host keys are visible through the overlay's lower
         // layer: remove them so each host generates keys of its own.
+        // root gets a home of its own with Debian's stock dotfiles, as on a
+        // server: Debian's bash reads ~/.bashrc even for `ssh host cmd`, and
+        // this machine's runs `pyenv init` (tens of processes per session).
         let script = format!(
             "set -e\n\
              mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc\n\
              mount -t tmpfs tmpfs /run\nmkdir -p /run/sshd\nhostname {name}\n\
              mkdir -p /var/backups\nmount -t tmpfs tmpfs /var/backups\n\
+             mount -t tmpfs -o mode=0700 tmpfs /root\n\
+             cp /usr/share/base-files/dot.bashrc /root/.bashrc\ncp /usr/share/base-files/dot.profile /root/.profile\n\
              rm -f /etc/ssh/ssh_host_*\nssh-keygen -q -A\n{setup}\n\
              echo $$ > {pid_file}\nexec {SSHD} -D -e -f /etc/ssh/sshd_config\n",
             upper = sq(&upper),
