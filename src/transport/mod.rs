@@ -57,6 +57,9 @@ pub enum TransportError {
     Key { path: String, reason: String },
     #[error("jump host {jump}: {source}")]
     Jump { jump: String, source: Box<TransportError> },
+    /// A failure shared by every target waiting for the same jump host.
+    #[error(transparent)]
+    Shared(std::sync::Arc<TransportError>),
     #[error("ssh: {0}")]
     Ssh(String),
     #[error("command timed out after {0:?}")]
@@ -104,11 +107,12 @@ pub async fn connect(
     host: &Host,
     options: &ConnectOptions,
     keys: &ssh::KeyStore,
+    jumps: &ssh::JumpPool,
 ) -> Result<Box<dyn Transport>, TransportError> {
     if host.local {
         return Ok(Box::new(local::LocalTransport));
     }
-    let session = ssh::SshTransport::connect(host, options, keys).await?;
+    let session = ssh::SshTransport::connect(host, options, keys, jumps).await?;
     Ok(Box::new(session))
 }
 

@@ -137,17 +137,131 @@ impl client::Handler for KeyChecker {
 pub struct SshTransport {
     handle: Handle<KeyChecker>,
     /// Kept alive for as long as this connection tunnels through it.
-    _jump: Option<Box<SshTransport>>,
+    _jump: Option<Arc<SshTransport>>,
+}
+
+/// Connections to jump hosts, shared by every target of a run that goes
+/// through the same one: a bastion sees one connection per run, however
+/// many targets sit behind it. Lives for the run, like the [`KeyStore`];
+/// dropping it (and the targets' connections) closes them.
+#[derive(Default)]
+pub struct JumpPool {
+    slots: Mutex<HashMap<JumpKey, Arc<JumpSlot>>>,
+}
+
+/// One jump host's connection: opened by the first target that needs it,
+/// awaited by the others meanwhile.
+type JumpSlot = tokio::sync::OnceCell<Result<Arc<SshTransport>, Arc<TransportError>>>;
+
+/// What makes two jump hosts one connection: where, as whom, with which
+/// key and known_hosts, and through which hops.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct JumpKey {
+    address: String,
+    port: u16,
+    user: String,
+    identity_file: Option<PathBuf>,
+    known_hosts: PathBuf,
+    via: Option<Box<JumpKey>>,
+}
+
+impl JumpKey {
+    fn of(host: &Host) -> JumpKey {
+        JumpKey {
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            identity_file: host.identity_file.clone(),
+            known_hosts: host.known_hosts.clone(),
+            via: host.jump.as_deref().map(|j| Box::new(JumpKey::of(j))),
+        }
+    }
+}
+
+impl JumpPool {
+    /// The run's connection to `jump`, opened now if no target opened it yet.
+    /// A failure is reported to every target waiting for this attempt; a
+    /// target that comes later tries again, as does one that finds the
+    /// connection lost.
+    async fn connect(
+        &self,
+        jump: &Host,
+        options: &ConnectOptions,
+        keys: &KeyStore,
+    ) -> Result<Arc<SshTransport>, TransportError> {
+        let key = JumpKey::of(jump);
+        for _ in 0..2 {
+            let slot = self
+                .slots
+                .lock()
+                .expect("jump pool lock")
+                .entry(key.clone())
+                .or_default()
+                .clone();
+            let opened = slot
+                .get_or_init(|| async {
+                    Box::pin(SshTransport::connect_unbounded(jump, options, keys, self))
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| Arc::new(through(jump, e)))
+                })
+                .await;
+            match opened {
+                Ok(conn) if !conn.handle.is_closed() => return Ok(conn.clone()),
+                Ok(_) => self.forget(&key, &slot),
+                Err(e) => {
+                    self.forget(&key, &slot);
+                    return Err(TransportError::Shared(e.clone()));
+                }
+            }
+        }
+        Err(through(
+            jump,
+            TransportError::Disconnected("lost as soon as opened".into()),
+        ))
+    }
+
+    fn forget(&self, key: &JumpKey, slot: &Arc<JumpSlot>) {
+        let mut slots = self.slots.lock().expect("jump pool lock");
+        if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            slots.remove(key);
+        }
+    }
+}
+
+/// `jump`'s name and endpoint, for messages.
+fn hop_name(jump: &Host) -> String {
+    if jump.name == jump.address {
+        jump.endpoint()
+    } else {
+        format!("{} ({})", jump.name, jump.endpoint())
+    }
+}
+
+/// An error reaching `jump`, naming it; an error of a hop before it
+/// already names that hop and stays as it is.
+fn through(jump: &Host, error: TransportError) -> TransportError {
+    match error {
+        e @ (TransportError::Jump { .. } | TransportError::Shared(_)) => e,
+        e => TransportError::Jump {
+            jump: hop_name(jump),
+            source: Box::new(e),
+        },
+    }
 }
 
 impl SshTransport {
+    /// Connects to `host`, through its jump hosts' shared connections in
+    /// `jumps`; the whole path (TCP, handshakes, authentication) is bounded
+    /// by the connect timeout.
     pub async fn connect(
         host: &Host,
         options: &ConnectOptions,
         keys: &KeyStore,
+        jumps: &JumpPool,
     ) -> Result<SshTransport, TransportError> {
         let deadline = options.connect_timeout;
-        tokio::time::timeout(deadline, Self::connect_unbounded(host, options, keys))
+        tokio::time::timeout(deadline, Self::connect_unbounded(host, options, keys, jumps))
             .await
             .map_err(|_| TransportError::ConnectTimeout(deadline))?
     }
@@ -156,6 +270,7 @@ impl SshTransport {
         host: &Host,
         options: &ConnectOptions,
         keys: &KeyStore,
+        jumps: &JumpPool,
     ) -> Result<SshTransport, TransportError> {
         let verdict = Arc::new(Mutex::new(None));
         let checker = KeyChecker {
@@ -180,23 +295,18 @@ impl SshTransport {
                 (client::connect_stream(config, tcp, checker).await, None)
             }
             Some(jump_host) => {
-                let jump = Box::pin(Self::connect_unbounded(jump_host, options, keys))
-                    .await
-                    .map_err(|e| TransportError::Jump {
-                        jump: jump_host.endpoint(),
-                        source: Box::new(e),
-                    })?;
+                let jump = jumps.connect(jump_host, options, keys).await?;
                 let channel = jump
                     .handle
                     .channel_open_direct_tcpip(host.address.clone(), u32::from(host.port), "127.0.0.1", 0)
                     .await
                     .map_err(|e| TransportError::Jump {
-                        jump: jump_host.endpoint(),
+                        jump: hop_name(jump_host),
                         source: Box::new(TransportError::Ssh(format!("cannot open tunnel to {endpoint}: {e}"))),
                     })?;
                 (
                     client::connect_stream(config, channel.into_stream(), checker).await,
-                    Some(Box::new(jump)),
+                    Some(jump),
                 )
             }
         };
