@@ -49,6 +49,13 @@ pub enum TransportError {
         line: usize,
         fingerprint: String,
     },
+    #[error("HOST KEY REVOKED for {host}: {known_hosts}:{line} marks its key @revoked (fingerprint {fingerprint}); refusing to send credentials")]
+    HostKeyRevoked {
+        host: String,
+        known_hosts: String,
+        line: usize,
+        fingerprint: String,
+    },
     #[error("cannot record the host key in {known_hosts}: {reason}")]
     HostKeyLearn { known_hosts: String, reason: String },
     #[error("authentication failed for {user}: tried {tried}")]
