@@ -139,6 +139,15 @@ fn a_two_hop_chain_reaches_a_host_only_the_second_bastion_can_resolve() {
     let (code, report) = audit(&baseline, &["-t", "t"], &env);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(rule_status(&report, "t", "NAME"), "pass");
+
+    // A hop that is down is named: b1 cannot open the tunnel to b2.
+    fleet.stop_host("b2");
+    let (code, report) = audit(&baseline, &["-t", "t", "--connect-timeout", "10"], &env);
+    assert_eq!(code, Some(3), "{report:#}");
+    let error = host(&report, "t")["error"].as_str().unwrap().to_string();
+    let b1_alias = format!("jump host b1 (root@{}:22)", fleet.address("b1"));
+    assert!(error.contains(&b1_alias), "{error}");
+    assert!(error.contains("tunnel to root@b2.internal:22"), "{error}");
 }
 
 #[test]
