@@ -46,11 +46,13 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
     let run_id = new_run_id(started);
     let plan = Arc::new(plan);
     let keys = Arc::new(transport::ssh::KeyStore::default());
+    let jumps = Arc::new(transport::ssh::JumpPool::default());
     let slots = Arc::new(Semaphore::new(plan.forks.max(1)));
 
     let mut tasks = Vec::with_capacity(plan.hosts.len());
     for index in 0..plan.hosts.len() {
-        let (plan, keys, slots, events) = (plan.clone(), keys.clone(), slots.clone(), events.clone());
+        let (plan, keys, jumps, slots, events) =
+            (plan.clone(), keys.clone(), jumps.clone(), slots.clone(), events.clone());
         tasks.push(tokio::spawn(async move {
             let _slot = slots.acquire_owned().await.expect("semaphore is never closed");
             let host = &plan.hosts[index];
@@ -59,7 +61,7 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
                     name: host.name.clone(),
                 });
             }
-            let report = audit_host(host, &plan, &keys).await;
+            let report = audit_host(host, &plan, &keys, &jumps).await;
             if let Some(tx) = &events {
                 let _ = tx.send(Event::HostFinished {
                     name: host.name.clone(),
@@ -128,9 +130,14 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
     (applicable, skipped)
 }
 
-async fn audit_host(host: &Host, plan: &AuditPlan, keys: &transport::ssh::KeyStore) -> HostReport {
+async fn audit_host(
+    host: &Host,
+    plan: &AuditPlan,
+    keys: &transport::ssh::KeyStore,
+    jumps: &transport::ssh::JumpPool,
+) -> HostReport {
     let clock = Instant::now();
-    let connection = match transport::connect(host, &plan.connect, keys).await {
+    let connection = match transport::connect(host, &plan.connect, keys, jumps).await {
         Ok(c) => c,
         Err(e) => return host_error(host, one_line(&e), clock.elapsed()),
     };

@@ -163,6 +163,7 @@ pub async fn run(
     let max_fail = plan.max_fail.map(|m| m.of(total));
     let plan = Arc::new(plan);
     let keys = Arc::new(transport::ssh::KeyStore::default());
+    let jumps = Arc::new(transport::ssh::JumpPool::default());
     let slots = Arc::new(Semaphore::new(plan.forks.max(1)));
     let run_id = Arc::new(run_id);
 
@@ -180,9 +181,10 @@ pub async fn run(
         }
         let mut tasks = Vec::new();
         for index in chunk_start..(chunk_start + batch).min(total) {
-            let (plan, keys, slots, events, run_id, interrupted) = (
+            let (plan, keys, jumps, slots, events, run_id, interrupted) = (
                 plan.clone(),
                 keys.clone(),
+                jumps.clone(),
                 slots.clone(),
                 events.clone(),
                 run_id.clone(),
@@ -211,6 +213,7 @@ pub async fn run(
                         confirm_timeout: plan.confirm_timeout,
                         connect: &plan.connect,
                         keys: &keys,
+                        jumps: &jumps,
                         command_timeout: plan.command_timeout,
                         interrupted: &interrupted,
                         guards: work.guards.clone(),

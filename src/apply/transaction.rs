@@ -54,6 +54,8 @@ pub struct HostJob<'a> {
     pub confirm_timeout: Option<u64>,
     pub connect: &'a ConnectOptions,
     pub keys: &'a transport::ssh::KeyStore,
+    /// The run's shared connections to jump hosts.
+    pub jumps: &'a transport::ssh::JumpPool,
     pub command_timeout: Duration,
     pub interrupted: &'a AtomicBool,
     /// For `rectify rollback`: what an earlier run left in each file. A file
@@ -152,7 +154,7 @@ impl HostJob<'_> {
 pub async fn run(job: HostJob<'_>) -> HostOutcome {
     let clock = Instant::now();
     let outcome = |report| HostOutcome { report, record: None };
-    let conn = match transport::connect(job.host, job.connect, job.keys).await {
+    let conn = match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
         Ok(c) => c,
         Err(e) => return outcome(job.report(HostStatus::Error, Some(one_line(&e)), Vec::new(), clock)),
     };
@@ -891,7 +893,7 @@ impl Status {
 async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
     let until = Instant::now() + RECONNECT_FOR;
     loop {
-        match transport::connect(job.host, job.connect, job.keys).await {
+        match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
             Ok(c) => return Ok(c),
             Err(e) if Instant::now() >= until => return Err(one_line(&e)),
             Err(

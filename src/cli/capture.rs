@@ -63,7 +63,8 @@ pub fn exec(args: CaptureArgs) -> Result<u8, CliError> {
         .expect("tokio runtime");
     let captured = runtime.block_on(async {
         let keys = transport::ssh::KeyStore::default();
-        let connection = transport::connect(host, &conn.connect_options(), &keys)
+        let jumps = transport::ssh::JumpPool::default();
+        let connection = transport::connect(host, &conn.connect_options(), &keys, &jumps)
             .await
             .map_err(|e| crate::audit::one_line(&e))?;
         let captured = capture_host(

@@ -128,31 +128,51 @@ impl Host {
         ssh: &SshConfig,
         depth: usize,
     ) -> Result<Host, TargetError> {
-        // ProxyJump chains in an ssh config can loop; ssh itself gives up too.
-        const MAX_JUMPS: usize = 8;
+        let (mut host, settings) = Self::target_alone(spec, defaults, ssh);
+        if let Some(jump) = &settings.jump {
+            let inherit = HostSettings {
+                identity_file: settings.identity_file.clone(),
+                known_hosts: settings.known_hosts.clone(),
+                ..Default::default()
+            };
+            host.jump = Some(Box::new(Self::jump_chain(jump, &inherit, ssh, depth)?));
+        }
+        host.set_identity_vars();
+        Ok(host)
+    }
+
+    /// A target resolved from its spec and the ssh config, without following
+    /// its ProxyJump; also returns the settings it was resolved from.
+    fn target_alone(spec: &TargetSpec, defaults: &HostSettings, ssh: &SshConfig) -> (Host, HostSettings) {
         let mut settings = HostSettings {
             user: spec.user.clone().or_else(|| defaults.user.clone()),
             port: spec.port.or(defaults.port),
             ..defaults.clone()
         };
         let address = ssh.fill(&spec.host, &mut settings).unwrap_or_else(|| spec.host.clone());
-        let mut host = resolved(spec.host.clone(), address, &settings, Vec::new());
-        if let Some(jump) = &settings.jump {
-            if depth >= MAX_JUMPS {
-                return Err(TargetError(format!(
-                    "{jump} (more than {MAX_JUMPS} jump hosts: a ProxyJump loop?)"
-                )));
-            }
-            let jump_spec: TargetSpec = jump.parse()?;
-            let inherit = HostSettings {
-                identity_file: settings.identity_file.clone(),
-                known_hosts: settings.known_hosts.clone(),
-                ..Default::default()
-            };
-            host.jump = Some(Box::new(Self::from_target_via(&jump_spec, &inherit, ssh, depth + 1)?));
+        (resolved(spec.host.clone(), address, &settings, Vec::new()), settings)
+    }
+
+    /// The last hop of a ProxyJump list `a,b,…`, which reaches each hop
+    /// through the one before it, as `ssh -J a,b` does: only the first hop's
+    /// own ProxyJump is followed, the later hops' are overridden by the list.
+    /// `depth` is how many jumps lead here already.
+    fn jump_chain(jump: &str, inherit: &HostSettings, ssh: &SshConfig, depth: usize) -> Result<Host, TargetError> {
+        let hops = split_hops(jump);
+        let depth = depth + hops.len();
+        if depth > MAX_JUMPS {
+            return Err(TargetError(format!(
+                "{jump} (more than {MAX_JUMPS} jump hosts: a ProxyJump loop?)"
+            )));
         }
-        host.set_identity_vars();
-        Ok(host)
+        let mut via = Self::from_target_via(&hops[0].parse()?, inherit, ssh, depth)?;
+        for hop in &hops[1..] {
+            let (mut next, _) = Self::target_alone(&hop.parse()?, inherit, ssh);
+            next.jump = Some(Box::new(via));
+            next.set_identity_vars();
+            via = next;
+        }
+        Ok(via)
     }
 
     /// `host`, `address` and `groups` are vars too (SPEC), set last so
@@ -184,6 +204,15 @@ impl Host {
         }
         self.set_identity_vars();
     }
+}
+
+/// ProxyJump chains in an ssh config can loop; ssh itself gives up too.
+const MAX_JUMPS: usize = 8;
+
+/// The hops of a `jump:`/ProxyJump list `a,b,…`, first hop first. An empty
+/// hop stays in, to be refused as an invalid target.
+fn split_hops(jump: &str) -> Vec<&str> {
+    jump.split(',').map(str::trim).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -305,8 +334,6 @@ fn resolved(name: String, address: String, s: &HostSettings, groups: Vec<String>
     }
 }
 
-/// `jump:` names a host of this inventory or is `[user@]host[:port]`.
-/// Chains are followed; a cycle is an input error.
 /// A host's merged settings, its address and its groups.
 type Resolution = (HostSettings, String, Vec<String>);
 
@@ -317,6 +344,10 @@ struct JumpContext<'a> {
     source: &'a SourceFile,
 }
 
+/// `jump:` is a list `a,b,…` of hops, each a host of this inventory or
+/// `[user@]host[:port]`; the host is reached through the last hop, each hop
+/// through the one before it. Only the first hop's own `jump:` is followed
+/// (as `ssh -J a,b` does); a cycle there is an input error.
 fn resolve_jump(
     name: &str,
     settings: &HostSettings,
@@ -331,27 +362,41 @@ fn resolve_jump(
         let pos = find_key_value(&source.text, "jump", jump, 0);
         return Err(source.error_at(pos, format!("jump hosts form a cycle through {name:?}")));
     }
-    let host = if ctx.names.iter().any(|n| n == jump) {
-        let (js, address, groups) = (ctx.settings_of)(jump);
-        let mut h = resolved(jump.to_string(), address, &js, groups);
-        h.jump = resolve_jump(jump, &js, ctx, visiting)?;
-        h
-    } else {
-        let at = || find_key_value(&source.text, "jump", jump, 0);
-        let spec: TargetSpec = jump
-            .parse()
-            .map_err(|e: TargetError| source.error_at(at(), e.to_string()))?;
-        // An ad-hoc jump host inherits how we authenticate, not its vars.
-        let inherit = HostSettings {
-            jump: None,
-            vars: Vars::new(),
-            port: None,
-            user: None,
-            ..settings.clone()
+    let mut via: Option<Box<Host>> = None;
+    for (i, hop) in split_hops(jump).into_iter().enumerate() {
+        let mut host = if ctx.names.iter().any(|n| n == hop) {
+            let (js, address, groups) = (ctx.settings_of)(hop);
+            let mut h = resolved(hop.to_string(), address, &js, groups);
+            if i == 0 {
+                h.jump = resolve_jump(hop, &js, ctx, visiting)?;
+            }
+            h
+        } else {
+            let at = || find_key_value(&source.text, "jump", jump, 0);
+            let spec: TargetSpec = hop
+                .parse()
+                .map_err(|e: TargetError| source.error_at(at(), e.to_string()))?;
+            // An ad-hoc jump host inherits how we authenticate, not its vars.
+            let inherit = HostSettings {
+                jump: None,
+                vars: Vars::new(),
+                port: None,
+                user: None,
+                ..settings.clone()
+            };
+            if i == 0 {
+                Host::from_target(&spec, &inherit, ctx.ssh).map_err(|e| source.error_at(at(), e.to_string()))?
+            } else {
+                Host::target_alone(&spec, &inherit, ctx.ssh).0
+            }
         };
-        Host::from_target(&spec, &inherit, ctx.ssh).map_err(|e| source.error_at(at(), e.to_string()))?
-    };
-    Ok(Some(Box::new(host)))
+        if i > 0 {
+            host.jump = via;
+        }
+        host.set_identity_vars();
+        via = Some(Box::new(host));
+    }
+    Ok(via)
 }
 
 /// Every host's groups, including groups that contain its group as a child.
@@ -522,5 +567,68 @@ hosts:
         let inv = inv("groups:\n  prod: {children: [web], vars: {env: prod}}\n  web: {hosts: [w1]}\n").unwrap();
         assert_eq!(inv.hosts[0].groups, vec!["prod", "web"]);
         assert_eq!(var(&inv.hosts[0], "env"), "prod");
+    }
+
+    /// The hops from the host outwards: `[last hop, …, first hop]`.
+    fn chain(h: &Host) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut at = h.jump.as_deref();
+        while let Some(j) = at {
+            out.push(format!("{}@{}:{}", j.user, j.address, j.port));
+            at = j.jump.as_deref();
+        }
+        out
+    }
+
+    #[test]
+    fn jump_lists_are_chains_through_every_hop() {
+        let text = "defaults: {user: root}\nhosts:\n  b1: {address: 10.0.0.1, jump: elsewhere}\n  \
+                    b2: {address: 10.0.0.2, jump: nowhere}\n  t: {address: 10.0.0.3, jump: 'b1,b2'}\n  \
+                    u: {jump: 'b1, ops@gw:2200'}\n";
+        let inv = inv(text).unwrap();
+        let by = |n: &str| inv.hosts.iter().find(|h| h.name == n).unwrap().clone();
+        // The first hop keeps its own jump; the second hop's is overridden.
+        assert_eq!(
+            chain(&by("t")),
+            ["root@10.0.0.2:22", "root@10.0.0.1:22", "root@elsewhere:22"]
+        );
+        assert_eq!(
+            chain(&by("u")),
+            ["ops@gw:2200", "root@10.0.0.1:22", "root@elsewhere:22"]
+        );
+        let e = self::inv("hosts:\n  t: {jump: 'b1,,b2'}\n").unwrap_err();
+        assert!(e.to_string().contains("invalid target"), "{e}");
+        let e = self::inv("hosts:\n  a: {jump: 'b,x'}\n  b: {jump: 'a,y'}\n").unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn proxyjump_chains_from_the_ssh_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "Host t\n  HostName 10.0.0.3\n  ProxyJump b1,ops@b2:2200\nHost b1\n  HostName 10.0.0.1\n  \
+             ProxyJump b0\nHost b2\n  ProxyJump never\nHost loop\n  ProxyJump loop\nHost long\n  \
+             ProxyJump a,b,c,d,e,f,g,h,i\n",
+        )
+        .unwrap();
+        let ssh = SshConfig::load(&path).unwrap();
+        let target = |t: &str| Host::from_target(&t.parse().unwrap(), &HostSettings::default(), &ssh);
+        let t = target("root@t").unwrap();
+        let me = current_user();
+        assert_eq!(
+            chain(&t),
+            [
+                "ops@b2:2200".to_string(),
+                format!("{me}@10.0.0.1:22"),
+                format!("{me}@b0:22")
+            ]
+        );
+        for looping in ["loop", "long"] {
+            let e = target(looping).unwrap_err();
+            assert!(e.to_string().contains("more than 8 jump hosts"), "{e}");
+        }
+        assert_eq!(chain(&target("a").unwrap()), Vec::<String>::new());
     }
 }

@@ -60,10 +60,12 @@ impl SshConfig {
                 .map(|f| f.display().to_string());
         }
         if settings.jump.is_none() {
+            // Every hop of `ProxyJump a,b`, kept as the list `jump:` takes.
             settings.jump = params
                 .proxy_jump
-                .and_then(|hops| hops.into_iter().next())
-                .filter(|hop| !hop.eq_ignore_ascii_case("none"));
+                .filter(|hops| hops.first().is_some_and(|hop| !hop.eq_ignore_ascii_case("none")))
+                .map(|hops| hops.join(","))
+                .filter(|hops| !hops.is_empty());
         }
         params.host_name
     }
@@ -82,7 +84,7 @@ mod tests {
         std::fs::write(
             &path,
             format!(
-                "Host web*\n  HostName 192.0.2.7\n  User ops\n  Port 2200\n  IdentityFile {}\n  ProxyJump jump@gw:22\n",
+                "Host web*\n  HostName 192.0.2.7\n  User ops\n  Port 2200\n  IdentityFile {}\n  ProxyJump jump@gw:22\nHost db*\n  ProxyJump a,ops@b:2200\n",
                 key.display()
             ),
         )
@@ -100,6 +102,7 @@ mod tests {
         let mut other = HostSettings::default();
         assert_eq!(cfg.fill("db01", &mut other), None);
         assert!(other.user.is_none());
+        assert_eq!(other.jump.as_deref(), Some("a,ops@b:2200"), "every hop of a chain");
         assert!(SshConfig::load(&dir.path().join("absent")).unwrap().parsed.is_none());
     }
 }

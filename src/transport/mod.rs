@@ -49,6 +49,13 @@ pub enum TransportError {
         line: usize,
         fingerprint: String,
     },
+    #[error("HOST KEY REVOKED for {host}: {known_hosts}:{line} marks its key @revoked (fingerprint {fingerprint}); refusing to send credentials")]
+    HostKeyRevoked {
+        host: String,
+        known_hosts: String,
+        line: usize,
+        fingerprint: String,
+    },
     #[error("cannot record the host key in {known_hosts}: {reason}")]
     HostKeyLearn { known_hosts: String, reason: String },
     #[error("authentication failed for {user}: tried {tried}")]
@@ -57,6 +64,9 @@ pub enum TransportError {
     Key { path: String, reason: String },
     #[error("jump host {jump}: {source}")]
     Jump { jump: String, source: Box<TransportError> },
+    /// A failure shared by every target waiting for the same jump host.
+    #[error(transparent)]
+    Shared(std::sync::Arc<TransportError>),
     #[error("ssh: {0}")]
     Ssh(String),
     #[error("command timed out after {0:?}")]
@@ -104,11 +114,12 @@ pub async fn connect(
     host: &Host,
     options: &ConnectOptions,
     keys: &ssh::KeyStore,
+    jumps: &ssh::JumpPool,
 ) -> Result<Box<dyn Transport>, TransportError> {
     if host.local {
         return Ok(Box::new(local::LocalTransport));
     }
-    let session = ssh::SshTransport::connect(host, options, keys).await?;
+    let session = ssh::SshTransport::connect(host, options, keys, jumps).await?;
     Ok(Box::new(session))
 }
 

@@ -87,6 +87,7 @@ fn passphrase_for(path: &Path) -> Result<String, String> {
 enum HostKeyVerdict {
     Unknown { fingerprint: String },
     Changed { line: usize, fingerprint: String },
+    Revoked { line: usize, fingerprint: String },
     LearnFailed(String),
 }
 
@@ -104,6 +105,11 @@ impl client::Handler for KeyChecker {
     async fn check_server_key(&mut self, server_key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
         let key = server_key.public_key();
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        // A revoked key is refused first, whatever else the file says of it.
+        if let Some(line) = revoked_line(&self.host, self.port, &key, &self.known_hosts) {
+            *self.verdict.lock().expect("verdict lock") = Some(HostKeyVerdict::Revoked { line, fingerprint });
+            return Ok(false);
+        }
         let verdict = match keys::check_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
             Ok(true) => return Ok(true),
             Ok(false) if self.policy == HostKeyPolicy::AcceptNew => {
@@ -137,17 +143,131 @@ impl client::Handler for KeyChecker {
 pub struct SshTransport {
     handle: Handle<KeyChecker>,
     /// Kept alive for as long as this connection tunnels through it.
-    _jump: Option<Box<SshTransport>>,
+    _jump: Option<Arc<SshTransport>>,
+}
+
+/// Connections to jump hosts, shared by every target of a run that goes
+/// through the same one: a bastion sees one connection per run, however
+/// many targets sit behind it. Lives for the run, like the [`KeyStore`];
+/// dropping it (and the targets' connections) closes them.
+#[derive(Default)]
+pub struct JumpPool {
+    slots: Mutex<HashMap<JumpKey, Arc<JumpSlot>>>,
+}
+
+/// One jump host's connection: opened by the first target that needs it,
+/// awaited by the others meanwhile.
+type JumpSlot = tokio::sync::OnceCell<Result<Arc<SshTransport>, Arc<TransportError>>>;
+
+/// What makes two jump hosts one connection: where, as whom, with which
+/// key and known_hosts, and through which hops.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct JumpKey {
+    address: String,
+    port: u16,
+    user: String,
+    identity_file: Option<PathBuf>,
+    known_hosts: PathBuf,
+    via: Option<Box<JumpKey>>,
+}
+
+impl JumpKey {
+    fn of(host: &Host) -> JumpKey {
+        JumpKey {
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            identity_file: host.identity_file.clone(),
+            known_hosts: host.known_hosts.clone(),
+            via: host.jump.as_deref().map(|j| Box::new(JumpKey::of(j))),
+        }
+    }
+}
+
+impl JumpPool {
+    /// The run's connection to `jump`, opened now if no target opened it yet.
+    /// A failure is reported to every target waiting for this attempt; a
+    /// target that comes later tries again, as does one that finds the
+    /// connection lost.
+    async fn connect(
+        &self,
+        jump: &Host,
+        options: &ConnectOptions,
+        keys: &KeyStore,
+    ) -> Result<Arc<SshTransport>, TransportError> {
+        let key = JumpKey::of(jump);
+        for _ in 0..2 {
+            let slot = self
+                .slots
+                .lock()
+                .expect("jump pool lock")
+                .entry(key.clone())
+                .or_default()
+                .clone();
+            let opened = slot
+                .get_or_init(|| async {
+                    Box::pin(SshTransport::connect_unbounded(jump, options, keys, self))
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| Arc::new(through(jump, e)))
+                })
+                .await;
+            match opened {
+                Ok(conn) if !conn.handle.is_closed() => return Ok(conn.clone()),
+                Ok(_) => self.forget(&key, &slot),
+                Err(e) => {
+                    self.forget(&key, &slot);
+                    return Err(TransportError::Shared(e.clone()));
+                }
+            }
+        }
+        Err(through(
+            jump,
+            TransportError::Disconnected("lost as soon as opened".into()),
+        ))
+    }
+
+    fn forget(&self, key: &JumpKey, slot: &Arc<JumpSlot>) {
+        let mut slots = self.slots.lock().expect("jump pool lock");
+        if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            slots.remove(key);
+        }
+    }
+}
+
+/// `jump`'s name and endpoint, for messages.
+fn hop_name(jump: &Host) -> String {
+    if jump.name == jump.address {
+        jump.endpoint()
+    } else {
+        format!("{} ({})", jump.name, jump.endpoint())
+    }
+}
+
+/// An error reaching `jump`, naming it; an error of a hop before it
+/// already names that hop and stays as it is.
+fn through(jump: &Host, error: TransportError) -> TransportError {
+    match error {
+        e @ (TransportError::Jump { .. } | TransportError::Shared(_)) => e,
+        e => TransportError::Jump {
+            jump: hop_name(jump),
+            source: Box::new(e),
+        },
+    }
 }
 
 impl SshTransport {
+    /// Connects to `host`, through its jump hosts' shared connections in
+    /// `jumps`; the whole path (TCP, handshakes, authentication) is bounded
+    /// by the connect timeout.
     pub async fn connect(
         host: &Host,
         options: &ConnectOptions,
         keys: &KeyStore,
+        jumps: &JumpPool,
     ) -> Result<SshTransport, TransportError> {
         let deadline = options.connect_timeout;
-        tokio::time::timeout(deadline, Self::connect_unbounded(host, options, keys))
+        tokio::time::timeout(deadline, Self::connect_unbounded(host, options, keys, jumps))
             .await
             .map_err(|_| TransportError::ConnectTimeout(deadline))?
     }
@@ -156,6 +276,7 @@ impl SshTransport {
         host: &Host,
         options: &ConnectOptions,
         keys: &KeyStore,
+        jumps: &JumpPool,
     ) -> Result<SshTransport, TransportError> {
         let verdict = Arc::new(Mutex::new(None));
         let checker = KeyChecker {
@@ -180,23 +301,18 @@ impl SshTransport {
                 (client::connect_stream(config, tcp, checker).await, None)
             }
             Some(jump_host) => {
-                let jump = Box::pin(Self::connect_unbounded(jump_host, options, keys))
-                    .await
-                    .map_err(|e| TransportError::Jump {
-                        jump: jump_host.endpoint(),
-                        source: Box::new(e),
-                    })?;
+                let jump = jumps.connect(jump_host, options, keys).await?;
                 let channel = jump
                     .handle
                     .channel_open_direct_tcpip(host.address.clone(), u32::from(host.port), "127.0.0.1", 0)
                     .await
                     .map_err(|e| TransportError::Jump {
-                        jump: jump_host.endpoint(),
+                        jump: hop_name(jump_host),
                         source: Box::new(TransportError::Ssh(format!("cannot open tunnel to {endpoint}: {e}"))),
                     })?;
                 (
                     client::connect_stream(config, channel.into_stream(), checker).await,
-                    Some(Box::new(jump)),
+                    Some(jump),
                 )
             }
         };
@@ -231,8 +347,59 @@ fn host_key_error(host: &Host, verdict: Option<HostKeyVerdict>) -> Option<Transp
             line,
             fingerprint,
         },
+        HostKeyVerdict::Revoked { line, fingerprint } => TransportError::HostKeyRevoked {
+            host: name,
+            known_hosts,
+            line,
+            fingerprint,
+        },
         HostKeyVerdict::LearnFailed(reason) => TransportError::HostKeyLearn { known_hosts, reason },
     })
+}
+
+/// The line of `known_hosts` that marks `key` `@revoked` for this host, if
+/// any. russh's reader skips marker lines (`@revoked`, `@cert-authority`)
+/// entirely, so they are read here; `@cert-authority` stays unsupported.
+fn revoked_line(host: &str, port: u16, key: &PublicKey, known_hosts: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(known_hosts).ok()?;
+    let name = if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    };
+    text.lines().enumerate().find_map(|(i, line)| {
+        let mut fields = line.split_whitespace();
+        if fields.next() != Some("@revoked") {
+            return None;
+        }
+        let (patterns, _type, blob) = (fields.next()?, fields.next()?, fields.next()?);
+        let revoked = keys::parse_public_key_base64(blob).ok()?;
+        (revoked.key_data() == key.key_data() && hosts_match(patterns, &name)).then_some(i + 1)
+    })
+}
+
+/// OpenSSH host-pattern lists: `*` and `?` wildcards, `!` negates. A
+/// hashed name (`|1|…`) is taken as a match: for a revoked key, refusing
+/// too much beats accepting it.
+fn hosts_match(patterns: &str, name: &str) -> bool {
+    fn glob(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, _) => s.is_empty(),
+            (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
+            (Some(b'?'), Some(_)) => glob(&p[1..], &s[1..]),
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b) && glob(&p[1..], &s[1..]),
+            (Some(_), None) => false,
+        }
+    }
+    let mut matched = false;
+    for pattern in patterns.split(',') {
+        match pattern.strip_prefix('!') {
+            Some(negated) if glob(negated.as_bytes(), name.as_bytes()) => return false,
+            Some(_) => {}
+            None => matched |= pattern.starts_with("|1|") || glob(pattern.as_bytes(), name.as_bytes()),
+        }
+    }
+    matched
 }
 
 fn client_config(host: &Host, options: &ConnectOptions) -> client::Config {
@@ -438,5 +605,47 @@ impl SshTransport {
             ));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
+    const OTHER: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G2sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
+
+    fn known(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn revoked_lines_are_found_by_key_and_host_pattern() {
+        let key = keys::parse_public_key_base64(KEY).unwrap();
+        let text = format!(
+            "# comment\n\n10.0.0.1 ssh-ed25519 {KEY}\n@revoked 10.0.0.9 ssh-ed25519 {KEY}\n\
+             @revoked * ssh-ed25519 {OTHER}\n@revoked\t*.example,!db.example  ssh-ed25519 {KEY} old\n\
+             @revoked [10.0.0.?]:2222 ssh-ed25519 {KEY}\n"
+        );
+        let (_dir, path) = known(&text);
+        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path), None);
+        assert_eq!(revoked_line("10.0.0.9", 22, &key, &path), Some(4));
+        assert_eq!(revoked_line("web.EXAMPLE", 22, &key, &path), Some(6));
+        assert_eq!(revoked_line("db.example", 22, &key, &path), None);
+        assert_eq!(revoked_line("10.0.0.1", 2222, &key, &path), Some(7));
+        let (_dir, path) = known(&format!("@revoked * ssh-ed25519 {KEY}\n"));
+        assert_eq!(revoked_line("anything", 22, &key, &path), Some(1));
+    }
+
+    #[test]
+    fn cert_authority_lines_are_not_plain_entries() {
+        let key = keys::parse_public_key_base64(KEY).unwrap();
+        let (_dir, path) = known(&format!("@cert-authority 10.0.0.1 ssh-ed25519 {KEY}\n"));
+        assert!(!keys::check_known_hosts_path("10.0.0.1", 22, &key, &path).unwrap());
+        assert!(known_host_keys_path("10.0.0.1", 22, &path).unwrap().is_empty());
+        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path), None);
     }
 }
