@@ -62,24 +62,19 @@ enabled=$e"
   emit "$1" ok "$o"
 }
 p_pkg() {
+  # Every instance: rpm keeps several versions (kernel), dpkg multiarch
+  # copies (libssl3:amd64, libssl3:i386). See evaluate/package.rs.
   if command -v dpkg-query >/dev/null; then
     o="manager=dpkg
-$(dpkg-query -W -f='status=${Status}\nversion=${Version}\n' -- "$2")"
+$(dpkg-query -W -f='${Architecture}\t${Status}\t${Version}\n' -- "$2")"
   elif command -v rpm >/dev/null; then
-    if v=$(rpm -q --qf '%{EPOCH}:%{VERSION}-%{RELEASE}' -- "$2"); then
-      o="manager=rpm
-status=installed
-version=${v#(none):}"
-    else o="manager=rpm
-status=absent"; fi
+    if v=$(rpm -q --qf '%{ARCH}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n' -- "$2"); then o="manager=rpm
+$v"
+    else o="manager=rpm"; fi
   elif command -v apk >/dev/null; then
-    if apk info -e -- "$2" >/dev/null; then
-      v=$(apk info -e -v -- "$2" | head -n 1)
-      o="manager=apk
-status=installed
-version=${v#"$2"-}"
-    else o="manager=apk
-status=absent"; fi
+    if apk info -e -- "$2" >/dev/null; then o="manager=apk
+$(apk info -e -v -- "$2")"
+    else o="manager=apk"; fi
   else o="manager=none"; fi
   emit "$1" ok "$o"
 }
@@ -115,15 +110,24 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::baseline::PackageState;
     use crate::collect::framing::{parse_output, ProbeOutput};
+    use crate::evaluate::package::{self, PackageFacts};
+    use crate::evaluate::version::VersionConstraint;
+    use crate::report::RuleStatus;
     use std::io::Write;
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
     fn run_locally(probes: &[Probe]) -> Vec<ProbeOutput> {
+        run_locally_with(probes, &[])
+    }
+
+    fn run_locally_with(probes: &[Probe], env: &[(&str, &std::path::Path)]) -> Vec<ProbeOutput> {
         let script = build(probes, "n0nce").unwrap();
         let mut child = Command::new("sh")
             .arg("-s")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -245,5 +249,100 @@ mod tests {
             "{:?}",
             String::from_utf8_lossy(text)
         );
+    }
+
+    fn has_dpkg_query() -> bool {
+        Command::new("dpkg-query")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[test]
+    fn packages_from_this_machines_dpkg() {
+        // Runs where dpkg is the package manager (the Debian build and test
+        // hosts); elsewhere the unit tests in evaluate/package.rs cover the
+        // parsing of dpkg, rpm and apk answers.
+        if !has_dpkg_query() {
+            eprintln!("no dpkg-query here: the real dpkg test does not apply");
+            return;
+        }
+        let direct = Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", "dpkg"])
+            .output()
+            .unwrap();
+        let direct = String::from_utf8(direct.stdout).unwrap();
+        assert!(!direct.is_empty());
+        let out = run_locally(&[
+            Probe::Package { name: "dpkg".into() },
+            Probe::Package {
+                name: "rectify-no-such-package".into(),
+            },
+        ]);
+        let dpkg = PackageFacts::parse("dpkg", &out[0]).unwrap();
+        assert_eq!(dpkg.manager, "dpkg");
+        assert_eq!(dpkg.versions(), [direct.as_str()]);
+        let none = PackageFacts::parse("rectify-no-such-package", &out[1]).unwrap();
+        assert_eq!((none.manager.as_str(), none.installed.len()), ("dpkg", 0));
+    }
+
+    #[test]
+    fn packages_with_multiarch_instances_from_a_real_dpkg_query() {
+        if !has_dpkg_query() {
+            eprintln!("no dpkg-query here: the real dpkg test does not apply");
+            return;
+        }
+        // A dpkg database of its own (dpkg-query reads $DPKG_ADMINDIR): libssl3
+        // for amd64 and an older one for i386, and a removed package.
+        let admin = tempfile::tempdir().unwrap();
+        let entry = |package: &str, status: &str, arch: &str, version: &str| {
+            format!(
+                "Package: {package}\nStatus: {status}\nPriority: optional\nSection: libs\n\
+                 Installed-Size: 1\nMaintainer: Nobody <nobody@example.org>\nArchitecture: {arch}\n\
+                 Multi-Arch: same\nVersion: {version}\nDescription: test\n\n"
+            )
+        };
+        let status = [
+            entry("libssl3", "install ok installed", "amd64", "3.0.15-1~deb12u1"),
+            entry("libssl3", "install ok installed", "i386", "3.0.11-1~deb12u2"),
+            entry("gone", "deinstall ok config-files", "amd64", "1.0-1"),
+        ]
+        .concat();
+        std::fs::write(admin.path().join("status"), status).unwrap();
+        std::fs::write(admin.path().join("available"), "").unwrap();
+        std::fs::create_dir(admin.path().join("info")).unwrap();
+        std::fs::create_dir(admin.path().join("updates")).unwrap();
+        let probes = [
+            Probe::Package { name: "libssl3".into() },
+            Probe::Package { name: "gone".into() },
+        ];
+        let out = run_locally_with(&probes, &[("DPKG_ADMINDIR", admin.path())]);
+        let libssl = PackageFacts::parse("libssl3", &out[0]).unwrap();
+        assert_eq!(libssl.versions(), ["3.0.11-1~deb12u2", "3.0.15-1~deb12u1"]);
+        let arches: Vec<_> = libssl.installed.iter().filter_map(|i| i.arch.as_deref()).collect();
+        assert_eq!(arches, ["amd64", "i386"]);
+        let at_least = |c: &str| -> VersionConstraint { c.parse().unwrap() };
+        let v = package::verdict(
+            "libssl3",
+            PackageState::Installed,
+            Some(&at_least(">= 3.0.15")),
+            &out[0],
+        )
+        .unwrap();
+        assert_eq!(v.status, RuleStatus::Fail, "the old i386 instance is drift");
+        assert_eq!(
+            v.actual.as_deref(),
+            Some("installed 3.0.11-1~deb12u2, 3.0.15-1~deb12u1")
+        );
+        let v = package::verdict(
+            "libssl3",
+            PackageState::Installed,
+            Some(&at_least(">= 3.0.11")),
+            &out[0],
+        )
+        .unwrap();
+        assert_eq!(v.status, RuleStatus::Pass);
+        let v = package::verdict("gone", PackageState::Absent, None, &out[1]).unwrap();
+        assert_eq!(v.status, RuleStatus::Pass);
     }
 }
