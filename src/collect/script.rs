@@ -6,7 +6,7 @@
 //! header, and lengths let content be anything (binary, no final newline,
 //! lines that look like headers).
 
-use crate::shell::{quote, QuoteError};
+use crate::shell::{quote, QuoteError, BOUNDED};
 
 use super::Probe;
 
@@ -37,8 +37,10 @@ p_lstat() {
   emit "$1" ok "$s"
 }
 p_cmd() {
-  if command -v timeout >/dev/null; then t="timeout -s KILL $2"; else t=; fi
-  o=$( { $t sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
+  # `bounded` (defined below, before any probe runs): without a usable
+  # `timeout` the controller's exec timeout for the whole script, the base
+  # timeout plus every command's own, is what ends a command that hangs.
+  o=$( { bounded "$2" sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
   emit "$1" ok "$o"
 }
 p_svc() {
@@ -82,20 +84,27 @@ $(apk info -e -v -- "$2")"
 
 /// Builds the script for `probes`. `nonce` must be unpredictable by the host.
 pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
-    let mut script = String::with_capacity(PRELUDE.len() + probes.len() * 64);
+    let mut script = String::with_capacity(PRELUDE.len() + BOUNDED.len() + probes.len() * 64);
     script.push_str(&format!("N={}\n", quote(nonce)?));
     script.push_str(PRELUDE);
+    script.push_str(BOUNDED);
     // One brace group, parsed whole before it runs, with stdin from
     // /dev/null: `sh -s` reads the script itself from stdin, so a probed
     // command that read stdin would otherwise swallow the rest of it.
     script.push_str("{\n");
     for (i, probe) in probes.iter().enumerate() {
         let line = match probe {
-            Probe::Read { path, max } => format!("p_read {i} {max} {}", quote(path)?),
+            Probe::Read { path, max } => format!("p_read {i} {} {}", quote(&max.to_string())?, quote(path)?),
             Probe::Stat { path } => format!("p_stat {i} {}", quote(path)?),
             Probe::Lstat { path } => format!("p_lstat {i} {}", quote(path)?),
             Probe::Command { command, timeout, max } => {
-                format!("p_cmd {i} {} {} {max}", timeout.as_secs().max(1), quote(command)?)
+                let secs = timeout.as_secs().max(1).to_string();
+                format!(
+                    "p_cmd {i} {} {} {}",
+                    quote(&secs)?,
+                    quote(command)?,
+                    quote(&max.to_string())?
+                )
             }
             Probe::Service { name } => format!("p_svc {i} {}", quote(name)?),
             Probe::Package { name } => format!("p_pkg {i} {}", quote(name)?),
@@ -124,7 +133,22 @@ mod tests {
     }
 
     fn run_locally_with(probes: &[Probe], env: &[(&str, &std::path::Path)]) -> Vec<ProbeOutput> {
+        run_script(&build(probes, "n0nce").unwrap(), probes.len(), env)
+    }
+
+    /// The generated script with `dir` first in its PATH.
+    fn with_path_first(probes: &[Probe], dir: &std::path::Path) -> String {
         let script = build(probes, "n0nce").unwrap();
+        let with = script.replacen(
+            "PATH=/usr/local/sbin:",
+            &format!("PATH={}:/usr/local/sbin:", quote(dir.to_str().unwrap()).unwrap()),
+            1,
+        );
+        assert_ne!(with, script, "the script sets PATH");
+        with
+    }
+
+    fn run_script(script: &str, probes: usize, env: &[(&str, &std::path::Path)]) -> Vec<ProbeOutput> {
         let mut child = Command::new("sh")
             .arg("-s")
             .envs(env.iter().copied())
@@ -134,7 +158,7 @@ mod tests {
             .unwrap();
         child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
-        parse_output(&out.stdout, "n0nce", probes.len()).unwrap()
+        parse_output(&out.stdout, "n0nce", probes).unwrap()
     }
 
     #[test]
@@ -344,5 +368,42 @@ mod tests {
         assert_eq!(v.status, RuleStatus::Pass);
         let v = package::verdict("gone", PackageState::Absent, None, &out[1]).unwrap();
         assert_eq!(v.status, RuleStatus::Pass);
+    }
+
+    fn command(command: &str, secs: u64) -> Probe {
+        Probe::Command {
+            command: command.into(),
+            timeout: Duration::from_secs(secs),
+            max: 1024,
+        }
+    }
+
+    #[test]
+    fn commands_are_bounded_by_an_old_busybox_timeout() {
+        // busybox before 1.30 only knows `timeout -t SECS`.
+        let dir = tempfile::tempdir().unwrap();
+        let log = crate::shell::test_support::old_busybox_timeout(dir.path());
+        let probes = [command("echo hello; exit 3", 5), command("sleep 30", 1)];
+        let out = run_script(&with_path_first(&probes, dir.path()), probes.len(), &[]);
+        assert_eq!(out[0], ProbeOutput::Ok(b"hello\n\n3".to_vec()));
+        // Killed (128 + 9) after its one second, not run to its end.
+        assert_eq!(out[1], ProbeOutput::Ok(b"\n137".to_vec()));
+        let calls = std::fs::read_to_string(log).unwrap();
+        assert!(calls.contains("-s KILL -t 1 sh -c sleep 30"), "{calls}");
+    }
+
+    #[test]
+    fn commands_still_run_where_there_is_no_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = crate::shell::test_support::only_tools(dir.path(), &["sh", "head", "wc"]);
+        let script = build(&[command("echo hello; exit 3", 5)], "n0nce").unwrap();
+        let script = script.replacen(
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin;",
+            &format!("PATH={};", quote(bin.to_str().unwrap()).unwrap()),
+            1,
+        );
+        assert!(script.contains(bin.to_str().unwrap()));
+        let out = run_script(&script, 1, &[]);
+        assert_eq!(out[0], ProbeOutput::Ok(b"hello\n\n3".to_vec()));
     }
 }
