@@ -345,27 +345,17 @@ mod tests {
         assert_eq!(libssl.versions(), ["3.0.11-1~deb12u2", "3.0.15-1~deb12u1"]);
         let arches: Vec<_> = libssl.installed.iter().filter_map(|i| i.arch.as_deref()).collect();
         assert_eq!(arches, ["amd64", "i386"]);
-        let at_least = |c: &str| -> VersionConstraint { c.parse().unwrap() };
-        let v = package::verdict(
-            "libssl3",
-            PackageState::Installed,
-            Some(&at_least(">= 3.0.15")),
-            &out[0],
-        )
-        .unwrap();
+        let libssl3_at_least = |c: &str| {
+            let c: VersionConstraint = c.parse().unwrap();
+            package::verdict("libssl3", PackageState::Installed, Some(&c), &out[0]).unwrap()
+        };
+        let v = libssl3_at_least(">= 3.0.15");
         assert_eq!(v.status, RuleStatus::Fail, "the old i386 instance is drift");
         assert_eq!(
             v.actual.as_deref(),
             Some("installed 3.0.11-1~deb12u2, 3.0.15-1~deb12u1")
         );
-        let v = package::verdict(
-            "libssl3",
-            PackageState::Installed,
-            Some(&at_least(">= 3.0.11")),
-            &out[0],
-        )
-        .unwrap();
-        assert_eq!(v.status, RuleStatus::Pass);
+        assert_eq!(libssl3_at_least(">= 3.0.11").status, RuleStatus::Pass);
         let v = package::verdict("gone", PackageState::Absent, None, &out[1]).unwrap();
         assert_eq!(v.status, RuleStatus::Pass);
     }
