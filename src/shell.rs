@@ -27,6 +27,25 @@ pub fn join<S: AsRef<str>>(words: &[S]) -> Result<String, QuoteError> {
     Ok(line)
 }
 
+/// Shell text, for the top of a remote script, that defines
+/// `bounded SECS COMMAND [ARG...]`: COMMAND, killed (SIGKILL) after SECS
+/// seconds. `timeout` spells this `timeout SECS` in coreutils and busybox
+/// 1.30 and later, but `timeout -t SECS` in older busybox (Alpine before
+/// 3.9, many embedded systems), which takes `SECS` for the command. Which
+/// form this host's `timeout` understands is tried once, on `true`. Callers
+/// pass SECS through [`quote`], like every other value.
+pub const BOUNDED: &str = r#"if timeout -s KILL 5 true </dev/null >/dev/null 2>&1; then
+  bounded() { rectify_secs=$1; shift; timeout -s KILL "$rectify_secs" "$@"; }
+elif timeout -s KILL -t 5 true </dev/null >/dev/null 2>&1; then
+  bounded() { rectify_secs=$1; shift; timeout -s KILL -t "$rectify_secs" "$@"; }
+else
+  # No usable timeout: the command runs unbounded on the host. What bounds
+  # it then is the controller: its per-command exec timeout
+  # (--command-timeout) ends the session; see each caller for more.
+  bounded() { shift; "$@"; }
+fi
+"#;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("a NUL byte cannot be passed to a remote shell")]
 pub struct QuoteError;
@@ -83,5 +102,109 @@ mod tests {
         let line = join(&["printf", "%s|", "a b", "c'd"]).unwrap();
         let out = Command::new("sh").arg("-c").arg(&line).output().unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "a b|c'd|");
+    }
+
+    /// Runs `BOUNDED` then `body` with `sh` and `PATH=path`: stdout.
+    fn with_bounded(path: &std::path::Path, body: &str) -> String {
+        let script = format!("PATH={}\n{BOUNDED}{body}", quote(path.to_str().unwrap()).unwrap());
+        let out = Command::new(test_support::which("sh"))
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    const BODY: &str =
+        "bounded 5 echo hi; bounded 1 sleep 30; echo \"killed=$?\"; bounded 5 sh -c 'exit 3'; echo \"rc=$?\"\n";
+
+    #[test]
+    fn bounded_uses_a_modern_timeout() {
+        let real = test_support::which("timeout");
+        let out = with_bounded(real.parent().unwrap(), BODY);
+        assert_eq!(out, "hi\nkilled=137\nrc=3\n");
+    }
+
+    #[test]
+    fn bounded_falls_back_to_old_busybox_timeout_t() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = test_support::old_busybox_timeout(dir.path());
+        let path = format!("{}:/usr/bin:/bin", dir.path().display());
+        let out = with_bounded(std::path::Path::new(&path), BODY);
+        // `sleep 30` was killed after 1 s: the shim bounded it with `-t`.
+        assert_eq!(out, "hi\nkilled=137\nrc=3\n");
+        let calls = std::fs::read_to_string(log).unwrap();
+        assert!(calls.contains("-s KILL -t 1 sleep 30"), "{calls}");
+        assert!(calls.contains("-s KILL -t 5 echo hi"), "{calls}");
+    }
+
+    #[test]
+    fn bounded_runs_the_command_without_any_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = test_support::only_tools(dir.path(), &["sh"]);
+        let out = with_bounded(&bin, "bounded 5 echo hi; bounded 5 sh -c 'exit 3'; echo \"rc=$?\"\n");
+        assert_eq!(out, "hi\nrc=3\n");
+    }
+}
+
+/// Stand-ins for a host's tools, for tests that run remote scripts locally.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// Where this machine's `sh` finds `name`.
+    pub fn which(name: &str) -> PathBuf {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {name}"))
+            .output()
+            .unwrap();
+        let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(path.starts_with('/'), "no {name} on this machine");
+        PathBuf::from(path)
+    }
+
+    /// Writes into `dir` a `timeout` that behaves like busybox's before
+    /// 1.30, `timeout [-t SECS] [-s SIG] PROG ARGS...`: the first word that
+    /// is not an option is the program, so `timeout 5 true` tries to run
+    /// `5` and fails with 127. The bounding itself is done by this
+    /// machine's real `timeout`. Every call's arguments are appended to the
+    /// returned log file.
+    pub fn old_busybox_timeout(dir: &Path) -> PathBuf {
+        let log = dir.join("timeout.log");
+        let real = which("timeout");
+        let shim = format!(
+            "#!/bin/sh\n\
+             printf '%s\\n' \"$*\" >> {log}\n\
+             secs=10 sig=TERM\n\
+             while [ $# -gt 0 ]; do\n\
+             \x20 case $1 in\n\
+             \x20   -t) secs=$2; shift 2 ;;\n\
+             \x20   -s) sig=$2; shift 2 ;;\n\
+             \x20   -*) echo \"timeout: invalid option -- $1\" >&2; exit 1 ;;\n\
+             \x20   *) break ;;\n\
+             \x20 esac\n\
+             done\n\
+             exec {real} -s \"$sig\" \"$secs\" \"$@\"\n",
+            log = super::quote(log.to_str().unwrap()).unwrap(),
+            real = super::quote(real.to_str().unwrap()).unwrap(),
+        );
+        let path = dir.join("timeout");
+        std::fs::write(&path, shim).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        log
+    }
+
+    /// A directory holding only links to `tools` of this machine: a PATH
+    /// without `timeout`.
+    pub fn only_tools(dir: &Path, tools: &[&str]) -> PathBuf {
+        let bin = dir.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for tool in tools {
+            std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+        }
+        bin
     }
 }

@@ -19,7 +19,7 @@
 //! A per-host lock, the directory `/run/rectify.lock` holding the run id,
 //! keeps two transactions from interleaving on one host.
 
-use crate::shell::{quote, QuoteError};
+use crate::shell::{quote, QuoteError, BOUNDED};
 
 use super::plan::{FileAction, FileKind, HostPlan, Op};
 
@@ -262,10 +262,14 @@ restore_meta() {{
   [ -e \"$BK/$1.done\" ] || return 0
   chown -- \"$3:$4\" \"$2\" && chmod -- \"$5\" \"$2\" || rc=1
 }}
-# Handlers and rollback commands are bounded: a restore must end.
-if command -v timeout >/dev/null 2>&1; then T=\"timeout -s KILL {handler_timeout}\"; else T=; fi
+# Handlers and rollback commands are bounded: a restore must end. Without a
+# usable `timeout` they are not bounded on the host: a rollback the
+# controller runs is given up on after its exec timeout (--command-timeout),
+# and one the dead-man timer runs has nothing above it at all.
+{BOUNDED}T={}
 ",
-        quote(&bk)?
+        quote(&bk)?,
+        quote(&handler_timeout.to_string())?
     );
     // Candidates a cut-off run may have left next to their targets.
     for f in &plan.files {
@@ -299,7 +303,7 @@ if command -v timeout >/dev/null 2>&1; then T=\"timeout -s KILL {handler_timeout
             Op::Command { rollback, .. } => {
                 if let Some(cmd) = rollback {
                     s.push_str(&format!(
-                        "if [ -e \"$BK/{k}.done\" ]; then $T sh -c {} </dev/null || rc=1; fi\n",
+                        "if [ -e \"$BK/{k}.done\" ]; then bounded \"$T\" sh -c {} </dev/null || rc=1; fi\n",
                         quote(cmd)?
                     ));
                 }
@@ -311,7 +315,7 @@ if command -v timeout >/dev/null 2>&1; then T=\"timeout -s KILL {handler_timeout
             "started=\nfor f in \"$BK\"/*.done; do [ -e \"$f\" ] && started=1; done\nif [ -n \"$started\" ]; then\n",
         );
         for h in handlers {
-            s.push_str(&format!("  $T sh -c {} </dev/null || rc=1\n", quote(h)?));
+            s.push_str(&format!("  bounded \"$T\" sh -c {} </dev/null || rc=1\n", quote(h)?));
         }
         s.push_str("fi\n");
     }
@@ -458,4 +462,78 @@ if [ -e \"$BK/restored\" ]; then echo restored; elif [ -e \"$BK/restore-failed\"
 elif [ -e \"$BK/committed\" ]; then echo committed; else echo pending; fi\n",
         quote(&backup_dir(run_id))?
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::test_support::{old_busybox_timeout, which};
+    use std::process::Command;
+
+    /// `restore.sh` for two started commands and a handler, run locally
+    /// with its backup directory in `dir` and `dir` first in its PATH.
+    fn run_restore(dir: &std::path::Path, first: &str, second: &str, handler: &str) -> String {
+        let plan = HostPlan {
+            ops: [first, second]
+                .into_iter()
+                .map(|rollback| Op::Command {
+                    command: "true".into(),
+                    rollback: Some(rollback.into()),
+                    sensitive: false,
+                })
+                .collect(),
+            ..HostPlan::default()
+        };
+        let run_id = format!("test-restore-{}", std::process::id());
+        let script = restore(&run_id, &plan, &[handler.to_string()], 1).unwrap();
+        let bk = dir.join("bk");
+        std::fs::create_dir(&bk).unwrap();
+        for k in 0..2 {
+            std::fs::write(bk.join(format!("{k}.done")), "").unwrap();
+        }
+        let dir_q = quote(dir.to_str().unwrap()).unwrap().into_owned();
+        let local = script
+            .replacen(
+                &format!("BK={}\n", quote(&backup_dir(&run_id)).unwrap()),
+                &format!("BK={}\n", quote(bk.to_str().unwrap()).unwrap()),
+                1,
+            )
+            .replacen("PATH=/usr/local/sbin:", &format!("PATH={dir_q}:/usr/local/sbin:"), 1);
+        assert!(local.contains(bk.to_str().unwrap()) && local.contains(&format!("PATH={dir_q}:")));
+        let out = Command::new(which("sh")).arg("-c").arg(&local).output().unwrap();
+        assert!(bk.join("restored").exists() || bk.join("restore-failed").exists());
+        if bk.join("restored").exists() {
+            format!("restored {:?}", out.status.code())
+        } else {
+            format!("restore-failed {:?}", out.status.code())
+        }
+    }
+
+    #[test]
+    fn restore_bounds_rollbacks_and_handlers_with_an_old_busybox_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = old_busybox_timeout(dir.path());
+        let mark = |name: &str| {
+            format!(
+                "echo {name} >> {}",
+                quote(dir.path().join("marks").to_str().unwrap()).unwrap()
+            )
+        };
+        // Newest first: the second rollback hangs and is killed after the
+        // handler timeout (1 s), the first still runs, then the handler.
+        let settled = run_restore(dir.path(), &mark("first"), "sleep 30", &mark("handler"));
+        assert_eq!(settled, "restore-failed Some(1)");
+        let marks = std::fs::read_to_string(dir.path().join("marks")).unwrap();
+        assert_eq!(marks, "first\nhandler\n");
+        let calls = std::fs::read_to_string(log).unwrap();
+        assert!(calls.contains("-s KILL -t 1 sh -c sleep 30"), "{calls}");
+    }
+
+    #[test]
+    fn restore_succeeds_through_an_old_busybox_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        old_busybox_timeout(dir.path());
+        let settled = run_restore(dir.path(), "true", "exit 0", "true");
+        assert_eq!(settled, "restored Some(0)");
+    }
 }

@@ -360,11 +360,7 @@ impl RuleBuilder<'_> {
             "file" => self.file_check(errors),
             "sysctl" => {
                 let key = r.sysctl.clone().unwrap_or_default();
-                let valid = !key.is_empty()
-                    && !key.starts_with('.')
-                    && !key.contains("..")
-                    && key.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
-                if !valid {
+                if !crate::collect::valid_sysctl_key(&key) {
                     errors.push(self.error("sysctl", &key, format!("invalid sysctl key {key:?}")));
                 }
                 Some(Check::Sysctl {

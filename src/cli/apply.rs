@@ -125,31 +125,45 @@ fn verify_baselines(playbook: &Playbook) -> Vec<crate::baseline::Baseline> {
         .collect()
 }
 
+/// The plan that applies `playbook` to `work`, for `apply` and for each
+/// remediation playbook of `fix` alike. The dead-man timeout is the
+/// command line's `--confirm-timeout`, else the playbook's, else
+/// [`apply::SAFETY_TIMEOUT`].
+fn plan_for(
+    playbook: &Playbook,
+    work: Vec<HostWork>,
+    change: &ChangeArgs,
+    conn: &ConnectionArgs,
+    serial: Option<Amount>,
+    max_fail: Option<Amount>,
+) -> ApplyPlan {
+    let confirm_timeout = change
+        .confirm_timeout
+        .or(playbook.confirm_timeout)
+        .unwrap_or(apply::SAFETY_TIMEOUT);
+    ApplyPlan {
+        kind: RunKind::Apply,
+        work,
+        verify_baselines: verify_baselines(playbook),
+        check: change.check,
+        confirm_timeout: Some(confirm_timeout),
+        serial,
+        max_fail,
+        connect: conn.connect_options(),
+        command_timeout: Duration::from_secs(conn.command_timeout),
+        forks: conn.forks as usize,
+        label: playbook.name.clone(),
+        force: false,
+    }
+}
+
 pub fn exec(args: ApplyArgs) -> Result<u8, CliError> {
     let playbook = Playbook::load(&args.playbook)?;
     let hosts = hosts(&args.targets)?;
     let work = work_for(&playbook, &hosts, &args.change.extra_vars())?;
     let conn = &args.connection;
     let _lock = conn.take_lock()?;
-    let plan = ApplyPlan {
-        kind: RunKind::Apply,
-        work,
-        verify_baselines: verify_baselines(&playbook),
-        check: args.change.check,
-        confirm_timeout: Some(
-            args.change
-                .confirm_timeout
-                .or(playbook.confirm_timeout)
-                .unwrap_or(apply::SAFETY_TIMEOUT),
-        ),
-        serial: args.serial,
-        max_fail: args.max_fail,
-        connect: conn.connect_options(),
-        command_timeout: Duration::from_secs(conn.command_timeout),
-        forks: conn.forks as usize,
-        label: playbook.name.clone(),
-        force: false,
-    };
+    let plan = plan_for(&playbook, work, &args.change, conn, args.serial, args.max_fail);
     let run_id = new_run_id(Utc::now());
     let (outcome, interrupted) = run_with_progress(vec![(plan, run_id)], conn);
     let Some(outcome) = outcome.into_iter().next() else {
@@ -289,25 +303,7 @@ pub fn exec_fix(args: FixArgs) -> Result<u8, CliError> {
             continue;
         }
         plans.push((
-            ApplyPlan {
-                kind: RunKind::Apply,
-                work,
-                verify_baselines: verify_baselines(playbook),
-                check: args.change.check,
-                confirm_timeout: Some(
-                    args.change
-                        .confirm_timeout
-                        .or(playbook.confirm_timeout)
-                        .unwrap_or(apply::SAFETY_TIMEOUT),
-                ),
-                serial: None,
-                max_fail: None,
-                connect: conn.connect_options(),
-                command_timeout: Duration::from_secs(conn.command_timeout),
-                forks: conn.forks as usize,
-                label: playbook.name.clone(),
-                force: false,
-            },
+            plan_for(playbook, work, &args.change, conn, None, None),
             format!("{fix_id}.{}", n + 1),
         ));
     }
@@ -336,4 +332,61 @@ pub fn exec_fix(args: FixArgs) -> Result<u8, CliError> {
         return Ok(exit::INTERRUPTED);
     }
     Ok(args.output.exit_code(&report))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::yaml::SourceFile;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        change: ChangeArgs,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    }
+
+    fn playbook(confirm_timeout: Option<u64>) -> Playbook {
+        let line = confirm_timeout.map_or(String::new(), |t| format!("confirm_timeout: {t}\n"));
+        Playbook::from_source(SourceFile {
+            path: "p.yaml".into(),
+            text: format!("name: p\n{line}steps:\n  - command: \"true\"\n"),
+        })
+        .expect("valid playbook")
+    }
+
+    fn timeout(args: &[&str], playbook_timeout: Option<u64>) -> Option<u64> {
+        let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).expect("valid args");
+        plan_for(
+            &playbook(playbook_timeout),
+            Vec::new(),
+            &cli.change,
+            &cli.connection,
+            None,
+            None,
+        )
+        .confirm_timeout
+    }
+
+    #[test]
+    fn confirm_timeout_command_line_then_playbook_then_default() {
+        assert_eq!(timeout(&["--confirm-timeout", "7"], Some(60)), Some(7));
+        assert_eq!(timeout(&[], Some(60)), Some(60));
+        assert_eq!(timeout(&[], None), Some(apply::SAFETY_TIMEOUT));
+    }
+
+    #[test]
+    fn plan_takes_check_serial_and_connection_options() {
+        let cli = Cli::try_parse_from(["t", "--check", "--forks", "3", "--command-timeout", "9"]).expect("valid args");
+        let serial = Some("2".parse::<Amount>().expect("amount"));
+        let plan = plan_for(&playbook(None), Vec::new(), &cli.change, &cli.connection, serial, None);
+        assert!(plan.check);
+        assert_eq!(plan.forks, 3);
+        assert_eq!(plan.command_timeout, Duration::from_secs(9));
+        assert_eq!(plan.label, "p");
+        assert!(plan.serial.is_some() && plan.max_fail.is_none());
+    }
 }

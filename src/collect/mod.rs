@@ -64,6 +64,18 @@ impl Probes {
     }
 }
 
+/// Whether `key` may name a sysctl: non-empty ASCII letters, digits and
+/// `._-/`, not starting with `.` and without `..`, so that
+/// [`sysctl_path`] stays below `/proc/sys` and the key needs no quoting to
+/// read as itself. The one check baselines, playbooks and rendered
+/// playbook steps all use.
+pub fn valid_sysctl_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with('.')
+        && !key.contains("..")
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+}
+
 /// `/proc/sys` path of a sysctl key: `net.ipv4.ip_forward` →
 /// `/proc/sys/net/ipv4/ip_forward`. Keys may use `/` as the separator too.
 pub fn sysctl_path(key: &str) -> String {
@@ -73,4 +85,24 @@ pub fn sysctl_path(key: &str) -> String {
         key.replace('.', "/")
     };
     format!("/proc/sys/{rel}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysctl_keys() {
+        for key in [
+            "net.ipv4.ip_forward",
+            "kernel/randomize_va_space",
+            "net.ipv4.conf.eth-0.rp_filter",
+            "a_b",
+        ] {
+            assert!(valid_sysctl_key(key), "{key}");
+        }
+        for key in ["", ".a", "a..b", "a/../b", "a b", "a;b", "a$b", "ä.b", "a\nb", "a\n"] {
+            assert!(!valid_sysctl_key(key), "{key:?}");
+        }
+    }
 }

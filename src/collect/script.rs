@@ -6,7 +6,7 @@
 //! header, and lengths let content be anything (binary, no final newline,
 //! lines that look like headers).
 
-use crate::shell::{quote, QuoteError};
+use crate::shell::{quote, QuoteError, BOUNDED};
 
 use super::Probe;
 
@@ -37,8 +37,10 @@ p_lstat() {
   emit "$1" ok "$s"
 }
 p_cmd() {
-  if command -v timeout >/dev/null; then t="timeout -s KILL $2"; else t=; fi
-  o=$( { $t sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
+  # `bounded` (defined below, before any probe runs): without a usable
+  # `timeout` the controller's exec timeout for the whole script, the base
+  # timeout plus every command's own, is what ends a command that hangs.
+  o=$( { bounded "$2" sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
   emit "$1" ok "$o"
 }
 p_svc() {
@@ -62,24 +64,19 @@ enabled=$e"
   emit "$1" ok "$o"
 }
 p_pkg() {
+  # Every instance: rpm keeps several versions (kernel), dpkg multiarch
+  # copies (libssl3:amd64, libssl3:i386). See evaluate/package.rs.
   if command -v dpkg-query >/dev/null; then
     o="manager=dpkg
-$(dpkg-query -W -f='status=${Status}\nversion=${Version}\n' -- "$2")"
+$(dpkg-query -W -f='${Architecture}\t${Status}\t${Version}\n' -- "$2")"
   elif command -v rpm >/dev/null; then
-    if v=$(rpm -q --qf '%{EPOCH}:%{VERSION}-%{RELEASE}' -- "$2"); then
-      o="manager=rpm
-status=installed
-version=${v#(none):}"
-    else o="manager=rpm
-status=absent"; fi
+    if v=$(rpm -q --qf '%{ARCH}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n' -- "$2"); then o="manager=rpm
+$v"
+    else o="manager=rpm"; fi
   elif command -v apk >/dev/null; then
-    if apk info -e -- "$2" >/dev/null; then
-      v=$(apk info -e -v -- "$2" | head -n 1)
-      o="manager=apk
-status=installed
-version=${v#"$2"-}"
-    else o="manager=apk
-status=absent"; fi
+    if apk info -e -- "$2" >/dev/null; then o="manager=apk
+$(apk info -e -v -- "$2")"
+    else o="manager=apk"; fi
   else o="manager=none"; fi
   emit "$1" ok "$o"
 }
@@ -87,20 +84,27 @@ status=absent"; fi
 
 /// Builds the script for `probes`. `nonce` must be unpredictable by the host.
 pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
-    let mut script = String::with_capacity(PRELUDE.len() + probes.len() * 64);
+    let mut script = String::with_capacity(PRELUDE.len() + BOUNDED.len() + probes.len() * 64);
     script.push_str(&format!("N={}\n", quote(nonce)?));
     script.push_str(PRELUDE);
+    script.push_str(BOUNDED);
     // One brace group, parsed whole before it runs, with stdin from
     // /dev/null: `sh -s` reads the script itself from stdin, so a probed
     // command that read stdin would otherwise swallow the rest of it.
     script.push_str("{\n");
     for (i, probe) in probes.iter().enumerate() {
         let line = match probe {
-            Probe::Read { path, max } => format!("p_read {i} {max} {}", quote(path)?),
+            Probe::Read { path, max } => format!("p_read {i} {} {}", quote(&max.to_string())?, quote(path)?),
             Probe::Stat { path } => format!("p_stat {i} {}", quote(path)?),
             Probe::Lstat { path } => format!("p_lstat {i} {}", quote(path)?),
             Probe::Command { command, timeout, max } => {
-                format!("p_cmd {i} {} {} {max}", timeout.as_secs().max(1), quote(command)?)
+                let secs = timeout.as_secs().max(1).to_string();
+                format!(
+                    "p_cmd {i} {} {} {}",
+                    quote(&secs)?,
+                    quote(command)?,
+                    quote(&max.to_string())?
+                )
             }
             Probe::Service { name } => format!("p_svc {i} {}", quote(name)?),
             Probe::Package { name } => format!("p_pkg {i} {}", quote(name)?),
@@ -115,22 +119,46 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::baseline::PackageState;
     use crate::collect::framing::{parse_output, ProbeOutput};
+    use crate::evaluate::package::{self, PackageFacts};
+    use crate::evaluate::version::VersionConstraint;
+    use crate::report::RuleStatus;
     use std::io::Write;
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
     fn run_locally(probes: &[Probe]) -> Vec<ProbeOutput> {
+        run_locally_with(probes, &[])
+    }
+
+    fn run_locally_with(probes: &[Probe], env: &[(&str, &std::path::Path)]) -> Vec<ProbeOutput> {
+        run_script(&build(probes, "n0nce").unwrap(), probes.len(), env)
+    }
+
+    /// The generated script with `dir` first in its PATH.
+    fn with_path_first(probes: &[Probe], dir: &std::path::Path) -> String {
         let script = build(probes, "n0nce").unwrap();
+        let with = script.replacen(
+            "PATH=/usr/local/sbin:",
+            &format!("PATH={}:/usr/local/sbin:", quote(dir.to_str().unwrap()).unwrap()),
+            1,
+        );
+        assert_ne!(with, script, "the script sets PATH");
+        with
+    }
+
+    fn run_script(script: &str, probes: usize, env: &[(&str, &std::path::Path)]) -> Vec<ProbeOutput> {
         let mut child = Command::new("sh")
             .arg("-s")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
-        parse_output(&out.stdout, "n0nce", probes.len()).unwrap()
+        parse_output(&out.stdout, "n0nce", probes).unwrap()
     }
 
     #[test]
@@ -245,5 +273,127 @@ mod tests {
             "{:?}",
             String::from_utf8_lossy(text)
         );
+    }
+
+    fn has_dpkg_query() -> bool {
+        Command::new("dpkg-query")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[test]
+    fn packages_from_this_machines_dpkg() {
+        // Runs where dpkg is the package manager (the Debian build and test
+        // hosts); elsewhere the unit tests in evaluate/package.rs cover the
+        // parsing of dpkg, rpm and apk answers.
+        if !has_dpkg_query() {
+            eprintln!("no dpkg-query here: the real dpkg test does not apply");
+            return;
+        }
+        let direct = Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", "dpkg"])
+            .output()
+            .unwrap();
+        let direct = String::from_utf8(direct.stdout).unwrap();
+        assert!(!direct.is_empty());
+        let out = run_locally(&[
+            Probe::Package { name: "dpkg".into() },
+            Probe::Package {
+                name: "rectify-no-such-package".into(),
+            },
+        ]);
+        let dpkg = PackageFacts::parse("dpkg", &out[0]).unwrap();
+        assert_eq!(dpkg.manager, "dpkg");
+        assert_eq!(dpkg.versions(), [direct.as_str()]);
+        let none = PackageFacts::parse("rectify-no-such-package", &out[1]).unwrap();
+        assert_eq!((none.manager.as_str(), none.installed.len()), ("dpkg", 0));
+    }
+
+    #[test]
+    fn packages_with_multiarch_instances_from_a_real_dpkg_query() {
+        if !has_dpkg_query() {
+            eprintln!("no dpkg-query here: the real dpkg test does not apply");
+            return;
+        }
+        // A dpkg database of its own (dpkg-query reads $DPKG_ADMINDIR): libssl3
+        // for amd64 and an older one for i386, and a removed package.
+        let admin = tempfile::tempdir().unwrap();
+        let entry = |package: &str, status: &str, arch: &str, version: &str| {
+            format!(
+                "Package: {package}\nStatus: {status}\nPriority: optional\nSection: libs\n\
+                 Installed-Size: 1\nMaintainer: Nobody <nobody@example.org>\nArchitecture: {arch}\n\
+                 Multi-Arch: same\nVersion: {version}\nDescription: test\n\n"
+            )
+        };
+        let status = [
+            entry("libssl3", "install ok installed", "amd64", "3.0.15-1~deb12u1"),
+            entry("libssl3", "install ok installed", "i386", "3.0.11-1~deb12u2"),
+            entry("gone", "deinstall ok config-files", "amd64", "1.0-1"),
+        ]
+        .concat();
+        std::fs::write(admin.path().join("status"), status).unwrap();
+        std::fs::write(admin.path().join("available"), "").unwrap();
+        std::fs::create_dir(admin.path().join("info")).unwrap();
+        std::fs::create_dir(admin.path().join("updates")).unwrap();
+        let probes = [
+            Probe::Package { name: "libssl3".into() },
+            Probe::Package { name: "gone".into() },
+        ];
+        let out = run_locally_with(&probes, &[("DPKG_ADMINDIR", admin.path())]);
+        let libssl = PackageFacts::parse("libssl3", &out[0]).unwrap();
+        assert_eq!(libssl.versions(), ["3.0.11-1~deb12u2", "3.0.15-1~deb12u1"]);
+        let arches: Vec<_> = libssl.installed.iter().filter_map(|i| i.arch.as_deref()).collect();
+        assert_eq!(arches, ["amd64", "i386"]);
+        let libssl3_at_least = |c: &str| {
+            let c: VersionConstraint = c.parse().unwrap();
+            package::verdict("libssl3", PackageState::Installed, Some(&c), &out[0]).unwrap()
+        };
+        let v = libssl3_at_least(">= 3.0.15");
+        assert_eq!(v.status, RuleStatus::Fail, "the old i386 instance is drift");
+        assert_eq!(
+            v.actual.as_deref(),
+            Some("installed 3.0.11-1~deb12u2, 3.0.15-1~deb12u1")
+        );
+        assert_eq!(libssl3_at_least(">= 3.0.11").status, RuleStatus::Pass);
+        let v = package::verdict("gone", PackageState::Absent, None, &out[1]).unwrap();
+        assert_eq!(v.status, RuleStatus::Pass);
+    }
+
+    fn command(command: &str, secs: u64) -> Probe {
+        Probe::Command {
+            command: command.into(),
+            timeout: Duration::from_secs(secs),
+            max: 1024,
+        }
+    }
+
+    #[test]
+    fn commands_are_bounded_by_an_old_busybox_timeout() {
+        // busybox before 1.30 only knows `timeout -t SECS`.
+        let dir = tempfile::tempdir().unwrap();
+        let log = crate::shell::test_support::old_busybox_timeout(dir.path());
+        let probes = [command("echo hello; exit 3", 5), command("sleep 30", 1)];
+        let out = run_script(&with_path_first(&probes, dir.path()), probes.len(), &[]);
+        assert_eq!(out[0], ProbeOutput::Ok(b"hello\n\n3".to_vec()));
+        // Killed (128 + 9) after its one second, not run to its end.
+        assert_eq!(out[1], ProbeOutput::Ok(b"\n137".to_vec()));
+        let calls = std::fs::read_to_string(log).unwrap();
+        assert!(calls.contains("-s KILL -t 1 sh -c sleep 30"), "{calls}");
+    }
+
+    #[test]
+    fn commands_still_run_where_there_is_no_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = crate::shell::test_support::only_tools(dir.path(), &["sh", "head", "wc"]);
+        let script = build(&[command("echo hello; exit 3", 5)], "n0nce").unwrap();
+        let script = script.replacen(
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin;",
+            &format!("PATH={};", quote(bin.to_str().unwrap()).unwrap()),
+            1,
+        );
+        assert!(script.contains(bin.to_str().unwrap()));
+        let out = run_script(&script, 1, &[]);
+        assert_eq!(out[0], ProbeOutput::Ok(b"hello\n\n3".to_vec()));
     }
 }

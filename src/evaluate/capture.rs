@@ -3,6 +3,7 @@
 
 use serde_yaml::{Mapping, Value};
 
+use super::package::PackageFacts;
 use super::{file_text, key_values, lookup, Stat};
 use crate::baseline::{Check, ServiceState};
 use crate::collect::ProbeOutput;
@@ -134,18 +135,21 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
             put("state", now.into());
         }
         Check::Package { name, .. } => {
-            let kv = key_values(output)?;
-            let status = lookup(&kv, "status");
-            let installed = status == "installed" || status.ends_with(" installed");
+            let facts = PackageFacts::parse(name, output)?;
             put("package", name.as_str().into());
-            if installed {
-                put("state", "installed".into());
-                let version = lookup(&kv, "version");
-                if !version.is_empty() {
-                    put("version", format!("= {version}").into());
-                }
-            } else {
+            let versions = facts.versions();
+            if versions.is_empty() {
                 put("state", "absent".into());
+            } else {
+                put("state", "installed".into());
+                // A constraint every instance there meets: the one version,
+                // or at least the oldest of several (kernels, multiarch), so
+                // an older instance elsewhere is drift.
+                match versions.as_slice() {
+                    [one] if !one.is_empty() => put("version", format!("= {one}").into()),
+                    [oldest, _, ..] if !oldest.is_empty() => put("version", format!(">= {oldest}").into()),
+                    _ => {}
+                }
             }
         }
     }
@@ -160,5 +164,36 @@ fn literal(value: &str) -> Value {
         Value::String(format!("{{% raw %}}{value}{{% endraw %}}"))
     } else {
         Value::String(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::PackageState;
+
+    fn package(text: &str) -> Mapping {
+        let check = Check::Package {
+            name: "kernel".into(),
+            state: PackageState::Installed,
+            version: None,
+        };
+        capture(&check, &ProbeOutput::Ok(text.as_bytes().to_vec())).expect("captured")
+    }
+
+    fn field(m: &Mapping, key: &str) -> Option<String> {
+        m.get(key).and_then(Value::as_str).map(String::from)
+    }
+
+    #[test]
+    fn packages_capture_a_constraint_every_instance_meets() {
+        let one = package("manager=rpm\nx86_64\t(none):5.14.0-427.el9\n");
+        assert_eq!(field(&one, "state").as_deref(), Some("installed"));
+        assert_eq!(field(&one, "version").as_deref(), Some("= 5.14.0-427.el9"));
+        let several = package("manager=rpm\nx86_64\t(none):5.14.0-503.el9\nx86_64\t(none):5.14.0-427.el9\n");
+        assert_eq!(field(&several, "version").as_deref(), Some(">= 5.14.0-427.el9"));
+        let none = package("manager=rpm\n");
+        assert_eq!(field(&none, "state").as_deref(), Some("absent"));
+        assert_eq!(field(&none, "version"), None);
     }
 }

@@ -22,7 +22,9 @@
 
 use regex::Regex;
 
-use super::setting::{find_setting, locate_setting, SettingDialect};
+// The reader's own helpers, not copies of them: reading and editing must
+// never disagree on where a comment starts or which section a key is in.
+use super::setting::{find_setting, locate_setting, section_header, strip_inline_comment, target, SettingDialect};
 
 /// Sets `key` to `value` in `content`, so that afterwards
 /// [`find_setting`]`(result, key, dialect)` is `value` (trimmed).
@@ -84,7 +86,7 @@ pub fn set_setting(content: &str, key: &str, value: &str, dialect: SettingDialec
     let lines = split_lines(content);
     let edited = match locate_setting(content, key, dialect) {
         Some((_, current)) if current == value => return content.to_string(),
-        Some((index, _)) => replace(&lines, index, key, value, dialect),
+        Some((index, _)) => replace(content, &lines, index, key, value, dialect),
         None => insert(content, &lines, key, value, dialect),
     };
     edited.unwrap_or_else(|| content.to_string())
@@ -154,12 +156,19 @@ fn is_block_keyword(word: &str) -> bool {
 }
 
 /// Rewrites the value on line `index`, the key's effective occurrence.
-fn replace(lines: &[Line<'_>], index: usize, key: &str, value: &str, dialect: SettingDialect) -> Option<String> {
+fn replace(
+    content: &str,
+    lines: &[Line<'_>],
+    index: usize,
+    key: &str,
+    value: &str,
+    dialect: SettingDialect,
+) -> Option<String> {
     let line = lines.get(index)?;
     let (text, cr) = split_cr(line.text);
     let name = match dialect {
         SettingDialect::Sshd => key,
-        SettingDialect::Generic => target(lines, key).1,
+        SettingDialect::Generic => target(content, key).1,
     };
     let parts = EntryParts::parse(text, name, dialect)?;
     let sep = if parts.sep.is_empty() {
@@ -208,7 +217,7 @@ fn insert(content: &str, lines: &[Line<'_>], key: &str, value: &str, dialect: Se
         },
         SettingDialect::Generic => {
             let first_header = kinds.iter().position(|k| matches!(k, Kind::Header(_)));
-            let (section, name) = target(lines, key);
+            let (section, name) = target(content, key);
             match (section, first_header) {
                 (_, None) => (lines.len(), last_setting_in(0, lines.len()), name),
                 (None, Some(header)) => match last_setting_in(0, header) {
@@ -467,65 +476,6 @@ fn append(content: &str, lines: &[Line<'_>], new_line: &str) -> String {
     out.push_str(new_line);
     out.push_str(eol);
     out
-}
-
-// The three functions below mirror the private reading rules of
-// `super::setting` exactly, so that edits agree with reads.
-
-/// Which section a generic key is read from (`None`: the global section)
-/// and the key within it: `section.key` when the file has `[section]`,
-/// the longest such section first; otherwise the whole key, globally.
-fn target<'k>(lines: &[Line<'_>], key: &'k str) -> (Option<&'k str>, &'k str) {
-    if !key.contains('.') {
-        return (None, key);
-    }
-    let headers: Vec<&str> = lines
-        .iter()
-        .filter_map(|l| match Kind::of(strip_cr(l.text), SettingDialect::Generic) {
-            Kind::Header(h) => Some(h),
-            _ => None,
-        })
-        .collect();
-    for (dot, _) in key.rmatch_indices('.') {
-        let (section, name) = (&key[..dot], &key[dot + 1..]);
-        if !section.is_empty() && !name.is_empty() && headers.contains(&section) {
-            return (Some(section), name);
-        }
-    }
-    (None, key)
-}
-
-/// `[name]` (with an optional trailing comment) → `name`, trimmed; `text`
-/// is trimmed at the start and not a comment.
-fn section_header(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix('[')?;
-    let inner = strip_inline_comment(inner, SettingDialect::Generic).trim_end();
-    let inner = inner.strip_suffix(']')?;
-    Some(inner.trim())
-}
-
-/// `text` cut at the first comment character that follows whitespace and
-/// is outside a quoted word (`;` too in the generic dialect).
-fn strip_inline_comment(text: &str, dialect: SettingDialect) -> &str {
-    let mut quote: Option<char> = None;
-    let mut prev: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => {
-                let word_start = prev.is_none_or(|p| p.is_whitespace() || p == '=');
-                let after_blank = prev.is_some_and(char::is_whitespace);
-                if (c == '"' || c == '\'') && word_start {
-                    quote = Some(c);
-                } else if after_blank && (c == '#' || (c == ';' && dialect == SettingDialect::Generic)) {
-                    return &text[..i];
-                }
-            }
-        }
-        prev = Some(c);
-    }
-    text
 }
 
 #[cfg(test)]

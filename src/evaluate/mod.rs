@@ -4,12 +4,13 @@
 pub mod capture;
 pub mod edit;
 pub mod expect;
+pub mod package;
 pub mod setting;
 pub mod version;
 
 use std::time::Duration;
 
-use crate::baseline::{Check, Metadata, PackageState, Rule, ServiceState};
+use crate::baseline::{Check, Metadata, Rule, ServiceState};
 use crate::collect::{sysctl_path, Probe, ProbeOutput, Probes};
 use crate::report::RuleStatus;
 use crate::template::{Renderer, Vars};
@@ -175,7 +176,7 @@ pub fn evaluate(
             command_verdict(output, expect.as_ref(), *exit_code, limits, vars, renderer)
         }
         Check::Service { name, state } => service_verdict(name, *state, output),
-        Check::Package { name, state, version } => package_verdict(name, *state, version.as_ref(), output),
+        Check::Package { name, state, version } => package::verdict(name, *state, version.as_ref(), output),
     };
     result.unwrap_or_else(Verdict::error)
 }
@@ -465,41 +466,6 @@ fn enabled_text(e: Option<bool>) -> &'static str {
     }
 }
 
-fn package_verdict(
-    name: &str,
-    want: PackageState,
-    version: Option<&version::VersionConstraint>,
-    output: &ProbeOutput,
-) -> Result<Verdict, String> {
-    let kv = key_values(output)?;
-    let manager = lookup(&kv, "manager");
-    if manager == "none" || manager.is_empty() {
-        return Err("no package manager found (dpkg, rpm or apk)".into());
-    }
-    let status = lookup(&kv, "status");
-    // dpkg: "install ok installed" / "hold ok installed"; others say installed.
-    let installed = status == "installed" || status.ends_with(" installed");
-    let installed_version = lookup(&kv, "version");
-    let actual = if installed {
-        format!("installed {installed_version}")
-    } else {
-        "absent".to_string()
-    };
-    let (pass, expected) = match (want, version) {
-        (PackageState::Absent, _) => (!installed, "absent".to_string()),
-        (PackageState::Installed, None) => (installed, "installed".to_string()),
-        (PackageState::Installed, Some(c)) => (
-            installed && c.matches(installed_version),
-            format!("installed, version {c}"),
-        ),
-    };
-    let mut v = Verdict::compared(pass, expected, Some(actual.trim().to_string()));
-    if !installed && want == PackageState::Installed {
-        v.message = Some(format!("package {name} is not installed ({manager})"));
-    }
-    Ok(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,33 +502,6 @@ mod tests {
         let v = service_verdict("x", ServiceState::Running, &missing).unwrap();
         assert_eq!(v.actual.as_deref(), Some("not found"));
         assert!(v.message.unwrap().contains("not found"));
-    }
-
-    #[test]
-    fn packages_with_versions() {
-        let c: version::VersionConstraint = ">= 1:9".parse().unwrap();
-        let dpkg = ok("manager=dpkg\nstatus=install ok installed\nversion=1:9.2p1-2+deb12u3\n");
-        assert_eq!(
-            package_verdict("p", PackageState::Installed, Some(&c), &dpkg)
-                .unwrap()
-                .status,
-            RuleStatus::Pass
-        );
-        let removed = ok("manager=dpkg\nstatus=deinstall ok config-files\nversion=1:9.2p1-2\n");
-        assert_eq!(
-            package_verdict("p", PackageState::Absent, None, &removed)
-                .unwrap()
-                .status,
-            RuleStatus::Pass
-        );
-        let unknown = ok("manager=dpkg\n");
-        assert_eq!(
-            package_verdict("p", PackageState::Installed, None, &unknown)
-                .unwrap()
-                .status,
-            RuleStatus::Fail
-        );
-        assert!(package_verdict("p", PackageState::Installed, None, &ok("manager=none\n")).is_err());
     }
 
     #[test]

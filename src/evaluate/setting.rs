@@ -165,8 +165,8 @@ fn locate_generic(content: &str, key: &str) -> Option<(usize, String)> {
 }
 
 /// Which section to read and the key within it: `None` is the global
-/// section (before any header).
-fn target<'k>(content: &str, key: &'k str) -> (Option<&'k str>, &'k str) {
+/// section (before any header). Shared with the editor.
+pub(super) fn target<'k>(content: &str, key: &'k str) -> (Option<&'k str>, &'k str) {
     if !key.contains('.') {
         return (None, key);
     }
@@ -188,8 +188,9 @@ fn target<'k>(content: &str, key: &'k str) -> (Option<&'k str>, &'k str) {
     (None, key)
 }
 
-/// `[name]` (with an optional trailing comment) → `name`, trimmed.
-fn section_header(text: &str) -> Option<&str> {
+/// `[name]` (with an optional trailing comment) → `name`, trimmed; `text`
+/// is trimmed at the start and not a comment. Shared with the editor.
+pub(super) fn section_header(text: &str) -> Option<&str> {
     let inner = text.strip_prefix('[')?;
     let inner = strip_inline_comment(inner, SettingDialect::Generic).trim_end();
     let inner = inner.strip_suffix(']')?;
@@ -207,8 +208,8 @@ fn value_of(rest: &str, dialect: SettingDialect) -> String {
 /// Cut `text` at the first comment character that follows whitespace and
 /// is outside a quoted word. A quote opens a quoted word only at the start
 /// of a word (after whitespace or `=`), so apostrophes inside words such as
-/// `don't` do not hide a later comment.
-fn strip_inline_comment(text: &str, dialect: SettingDialect) -> &str {
+/// `don't` do not hide a later comment. Shared with the editor.
+pub(super) fn strip_inline_comment(text: &str, dialect: SettingDialect) -> &str {
     let mut quote: Option<char> = None;
     let mut prev: Option<char> = None;
     for (i, c) in text.char_indices() {

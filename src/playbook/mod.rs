@@ -565,12 +565,8 @@ impl StepBuilder<'_> {
             }
             "sysctl" => {
                 let s = r.sysctl.as_ref().expect("kind checked");
-                if !s.key.contains("{{")
-                    && (s.key.is_empty()
-                        || s.key.starts_with('.')
-                        || s.key.contains("..")
-                        || !s.key.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c)))
-                {
+                // A templated key is checked once rendered (render.rs).
+                if !s.key.contains("{{") && !crate::collect::valid_sysctl_key(&s.key) {
                     errors.push(self.error("key", format!("invalid sysctl key {:?}", s.key)));
                 }
                 let value = self.scalar(&mut errors, "value", &s.value);

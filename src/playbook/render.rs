@@ -147,11 +147,7 @@ fn render_kind(kind: &StepKind, vars: &Vars, r: &Renderers) -> Result<StepKind, 
         },
         StepKind::Sysctl { key, value, persist } => {
             let key = text(key)?;
-            if key.is_empty()
-                || key.starts_with('.')
-                || key.contains("..")
-                || !key.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
-            {
+            if !crate::collect::valid_sysctl_key(&key) {
                 return Err(format!("invalid sysctl key {key:?}"));
             }
             let value = text(value)?;

@@ -172,7 +172,9 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: HumanO
 
 fn render_changes(out: &mut String, host: &HostReport, p: &Palette, diff: bool) {
     for c in &host.changes {
-        let target = if c.path.is_empty() {
+        // Default step names (`template /etc/motd`, `X in /etc/ssh/sshd_config`)
+        // already name the path: print it once.
+        let target = if c.path.is_empty() || names_path(&c.step, &c.path) {
             String::new()
         } else {
             format!(" ({})", c.path)
@@ -182,6 +184,17 @@ fn render_changes(out: &mut String, host: &HostReport, p: &Palette, diff: bool) 
             render_diff(out, &c.diff, p);
         }
     }
+}
+
+/// Whether `step` contains `path` as a word of its own: between the start
+/// or a blank and the end or a blank, so `copy /etc/a.bak` does not name
+/// `/etc/a`.
+fn names_path(step: &str, path: &str) -> bool {
+    step.match_indices(path).any(|(at, _)| {
+        let before = step[..at].chars().next_back();
+        let after = step[at + path.len()..].chars().next();
+        before.is_none_or(char::is_whitespace) && after.is_none_or(char::is_whitespace)
+    })
 }
 
 fn status_rank(s: RuleStatus) -> u8 {
@@ -258,5 +271,57 @@ fn render_diff(out: &mut String, diff: &str, p: &Palette) {
             p.dim.apply_to(line).to_string()
         };
         let _ = writeln!(out, "        {styled}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Change;
+
+    fn change_lines(changes: &[(&str, &str)]) -> Vec<String> {
+        let host = HostReport {
+            changes: changes
+                .iter()
+                .map(|(step, path)| Change {
+                    step: step.to_string(),
+                    path: path.to_string(),
+                    diff: String::new(),
+                })
+                .collect(),
+            name: "h".into(),
+            address: "h".into(),
+            status: HostStatus::Changed,
+            error: None,
+            results: Vec::new(),
+            duration_ms: 0,
+            warnings: Vec::new(),
+            observed: Vec::new(),
+        };
+        let mut out = String::new();
+        render_changes(&mut out, &host, &Palette::new(false), false);
+        out.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_change_names_its_path_once() {
+        assert_eq!(
+            change_lines(&[
+                ("template /etc/motd", "/etc/motd"),
+                ("X11Forwarding in /etc/ssh/sshd_config", "/etc/ssh/sshd_config"),
+                ("harden sshd", "/etc/ssh/sshd_config"),
+                ("copy /etc/a.bak", "/etc/a"),
+                ("restore /etc/a b", "/etc/a b"),
+                ("command true", ""),
+            ]),
+            [
+                "  ~ template /etc/motd",
+                "  ~ X11Forwarding in /etc/ssh/sshd_config",
+                "  ~ harden sshd (/etc/ssh/sshd_config)",
+                "  ~ copy /etc/a.bak (/etc/a)",
+                "  ~ restore /etc/a b",
+                "  ~ command true",
+            ]
+        );
     }
 }

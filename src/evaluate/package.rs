@@ -1,0 +1,353 @@
+//! The `package` subject: what the collection script's `p_pkg` reports,
+//! taken apart, and the verdict on it.
+//!
+//! A package name can have several installed instances: rpm keeps several
+//! versions of `kernel` (or an `x86_64` and an `i686` build), dpkg keeps
+//! multiarch instances (`libssl3:amd64` and `libssl3:i386`). Every instance
+//! counts:
+//!
+//! * `state: installed` passes when at least one instance is installed;
+//!   `state: absent` when none is.
+//! * A `version` constraint must hold for **every** installed instance: an
+//!   old, vulnerable instance left installed next to a new one is drift.
+//! * `actual` lists the installed versions, sorted (Debian ordering) and
+//!   without repeats: `installed 5.14.0-362.el9, 5.14.0-427.el9`.
+//!
+//! The script's answer is `manager=dpkg|rpm|apk|none` on the first line,
+//! then the package manager's own lines, one per instance:
+//!
+//! * dpkg: `dpkg-query -W -f='${Architecture}\t${Status}\t${Version}\n'`,
+//!   every instance dpkg knows, installed or not (`deinstall ok
+//!   config-files` is a removed one);
+//! * rpm: `rpm -q --qf '%{ARCH}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n'`, only
+//!   when rpm says the package is installed (its "is not installed" line is
+//!   not passed on); an epoch of `(none)` is dropped;
+//! * apk: `apk info -e -v`, `NAME-VERSION`, only when installed.
+
+use super::version::{compare_versions, VersionConstraint};
+use super::Verdict;
+use crate::baseline::PackageState;
+use crate::collect::ProbeOutput;
+
+/// One installed instance of a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub version: String,
+    /// `amd64`, `x86_64`…; `None` where the manager does not say.
+    pub arch: Option<String>,
+}
+
+/// What the host said about one package name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageFacts {
+    /// `dpkg`, `rpm` or `apk`.
+    pub manager: String,
+    /// The installed instances, in the manager's order.
+    pub installed: Vec<Instance>,
+}
+
+impl PackageFacts {
+    /// Parses the probe's answer for the package `name`.
+    pub fn parse(name: &str, output: &ProbeOutput) -> Result<PackageFacts, String> {
+        let ProbeOutput::Ok(bytes) = output else {
+            return Err("the host's answer could not be read".into());
+        };
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.lines();
+        let manager = lines
+            .next()
+            .and_then(|l| l.strip_prefix("manager="))
+            .map(str::trim)
+            .unwrap_or("");
+        let instance = |version: &str, arch: Option<&str>| Instance {
+            version: version.trim().to_string(),
+            arch: arch
+                .map(str::trim)
+                .filter(|a| !a.is_empty() && *a != "(none)")
+                .map(String::from),
+        };
+        let lines = lines.filter(|l| !l.trim().is_empty());
+        let installed: Vec<Instance> = match manager {
+            "dpkg" => lines
+                .filter_map(|l| {
+                    let mut fields = l.split('\t');
+                    let (arch, status, version) = (fields.next()?, fields.next()?, fields.next()?);
+                    // "install ok installed", "hold ok installed"; anything
+                    // else (config-files, half-installed…) is not installed.
+                    status
+                        .trim()
+                        .ends_with(" installed")
+                        .then(|| instance(version, Some(arch)))
+                })
+                .collect(),
+            "rpm" => lines
+                .filter_map(|l| {
+                    let (arch, version) = l.split_once('\t')?;
+                    let version = version.trim();
+                    Some(instance(version.strip_prefix("(none):").unwrap_or(version), Some(arch)))
+                })
+                .collect(),
+            "apk" => lines
+                .map(|l| {
+                    let l = l.trim();
+                    instance(
+                        l.strip_prefix(name).and_then(|v| v.strip_prefix('-')).unwrap_or(l),
+                        None,
+                    )
+                })
+                .collect(),
+            "none" | "" => return Err("no package manager found (dpkg, rpm or apk)".into()),
+            other => return Err(format!("unknown package manager {other:?}")),
+        };
+        Ok(PackageFacts {
+            manager: manager.to_string(),
+            installed,
+        })
+    }
+
+    /// The installed versions, sorted by Debian ordering, without repeats.
+    pub fn versions(&self) -> Vec<&str> {
+        let mut versions: Vec<&str> = self.installed.iter().map(|i| i.version.as_str()).collect();
+        versions.sort_by(|a, b| compare_versions(a, b).then_with(|| a.cmp(b)));
+        versions.dedup();
+        versions
+    }
+}
+
+/// The verdict of a `package` rule; see the module documentation.
+pub fn verdict(
+    name: &str,
+    want: PackageState,
+    constraint: Option<&VersionConstraint>,
+    output: &ProbeOutput,
+) -> Result<Verdict, String> {
+    let facts = PackageFacts::parse(name, output)?;
+    let installed = !facts.installed.is_empty();
+    let actual = if installed {
+        format!("installed {}", facts.versions().join(", "))
+    } else {
+        "absent".to_string()
+    };
+    let outside: Vec<&Instance> = match constraint {
+        Some(c) => facts.installed.iter().filter(|i| !c.matches(&i.version)).collect(),
+        None => Vec::new(),
+    };
+    let (pass, expected) = match (want, constraint) {
+        (PackageState::Absent, _) => (!installed, "absent".to_string()),
+        (PackageState::Installed, None) => (installed, "installed".to_string()),
+        (PackageState::Installed, Some(c)) => (installed && outside.is_empty(), format!("installed, version {c}")),
+    };
+    let mut v = Verdict::compared(pass, expected, Some(actual));
+    if !installed && want == PackageState::Installed {
+        v.message = Some(format!("package {name} is not installed ({})", facts.manager));
+    } else if want == PackageState::Installed && !outside.is_empty() && facts.installed.len() > 1 {
+        let list: Vec<String> = outside
+            .iter()
+            .map(|i| match &i.arch {
+                Some(arch) => format!("{} ({arch})", i.version),
+                None => i.version.clone(),
+            })
+            .collect();
+        v.message = Some(format!(
+            "{} of {} installed instances of {name} fail the version constraint: {}",
+            outside.len(),
+            facts.installed.len(),
+            list.join(", ")
+        ));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::RuleStatus;
+
+    fn ok(text: &str) -> ProbeOutput {
+        ProbeOutput::Ok(text.as_bytes().to_vec())
+    }
+
+    fn constraint(text: &str) -> VersionConstraint {
+        text.parse().expect("valid constraint")
+    }
+
+    fn check(name: &str, want: PackageState, c: Option<&str>, text: &str) -> Verdict {
+        let c = c.map(constraint);
+        verdict(name, want, c.as_ref(), &ok(text)).expect("a verdict")
+    }
+
+    // Real `dpkg-query -W -f='${Architecture}\t${Status}\t${Version}\n'`
+    // output for a multiarch library, and the same with a removed instance.
+    const DPKG_MULTIARCH: &str =
+        "manager=dpkg\namd64\tinstall ok installed\t3.0.15-1~deb12u1\ni386\tinstall ok installed\t3.0.11-1~deb12u2\n";
+    const DPKG_ONE_REMOVED: &str =
+        "manager=dpkg\namd64\tinstall ok installed\t3.0.15-1~deb12u1\ni386\tdeinstall ok config-files\t3.0.11-1~deb12u2\n";
+    // `rpm -q --qf '%{ARCH}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n' kernel` with
+    // three kernels kept by installonly_limit.
+    const RPM_KERNELS: &str =
+        "manager=rpm\nx86_64\t(none):5.14.0-427.el9\nx86_64\t(none):5.14.0-362.el9\nx86_64\t(none):5.14.0-503.el9\n";
+    // `apk info -e -v` lines.
+    const APK_TWO: &str = "manager=apk\nmusl-1.2.4-r2\nmusl-1.2.5-r0\n";
+
+    #[test]
+    fn dpkg_multiarch_instances_are_all_read() {
+        let facts = PackageFacts::parse("libssl3", &ok(DPKG_MULTIARCH)).unwrap();
+        assert_eq!(facts.manager, "dpkg");
+        assert_eq!(
+            facts.installed,
+            [
+                Instance {
+                    version: "3.0.15-1~deb12u1".into(),
+                    arch: Some("amd64".into())
+                },
+                Instance {
+                    version: "3.0.11-1~deb12u2".into(),
+                    arch: Some("i386".into())
+                },
+            ]
+        );
+        assert_eq!(facts.versions(), ["3.0.11-1~deb12u2", "3.0.15-1~deb12u1"]);
+        // A removed instance (config files left) is not installed.
+        let facts = PackageFacts::parse("libssl3", &ok(DPKG_ONE_REMOVED)).unwrap();
+        assert_eq!(facts.versions(), ["3.0.15-1~deb12u1"]);
+    }
+
+    #[test]
+    fn rpm_instances_drop_the_missing_epoch() {
+        let facts = PackageFacts::parse("kernel", &ok(RPM_KERNELS)).unwrap();
+        assert_eq!(facts.versions(), ["5.14.0-362.el9", "5.14.0-427.el9", "5.14.0-503.el9"]);
+        assert_eq!(facts.installed[0].arch.as_deref(), Some("x86_64"));
+        let facts = PackageFacts::parse("openssh", &ok("manager=rpm\nx86_64\t1:8.7p1-38.el9\n")).unwrap();
+        assert_eq!(facts.versions(), ["1:8.7p1-38.el9"]);
+        // gpg-pubkey has no arch.
+        let facts = PackageFacts::parse("gpg-pubkey", &ok("manager=rpm\n(none)\t(none):fd431d51-4ae0493b\n")).unwrap();
+        assert_eq!(facts.installed[0].arch, None);
+    }
+
+    #[test]
+    fn apk_lines_lose_the_name() {
+        let facts = PackageFacts::parse("musl", &ok(APK_TWO)).unwrap();
+        assert_eq!(facts.versions(), ["1.2.4-r2", "1.2.5-r0"]);
+        // A name with dashes, and a line that does not start with it.
+        let facts = PackageFacts::parse("openssh-server", &ok("manager=apk\nopenssh-server-9.7_p1-r4\nodd\n")).unwrap();
+        assert_eq!(facts.versions(), ["9.7_p1-r4", "odd"]);
+    }
+
+    #[test]
+    fn absent_everywhere() {
+        for text in [
+            "manager=dpkg\n",
+            "manager=dpkg",
+            "manager=rpm\n",
+            "manager=apk\n",
+            "manager=dpkg\n\n",
+        ] {
+            let facts = PackageFacts::parse("p", &ok(text)).unwrap();
+            assert!(facts.installed.is_empty(), "{text:?}");
+            let v = check("p", PackageState::Absent, None, text);
+            assert_eq!((v.status, v.actual.as_deref()), (RuleStatus::Pass, Some("absent")));
+            let v = check("p", PackageState::Installed, Some(">= 1"), text);
+            assert_eq!(v.status, RuleStatus::Fail);
+            assert!(v.message.unwrap().contains("not installed"));
+        }
+        // dpkg knows the name but it was never installed.
+        let v = check(
+            "p",
+            PackageState::Absent,
+            None,
+            "manager=dpkg\namd64\tunknown ok not-installed\t\n",
+        );
+        assert_eq!(v.status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn installed_passes_when_any_instance_is() {
+        let v = check("libssl3", PackageState::Installed, None, DPKG_ONE_REMOVED);
+        assert_eq!(v.status, RuleStatus::Pass);
+        let v = check("libssl3", PackageState::Absent, None, DPKG_ONE_REMOVED);
+        assert_eq!(
+            (v.status, v.actual.as_deref()),
+            (RuleStatus::Fail, Some("installed 3.0.15-1~deb12u1"))
+        );
+    }
+
+    #[test]
+    fn a_version_constraint_must_hold_for_every_instance() {
+        // The i386 instance is old: drift, and the message names it.
+        let v = check("libssl3", PackageState::Installed, Some(">= 3.0.15"), DPKG_MULTIARCH);
+        assert_eq!(v.status, RuleStatus::Fail);
+        assert_eq!(v.expected.as_deref(), Some("installed, version >= 3.0.15"));
+        assert_eq!(
+            v.actual.as_deref(),
+            Some("installed 3.0.11-1~deb12u2, 3.0.15-1~deb12u1")
+        );
+        assert_eq!(
+            v.message.as_deref(),
+            Some("1 of 2 installed instances of libssl3 fail the version constraint: 3.0.11-1~deb12u2 (i386)")
+        );
+        let v = check("libssl3", PackageState::Installed, Some(">= 3.0.11"), DPKG_MULTIARCH);
+        assert_eq!((v.status, v.message), (RuleStatus::Pass, None));
+        // Removing the old instance fixes it.
+        let v = check("libssl3", PackageState::Installed, Some(">= 3.0.15"), DPKG_ONE_REMOVED);
+        assert_eq!(v.status, RuleStatus::Pass);
+
+        let v = check("kernel", PackageState::Installed, Some(">= 5.14.0-427"), RPM_KERNELS);
+        assert_eq!(v.status, RuleStatus::Fail);
+        assert_eq!(
+            v.actual.as_deref(),
+            Some("installed 5.14.0-362.el9, 5.14.0-427.el9, 5.14.0-503.el9")
+        );
+        assert!(v.message.unwrap().contains("5.14.0-362.el9 (x86_64)"));
+        let v = check("kernel", PackageState::Installed, Some(">= 5.14.0-362"), RPM_KERNELS);
+        assert_eq!(v.status, RuleStatus::Pass);
+        // `!=` against a known-bad build: any instance of it is drift.
+        let v = check(
+            "kernel",
+            PackageState::Installed,
+            Some("!= 5.14.0-427.el9"),
+            RPM_KERNELS,
+        );
+        assert_eq!(v.status, RuleStatus::Fail);
+
+        let v = check("musl", PackageState::Installed, Some(">> 1.2.4-r2"), APK_TWO);
+        assert_eq!(v.status, RuleStatus::Fail);
+        assert!(v.message.unwrap().ends_with(": 1.2.4-r2"));
+        let v = check("musl", PackageState::Installed, Some(">= 1.2.4"), APK_TWO);
+        assert_eq!(v.status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn one_instance_as_before() {
+        let text = "manager=dpkg\namd64\tinstall ok installed\t1:9.2p1-2+deb12u3\n";
+        let v = check("openssh-server", PackageState::Installed, Some(">= 1:9"), text);
+        assert_eq!(
+            (v.status, v.actual.as_deref(), v.message),
+            (RuleStatus::Pass, Some("installed 1:9.2p1-2+deb12u3"), None)
+        );
+        let v = check("openssh-server", PackageState::Installed, Some(">= 1:10"), text);
+        assert_eq!((v.status, v.message), (RuleStatus::Fail, None));
+        // Held packages are installed too.
+        let v = check(
+            "p",
+            PackageState::Installed,
+            None,
+            "manager=dpkg\namd64\thold ok installed\t1.0\n",
+        );
+        assert_eq!(v.status, RuleStatus::Pass);
+        // The same version for two architectures is shown once.
+        let text = "manager=dpkg\namd64\tinstall ok installed\t1.0\ni386\tinstall ok installed\t1.0\n";
+        let v = check("p", PackageState::Installed, None, text);
+        assert_eq!(v.actual.as_deref(), Some("installed 1.0"));
+    }
+
+    #[test]
+    fn no_manager_is_an_error() {
+        for text in ["manager=none\n", "", "garbage\n", "manager=pacman\n"] {
+            assert!(
+                verdict("p", PackageState::Installed, None, &ok(text)).is_err(),
+                "{text:?}"
+            );
+        }
+        assert!(verdict("p", PackageState::Installed, None, &ProbeOutput::Missing).is_err());
+    }
+}
