@@ -450,6 +450,11 @@ fn bad_playbooks_exit_2_with_position_and_contact_nobody() {
             "name: p\nsteps:\n  - copy: {src: bad-mode.yaml, dest: /etc/x, mode: 644}\n",
             "bad-mode.yaml:3:46: step #1: mode must be a quoted octal string",
         ),
+        (
+            "long-settle.yaml",
+            "name: p\nsettle: 600\nsteps:\n  - command: 'true'\n",
+            "long-settle.yaml:2:1: settle must be between 0 and 60 seconds",
+        ),
     ];
     for (name, text, expected) in cases {
         std::fs::write(dir.path().join(name), text).unwrap();

@@ -127,6 +127,8 @@ pub struct ApplyPlan {
     pub verify_baselines: Vec<Baseline>,
     pub check: bool,
     pub confirm_timeout: Option<u64>,
+    /// The pause between handlers and verification (the playbook's `settle`).
+    pub settle: Duration,
     pub serial: Option<Amount>,
     pub max_fail: Option<Amount>,
     pub connect: ConnectOptions,
@@ -211,6 +213,7 @@ pub async fn run(
                         redactor: work.redactor.clone(),
                         check: plan.check,
                         confirm_timeout: plan.confirm_timeout,
+                        settle: plan.settle,
                         connect: &plan.connect,
                         keys: &keys,
                         jumps: &jumps,

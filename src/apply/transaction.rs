@@ -26,8 +26,6 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 /// How long a fresh connection is retried after handlers ran: sshd refuses
 /// connections for a moment after a reload.
 const RECONNECT_FOR: Duration = Duration::from_secs(15);
-/// Pause between the handlers and verification; see `execute`.
-const HANDLER_SETTLE: Duration = Duration::from_secs(1);
 
 /// A step, rendered for this host.
 #[derive(Debug, Clone)]
@@ -52,6 +50,8 @@ pub struct HostJob<'a> {
     pub redactor: Redactor,
     pub check: bool,
     pub confirm_timeout: Option<u64>,
+    /// The pause between handlers and verification.
+    pub settle: Duration,
     pub connect: &'a ConnectOptions,
     pub keys: &'a transport::ssh::KeyStore,
     /// The run's shared connections to jump hosts.
@@ -594,10 +594,11 @@ impl Transaction<'_> {
 
         // Verify over a new connection. Handlers that reload a service
         // return before the service has reloaded (a SIGHUP is handled
-        // asynchronously): give it a moment, or verification could reach
-        // the old process and confirm a change that cuts the host off.
+        // asynchronously): give it the playbook's `settle`, or verification
+        // could reach the old process and confirm a change that cuts the
+        // host off.
         if !self.handlers.is_empty() {
-            tokio::time::sleep(HANDLER_SETTLE).await;
+            tokio::time::sleep(job.settle).await;
         }
         if job.interrupted() {
             return self.roll_back("interrupted".into(), armed_at).await;
@@ -892,6 +893,8 @@ impl Status {
 /// moment after a reload.
 async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
     let until = Instant::now() + RECONNECT_FOR;
+    // A reload usually takes milliseconds: retry soon, then back off.
+    let mut pause = Duration::from_millis(100);
     loop {
         match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
             Ok(c) => return Ok(c),
@@ -901,7 +904,10 @@ async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
                 | TransportError::HostKeyUnknown { .. }
                 | TransportError::Auth { .. }),
             ) => return Err(one_line(&e)),
-            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(800));
+            }
         }
     }
 }

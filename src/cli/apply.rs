@@ -147,6 +147,7 @@ fn plan_for(
         verify_baselines: verify_baselines(playbook),
         check: change.check,
         confirm_timeout: Some(confirm_timeout),
+        settle: playbook.settle,
         serial,
         max_fail,
         connect: conn.connect_options(),

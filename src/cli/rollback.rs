@@ -90,6 +90,7 @@ pub fn exec(args: RollbackArgs) -> Result<u8, CliError> {
         verify_baselines: Vec::new(),
         check: args.check,
         confirm_timeout: Some(crate::apply::SAFETY_TIMEOUT),
+        settle: crate::playbook::DEFAULT_SETTLE,
         serial: None,
         max_fail: None,
         connect: conn.connect_options(),

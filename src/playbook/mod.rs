@@ -7,6 +7,7 @@ pub mod render;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -16,6 +17,12 @@ use crate::config_error::{find_key_value, ConfigError, ConfigErrors, Position};
 use crate::inventory::Become;
 use crate::template::{Renderer, Vars};
 use crate::yaml::SourceFile;
+
+/// After the handlers, rectify waits this long before it verifies, so a
+/// daemon told to reload by a signal (which returns at once) has reloaded
+/// before the new connection reaches it. A playbook's `settle` overrides it.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(250);
+const MAX_SETTLE_SECS: f64 = 60.0;
 
 /// Files a `copy` step sends are read whole into memory; keep them small.
 const MAX_COPY_BYTES: u64 = 16 * 1024 * 1024;
@@ -32,6 +39,7 @@ struct RawPlaybook {
     #[serde(rename = "become")]
     become_: Option<Become>,
     confirm_timeout: Option<u64>,
+    settle: Option<f64>,
     steps: Vec<RawStep>,
     #[serde(default)]
     handlers: IndexMap<String, String>,
@@ -212,6 +220,8 @@ pub struct Playbook {
     pub secrets: BTreeSet<String>,
     pub become_: Option<Become>,
     pub confirm_timeout: Option<u64>,
+    /// How long to wait after the handlers before verifying.
+    pub settle: Duration,
     pub steps: Vec<Step>,
     pub handlers: Vec<Handler>,
     pub verify: Vec<Verify>,
@@ -253,6 +263,18 @@ impl Playbook {
                 ));
             }
         }
+
+        let settle = match raw.settle {
+            None => DEFAULT_SETTLE,
+            Some(t) if (0.0..=MAX_SETTLE_SECS).contains(&t) => Duration::from_secs_f64(t),
+            Some(t) => {
+                errors.push(source.error_at(
+                    find_key_value(&source.text, "settle", "", 0),
+                    format!("settle must be between 0 and {MAX_SETTLE_SECS} seconds, got {t}"),
+                ));
+                DEFAULT_SETTLE
+            }
+        };
 
         let mut steps = Vec::new();
         for (i, raw_step) in raw.steps.iter().enumerate() {
@@ -309,6 +331,7 @@ impl Playbook {
             secrets: raw.secrets.into_iter().collect(),
             become_: raw.become_,
             confirm_timeout: raw.confirm_timeout,
+            settle,
             steps,
             handlers,
             verify,
@@ -775,6 +798,18 @@ mod tests {
         assert_eq!(p.steps[0].notify, vec![0]);
         assert_eq!(p.steps[1].at, Position { line: 8, column: 3 });
         assert!(matches!(&p.steps[2].kind, StepKind::Sysctl { value, .. } if value == "0"));
+    }
+
+    #[test]
+    fn settle_defaults_to_a_quarter_second_and_takes_fractions() {
+        let p = load("name: t\nsteps:\n  - command: true\n").unwrap();
+        assert_eq!(p.settle, Duration::from_millis(250));
+        let p = load("name: t\nsettle: 1.5\nsteps:\n  - command: true\n").unwrap();
+        assert_eq!(p.settle, Duration::from_millis(1500));
+        let p = load("name: t\nsettle: 0\nsteps:\n  - command: true\n").unwrap();
+        assert_eq!(p.settle, Duration::ZERO);
+        let e = load("name: t\nsettle: -1\nsteps:\n  - command: true\n").unwrap_err();
+        assert!(e.to_string().contains("p.yaml:2:1: settle must be between 0 and 60"), "{e}");
     }
 
     #[test]
