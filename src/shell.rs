@@ -46,6 +46,17 @@ else
 fi
 "#;
 
+/// Shell text, for the top of a remote script, that defines
+/// `run_cmd CMD [WRAPPER...]`: runs CMD (shell text) in a new `sh`, behind
+/// WRAPPER words (`bounded SECS`) if any, without CMD appearing in any
+/// process's arguments — `ps` on the host shows only the constant
+/// `sh -c 'c=$RECTIFY_CMD; …'`. A command may carry a secret (a password
+/// var rendered into it); a process's environment, unlike its arguments,
+/// is readable only by its own user and root, and the variable is unset
+/// before CMD runs, so CMD's own children do not inherit it.
+pub const RUN_CMD: &str = r#"run_cmd() { ( RECTIFY_CMD=$1; export RECTIFY_CMD; shift; "$@" sh -c 'c=$RECTIFY_CMD; unset RECTIFY_CMD; eval "$c"' ) }
+"#;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("a NUL byte cannot be passed to a remote shell")]
 pub struct QuoteError;
@@ -102,6 +113,23 @@ mod tests {
         let line = join(&["printf", "%s|", "a b", "c'd"]).unwrap();
         let out = Command::new("sh").arg("-c").arg(&line).output().unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), "a b|c'd|");
+    }
+
+    #[test]
+    fn run_cmd_runs_any_command_text_with_its_status_and_keeps_it_to_itself() {
+        let cmd = "printf '%s|' \"it's\" \"$(echo sub)\" \"[$RECTIFY_CMD]\"; sh -c 'printf \"[%s]\" \"$RECTIFY_CMD\"'; exit 3";
+        let script = format!(
+            "{BOUNDED}{RUN_CMD}run_cmd {q}; echo \" rc=$?\"; run_cmd {q} bounded 5; echo \" rc=$?\"",
+            q = quote(cmd).unwrap()
+        );
+        let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        // The text ran as written; neither it nor its children see it in
+        // their environment; the exit status comes through, behind a
+        // wrapper too.
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "it's|sub|[]|[] rc=3\nit's|sub|[]|[] rc=3\n"
+        );
     }
 
     /// Runs `BOUNDED` then `body` with `sh` and `PATH=path`: stdout.

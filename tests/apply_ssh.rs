@@ -761,3 +761,50 @@ fn a_second_apply_to_a_busy_host_is_refused() {
         "# demo service\nMaxThings 10\nColor red\n"
     );
 }
+
+#[test]
+fn secrets_never_appear_in_process_arguments() {
+    let fleet = Fleet::start(35, vec![demo_host("web01")]);
+    // Every way a value reaches a remote command: a gather probe
+    // (`unless`), a command step, a handler, a verify command.
+    let secret = format!("S3cret-{}", std::process::id());
+    let playbook = format!(
+        "name: secrets\nvars: {{db_pass: {secret}}}\nsecrets: [db_pass]\nsteps:\n  - command: sleep 1; echo {{{{ db_pass }}}} > /etc/app.pass\n    unless: sleep 1; grep -qx {{{{ db_pass }}}} /etc/app.pass\n    notify: [check]\nhandlers:\n  check: sleep 1; test -n {{{{ db_pass }}}}\nverify:\n  - command: sleep 1; grep -qx {{{{ db_pass }}}} /etc/app.pass\n"
+    );
+    let (inv, pb) = setup(&fleet, &playbook, &[]);
+    let state = tempfile::tempdir().unwrap();
+    let mut apply = Command::new(fleet::rectify_bin())
+        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress", "--format", "json"])
+        .env("RECTIFY_STATE_DIR", state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The hosts share this machine's process table: one `ps` sees the
+    // controller and the host alike.
+    let (mut leaked, mut seen_running) = (Vec::new(), 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while apply.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+        for line in String::from_utf8_lossy(&ps.stdout).lines() {
+            if line.contains(&secret) {
+                leaked.push(line.to_string());
+            }
+            // Each command sleeps first: this proves ps ran while they did.
+            if line.trim() == "sleep 1" {
+                seen_running += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = apply.wait_with_output().unwrap();
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(host(&report, "web01")["status"], "changed", "{report}");
+    assert_eq!(
+        fleet.read_file("web01", "/etc/app.pass"),
+        format!("{secret}\n").into_bytes()
+    );
+    assert!(seen_running > 0, "ps never caught a remote command running");
+    assert!(leaked.is_empty(), "the secret was visible in ps: {leaked:?}");
+}

@@ -19,7 +19,7 @@
 //! A per-host lock, the directory `/run/rectify.lock` holding the run id,
 //! keeps two transactions from interleaving on one host.
 
-use crate::shell::{quote, QuoteError, BOUNDED};
+use crate::shell::{quote, QuoteError, BOUNDED, RUN_CMD};
 
 use super::plan::{FileAction, FileKind, HostPlan, Op};
 
@@ -73,7 +73,7 @@ pub fn change(
     use base64::Engine;
     let delimiter = format!("RECTIFY_END_{nonce}");
     let mut s = format!(
-        "{HEADER}{}BK={}\nLOCK={}\n",
+        "{HEADER}{RUN_CMD}{}BK={}\nLOCK={}\n",
         reporters(nonce)?,
         quote(&backup_dir(run_id))?,
         quote(LOCK_DIR)?
@@ -132,7 +132,8 @@ base64 -d > \"$c{i}\" <<'{delimiter}' || abort upload{i} \"cannot write next to 
             // environment: `{path}` becomes "$RECTIFY_CANDIDATE".
             let cmd = v.replace("{path}", "\"$RECTIFY_CANDIDATE\"");
             s.push_str(&format!(
-                "if ! out=$(RECTIFY_CANDIDATE=\"$c{i}\" sh -c {} 2>&1 </dev/null); then
+                "RECTIFY_CANDIDATE=\"$c{i}\"; export RECTIFY_CANDIDATE
+if ! out=$(run_cmd {} 2>&1 </dev/null); then
   printf 'RECTIFY:%s:validate:{i}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; abort validate{i} rejected
 fi
 ",
@@ -154,7 +155,7 @@ fi
     s.push_str("ok committed\n");
     for (h, cmd) in handlers.iter().enumerate() {
         s.push_str(&format!(
-            "if ! out=$(sh -c {} 2>&1 </dev/null); then
+            "if ! out=$(run_cmd {} 2>&1 </dev/null); then
   printf 'RECTIFY:%s:handler:{h}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; exit 1
 fi
 ",
@@ -266,7 +267,7 @@ restore_meta() {{
 # usable `timeout` they are not bounded on the host: a rollback the
 # controller runs is given up on after its exec timeout (--command-timeout),
 # and one the dead-man timer runs has nothing above it at all.
-{BOUNDED}T={}
+{BOUNDED}{RUN_CMD}T={}
 ",
         quote(&bk)?,
         quote(&handler_timeout.to_string())?
@@ -303,7 +304,7 @@ restore_meta() {{
             Op::Command { rollback, .. } => {
                 if let Some(cmd) = rollback {
                     s.push_str(&format!(
-                        "if [ -e \"$BK/{k}.done\" ]; then bounded \"$T\" sh -c {} </dev/null || rc=1; fi\n",
+                        "if [ -e \"$BK/{k}.done\" ]; then run_cmd {} bounded \"$T\" </dev/null || rc=1; fi\n",
                         quote(cmd)?
                     ));
                 }
@@ -315,7 +316,7 @@ restore_meta() {{
             "started=\nfor f in \"$BK\"/*.done; do [ -e \"$f\" ] && started=1; done\nif [ -n \"$started\" ]; then\n",
         );
         for h in handlers {
-            s.push_str(&format!("  bounded \"$T\" sh -c {} </dev/null || rc=1\n", quote(h)?));
+            s.push_str(&format!("  run_cmd {} bounded \"$T\" </dev/null || rc=1\n", quote(h)?));
         }
         s.push_str("fi\n");
     }
@@ -375,7 +376,7 @@ fn commit_body(plan: &HostPlan) -> Result<String, QuoteError> {
             Op::Command { command, .. } => {
                 s.push_str(&mark);
                 s.push_str(&format!(
-                    "sh -c {} </dev/null > \"$BK/{k}.out\" 2>&1 || stop {k} \"exit status $?\"\n",
+                    "run_cmd {} </dev/null > \"$BK/{k}.out\" 2>&1 || stop {k} \"exit status $?\"\n",
                     quote(command)?
                 ));
             }
@@ -413,10 +414,14 @@ fn kill_timer() -> &'static str {
 /// there first. Reports `verify:I:output` for a failing check, then
 /// `ok:committed` or `ok:timer`.
 pub fn verify_and_confirm(run_id: &str, commands: &[String], nonce: &str) -> Result<String, QuoteError> {
-    let mut s = format!("{HEADER}{}BK={}\n{{\n", reporters(nonce)?, quote(&backup_dir(run_id))?);
+    let mut s = format!(
+        "{HEADER}{RUN_CMD}{}BK={}\n{{\n",
+        reporters(nonce)?,
+        quote(&backup_dir(run_id))?
+    );
     for (i, cmd) in commands.iter().enumerate() {
         s.push_str(&format!(
-            "if ! out=$(sh -c {} 2>&1 </dev/null); then
+            "if ! out=$(run_cmd {} 2>&1 </dev/null); then
   printf 'RECTIFY:%s:verify:{i}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; exit 1
 fi
 ",
@@ -526,7 +531,7 @@ mod tests {
         let marks = std::fs::read_to_string(dir.path().join("marks")).unwrap();
         assert_eq!(marks, "first\nhandler\n");
         let calls = std::fs::read_to_string(log).unwrap();
-        assert!(calls.contains("-s KILL -t 1 sh -c sleep 30"), "{calls}");
+        assert!(calls.contains("-s KILL -t 1 sh -c "), "{calls}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! header, and lengths let content be anything (binary, no final newline,
 //! lines that look like headers).
 
-use crate::shell::{quote, QuoteError, BOUNDED};
+use crate::shell::{quote, QuoteError, BOUNDED, RUN_CMD};
 
 use super::Probe;
 
@@ -40,7 +40,7 @@ p_cmd() {
   # `bounded` (defined below, before any probe runs): without a usable
   # `timeout` the controller's exec timeout for the whole script, the base
   # timeout plus every command's own, is what ends a command that hangs.
-  o=$( { bounded "$2" sh -c "$3"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
+  o=$( { run_cmd "$3" bounded "$2"; printf '\n%s' "$?"; } | head -c "$(($4 + 16))" )
   emit "$1" ok "$o"
 }
 p_svc() {
@@ -84,10 +84,11 @@ $(apk info -e -v -- "$2")"
 
 /// Builds the script for `probes`. `nonce` must be unpredictable by the host.
 pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
-    let mut script = String::with_capacity(PRELUDE.len() + BOUNDED.len() + probes.len() * 64);
+    let mut script = String::with_capacity(PRELUDE.len() + BOUNDED.len() + RUN_CMD.len() + probes.len() * 64);
     script.push_str(&format!("N={}\n", quote(nonce)?));
     script.push_str(PRELUDE);
     script.push_str(BOUNDED);
+    script.push_str(RUN_CMD);
     // One brace group, parsed whole before it runs, with stdin from
     // /dev/null: `sh -s` reads the script itself from stdin, so a probed
     // command that read stdin would otherwise swallow the rest of it.
@@ -379,7 +380,7 @@ mod tests {
         // Killed (128 + 9) after its one second, not run to its end.
         assert_eq!(out[1], ProbeOutput::Ok(b"\n137".to_vec()));
         let calls = std::fs::read_to_string(log).unwrap();
-        assert!(calls.contains("-s KILL -t 1 sh -c sleep 30"), "{calls}");
+        assert!(calls.contains("-s KILL -t 1 sh -c "), "{calls}");
     }
 
     #[test]
