@@ -809,7 +809,10 @@ mod tests {
         let p = load("name: t\nsettle: 0\nsteps:\n  - command: true\n").unwrap();
         assert_eq!(p.settle, Duration::ZERO);
         let e = load("name: t\nsettle: -1\nsteps:\n  - command: true\n").unwrap_err();
-        assert!(e.to_string().contains("p.yaml:2:1: settle must be between 0 and 60"), "{e}");
+        assert!(
+            e.to_string().contains("p.yaml:2:1: settle must be between 0 and 60"),
+            "{e}"
+        );
     }
 
     #[test]
