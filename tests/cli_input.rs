@@ -628,3 +628,90 @@ fn secret_vars_are_masked_in_audit_reports_and_state() {
         );
     }
 }
+
+#[test]
+fn bad_inventories_and_waivers_exit_2_with_position_and_contact_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let host = format!("{{address: 127.0.0.1, port: {port}}}");
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "name: b\nrules:\n  - id: R\n    file: /etc/hostname\n    exists: true\n",
+    )
+    .unwrap();
+    let inventories = [
+        ("syntax.yaml", format!("hosts:\n  a: {host}\n  b: {{address: x\n"), "syntax.yaml:4:1"),
+        (
+            "port-type.yaml",
+            format!("hosts:\n  a: {host}\n  b: {{address: 127.0.0.1, port: abc}}\n"),
+            "port-type.yaml:3:6: hosts.b: invalid type",
+        ),
+        (
+            "unknown.yaml",
+            format!("hosts:\n  a: {host}\n  b: {{address: 127.0.0.1, prot: 22}}\n"),
+            "unknown.yaml:3:6: hosts.b: unknown field `prot`",
+        ),
+        (
+            "group-cycle.yaml",
+            format!("hosts:\n  a: {host}\ngroups:\n  g1: {{children: [g2]}}\n  g2: {{children: [g1]}}\n"),
+            "group-cycle.yaml:4:3: groups form a cycle",
+        ),
+        (
+            "jump-cycle.yaml",
+            format!("hosts:\n  a: {{address: 127.0.0.1, port: {port}, jump: b}}\n  b: {{address: 127.0.0.1, port: {port}, jump: a}}\n"),
+            "jump-cycle.yaml:2:",
+        ),
+    ];
+    for (name, text, expected) in &inventories {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = rectify(&["audit", "-i", name, "-b", "b.yaml"], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+    }
+    std::fs::write(dir.path().join("inv.yaml"), format!("hosts:\n  a: {host}\n")).unwrap();
+    let waivers = [
+        (
+            "w-syntax.yaml",
+            "waivers:\n  - rule: R\n    reason: [\n",
+            "w-syntax.yaml:",
+        ),
+        (
+            "w-reason.yaml",
+            "waivers:\n  - rule: R\n    hosts: \"a*\"\n",
+            "w-reason.yaml:2:5: waivers[0]: missing field `reason`",
+        ),
+        (
+            "w-date.yaml",
+            "waivers:\n  - rule: R\n    reason: vendor\n    expires: 2027-13-45\n",
+            "w-date.yaml:4:5: expires: \"2027-13-45\" is not a date",
+        ),
+        (
+            "w-unknown.yaml",
+            "waivers:\n  - rule: R\n    reason: vendor\n    colour: red\n",
+            "w-unknown.yaml:4:5: waivers[0]: unknown field `colour`",
+        ),
+        (
+            "w-type.yaml",
+            "waivers:\n  - rule: R\n    reason: vendor\n    hosts: [a]\n",
+            "w-type.yaml:4:12: waivers[0].hosts: invalid type",
+        ),
+    ];
+    for (name, text, expected) in waivers {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = rectify(
+            &["audit", "-i", "inv.yaml", "-b", "b.yaml", "--waivers", name],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+        let out = rectify(&["validate", name], dir.path());
+        assert_eq!(out.status.code(), Some(2), "validate {name}: {}", stderr(&out));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        listener.accept().is_err(),
+        "rectify connected although its input was bad"
+    );
+}
