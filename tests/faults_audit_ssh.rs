@@ -303,11 +303,16 @@ fn endless_command_output_is_capped_and_the_command_ends() {
     assert_eq!(left, "", "still running on noisy");
 }
 
-/// Lines of a host's sshd log (`LogLevel VERBOSE`, on its stderr) that
-/// mention a public key offered or accepted.
-fn publickey_lines(fleet: &Fleet, name: &str) -> usize {
+/// Lines of a host's sshd log (its stderr) that contain `text`.
+fn log_count(fleet: &Fleet, name: &str, text: &str) -> usize {
     let log = std::fs::read_to_string(fleet.dir().join(name).join("sshd.err")).unwrap();
-    log.lines().filter(|l| l.contains("publickey")).count()
+    log.lines().filter(|l| l.contains(text)).count()
+}
+
+/// Lines of a host's sshd log (`LogLevel VERBOSE`) that mention a public
+/// key offered or accepted.
+fn publickey_lines(fleet: &Fleet, name: &str) -> usize {
+    log_count(fleet, name, "publickey")
 }
 
 /// `rectify apply` of `playbook` to the whole fleet.
@@ -361,14 +366,21 @@ fn a_host_key_changed_between_two_applies_is_refused_and_left_untouched() {
     );
 
     let old_key = fleet.host_key_line("rekeyed");
+    let listening = log_count(&fleet, "rekeyed", "Server listening on");
+    assert!(listening > 0, "the log does not show sshd starting");
     let rekey = fleet.exec(
         "rekeyed",
         "rm -f /etc/ssh/ssh_host_* && ssh-keygen -q -A && kill -HUP \"$(cat /run/sshd.pid)\"",
     );
     assert!(rekey.status.success(), "{rekey:?}");
     assert_ne!(fleet.host_key_line("rekeyed"), old_key, "the host key did not change");
-    // sshd re-execs on SIGHUP: wait until it listens again with the new keys.
-    std::thread::sleep(Duration::from_millis(200));
+    // sshd re-execs on SIGHUP: wait until the new one has said it listens
+    // (so no connection can reach the old one), then until it answers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log_count(&fleet, "rekeyed", "Server listening on") < listening + 1 {
+        assert!(Instant::now() < deadline, "sshd did not restart after SIGHUP");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     wait_for_banner(&fleet.address("rekeyed"));
     let offered = publickey_lines(&fleet, "rekeyed");
 
