@@ -206,7 +206,7 @@ fn a_host_that_drops_the_connection_after_auth_is_an_error_while_others_finish()
     assert!(log.contains("Accepted publickey for root"), "{log}");
 }
 
-/// Five cases, four subnets: the two hostile-content tests take turns on 58.
+/// More cases than subnets: the hostile-content tests take turns on 58.
 static SUBNET_58: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A sparse 1 GiB file under /etc: rules reading its content get an
@@ -301,6 +301,51 @@ fn endless_command_output_is_capped_and_the_command_ends() {
         "pgrep -a --ns $$ --nslist mnt -x 'yes|cat|timeout' || true",
     );
     assert_eq!(left, "", "still running on noisy");
+}
+
+/// A FIFO where a file is audited: a read would block until something
+/// writes to it, so its content rules get `error` "not a regular file" at
+/// once (instead of the whole host timing out and losing every result),
+/// its `exists` rule passes, and nothing is left blocked on the host.
+#[test]
+fn a_fifo_is_an_error_for_its_content_rules_and_blocks_nothing() {
+    let _subnet = SUBNET_58.lock().unwrap_or_else(|e| e.into_inner());
+    let fleet = Fleet::start(
+        58,
+        vec![
+            color_host("blue", "blue"),
+            color_host("fifo", "blue").setup("mkfifo -m 0644 /etc/app.fifo"),
+            color_host("red", "red"),
+        ],
+    );
+    let baseline = format!(
+        "name: fifo\nrules:{COMMON_RULES}  - {{id: FIFO-LINE, hosts: fifo, file: /etc/app.fifo, line: '^x', absent: true}}\n  - {{id: FIFO-CONTENT, hosts: fifo, file: /etc/app.fifo, content: x}}\n  - {{id: FIFO-EXISTS, hosts: fifo, file: /etc/app.fifo, exists: true}}\n"
+    );
+    let (code, report) = audit(&fleet, &baseline);
+
+    // Rule errors on a reachable host: drift, exit 1 (README, Exit codes).
+    assert_eq!(code, Some(1), "{report}");
+    let fifo = host(&report, "fifo");
+    assert!(fifo["error"].is_null(), "the host itself is fine: {fifo}");
+    assert_eq!(fifo["status"], "drift", "{fifo}");
+    for id in ["FIFO-LINE", "FIFO-CONTENT"] {
+        let r = rule(fifo, id);
+        assert_eq!(r["status"], "error", "{r}");
+        assert!(
+            r["message"].as_str().unwrap_or("").contains("not a regular file"),
+            "{r}"
+        );
+    }
+    for id in ["FIFO-EXISTS", "OS", "COLOR"] {
+        assert_eq!(rule(fifo, id)["status"], "pass", "{fifo}");
+    }
+    assert_healthy_hosts(&report);
+    let left = sh(
+        &fleet,
+        "fifo",
+        "pgrep -a --ns $$ --nslist mnt -x 'head|timeout' || true",
+    );
+    assert_eq!(left, "", "still running on fifo");
 }
 
 /// Lines of a host's sshd log (its stderr) that contain `text`.
