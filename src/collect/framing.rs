@@ -6,7 +6,7 @@
 pub enum ProbeOutput {
     Ok(Vec<u8>),
     Missing,
-    /// Another status from the script (`denied`, `isdir`, `toolarge`,
+    /// Another status from the script (`denied`, `isdir`, `notfile`, `toolarge`,
     /// `unreadable`), or `garbled` when its frame could not be read.
     Status(String),
 }

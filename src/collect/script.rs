@@ -20,6 +20,9 @@ emit() { n=$(printf '%s' "$3" | wc -c); frame "$1" "$2" $((n)); printf '%s' "$3"
 p_read() {
   if [ ! -e "$3" ]; then frame "$1" missing 0; return; fi
   if [ -d "$3" ]; then frame "$1" isdir 0; return; fi
+  # A FIFO, socket or device could block the read below (and the whole
+  # script) for good: only regular files are read.
+  if [ ! -f "$3" ]; then frame "$1" notfile 0; return; fi
   if [ ! -r "$3" ]; then frame "$1" denied 0; return; fi
   if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return; fi
   n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))

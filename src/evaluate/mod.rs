@@ -195,6 +195,7 @@ fn describe_status(status: &str) -> String {
     match status {
         "denied" => "permission denied (use become: sudo?)".into(),
         "isdir" => "is a directory".into(),
+        "notfile" => "not a regular file (a FIFO, socket or device), not read".into(),
         "toolarge" => "larger than the file size limit".into(),
         "unreadable" => "read error".into(),
         "garbled" => "its content changed while it was read, or the host's output was malformed".into(),
