@@ -159,9 +159,9 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
             Probe::SshdConfig { path, max, lstat } => format!(
                 "p_sshd {i} {} {} {} {} {}",
                 quote(&max.to_string())?,
-                super::SSHD_MAX_FILES,
-                super::SSHD_MAX_NAMES,
-                u8::from(*lstat),
+                quote(&super::SSHD_MAX_FILES.to_string())?,
+                quote(&super::SSHD_MAX_NAMES.to_string())?,
+                quote(&u8::from(*lstat).to_string())?,
                 quote(path)?
             ),
         };
