@@ -194,8 +194,7 @@ pub fn plan(steps: &[StepInfo<'_>], facts: &Facts, redactor: &Redactor) -> Resul
                 // edit the file that holds it, so the edit takes effect.
                 let tree = facts.sshd.get(file).ok_or_else(|| format!("{file}: not gathered"))?;
                 let refuse = |why: String| format!("step {:?}: {why}", step.name);
-                let effective =
-                    |work: &[(String, Work)]| locate(&Planned { work, tree }, file, key).map_err(|e| refuse(e.clone()));
+                let effective = |work: &[(String, Work)]| locate(&Planned { work, tree }, file, key).map_err(&refuse);
                 let target = effective(&work)?.map_or_else(|| file.clone(), |found| found.file);
                 let w = work_for(&mut work, &target, facts)?;
                 let text = editable(w, &target)?;
