@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::baseline::{Baseline, Rule};
 use crate::collect::ProbeOutput;
 use crate::collect::{parse_output, script, Probe, Probes};
+use crate::evaluate::include::ConfigFiles;
 use crate::evaluate::{evaluate, probe_for, CollectLimits};
 use crate::inventory::Host;
 use crate::redact::Redactor;
@@ -236,11 +237,10 @@ pub async fn audit_over(
             r.message = redactor.redact_opt(r.message.take());
         }
     }
-    let mut observed = Vec::new();
-    for (probe, output) in probes.as_slice().iter().zip(&outputs) {
-        let Probe::Read { path, .. } = probe else { continue };
-        if path.starts_with("/proc/") {
-            continue;
+    let mut observed: Vec<Observed> = Vec::new();
+    let mut observe = |path: &str, output: &ProbeOutput| {
+        if path.starts_with("/proc/") || observed.iter().any(|o| o.path == path) {
+            return;
         }
         let content = match output {
             ProbeOutput::Ok(bytes) if redactor.is_empty() => Some(bytes.clone()),
@@ -249,12 +249,26 @@ pub async fn audit_over(
                 Err(_) => bytes.clone(),
             }),
             ProbeOutput::Missing => None,
-            ProbeOutput::Status(_) => continue,
+            ProbeOutput::Status(_) | ProbeOutput::Parts(_) => return,
         };
         observed.push(Observed {
-            path: path.clone(),
+            path: path.to_string(),
             content,
         });
+    };
+    for (probe, output) in probes.as_slice().iter().zip(&outputs) {
+        match probe {
+            Probe::Read { path, .. } => observe(path, output),
+            // The sshd configuration and every file it includes.
+            Probe::SshdConfig { path, lstat, .. } => {
+                if let Ok(files) = ConfigFiles::decode(output, path, *lstat) {
+                    for f in &files.files {
+                        observe(&f.path, &f.content);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
     Ok(Audited { results, observed })
 }
@@ -304,6 +318,10 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
     for p in probes {
         match p {
             Probe::Read { max, .. } => max_stdout += *max as usize + 128,
+            Probe::SshdConfig { max, .. } => {
+                max_stdout += crate::collect::SSHD_MAX_FILES * (*max as usize + 4096 + 256)
+                    + crate::collect::SSHD_MAX_NAMES * (4096 + 128)
+            }
             Probe::Command { timeout: t, max, .. } => {
                 timeout += *t;
                 max_stdout += *max as usize + 128;

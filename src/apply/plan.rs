@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::evaluate::edit::{remove_line, set_line, set_setting};
-use crate::evaluate::setting::SettingDialect;
+use crate::evaluate::include::{follows_includes, locate, ConfigFiles, Located, Source};
+use crate::evaluate::setting::{find_setting, SettingDialect};
 use crate::playbook::{Meta, StepKind};
 use crate::redact::Redactor;
 use crate::report::Change;
@@ -55,6 +56,9 @@ pub struct Facts {
     /// Per command step: whether it is already satisfied (`unless`
     /// succeeded, or `creates` exists).
     pub satisfied: BTreeMap<usize, bool>,
+    /// Per sshd configuration a `setting` step edits: what its `Include`s
+    /// expanded to and the files read (each also in `files`).
+    pub sshd: BTreeMap<String, ConfigFiles>,
 }
 
 /// What the transaction does to one path.
@@ -184,6 +188,31 @@ pub fn plan(steps: &[StepInfo<'_>], facts: &Facts, redactor: &Redactor) -> Resul
                 };
                 let w = work_for(&mut work, dest, facts)?;
                 step_changed = write_whole(w, &content, meta, step, i, &mut changes, redactor, dest)?;
+            }
+            StepKind::Setting { file, key, value } if follows_includes(file) => {
+                // sshd reads the first occurrence, following `Include`:
+                // edit the file that holds it, so the edit takes effect.
+                let tree = facts.sshd.get(file).ok_or_else(|| format!("{file}: not gathered"))?;
+                let refuse = |why: String| format!("step {:?}: {why}", step.name);
+                let effective = |work: &[(String, Work)]| locate(&Planned { work, tree }, file, key).map_err(&refuse);
+                let target = effective(&work)?.map_or_else(|| file.clone(), |found| found.file);
+                let w = work_for(&mut work, &target, facts)?;
+                let text = editable(w, &target)?;
+                let new = set_setting(&text, key, value, SettingDialect::Sshd);
+                step_changed = edit(w, text, new, step, i, &mut changes, redactor, &target);
+                let after = effective(&work)?;
+                let wanted = find_setting(&format!("{key} {value}"), key, SettingDialect::Sshd);
+                if after.as_ref().map(|f| &f.value) != wanted.as_ref() {
+                    return Err(refuse(format!(
+                        "setting {key} in {target} would not make it {value:?}: sshd would read {}",
+                        after.map_or("nothing".to_string(), |f: Located| format!(
+                            "{:?} at {}:{}",
+                            f.value,
+                            f.file,
+                            f.line + 1
+                        ))
+                    )));
+                }
             }
             StepKind::Setting { file, key, value } => {
                 let w = work_for(&mut work, file, facts)?;
@@ -354,6 +383,27 @@ pub fn plan(steps: &[StepInfo<'_>], facts: &Facts, redactor: &Redactor) -> Resul
         handlers: notified,
         changes,
     })
+}
+
+/// The sshd configuration as the steps so far leave it: planned content
+/// where a step changed a file, the host's otherwise; patterns expand as
+/// they did on the host.
+struct Planned<'a> {
+    work: &'a [(String, Work)],
+    tree: &'a ConfigFiles,
+}
+
+impl Source for Planned<'_> {
+    fn text(&self, path: &str) -> Result<Option<String>, String> {
+        match self.work.iter().find(|(p, _)| p == path) {
+            Some((_, w)) => Ok(w.content.as_ref().map(|c| String::from_utf8_lossy(c).into_owned())),
+            None => self.tree.text(path),
+        }
+    }
+
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
+        self.tree.expand(pattern)
+    }
 }
 
 fn work_for<'a>(work: &'a mut Vec<(String, Work)>, path: &str, facts: &Facts) -> Result<&'a mut Work, String> {
@@ -612,13 +662,143 @@ mod tests {
         }
     }
 
+    const MAIN: &str = "/etc/ssh/sshd_config";
+    const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
+
+    /// Facts for an sshd configuration: its files (the main one first) and
+    /// what each `Include` pattern expanded to on the host.
+    fn sshd_facts(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> Facts {
+        use crate::collect::ProbeOutput;
+        use crate::evaluate::include::CollectedFile;
+        let mut facts = Facts::default();
+        let mut tree = ConfigFiles::default();
+        for (path, text) in files {
+            facts.files.insert(path.to_string(), regular(text, 0o644));
+            tree.files.push(CollectedFile {
+                path: path.to_string(),
+                lstat: None,
+                content: ProbeOutput::Ok(text.as_bytes().to_vec()),
+            });
+        }
+        for (pattern, matches) in globs {
+            tree.globs
+                .push((pattern.to_string(), matches.iter().map(|m| m.to_string()).collect()));
+        }
+        facts.sshd.insert(files[0].0.to_string(), tree);
+        facts
+    }
+
+    fn set(key: &str, value: &str) -> StepKind {
+        StepKind::Setting {
+            file: MAIN.into(),
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    fn written(p: &HostPlan) -> Vec<(String, String)> {
+        p.files
+            .iter()
+            .map(|f| match &f.action {
+                FileAction::Write { content, .. } => (f.path.clone(), String::from_utf8_lossy(content).into_owned()),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_sshd_setting_is_edited_where_sshd_reads_it() {
+        let top = "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nX11Forwarding yes\n";
+        let globs: &[(&str, &[&str])] = &[("/etc/ssh/sshd_config.d/*.conf", &[CLOUD])];
+        let facts = sshd_facts(
+            &[(MAIN, top), (CLOUD, "# cloud-init\nPasswordAuthentication yes\n")],
+            globs,
+        );
+        let (a, b, c) = (
+            set("PasswordAuthentication", "no"),
+            set("X11Forwarding", "no"),
+            set("Banner", "/etc/issue.net"),
+        );
+        let p = plan(
+            &[info("a", &a, &[0]), info("b", &b, &[0]), info("c", &c, &[0])],
+            &facts,
+            &Redactor::default(),
+        )
+        .unwrap();
+        // The drop-in holds the effective PasswordAuthentication; the main
+        // file the rest, and the key set nowhere goes into the main file.
+        assert_eq!(
+            written(&p),
+            [
+                (CLOUD.to_string(), "# cloud-init\nPasswordAuthentication no\n".to_string()),
+                (
+                    MAIN.to_string(),
+                    "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nX11Forwarding no\nBanner /etc/issue.net\n".to_string()
+                ),
+            ]
+        );
+        assert_eq!(p.changes[0].path, CLOUD);
+        // Set before the Include, the main file's line is the one sshd reads.
+        let first = "PasswordAuthentication yes\nInclude /etc/ssh/sshd_config.d/*.conf\n";
+        let facts = sshd_facts(&[(MAIN, first), (CLOUD, "PasswordAuthentication yes\n")], globs);
+        let p = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap();
+        assert_eq!(
+            written(&p),
+            [(
+                MAIN.to_string(),
+                "PasswordAuthentication no\nInclude /etc/ssh/sshd_config.d/*.conf\n".to_string()
+            )]
+        );
+        // Already effective: nothing to do, even though the main file's own
+        // line (never read by sshd) says otherwise.
+        let facts = sshd_facts(
+            &[
+                (
+                    MAIN,
+                    "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n",
+                ),
+                (CLOUD, "PasswordAuthentication no\n"),
+            ],
+            globs,
+        );
+        assert!(plan(&[info("a", &a, &[])], &facts, &Redactor::default())
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn an_sshd_setting_that_cannot_be_placed_is_refused_naming_the_line() {
+        // The include's pattern was not expanded (here: not reported), so
+        // where sshd reads the key is unknown: refuse, name file:line.
+        let facts = sshd_facts(
+            &[(
+                MAIN,
+                "Port 22\nInclude /etc/ssh/other/*.conf\nPasswordAuthentication yes\n",
+            )],
+            &[],
+        );
+        let a = set("PasswordAuthentication", "no");
+        let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap_err();
+        assert!(
+            err.contains("/etc/ssh/sshd_config:2") && err.contains("/etc/ssh/other/*.conf"),
+            "{err}"
+        );
+        // A drop-in that is a symbolic link is not written through.
+        let mut facts = sshd_facts(
+            &[
+                (MAIN, "Include /etc/ssh/sshd_config.d/*.conf\n"),
+                (CLOUD, "PasswordAuthentication yes\n"),
+            ],
+            &[("/etc/ssh/sshd_config.d/*.conf", &[CLOUD])],
+        );
+        facts.files.get_mut(CLOUD).unwrap().kind = FileKind::Symlink;
+        let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap_err();
+        assert!(err.contains(CLOUD) && err.contains("symbolic link"), "{err}");
+    }
+
     #[test]
     fn two_steps_on_one_file_make_one_write_with_both_edits() {
-        let mut facts = Facts::default();
-        facts.files.insert(
-            "/etc/ssh/sshd_config".into(),
-            regular("# keep me\nX11Forwarding yes\nPermitRootLogin yes\n", 0o644),
-        );
+        let facts = sshd_facts(&[(MAIN, "# keep me\nX11Forwarding yes\nPermitRootLogin yes\n")], &[]);
         let a = StepKind::Setting {
             file: "/etc/ssh/sshd_config".into(),
             key: "X11Forwarding".into(),

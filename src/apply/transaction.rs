@@ -14,6 +14,7 @@ use super::remote;
 use crate::audit::{audit_over, gather, one_line};
 use crate::baseline::Baseline;
 use crate::collect::{sysctl_path, Probe, ProbeOutput, Probes};
+use crate::evaluate::include::{follows_includes, ConfigFiles};
 use crate::evaluate::CollectLimits;
 use crate::inventory::{Become, Host};
 use crate::playbook::StepKind;
@@ -305,12 +306,25 @@ async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Result<plan::F
     };
     let mut sysctl_probes = Vec::new();
     let mut satisfied_probes = Vec::new();
+    let mut sshd_probes: Vec<(String, usize)> = Vec::new();
     for (i, step) in job.steps.iter().enumerate() {
         match &step.kind {
             StepKind::Template { dest, .. } | StepKind::Copy { dest, .. } => add_file(&mut probes, dest),
             StepKind::Restore { from, dest, .. } => {
                 add_file(&mut probes, from);
                 add_file(&mut probes, dest);
+            }
+            // An sshd configuration with its includes: the effective
+            // occurrence may be in an included file, which the plan edits.
+            StepKind::Setting { file, .. } if follows_includes(file) => {
+                let idx = probes.add(Probe::SshdConfig {
+                    path: file.clone(),
+                    max: MAX_FILE,
+                    lstat: true,
+                });
+                if !sshd_probes.iter().any(|(p, _)| p == file) {
+                    sshd_probes.push((file.clone(), idx));
+                }
             }
             StepKind::Setting { file, .. } | StepKind::Line { file, .. } => add_file(&mut probes, file),
             StepKind::File { path, .. } => add_file(&mut probes, path),
@@ -352,11 +366,25 @@ async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Result<plan::F
             .files
             .insert(path.clone(), file_facts(&outputs[stat], &outputs[read], &path)?);
     }
+    for (main, idx) in sshd_probes {
+        let tree = ConfigFiles::decode(&outputs[idx], &main, true)?;
+        for f in &tree.files {
+            if facts.files.contains_key(&f.path) {
+                continue;
+            }
+            let stat = f.lstat.clone().unwrap_or(ProbeOutput::Status("garbled".into()));
+            facts
+                .files
+                .insert(f.path.clone(), file_facts(&stat, &f.content, &f.path)?);
+        }
+        facts.sshd.insert(main, tree);
+    }
     for (key, idx) in sysctl_probes {
         let value = match &outputs[idx] {
             ProbeOutput::Ok(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
             ProbeOutput::Missing => Err("no such kernel parameter".to_string()),
             ProbeOutput::Status(s) => Err(s.clone()),
+            ProbeOutput::Parts(_) => Err("malformed answer".into()),
         };
         facts.sysctl.insert(key, value);
     }
@@ -383,6 +411,7 @@ fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<File
         ProbeOutput::Missing => return Ok(FileFacts::missing()),
         ProbeOutput::Ok(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         ProbeOutput::Status(s) => return Err(format!("cannot stat {path}: {s}")),
+        ProbeOutput::Parts(_) => return Err(format!("cannot stat {path}: malformed answer")),
     };
     // "%a %u %g %U %G %F": the type (%F) may contain blanks.
     let mut parts = text.splitn(6, ' ');
@@ -400,6 +429,7 @@ fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<File
         ProbeOutput::Missing => Err("missing".into()),
         ProbeOutput::Status(s) if s == "toolarge" => Err("larger than 16 MiB".into()),
         ProbeOutput::Status(s) => Err(s.clone()),
+        ProbeOutput::Parts(_) => Err("malformed answer".into()),
     };
     Ok(FileFacts {
         kind,

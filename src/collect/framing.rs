@@ -9,6 +9,18 @@ pub enum ProbeOutput {
     /// Another status from the script (`denied`, `isdir`, `notfile`, `toolarge`,
     /// `unreadable`), or `garbled` when its frame could not be read.
     Status(String),
+    /// A composite fact (an sshd configuration with its includes): the
+    /// sub-frames `<index>.<k>` that came before the probe's own closing
+    /// frame, in order, each with its status and body. What they mean is up
+    /// to the probe's reader (`evaluate::include`).
+    Parts(Vec<Part>),
+}
+
+/// One sub-frame of a composite fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub status: String,
+    pub body: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -22,10 +34,17 @@ pub enum FrameError {
 /// A frame that does not line up (a file that changed size while it was
 /// read) becomes `Status("garbled")`, and reading resumes at the next header
 /// carrying the nonce. A missing end marker means the script was cut off.
+///
+/// Sub-frames (`<index>.<k>`, `k` counting from 0 without gaps) are
+/// collected for their probe and returned as [`ProbeOutput::Parts`] when the
+/// probe's own frame closes it; a composite with a garbled or out-of-order
+/// sub-frame is `Status("garbled")` as a whole.
 pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<ProbeOutput>, FrameError> {
     let prefix = format!("RECTIFY:{nonce}:");
     let end_marker = format!("RECTIFY:{nonce}:end\n");
     let mut results: Vec<Option<ProbeOutput>> = vec![None; count];
+    // Sub-frames per probe, and whether any of them was garbled.
+    let mut parts: Vec<(Vec<Part>, bool)> = vec![(Vec::new(), false); count];
     let mut pos = 0;
     let mut finished = false;
 
@@ -51,9 +70,13 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
             // Announced more than is left: a file that shrank while it was
             // read, or a cut-off script. Resume at the next header, if any
             // (the end marker counts), rather than losing what follows.
-            if header.index < count && results[header.index].is_none() {
-                results[header.index] = Some(ProbeOutput::Status("garbled".into()));
-            }
+            settle(
+                &mut results,
+                &mut parts,
+                &header,
+                ProbeOutput::Status("garbled".into()),
+                b"",
+            );
             match find(&output[body_start..], prefix.as_bytes()) {
                 Some(offset) => {
                     pos = body_start + offset;
@@ -76,9 +99,7 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
                 other => ProbeOutput::Status(other.to_string()),
             }
         };
-        if header.index < count && results[header.index].is_none() {
-            results[header.index] = Some(outcome);
-        }
+        settle(&mut results, &mut parts, &header, outcome, body);
         if lined_up {
             pos = body_end;
         } else {
@@ -102,8 +123,51 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
         .collect())
 }
 
+/// Records one frame: a probe's result (closing its composite, if it had
+/// sub-frames), or one sub-frame of a composite.
+fn settle(
+    results: &mut [Option<ProbeOutput>],
+    parts: &mut [(Vec<Part>, bool)],
+    header: &Header<'_>,
+    outcome: ProbeOutput,
+    body: &[u8],
+) {
+    let index = header.index;
+    if index >= results.len() || results[index].is_some() {
+        return;
+    }
+    let (list, garbled) = &mut parts[index];
+    match header.sub {
+        Some(k) => {
+            if k != list.len() || matches!(outcome, ProbeOutput::Status(ref s) if s == "garbled") {
+                *garbled = true;
+            }
+            if !*garbled {
+                list.push(Part {
+                    status: header.status.to_string(),
+                    body: body.to_vec(),
+                });
+            }
+        }
+        None => {
+            results[index] = Some(if *garbled {
+                ProbeOutput::Status("garbled".into())
+            } else if !list.is_empty() {
+                match outcome {
+                    ProbeOutput::Ok(_) => ProbeOutput::Parts(std::mem::take(list)),
+                    other => other,
+                }
+            } else {
+                outcome
+            });
+        }
+    }
+}
+
 struct Header<'a> {
     index: usize,
+    /// `Some(k)` for the sub-frame `<index>.<k>` of a composite fact.
+    sub: Option<usize>,
     status: &'a str,
     length: usize,
     header_len: usize,
@@ -115,7 +179,11 @@ fn parse_header<'a>(data: &'a [u8], prefix: &str) -> Option<Header<'a>> {
     let newline = rest.iter().take(64).position(|&b| b == b'\n')?;
     let line = std::str::from_utf8(&rest[..newline]).ok()?;
     let mut parts = line.split(':');
-    let index = parts.next()?.parse().ok()?;
+    let first = parts.next()?;
+    let (index, sub) = match first.split_once('.') {
+        Some((index, sub)) => (index.parse().ok()?, Some(sub.parse().ok()?)),
+        None => (first.parse().ok()?, None),
+    };
     let status = parts.next()?;
     let length = parts.next()?.trim().parse().ok()?;
     if parts.next().is_some() || status.is_empty() {
@@ -123,6 +191,7 @@ fn parse_header<'a>(data: &'a [u8], prefix: &str) -> Option<Header<'a>> {
     }
     Some(Header {
         index,
+        sub,
         status,
         length,
         header_len: prefix.len() + newline + 1,
@@ -175,14 +244,53 @@ mod tests {
     }
 
     #[test]
+    fn sub_frames_make_a_composite_closed_by_its_own_frame() {
+        let out = b"RECTIFY:n:0.0:path:2\n/aRECTIFY:n:0.1:ok:3\nxyzRECTIFY:n:0.2:missing:0\n\
+RECTIFY:n:0:ok:0\nRECTIFY:n:1:ok:1\nqRECTIFY:n:end\n";
+        let r = parse_output(out, "n", 2).unwrap();
+        let part = |status: &str, body: &[u8]| Part {
+            status: status.into(),
+            body: body.to_vec(),
+        };
+        assert_eq!(
+            r[0],
+            ProbeOutput::Parts(vec![part("path", b"/a"), part("ok", b"xyz"), part("missing", b"")])
+        );
+        assert_eq!(r[1], ProbeOutput::Ok(b"q".to_vec()));
+    }
+
+    #[test]
+    fn a_composite_with_a_gap_or_a_garbled_part_is_garbled() {
+        let gap = b"RECTIFY:n:0.0:path:1\naRECTIFY:n:0.2:ok:0\nRECTIFY:n:0:ok:0\nRECTIFY:n:end\n";
+        assert_eq!(
+            parse_output(gap, "n", 1).unwrap()[0],
+            ProbeOutput::Status("garbled".into())
+        );
+        let short = b"RECTIFY:n:0.0:ok:9\naRECTIFY:n:0:ok:0\nRECTIFY:n:end\n";
+        assert_eq!(
+            parse_output(short, "n", 1).unwrap()[0],
+            ProbeOutput::Status("garbled".into())
+        );
+        // Never closed: the script stopped inside the composite.
+        let open = b"RECTIFY:n:0.0:ok:1\naRECTIFY:n:end\n";
+        assert_eq!(
+            parse_output(open, "n", 1).unwrap()[0],
+            ProbeOutput::Status("garbled".into())
+        );
+    }
+
+    #[test]
     fn junk_never_panics() {
-        let samples: [&[u8]; 6] = [
+        let samples: [&[u8]; 9] = [
             b"",
             b"RECTIFY:n:",
             b"RECTIFY:n:99999999999999999999:ok:1\n",
             b"RECTIFY:n:0:ok:18446744073709551615\nx",
             b"\xff\xfe RECTIFY:n:0:ok:1\nx RECTIFY:n:end\n",
             b"RECTIFY:n:0:ok:-1\n",
+            b"RECTIFY:n:0.:ok:1\nx",
+            b"RECTIFY:n:.0:ok:1\nx",
+            b"RECTIFY:n:0.99999999999999999999999:ok:1\nx",
         ];
         for s in samples {
             let _ = parse_output(s, "n", 1);

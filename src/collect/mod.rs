@@ -7,7 +7,7 @@ pub mod script;
 
 use std::time::Duration;
 
-pub use framing::{parse_output, FrameError, ProbeOutput};
+pub use framing::{parse_output, FrameError, Part, ProbeOutput};
 
 /// One fact to fetch from a host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,7 +29,20 @@ pub enum Probe {
     Service { name: String },
     /// Whether a package is installed, and its version.
     Package { name: String },
+    /// An sshd configuration and every file its `Include` directives name,
+    /// read on the host in one go (see `script::build` for the sub-frames
+    /// and `evaluate::include` for how the controller reads them): each
+    /// file at most `max` bytes, at most [`SSHD_MAX_FILES`] files and
+    /// [`SSHD_MAX_NAMES`] patterns and names. With `lstat`, each file's
+    /// `lstat` too, for an apply.
+    SshdConfig { path: String, max: u64, lstat: bool },
 }
+
+/// Most files an [`Probe::SshdConfig`] reads, the main one included.
+pub const SSHD_MAX_FILES: usize = 32;
+/// Most `Include` patterns plus the names they expand to that one
+/// [`Probe::SshdConfig`] reports.
+pub const SSHD_MAX_NAMES: usize = 1024;
 
 /// The facts a host needs, each listed once however many rules use it.
 #[derive(Debug, Default, Clone)]

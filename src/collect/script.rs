@@ -18,17 +18,65 @@ exec 2>/dev/null
 frame() { printf 'RECTIFY:%s:%s:%s:%s\n' "$N" "$1" "$2" "$3"; }
 emit() { n=$(printf '%s' "$3" | wc -c); frame "$1" "$2" $((n)); printf '%s' "$3"; }
 p_read() {
-  if [ ! -e "$3" ]; then frame "$1" missing 0; return; fi
-  if [ -d "$3" ]; then frame "$1" isdir 0; return; fi
+  # Returns 0 only when the content was sent.
+  if [ ! -e "$3" ]; then frame "$1" missing 0; return 1; fi
+  if [ -d "$3" ]; then frame "$1" isdir 0; return 1; fi
   # A FIFO, socket or device could block the read below (and the whole
   # script) for good: only regular files are read.
-  if [ ! -f "$3" ]; then frame "$1" notfile 0; return; fi
-  if [ ! -r "$3" ]; then frame "$1" denied 0; return; fi
-  if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return; fi
+  if [ ! -f "$3" ]; then frame "$1" notfile 0; return 1; fi
+  if [ ! -r "$3" ]; then frame "$1" denied 0; return 1; fi
+  if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return 1; fi
   n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))
-  if [ "$n" -gt "$2" ]; then frame "$1" toolarge 0; return; fi
+  if [ "$n" -gt "$2" ]; then frame "$1" toolarge 0; return 1; fi
   frame "$1" ok "$n"; head -c "$n" -- "$3"
 }
+p_sshd() {
+  # An sshd config and what its Include lines name, as sub-frames $1.K:
+  # `path` (a file's name) then, with $5 = 1, its lstat, then its content
+  # as p_read sends it; `glob` (an Include pattern, made absolute as sshd
+  # does: relative to /etc/ssh) then one `match` per existing name it
+  # expands to, in the shell's (C locale: byte) order, which is glob(3)'s;
+  # `limit` when $3 files or $4 names would be exceeded, after which the
+  # files already accepted are read but nothing more is expanded. Every
+  # file is read once. Which of these sshd
+  # reads, in which order and how deep, the controller decides.
+  s_i=$1; s_max=$2; s_files=$(($3 - 1)); s_names=$4; s_st=$5; shift 5
+  s_k=0; s_nl='
+'
+  s_seen=$s_nl$1$s_nl; s_pats=$s_nl; s_stop=0
+  while [ $# -gt 0 ]; do
+    s_f=$1; shift
+    s_sub path "$s_f"
+    if [ "$s_st" = 1 ]; then p_lstat "$s_i.$s_k" "$s_f"; s_k=$((s_k + 1)); fi
+    p_read "$s_i.$s_k" "$s_max" "$s_f"; s_ok=$?; s_k=$((s_k + 1))
+    [ "$s_ok" = 0 ] && [ "$s_stop" = 0 ] || continue
+    s_words=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]][[:space:]]*//p' -- "$s_f" |
+      tr -d "\"'\r" | sed 's/[[:space:]]#.*//; s/^#.*//')
+    set -f
+    for s_w in $s_words; do
+      case $s_w in /*) s_p=$s_w ;; "~"*) continue ;; *) s_p=/etc/ssh/$s_w ;; esac
+      [ "${#s_p}" -le 4096 ] || continue
+      case $s_pats in *"$s_nl$s_p$s_nl"*) continue ;; esac
+      s_pats=$s_pats$s_p$s_nl
+      if [ "$s_names" -le 0 ]; then s_sub limit ''; s_stop=1; break; fi
+      s_names=$((s_names - 1)); s_sub glob "$s_p"
+      set +f
+      for s_g in $s_p; do
+        [ -e "$s_g" ] || [ -L "$s_g" ] || continue
+        if [ "$s_names" -le 0 ]; then s_sub limit ''; s_stop=1; break 2; fi
+        s_names=$((s_names - 1)); s_sub match "$s_g"
+        case $s_seen in *"$s_nl$s_g$s_nl"*) continue ;; esac
+        if [ "$s_files" -le 0 ]; then s_sub limit ''; s_stop=1; break 2; fi
+        s_files=$((s_files - 1)); s_seen=$s_seen$s_g$s_nl
+        set -- "$@" "$s_g"
+      done
+      set -f
+    done
+    set +f
+  done
+  frame "$s_i" ok 0
+}
+s_sub() { emit "$s_i.$s_k" "$1" "$2"; s_k=$((s_k + 1)); }
 p_stat() {
   if [ ! -e "$2" ]; then frame "$1" missing 0; return; fi
   s=$(stat -L -c '%a %u %g %U %G %F' -- "$2") || { frame "$1" denied 0; return; }
@@ -112,6 +160,14 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
             }
             Probe::Service { name } => format!("p_svc {i} {}", quote(name)?),
             Probe::Package { name } => format!("p_pkg {i} {}", quote(name)?),
+            Probe::SshdConfig { path, max, lstat } => format!(
+                "p_sshd {i} {} {} {} {} {}",
+                quote(&max.to_string())?,
+                quote(&super::SSHD_MAX_FILES.to_string())?,
+                quote(&super::SSHD_MAX_NAMES.to_string())?,
+                quote(&u8::from(*lstat).to_string())?,
+                quote(path)?
+            ),
         };
         script.push_str(&line);
         script.push('\n');
@@ -384,6 +440,139 @@ mod tests {
         assert_eq!(out[1], ProbeOutput::Ok(b"\n137".to_vec()));
         let calls = std::fs::read_to_string(log).unwrap();
         assert!(calls.contains("-s KILL -t 1 sh -c "), "{calls}");
+    }
+
+    /// `p_sshd` on real files with a real `sh`: what it reads, and what the
+    /// controller then makes of it.
+    fn sshd_config(main: &std::path::Path, lstat: bool) -> crate::evaluate::include::ConfigFiles {
+        let path = main.to_str().unwrap().to_string();
+        let probes = [Probe::SshdConfig {
+            path: path.clone(),
+            max: 1 << 20,
+            lstat,
+        }];
+        let out = run_locally(&probes);
+        crate::evaluate::include::ConfigFiles::decode(&out[0], &path, lstat).unwrap()
+    }
+
+    #[test]
+    fn sshd_includes_are_expanded_on_the_host_in_lexical_order() {
+        use crate::evaluate::include::locate;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let write = |rel: &str, text: &str| std::fs::write(dir.path().join(rel), text).unwrap();
+        std::fs::create_dir_all(dir.path().join("conf.d/nested")).unwrap();
+        // Byte order: "1" < "5" < "A" < "a"; the shell must not sort
+        // numerically or by locale.
+        write(
+            "conf.d/50-cloud-init.conf",
+            "PasswordAuthentication yes\nLogLevel DEBUG\n",
+        );
+        write("conf.d/10-z.conf", &format!("Include {d}/conf.d/nested/*.conf\n"));
+        write("conf.d/nested/x.conf", "LogLevel INFO\nMaxAuthTries 2\n");
+        write("conf.d/A.conf", "MaxAuthTries 9\nX11Forwarding yes\n");
+        write("conf.d/a.conf", "X11Forwarding no\nBanner /a\n");
+        write("conf.d/.hidden.conf", "Banner /hidden\n");
+        write("conf.d/skip.txt", "Banner /txt\n");
+        write(
+            "sshd_config",
+            &format!(
+                "Banner /main\nInclude {d}/missing/*.conf \"{d}/conf.d/*.conf\" # drop-ins\n\
+                 PasswordAuthentication no\nInclude {d}/conf.d/*.conf\nPort 22\n"
+            ),
+        );
+        let main = dir.path().join("sshd_config");
+        let files = sshd_config(&main, false);
+        let main = main.to_str().unwrap();
+        let at = |key: &str| {
+            let found = locate(&files, main, key).unwrap().expect(key);
+            (
+                found.value,
+                found.file.rsplit('/').next().unwrap().to_string(),
+                found.line + 1,
+            )
+        };
+        assert_eq!(
+            at("PasswordAuthentication"),
+            ("yes".into(), "50-cloud-init.conf".into(), 1)
+        );
+        assert_eq!(at("LogLevel"), ("INFO".into(), "x.conf".into(), 1));
+        assert_eq!(at("MaxAuthTries"), ("2".into(), "x.conf".into(), 2));
+        assert_eq!(at("X11Forwarding"), ("yes".into(), "A.conf".into(), 2));
+        assert_eq!(at("Banner"), ("/main".into(), "sshd_config".into(), 1));
+        assert_eq!(at("Port"), ("22".into(), "sshd_config".into(), 5));
+        // Each file is read once, however often it is included.
+        assert_eq!(
+            files.files.len(),
+            6,
+            "{:?}",
+            files.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+        );
+        let expanded = &files
+            .globs
+            .iter()
+            .find(|(p, _)| p.ends_with("conf.d/*.conf"))
+            .unwrap()
+            .1;
+        let names: Vec<&str> = expanded.iter().map(|m| m.rsplit('/').next().unwrap()).collect();
+        assert_eq!(names, ["10-z.conf", "50-cloud-init.conf", "A.conf", "a.conf"]);
+    }
+
+    #[test]
+    fn sshd_includes_are_bounded_and_hostile_names_stay_data() {
+        use crate::evaluate::include::locate;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        // A file including itself, and more files than the limit.
+        std::fs::write(
+            dir.path().join("loop_sshd_config"),
+            format!("Include {d}/loop_sshd_config\nInclude {d}/loop_*\n"),
+        )
+        .unwrap();
+        let looped = sshd_config(&dir.path().join("loop_sshd_config"), false);
+        assert_eq!(looped.files.len(), 1);
+        assert_eq!(looped.globs.len(), 2);
+        let err = locate(&looped, &format!("{d}/loop_sshd_config"), "Port").unwrap_err();
+        assert!(err.contains("16 levels"), "{err}");
+        std::fs::create_dir(dir.path().join("many")).unwrap();
+        for n in 0..(super::super::SSHD_MAX_FILES + 5) {
+            std::fs::write(dir.path().join(format!("many/{n:03}.conf")), "Port 1\n").unwrap();
+        }
+        std::fs::write(
+            dir.path().join("sshd_config"),
+            format!("Include {d}/many/*.conf\nBanner /b\n"),
+        )
+        .unwrap();
+        let many = sshd_config(&dir.path().join("sshd_config"), true);
+        assert!(many.limited);
+        assert_eq!(many.files.len(), super::super::SSHD_MAX_FILES);
+        assert!(many.files.iter().all(|f| matches!(f.lstat, Some(ProbeOutput::Ok(_)))));
+        // The first file is read, so its value is known; the value of a key
+        // that is not in the files read is an error, not "not set".
+        assert_eq!(
+            locate(&many, &format!("{d}/sshd_config"), "Port")
+                .unwrap()
+                .unwrap()
+                .value,
+            "1"
+        );
+        let err = locate(&many, &format!("{d}/sshd_config"), "Banner").unwrap_err();
+        assert!(err.contains("limit"), "{err}");
+        // Names with quotes, `$(…)` and newlines are read as they are.
+        let odd = dir.path().join("odd");
+        std::fs::create_dir(&odd).unwrap();
+        let hostile = "it's $(touch pwned) `id`\n.conf";
+        std::fs::write(odd.join(hostile), "Banner /odd\n").unwrap();
+        std::fs::write(dir.path().join("odd_sshd_config"), format!("Include {d}/odd/*\n")).unwrap();
+        let files = sshd_config(&dir.path().join("odd_sshd_config"), false);
+        let found = locate(&files, &format!("{d}/odd_sshd_config"), "Banner")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.value.as_str(), found.file.as_str()),
+            ("/odd", odd.join(hostile).to_str().unwrap())
+        );
+        assert!(!std::path::Path::new("pwned").exists() && !odd.join("pwned").exists());
     }
 
     #[test]

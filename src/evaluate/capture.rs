@@ -17,6 +17,24 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
         m.insert(Value::String(k.into()), v);
     };
     match check {
+        Check::Setting { file, key, .. } if super::include::follows_includes(file) => {
+            // The effective value, wherever the includes put it.
+            let files = super::include::ConfigFiles::decode(output, file, false)?;
+            if matches!(files.main(), ProbeOutput::Missing) {
+                return Err(format!("{file} does not exist on the golden host"));
+            }
+            put("file", file.as_str().into());
+            match super::include::locate(&files, file, key)? {
+                Some(found) => {
+                    put("setting", key.as_str().into());
+                    put("expect", literal(&found.value));
+                }
+                None => {
+                    put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+                    put("absent", true.into());
+                }
+            }
+        }
         Check::Setting { file, key, .. } => {
             let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
             put("file", file.as_str().into());
@@ -68,6 +86,7 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
                     put("group", stat.group.into());
                 }
                 ProbeOutput::Status(s) => return Err(format!("cannot stat {}: {s}", meta.file)),
+                ProbeOutput::Parts(_) => return Err(format!("cannot stat {}: malformed answer", meta.file)),
             }
         }
         Check::Sysctl { key, .. } => {

@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod edit;
 pub mod expect;
+pub mod include;
 pub mod package;
 pub mod setting;
 pub mod version;
@@ -38,6 +39,11 @@ impl Default for CollectLimits {
 /// The fact a rule needs from a host.
 pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
     match &rule.check {
+        Check::Setting { file, .. } if include::follows_includes(file) => Probe::SshdConfig {
+            path: file.clone(),
+            max: limits.max_file,
+            lstat: false,
+        },
         Check::Setting { file, .. } | Check::Line { file, .. } | Check::Content { file, .. } => Probe::Read {
             path: file.clone(),
             max: limits.max_file,
@@ -103,6 +109,9 @@ pub fn evaluate(
         return Verdict::error("internal: no collected fact for this rule");
     };
     let result = match &rule.check {
+        Check::Setting { file, key, expect } if include::follows_includes(file) => {
+            sshd_setting(file, key, expect.as_ref(), output, vars, renderer)
+        }
         Check::Setting { file, key, expect } => file_text(output, file).and_then(|text| {
             let dialect = SettingDialect::for_path(file);
             let actual = text.as_deref().and_then(|t| find_setting(t, key, dialect));
@@ -171,6 +180,7 @@ pub fn evaluate(
             }
             ProbeOutput::Missing => Err(format!("unknown sysctl key {key} (no {})", sysctl_path(key))),
             ProbeOutput::Status(s) => Err(format!("cannot read {}: {}", sysctl_path(key), describe_status(s))),
+            ProbeOutput::Parts(_) => Err(format!("cannot read {}: malformed answer", sysctl_path(key))),
         },
         Check::Command { expect, exit_code, .. } => {
             command_verdict(output, expect.as_ref(), *exit_code, limits, vars, renderer)
@@ -181,6 +191,30 @@ pub fn evaluate(
     result.unwrap_or_else(Verdict::error)
 }
 
+/// A setting of an sshd configuration, following its `Include`s: the
+/// effective value, and where it is when it comes from an included file.
+fn sshd_setting(
+    file: &str,
+    key: &str,
+    expect: Option<&crate::baseline::Expect>,
+    output: &ProbeOutput,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, String> {
+    let files = include::ConfigFiles::decode(output, file, false)?;
+    let exists = !matches!(files.main(), ProbeOutput::Missing);
+    let found = include::locate(&files, file, key)?;
+    let actual = found.as_ref().map(|f| f.value.clone());
+    let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
+    if let Some(found) = &found {
+        v.actual = Some(found.describe(file));
+    }
+    if !exists {
+        v.message = Some(format!("{file} does not exist"));
+    }
+    Ok(v)
+}
+
 /// The file's text, `None` when it does not exist. Non-UTF-8 bytes are
 /// replaced, which is enough to compare settings and show diffs.
 fn file_text(output: &ProbeOutput, file: &str) -> Result<Option<String>, String> {
@@ -188,6 +222,7 @@ fn file_text(output: &ProbeOutput, file: &str) -> Result<Option<String>, String>
         ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
         ProbeOutput::Missing => Ok(None),
         ProbeOutput::Status(s) => Err(format!("cannot read {file}: {}", describe_status(s))),
+        ProbeOutput::Parts(_) => Err(format!("cannot read {file}: the host's answer was malformed")),
     }
 }
 
@@ -259,6 +294,7 @@ fn metadata_verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, Strin
         ProbeOutput::Missing => None,
         ProbeOutput::Ok(bytes) => Some(Stat::parse(&String::from_utf8_lossy(bytes)).ok_or("cannot parse stat output")?),
         ProbeOutput::Status(s) => return Err(format!("cannot stat {}: {}", m.file, describe_status(s))),
+        ProbeOutput::Parts(_) => return Err(format!("cannot stat {}: malformed answer", m.file)),
     };
     let Some(stat) = stat else {
         let pass = m.exists == Some(false);

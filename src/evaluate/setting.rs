@@ -197,6 +197,11 @@ pub(super) fn section_header(text: &str) -> Option<&str> {
     Some(inner.trim())
 }
 
+/// [`value_of`] in the sshd dialect, for the `Include` walk.
+pub(super) fn value_of_sshd(rest: &str) -> String {
+    value_of(rest, SettingDialect::Sshd)
+}
+
 /// The value from the raw text after the key: comment removed, one `=`
 /// separator removed, trimmed, unquoted.
 fn value_of(rest: &str, dialect: SettingDialect) -> String {

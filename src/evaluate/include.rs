@@ -1,0 +1,566 @@
+//! sshd's `Include`, as sshd_config(5) and OpenSSH's `servconf.c` define
+//! it, for `setting` rules and steps on an sshd server configuration.
+//!
+//! Which files: those whose name ends in `sshd_config`
+//! ([`follows_includes`]) — the files read with the sshd dialect, minus
+//! ssh_config (the client's `Include` has other rules: relative to `~/.ssh`,
+//! and `Host` blocks).
+//!
+//! How sshd reads them, and so how [`locate`] does:
+//!
+//! * `Include PATTERN...` is processed in place: each pattern, made absolute
+//!   by prefixing `/etc/ssh/` unless it starts with `/`, is expanded like
+//!   glob(3) (in lexical order; no match is fine) and each file is read, at
+//!   that point, before the rest of the including file. So with the keyword's
+//!   first occurrence winning, a key set in a file included at the top of
+//!   sshd_config beats the main file's own line, and a key the main file
+//!   sets before its `Include` line beats the included one.
+//! * An `Include` inside a `Match` block includes conditional settings:
+//!   they are not the global value, and are skipped like the block's own.
+//!   A `Match` inside an included file lasts to the end of that file only;
+//!   the including file's state resumes after the `Include` line.
+//! * Includes nest up to 16 levels below the main file; deeper, sshd refuses
+//!   to start, and so the value is an error here.
+//!
+//! The host expands the patterns and reads the files (`p_sshd` in the
+//! collection script, bounded in files and names); the controller decides
+//! from its own reading of each file which patterns sshd would expand and
+//! in which order. A pattern the host did not expand (quoted patterns with
+//! blanks, `~`, the limits) is an error, never a silent "not set".
+
+use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_NAMES};
+
+use super::describe_status;
+use super::setting::{strip_inline_comment, value_of_sshd, SettingDialect};
+
+/// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
+pub const SSHD_DIR: &str = "/etc/ssh";
+/// sshd's `SERVCONF_MAX_DEPTH`: includes below the main file, at most.
+pub const MAX_DEPTH: usize = 16;
+
+/// Whether `setting` rules and steps on `path` follow `Include` as sshd
+/// does: the file's name (after the last `/`) ends in `sshd_config`.
+pub fn follows_includes(path: &str) -> bool {
+    path.rsplit('/').next().unwrap_or(path).ends_with("sshd_config")
+        && SettingDialect::for_path(path) == SettingDialect::Sshd
+}
+
+/// The files sshd would read for a configuration, as they are (or would
+/// be) on the host.
+pub trait Source {
+    /// A file's text; `Ok(None)` when it does not exist.
+    fn text(&self, path: &str) -> Result<Option<String>, String>;
+    /// An absolute pattern's matches, in order.
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, String>;
+}
+
+/// One file the host read for a [`crate::collect::Probe::SshdConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectedFile {
+    pub path: String,
+    /// Its `lstat`, when the probe asked for it.
+    pub lstat: Option<ProbeOutput>,
+    pub content: ProbeOutput,
+}
+
+/// What the host sent for a [`crate::collect::Probe::SshdConfig`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigFiles {
+    /// Every file read, the main one first.
+    pub files: Vec<CollectedFile>,
+    /// Every `Include` pattern seen (absolute) and what it matched.
+    pub globs: Vec<(String, Vec<String>)>,
+    /// The host stopped at its limits: what is missing was not read.
+    pub limited: bool,
+}
+
+impl ConfigFiles {
+    /// Reads the probe's sub-frames. `main` is the probe's path; `lstat`
+    /// whether the probe asked for each file's lstat.
+    pub fn decode(output: &ProbeOutput, main: &str, lstat: bool) -> Result<ConfigFiles, String> {
+        let parts = match output {
+            ProbeOutput::Parts(parts) => parts,
+            ProbeOutput::Status(s) => return Err(format!("cannot read {main}: {}", describe_status(s))),
+            _ => return Err(format!("cannot read {main}: the host's answer was malformed")),
+        };
+        let malformed = || format!("cannot read {main}: the host's answer was malformed");
+        let text = |p: &Part| String::from_utf8_lossy(&p.body).into_owned();
+        let as_output = |p: &Part| match p.status.as_str() {
+            "ok" => ProbeOutput::Ok(p.body.clone()),
+            "missing" => ProbeOutput::Missing,
+            other => ProbeOutput::Status(other.to_string()),
+        };
+        let mut out = ConfigFiles::default();
+        let mut it = parts.iter();
+        while let Some(part) = it.next() {
+            match part.status.as_str() {
+                "path" => {
+                    let stat = if lstat {
+                        Some(as_output(it.next().ok_or_else(malformed)?))
+                    } else {
+                        None
+                    };
+                    let content = as_output(it.next().ok_or_else(malformed)?);
+                    out.files.push(CollectedFile {
+                        path: text(part),
+                        lstat: stat,
+                        content,
+                    });
+                }
+                "glob" => out.globs.push((text(part), Vec::new())),
+                "match" => out.globs.last_mut().ok_or_else(malformed)?.1.push(text(part)),
+                "limit" => out.limited = true,
+                _ => return Err(malformed()),
+            }
+        }
+        if out.files.first().is_none_or(|f| f.path != main) {
+            return Err(malformed());
+        }
+        Ok(out)
+    }
+
+    /// The main file's content as read.
+    pub fn main(&self) -> &ProbeOutput {
+        &self.files[0].content
+    }
+
+    fn why_not_read(&self) -> String {
+        if self.limited {
+            format!("the configuration names more than {SSHD_MAX_FILES} files or {SSHD_MAX_NAMES} patterns and names, rectify's limit")
+        } else {
+            "the host did not read it".to_string()
+        }
+    }
+}
+
+impl Source for ConfigFiles {
+    fn text(&self, path: &str) -> Result<Option<String>, String> {
+        let file = self
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .ok_or_else(|| format!("{path} was not read: {}", self.why_not_read()))?;
+        match &file.content {
+            ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
+            ProbeOutput::Missing => Ok(None),
+            ProbeOutput::Status(s) => Err(format!("cannot read {path}: {}", describe_status(s))),
+            ProbeOutput::Parts(_) => Err(format!("cannot read {path}: the host's answer was malformed")),
+        }
+    }
+
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
+        match self.globs.iter().find(|(p, _)| p == pattern) {
+            Some((_, matches)) => Ok(matches.clone()),
+            None if self.limited => Err(format!("Include {pattern} was not expanded: {}", self.why_not_read())),
+            None => Err(format!(
+                "Include {pattern} was not expanded on the host (quoted patterns with blanks and escapes are not supported)"
+            )),
+        }
+    }
+}
+
+/// Where the effective value of a key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub file: String,
+    /// 0-based, as counted by [`str::lines`].
+    pub line: usize,
+    pub value: String,
+}
+
+impl Located {
+    /// `yes (from /etc/ssh/sshd_config.d/50-cloud-init.conf:1)` when the
+    /// value comes from another file than `main`, else the value.
+    pub fn describe(&self, main: &str) -> String {
+        if self.file == main {
+            self.value.clone()
+        } else {
+            format!("{} (from {}:{})", self.value, self.file, self.line + 1)
+        }
+    }
+}
+
+/// The effective (global) occurrence of `key` in the configuration rooted at
+/// `main`, following `Include` as sshd does; `Ok(None)` when it is not set
+/// (or `main` does not exist). `Err` when the answer depends on something
+/// that could not be read.
+pub fn locate(source: &dyn Source, main: &str, key: &str) -> Result<Option<Located>, String> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    walk(source, main, key, 0)
+}
+
+fn walk(source: &dyn Source, file: &str, key: &str, depth: usize) -> Result<Option<Located>, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)"
+        ));
+    }
+    let Some(text) = source.text(file)? else {
+        if depth == 0 {
+            return Ok(None);
+        }
+        return Err(format!("{file} is included but cannot be opened (a dangling link?)"));
+    };
+    let mut in_match = false;
+    for (index, line) in text.lines().enumerate() {
+        let Some((word, rest)) = keyword(line) else { continue };
+        if word.eq_ignore_ascii_case("Match") {
+            in_match = true;
+            continue;
+        }
+        if word.eq_ignore_ascii_case("Host") {
+            in_match = false;
+        }
+        if in_match {
+            continue;
+        }
+        if word.eq_ignore_ascii_case(key) {
+            return Ok(Some(Located {
+                file: file.to_string(),
+                line: index,
+                value: value_of_sshd(rest),
+            }));
+        }
+        if word.eq_ignore_ascii_case("Include") {
+            for pattern in include_patterns(rest) {
+                let pattern = pattern.map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                let matches = source
+                    .expand(&pattern)
+                    .map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                for path in matches {
+                    if let Some(found) = walk(source, &path, key, depth + 1)? {
+                        return Ok(Some(found));
+                    }
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The keyword of a line and the text after it, as the setting parser
+/// splits them; `None` for blank lines and comments.
+fn keyword(line: &str) -> Option<(&str, &str)> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let text = line.trim_start();
+    if text.is_empty() || text.starts_with('#') {
+        return None;
+    }
+    let end = text.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(text.len());
+    Some((&text[..end], &text[end..]))
+}
+
+/// An `Include` line's patterns, absolute. Quote characters are dropped
+/// (as the host's reading does); a pattern starting with `~` is refused.
+pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
+    let rest = strip_inline_comment(rest, SettingDialect::Sshd).trim();
+    let rest = rest.strip_prefix('=').map_or(rest, str::trim_start);
+    rest.split_whitespace()
+        .map(|w| w.replace(['"', '\''], ""))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w.starts_with('/') {
+                Ok(w)
+            } else if w.starts_with('~') {
+                Err(format!("Include {w}: patterns starting with ~ are not supported"))
+            } else {
+                Ok(format!("{SSHD_DIR}/{w}"))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A configuration given as its files and the pattern expansions the
+    /// host reported.
+    #[derive(Default)]
+    struct Files {
+        text: BTreeMap<String, String>,
+        globs: BTreeMap<String, Vec<String>>,
+    }
+
+    impl Files {
+        fn file(mut self, path: &str, text: &str) -> Self {
+            self.text.insert(path.into(), text.into());
+            self
+        }
+        fn glob(mut self, pattern: &str, matches: &[&str]) -> Self {
+            self.globs
+                .insert(pattern.into(), matches.iter().map(|m| m.to_string()).collect());
+            self
+        }
+    }
+
+    impl Source for Files {
+        fn text(&self, path: &str) -> Result<Option<String>, String> {
+            Ok(self.text.get(path).cloned())
+        }
+        fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
+            self.globs
+                .get(pattern)
+                .cloned()
+                .ok_or_else(|| format!("{pattern} not expanded"))
+        }
+    }
+
+    const MAIN: &str = "/etc/ssh/sshd_config";
+    const DROPINS: &str = "/etc/ssh/sshd_config.d/*.conf";
+    const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
+
+    fn at(file: &str, line: usize, value: &str) -> Option<Located> {
+        Some(Located {
+            file: file.into(),
+            line,
+            value: value.into(),
+        })
+    }
+
+    #[test]
+    fn a_drop_in_included_first_wins_over_the_main_file() {
+        let files = Files::default()
+            .file(
+                MAIN,
+                "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n",
+            )
+            .file(CLOUD, "PasswordAuthentication yes\n")
+            .glob(DROPINS, &[CLOUD]);
+        let found = locate(&files, MAIN, "passwordauthentication").unwrap();
+        assert_eq!(found, at(CLOUD, 0, "yes"));
+        assert_eq!(
+            found.unwrap().describe(MAIN),
+            "yes (from /etc/ssh/sshd_config.d/50-cloud-init.conf:1)"
+        );
+        // Keys the drop-in does not set come from the main file.
+        let port = locate(
+            &files.file(MAIN, "Include sshd_config.d/*.conf\nPort 22\n"),
+            MAIN,
+            "Port",
+        )
+        .unwrap();
+        assert_eq!(port.clone(), at(MAIN, 1, "22"));
+        assert_eq!(port.unwrap().describe(MAIN), "22");
+    }
+
+    #[test]
+    fn the_main_file_wins_when_it_sets_the_key_before_the_include() {
+        let files = Files::default()
+            .file(
+                MAIN,
+                "PasswordAuthentication no\nInclude /etc/ssh/sshd_config.d/*.conf\n",
+            )
+            .file(CLOUD, "PasswordAuthentication yes\n")
+            .glob(DROPINS, &[CLOUD]);
+        assert_eq!(
+            locate(&files, MAIN, "PasswordAuthentication").unwrap(),
+            at(MAIN, 0, "no")
+        );
+    }
+
+    #[test]
+    fn relative_patterns_are_under_etc_ssh_and_forms_of_the_line() {
+        for line in [
+            "Include sshd_config.d/*.conf",
+            "include   sshd_config.d/*.conf   # drop-ins",
+            "INCLUDE=sshd_config.d/*.conf",
+            "  Include = \"sshd_config.d/*.conf\"",
+            "Include /nonexistent/* sshd_config.d/*.conf\r",
+        ] {
+            let files = Files::default()
+                .file(MAIN, &format!("{line}\nX11Forwarding no\n"))
+                .file(CLOUD, "X11Forwarding yes\n")
+                .glob(DROPINS, &[CLOUD])
+                .glob("/nonexistent/*", &[]);
+            assert_eq!(
+                locate(&files, MAIN, "X11Forwarding").unwrap(),
+                at(CLOUD, 0, "yes"),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            include_patterns(" a /b 'c d' # e"),
+            vec![
+                Ok("/etc/ssh/a".to_string()),
+                Ok("/b".to_string()),
+                Ok("/etc/ssh/c".to_string()),
+                Ok("/etc/ssh/d".to_string())
+            ]
+        );
+        assert!(include_patterns(" ~/x")[0].is_err());
+    }
+
+    #[test]
+    fn nested_includes_are_followed_in_place() {
+        let files = Files::default()
+            .file(MAIN, "Include /a/first.conf\nInclude /a/second.conf\nMaxAuthTries 6\n")
+            .file("/a/first.conf", "Include /a/deeper/*.conf\nLogLevel INFO\n")
+            .file("/a/deeper/x.conf", "PermitRootLogin no\n")
+            .file(
+                "/a/second.conf",
+                "PermitRootLogin yes\nLogLevel DEBUG\nMaxAuthTries 3\n",
+            )
+            .glob("/a/first.conf", &["/a/first.conf"])
+            .glob("/a/second.conf", &["/a/second.conf"])
+            .glob("/a/deeper/*.conf", &["/a/deeper/x.conf"]);
+        assert_eq!(
+            locate(&files, MAIN, "PermitRootLogin").unwrap(),
+            at("/a/deeper/x.conf", 0, "no")
+        );
+        assert_eq!(
+            locate(&files, MAIN, "LogLevel").unwrap(),
+            at("/a/first.conf", 1, "INFO")
+        );
+        assert_eq!(
+            locate(&files, MAIN, "MaxAuthTries").unwrap(),
+            at("/a/second.conf", 2, "3")
+        );
+        assert_eq!(locate(&files, MAIN, "Banner").unwrap(), None);
+    }
+
+    #[test]
+    fn an_include_inside_a_match_block_is_not_the_global_value() {
+        let files = Files::default()
+            .file(
+                MAIN,
+                "Match User alice\n  Include /etc/ssh/alice.conf\nMatch all\nPasswordAuthentication no\n",
+            )
+            .file("/etc/ssh/alice.conf", "PasswordAuthentication yes\n")
+            .glob("/etc/ssh/alice.conf", &["/etc/ssh/alice.conf"]);
+        // The main file's setting is inside `Match all` too: nothing global.
+        assert_eq!(locate(&files, MAIN, "PasswordAuthentication").unwrap(), None);
+        let files = files.file(
+            MAIN,
+            "PasswordAuthentication no\nMatch User alice\n  Include /etc/ssh/alice.conf\n",
+        );
+        assert_eq!(
+            locate(&files, MAIN, "PasswordAuthentication").unwrap(),
+            at(MAIN, 0, "no")
+        );
+    }
+
+    #[test]
+    fn a_match_block_in_an_included_file_ends_with_that_file() {
+        let files = Files::default()
+            .file(MAIN, "Include /etc/ssh/sshd_config.d/*.conf\nX11Forwarding no\n")
+            .file(CLOUD, "Match User bob\n  X11Forwarding yes\n")
+            .glob(DROPINS, &[CLOUD]);
+        assert_eq!(locate(&files, MAIN, "X11Forwarding").unwrap(), at(MAIN, 1, "no"));
+    }
+
+    #[test]
+    fn matches_are_read_in_the_order_the_host_expanded_them() {
+        let (a, b) = ("/etc/ssh/sshd_config.d/10-a.conf", "/etc/ssh/sshd_config.d/20-b.conf");
+        let files = Files::default()
+            .file(MAIN, "Include sshd_config.d/*.conf\n")
+            .file(a, "LogLevel INFO\n")
+            .file(b, "LogLevel DEBUG\n")
+            .glob(DROPINS, &[a, b]);
+        assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), at(a, 0, "INFO"));
+        let files = files.glob(DROPINS, &[b, a]);
+        assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), at(b, 0, "DEBUG"));
+    }
+
+    /// A chain main → 1 → 2 → … → `levels`, the key set only in the last.
+    fn chain(levels: usize) -> Files {
+        let mut files = Files::default().file(MAIN, "Include /c/1\n");
+        for n in 1..=levels {
+            let next = format!("/c/{}", n + 1);
+            let text = if n == levels {
+                "Banner /etc/issue.net\n".to_string()
+            } else {
+                format!("Include {next}\n")
+            };
+            files = files
+                .file(&format!("/c/{n}"), &text)
+                .glob(&format!("/c/{n}"), &[&format!("/c/{n}")]);
+        }
+        files
+    }
+
+    #[test]
+    fn includes_nest_sixteen_levels_deep_and_no_deeper() {
+        assert_eq!(
+            locate(&chain(16), MAIN, "Banner").unwrap(),
+            at("/c/16", 0, "/etc/issue.net")
+        );
+        let err = locate(&chain(17), MAIN, "Banner").unwrap_err();
+        assert!(err.contains("/c/17") && err.contains("16 levels"), "{err}");
+        // A file that includes itself is the same error, not a hang.
+        let selfish = Files::default()
+            .file(MAIN, "Include /etc/ssh/loop.conf\n")
+            .file("/etc/ssh/loop.conf", "Include loop.conf\n")
+            .glob("/etc/ssh/loop.conf", &["/etc/ssh/loop.conf"]);
+        assert!(locate(&selfish, MAIN, "Port").unwrap_err().contains("16 levels"));
+    }
+
+    #[test]
+    fn what_could_not_be_read_is_an_error_not_a_missing_key() {
+        // No expansion reported for the pattern.
+        let files = Files::default().file(MAIN, "Include /x/*.conf\nPort 22\n");
+        assert!(locate(&files, MAIN, "Port").unwrap_err().contains("/x/*.conf"));
+        // A match whose file is gone.
+        let files = files.glob("/x/*.conf", &["/x/a.conf"]);
+        let err = locate(&files, MAIN, "Port").unwrap_err();
+        assert!(err.contains("/x/a.conf"), "{err}");
+        // No match at all is fine, as in sshd.
+        let files = Files::default()
+            .file(MAIN, "Include /x/*.conf\nPort 22\n")
+            .glob("/x/*.conf", &[]);
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 1, "22"));
+        // The main file missing: not set.
+        assert_eq!(locate(&Files::default(), MAIN, "Port").unwrap(), None);
+    }
+
+    #[test]
+    fn which_files_follow_includes() {
+        assert!(follows_includes("/etc/ssh/sshd_config"));
+        assert!(follows_includes("/tmp/test_sshd_config"));
+        assert!(!follows_includes("/etc/ssh/ssh_config"));
+        assert!(!follows_includes("/etc/ssh/sshd_config.d/50-cloud-init.conf"));
+        assert!(!follows_includes("/etc/ssh/sshd_config.bak"));
+    }
+
+    #[test]
+    fn decoding_the_hosts_answer() {
+        let part = |status: &str, body: &str| Part {
+            status: status.into(),
+            body: body.as_bytes().to_vec(),
+        };
+        let output = ProbeOutput::Parts(vec![
+            part("path", MAIN),
+            part("ok", "Include sshd_config.d/*.conf\n"),
+            part("glob", DROPINS),
+            part("match", CLOUD),
+            part("path", CLOUD),
+            part("denied", ""),
+        ]);
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(files.globs, vec![(DROPINS.to_string(), vec![CLOUD.to_string()])]);
+        let err = locate(&files, MAIN, "Port").unwrap_err();
+        assert!(err.contains("permission denied") && err.contains(CLOUD), "{err}");
+        // Malformed answers are errors.
+        for bad in [
+            vec![part("match", CLOUD)],
+            vec![part("path", MAIN)],
+            vec![part("path", CLOUD), part("ok", "")],
+            vec![part("what", "")],
+        ] {
+            assert!(ConfigFiles::decode(&ProbeOutput::Parts(bad), MAIN, false).is_err());
+        }
+        assert!(ConfigFiles::decode(&ProbeOutput::Ok(Vec::new()), MAIN, false).is_err());
+        // At the limit, what is missing says so.
+        let limited = ProbeOutput::Parts(vec![
+            part("path", MAIN),
+            part("ok", "Include /x/*\n"),
+            part("limit", ""),
+        ]);
+        let files = ConfigFiles::decode(&limited, MAIN, false).unwrap();
+        assert!(locate(&files, MAIN, "Port").unwrap_err().contains("limit"));
+    }
+}
