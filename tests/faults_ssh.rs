@@ -1,6 +1,6 @@
 //! Faults during apply, on real sshd hosts: every host ends either applied
 //! and verified or restored to its exact pre-run state — never half-changed
-//! — and the report says which. Subnets 45–49.
+//! — and the report says which. Subnets 36 and 45–49.
 
 mod fleet;
 
@@ -129,4 +129,34 @@ fn a_planted_symlink_is_refused_and_its_target_untouched() {
     assert_eq!(fleet.read_file("h", "/etc/victim.conf"), b"precious\n");
     let link = fleet.exec("h", "readlink /etc/app.conf");
     assert_eq!(String::from_utf8_lossy(&link.stdout).trim(), "/etc/victim.conf");
+}
+
+/// A target on a read-only filesystem: no candidate can be written next to
+/// it, so nothing on the host changes — not even the other, writable file.
+#[test]
+fn a_target_on_a_read_only_filesystem_changes_nothing() {
+    let spec = HostSpec::new("h").file("demo.conf", DEMO, 0o644).setup(
+        "mkdir /run/ro && mount -t tmpfs tmpfs /run/ro && printf 'Color blue\\n' > /run/ro/app.conf \
+         && mount -o remount,ro /run/ro",
+    );
+    let fleet = Fleet::start(36, vec![spec]);
+    let before = stat(&fleet, "/etc/demo.conf");
+    let playbook = "name: ro\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n  - setting: {file: /run/ro/app.conf, key: Color, value: red}\n";
+    let (code, h) = apply(&fleet, playbook, &[]);
+    assert_eq!(code, Some(1), "{h}");
+    assert_eq!(h["status"], "rolled_back", "{h}");
+    let error = h["error"].as_str().unwrap();
+    assert!(
+        error.contains("/run/ro/app.conf") && error.contains("nothing was changed"),
+        "{h}"
+    );
+    assert_eq!(fleet.read_file("h", "/etc/demo.conf"), DEMO.as_bytes());
+    assert_eq!(stat(&fleet, "/etc/demo.conf"), before);
+    assert_eq!(fleet.read_file("h", "/run/ro/app.conf"), b"Color blue\n");
+    assert_eq!(leftovers(&fleet, "/etc"), "", "a candidate was left behind");
+    assert_eq!(
+        fleet.exec("h", "test -e /run/rectify.lock").status.code(),
+        Some(1),
+        "lock left"
+    );
 }
