@@ -328,6 +328,22 @@ verify:
         "cat /var/backups/rectify/*/decided/by; ls /var/backups/rectify/*/",
     );
     assert!(bk.starts_with("timer\n") && bk.contains("restored"), "{bk}");
+    // The state database still knows of the run the controller never
+    // recorded, and which host was in flight.
+    let runs = |args: &[&str]| {
+        Command::new(fleet::rectify_bin())
+            .args(args)
+            .env("RECTIFY_STATE_DIR", state.path())
+            .output()
+            .unwrap()
+    };
+    let listed = String::from_utf8(runs(&["runs"]).stdout).unwrap();
+    assert!(listed.contains("apply: UNFINISHED"), "{listed}");
+    assert!(listed.contains("web01: in flight since"), "{listed}");
+    let run_id = listed.split_whitespace().next().unwrap();
+    let shown = runs(&["show", run_id]);
+    assert_eq!(shown.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("web01: in flight"));
     // And it is reachable over SSH again.
     let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--check", "--format", "json"], &[]);
     assert_eq!(host(&json(&out), "web01")["status"], "would_change");

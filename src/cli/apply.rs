@@ -14,12 +14,14 @@ use tokio::sync::mpsc;
 use super::targets::{ConnectionArgs, TargetArgs};
 use super::{exit, progress, CliError, Output};
 use crate::apply::{self, Amount, ApplyOutcome, ApplyPlan, HostWork};
+use crate::audit::Event;
 use crate::config_error::ConfigErrors;
 use crate::inventory::Host;
 use crate::playbook::render::Renderers;
 use crate::playbook::{Playbook, Verify};
 use crate::report::RunKind;
 use crate::run_id::new_run_id;
+use crate::state::StateDb;
 use crate::template::Vars;
 
 #[derive(Debug, Args)]
@@ -212,7 +214,8 @@ pub fn run_with_progress(plans: Vec<(ApplyPlan, String)>, conn: &ConnectionArgs)
         let follower = tokio::spawn(progress::follow(bar.clone(), rx));
         let mut outcomes = Vec::new();
         for (plan, run_id) in plans {
-            outcomes.push(apply::run(plan, run_id, Some(tx.clone()), interrupted.clone()).await);
+            let events = journaled(&plan, &run_id, tx.clone());
+            outcomes.push(apply::run(plan, run_id, Some(events), interrupted.clone()).await);
         }
         drop(tx);
         let _ = follower.await;
@@ -220,6 +223,40 @@ pub fn run_with_progress(plans: Vec<(ApplyPlan, String)>, conn: &ConnectionArgs)
     });
     runtime.shutdown_background();
     (outcomes, interrupted.load(Ordering::SeqCst))
+}
+
+/// Progress events for one plan, passed on to `progress` after each one is
+/// noted in the state database's journal: which hosts a change run started
+/// and how each ended, as it happens. If rectify is killed mid-run, `rectify
+/// runs` still shows the run and which hosts were in flight (those the
+/// dead-man timer restores unless the run had confirmed them). A check run
+/// changes nothing and is not journaled.
+fn journaled(plan: &ApplyPlan, run_id: &str, progress: mpsc::UnboundedSender<Event>) -> mpsc::UnboundedSender<Event> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let mut db = if plan.check {
+        None
+    } else {
+        StateDb::open_default()
+            .map_err(|e| eprintln!("warning: run {run_id} not journaled: {e}"))
+            .ok()
+    };
+    let (run_id, kind) = (run_id.to_string(), plan.kind);
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            if let Some(state) = db.as_mut() {
+                let (host, status) = match &event {
+                    Event::HostStarted { name } => (name, "started"),
+                    Event::HostFinished { name, status } => (name, status.as_str()),
+                };
+                if let Err(e) = state.journal(&run_id, kind, host, status) {
+                    eprintln!("warning: run {run_id} not journaled: {e}");
+                    db = None;
+                }
+            }
+            let _ = progress.send(event);
+        }
+    });
+    tx
 }
 
 #[derive(Debug, Args)]

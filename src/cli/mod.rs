@@ -57,6 +57,8 @@ pub enum Command {
 pub mod exit {
     pub const OK: u8 = 0;
     pub const BAD_INPUT: u8 = 2;
+    /// Some host could not be checked, or its outcome is not known.
+    pub const UNREACHABLE: u8 = 3;
     pub const INTERRUPTED: u8 = 130;
 }
 

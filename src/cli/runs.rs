@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::{exit, CliError};
-use crate::state::StateDb;
+use crate::state::{StateDb, UnfinishedRun};
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
@@ -15,9 +15,13 @@ pub struct RunsArgs {
 pub fn exec(args: RunsArgs) -> Result<u8, CliError> {
     let db = StateDb::open_default().map_err(CliError::State)?;
     let rows = db.runs(args.limit).map_err(CliError::State)?;
-    if rows.is_empty() {
+    let unfinished = db.unfinished().map_err(CliError::State)?;
+    if rows.is_empty() && unfinished.is_empty() {
         println!("no runs recorded yet");
         return Ok(exit::OK);
+    }
+    for run in &unfinished {
+        println!("{}", describe_unfinished(run));
     }
     println!(
         "{:<24} {:<8} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
@@ -30,4 +34,26 @@ pub fn exec(args: RunsArgs) -> Result<u8, CliError> {
         );
     }
     Ok(exit::OK)
+}
+
+/// What is known of a change run whose controller stopped before recording
+/// it: each host's last journaled state. A host left `started` was in
+/// flight; the host itself knows how it ended.
+pub fn describe_unfinished(run: &UnfinishedRun) -> String {
+    let mut text = format!(
+        "{} {}: UNFINISHED — rectify stopped before recording this run\n",
+        run.run_id, run.kind
+    );
+    for (host, status, at) in &run.hosts {
+        if status == "started" {
+            text.push_str(&format!(
+                "  {host}: in flight since {at}, outcome unknown here: confirmed, or restored by its dead-man timer \
+                 (the host's {}/decided/by says which)\n",
+                crate::apply::remote::backup_dir(&run.run_id)
+            ));
+        } else {
+            text.push_str(&format!("  {host}: {status} at {at}\n"));
+        }
+    }
+    text
 }

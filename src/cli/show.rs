@@ -23,6 +23,11 @@ pub struct ShowArgs {
 pub fn exec(args: ShowArgs) -> Result<u8, CliError> {
     let db = StateDb::open_default().map_err(CliError::State)?;
     let Some(report) = db.load(&args.run_id).map_err(CliError::State)? else {
+        let unfinished = db.unfinished().map_err(CliError::State)?;
+        if let Some(run) = unfinished.iter().find(|r| r.run_id == args.run_id) {
+            print!("{}", super::runs::describe_unfinished(run));
+            return Ok(exit::UNREACHABLE);
+        }
         return Err(CliError::Usage(format!(
             "no run {:?} in the state database (see `rectify runs`)",
             args.run_id

@@ -45,6 +45,16 @@ pub struct RunRow {
     pub exit_code: i64,
 }
 
+/// A change run that was never recorded: its controller stopped (killed,
+/// crashed, lost power) while hosts were in flight. From the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedRun {
+    pub run_id: String,
+    pub kind: String,
+    /// (host, status, when): `started` means the outcome is unknown here.
+    pub hosts: Vec<(String, String, String)>,
+}
+
 /// One audited file in one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileVersion {
@@ -73,7 +83,7 @@ pub struct StateDb {
 }
 
 /// Version of the schema below; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -141,6 +151,17 @@ CREATE TABLE IF NOT EXISTS backups (
     PRIMARY KEY (run_id, host, seq)
 );
 -- v2: audited files as read, for `rectify changes`.
+-- v3: what a change run has started, written as it goes, so a run whose
+-- controller died before recording it is still known. Rows go when the
+-- run is recorded.
+CREATE TABLE IF NOT EXISTS journal (
+    run_id  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    host    TEXT NOT NULL,
+    status  TEXT NOT NULL,         -- started, or the host's final status
+    at      TEXT NOT NULL,
+    PRIMARY KEY (run_id, host)
+);
 CREATE TABLE IF NOT EXISTS observations (
     run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     host    TEXT NOT NULL,
@@ -240,6 +261,8 @@ impl StateDb {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute("DELETE FROM journal WHERE run_id = ?1", params![report.run_id])
+            .map_err(wrap)?;
         let s = &report.summary;
         tx.execute(
             "INSERT INTO runs (id, kind, started, finished, hosts, compliant, drift, error, exit_code, report)
@@ -481,6 +504,58 @@ impl StateDb {
         }))
     }
 
+    /// Notes, as it happens, that a change run started on `host` or what
+    /// became of it. Small and committed at once, so it survives the
+    /// controller being killed the next moment.
+    pub fn journal(&mut self, run_id: &str, kind: RunKind, host: &str, status: &str) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO journal (run_id, kind, host, status, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    run_id,
+                    kind_name(kind),
+                    host,
+                    status,
+                    chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+                ],
+            )
+            .map_err(|e| self.wrap(e))?;
+        Ok(())
+    }
+
+    /// Change runs that started but were never recorded, oldest first.
+    pub fn unfinished(&self) -> Result<Vec<UnfinishedRun>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT run_id, kind, host, status, at FROM journal
+                 WHERE run_id NOT IN (SELECT id FROM runs) ORDER BY run_id, host",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?),
+                ))
+            })
+            .map_err(|e| self.wrap(e))?;
+        let mut runs: Vec<UnfinishedRun> = Vec::new();
+        for row in rows {
+            let (run_id, kind, host) = row.map_err(|e| self.wrap(e))?;
+            match runs.last_mut() {
+                Some(last) if last.run_id == run_id => last.hosts.push(host),
+                _ => runs.push(UnfinishedRun {
+                    run_id,
+                    kind,
+                    hosts: vec![host],
+                }),
+            }
+        }
+        Ok(runs)
+    }
+
     /// The newest `limit` runs, newest first.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>, StateError> {
         let mut stmt = self
@@ -561,6 +636,22 @@ mod tests {
             baselines: vec!["b".into()],
             rectify_version: "test".into(),
         }
+    }
+
+    #[test]
+    fn the_journal_keeps_unrecorded_runs_until_they_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = StateDb::open(dir.path()).unwrap();
+        let report = report("20261129T100000Z-000001", "2026-11-29T10:00:00Z");
+        db.journal(&report.run_id, RunKind::Apply, "web01", "started").unwrap();
+        db.journal(&report.run_id, RunKind::Apply, "web02", "started").unwrap();
+        db.journal(&report.run_id, RunKind::Apply, "web02", "changed").unwrap();
+        let open = db.unfinished().unwrap();
+        assert_eq!(open.len(), 1);
+        let states: Vec<(&str, &str)> = open[0].hosts.iter().map(|(h, s, _)| (h.as_str(), s.as_str())).collect();
+        assert_eq!(states, [("web01", "started"), ("web02", "changed")]);
+        db.record(&report).unwrap();
+        assert!(db.unfinished().unwrap().is_empty());
     }
 
     #[test]
