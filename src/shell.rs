@@ -54,7 +54,12 @@ fi
 /// var rendered into it); a process's environment, unlike its arguments,
 /// is readable only by its own user and root, and the variable is unset
 /// before CMD runs, so CMD's own children do not inherit it.
-pub const RUN_CMD: &str = r#"run_cmd() { ( RECTIFY_CMD=$1; export RECTIFY_CMD; shift; "$@" sh -c 'c=$RECTIFY_CMD; unset RECTIFY_CMD; eval "$c"' ) }
+///
+/// The new shell holds the text in `c` only until `eval` has parsed it:
+/// the evaluated text starts with `unset c`, so the command cannot see its
+/// own text there either (`set` would print it).
+pub const RUN_CMD: &str = r#"run_cmd() { ( RECTIFY_CMD=$1; export RECTIFY_CMD; shift; "$@" sh -c 'c=$RECTIFY_CMD; unset RECTIFY_CMD; eval "unset c
+$c"' ) }
 "#;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -117,7 +122,7 @@ mod tests {
 
     #[test]
     fn run_cmd_runs_any_command_text_with_its_status_and_keeps_it_to_itself() {
-        let cmd = "printf '%s|' \"it's\" \"$(echo sub)\" \"[$RECTIFY_CMD]\"; sh -c 'printf \"[%s]\" \"$RECTIFY_CMD\"'; exit 3";
+        let cmd = "printf '%s|' \"it's\" \"$(echo sub)\" \"[$RECTIFY_CMD]\" \"[$c]\"; sh -c 'printf \"[%s]\" \"$RECTIFY_CMD\"'; exit 3";
         let script = format!(
             "{BOUNDED}{RUN_CMD}run_cmd {q}; echo \" rc=$?\"; run_cmd {q} bounded 5; echo \" rc=$?\"",
             q = quote(cmd).unwrap()
@@ -128,7 +133,7 @@ mod tests {
         // wrapper too.
         assert_eq!(
             String::from_utf8(out.stdout).unwrap(),
-            "it's|sub|[]|[] rc=3\nit's|sub|[]|[] rc=3\n"
+            "it's|sub|[]|[]|[] rc=3\nit's|sub|[]|[]|[] rc=3\n"
         );
     }
 

@@ -132,8 +132,7 @@ base64 -d > \"$c{i}\" <<'{delimiter}' || abort upload{i} \"cannot write next to 
             // environment: `{path}` becomes "$RECTIFY_CANDIDATE".
             let cmd = v.replace("{path}", "\"$RECTIFY_CANDIDATE\"");
             s.push_str(&format!(
-                "RECTIFY_CANDIDATE=\"$c{i}\"; export RECTIFY_CANDIDATE
-if ! out=$(run_cmd {} 2>&1 </dev/null); then
+                "if ! out=$(RECTIFY_CANDIDATE=\"$c{i}\"; export RECTIFY_CANDIDATE; run_cmd {} 2>&1 </dev/null); then
   printf 'RECTIFY:%s:validate:{i}:%s\\n' \"$N\" \"$(printf '%s' \"$out\" | tr '\\n' ' ' | head -c 300)\"; abort validate{i} rejected
 fi
 ",

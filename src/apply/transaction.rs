@@ -928,12 +928,7 @@ async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
     loop {
         match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
             Ok(c) => return Ok(c),
-            Err(e) if Instant::now() >= until => return Err(one_line(&e)),
-            Err(
-                e @ (TransportError::HostKeyChanged { .. }
-                | TransportError::HostKeyUnknown { .. }
-                | TransportError::Auth { .. }),
-            ) => return Err(one_line(&e)),
+            Err(e) if e.is_permanent() || Instant::now() >= until => return Err(one_line(&e)),
             Err(_) => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(800));

@@ -58,6 +58,8 @@ pub enum TransportError {
     },
     #[error("cannot record the host key in {known_hosts}: {reason}")]
     HostKeyLearn { known_hosts: String, reason: String },
+    #[error("cannot read {known_hosts}: {reason}; refusing to connect without checking the host key")]
+    KnownHostsUnreadable { known_hosts: String, reason: String },
     #[error("authentication failed for {user}: tried {tried}")]
     Auth { user: String, tried: String },
     #[error("cannot load key {path}: {reason}")]
@@ -79,6 +81,26 @@ pub enum TransportError {
     Quote(#[from] QuoteError),
     #[error("local command: {0}")]
     Local(std::io::Error),
+}
+
+impl TransportError {
+    /// An error that trying again will not cure and must not be retried: a
+    /// host key refused, or our credentials (each retry would be another
+    /// failed login, which fail2ban counts), here or at a jump host.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            TransportError::HostKeyUnknown { .. }
+            | TransportError::HostKeyChanged { .. }
+            | TransportError::HostKeyRevoked { .. }
+            | TransportError::HostKeyLearn { .. }
+            | TransportError::KnownHostsUnreadable { .. }
+            | TransportError::Auth { .. }
+            | TransportError::Key { .. } => true,
+            TransportError::Jump { source, .. } => source.is_permanent(),
+            TransportError::Shared(inner) => inner.is_permanent(),
+            _ => false,
+        }
+    }
 }
 
 /// A live connection to one host.
@@ -132,4 +154,29 @@ pub fn privileged(become_: Become, argv: &[&str]) -> Vec<String> {
     }
     out.extend(argv.iter().map(|s| s.to_string()));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_keys_and_credentials_are_permanent_also_behind_a_jump_host() {
+        let auth = || TransportError::Auth {
+            user: "root".into(),
+            tried: "key".into(),
+        };
+        assert!(auth().is_permanent());
+        let behind = TransportError::Jump {
+            jump: "bastion".into(),
+            source: Box::new(TransportError::Shared(std::sync::Arc::new(auth()))),
+        };
+        assert!(behind.is_permanent());
+        assert!(!TransportError::ConnectTimeout(Duration::from_secs(1)).is_permanent());
+        assert!(!TransportError::Jump {
+            jump: "bastion".into(),
+            source: Box::new(TransportError::Ssh("refused".into())),
+        }
+        .is_permanent());
+    }
 }

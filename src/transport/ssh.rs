@@ -89,6 +89,7 @@ enum HostKeyVerdict {
     Changed { line: usize, fingerprint: String },
     Revoked { line: usize, fingerprint: String },
     LearnFailed(String),
+    Unreadable(String),
 }
 
 struct KeyChecker {
@@ -106,9 +107,17 @@ impl client::Handler for KeyChecker {
         let key = server_key.public_key();
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
         // A revoked key is refused first, whatever else the file says of it.
-        if let Some(line) = revoked_line(&self.host, self.port, &key, &self.known_hosts) {
-            *self.verdict.lock().expect("verdict lock") = Some(HostKeyVerdict::Revoked { line, fingerprint });
-            return Ok(false);
+        match revoked_line(&self.host, self.port, &key, &self.known_hosts) {
+            Ok(None) => {}
+            Ok(Some(line)) => {
+                *self.verdict.lock().expect("verdict lock") = Some(HostKeyVerdict::Revoked { line, fingerprint });
+                return Ok(false);
+            }
+            // A file that cannot be read cannot be checked for revocations.
+            Err(e) => {
+                *self.verdict.lock().expect("verdict lock") = Some(HostKeyVerdict::Unreadable(e.to_string()));
+                return Ok(false);
+            }
         }
         let verdict = match keys::check_known_hosts_path(&self.host, self.port, &key, &self.known_hosts) {
             Ok(true) => return Ok(true),
@@ -227,6 +236,22 @@ impl JumpPool {
         ))
     }
 
+    /// Drops the run's connection to `jump` if it is `conn`: a target
+    /// failed on it in a way that says the connection itself is broken
+    /// (rather than the bastion refusing that one tunnel). The next target
+    /// opens a new one instead of waiting on a dead link.
+    fn discard(&self, jump: &Host, conn: &Arc<SshTransport>) {
+        let key = JumpKey::of(jump);
+        let mut slots = self.slots.lock().expect("jump pool lock");
+        let holds_it = slots
+            .get(&key)
+            .and_then(|slot| slot.get())
+            .is_some_and(|opened| matches!(opened, Ok(c) if Arc::ptr_eq(c, conn)));
+        if holds_it {
+            slots.remove(&key);
+        }
+    }
+
     fn forget(&self, key: &JumpKey, slot: &Arc<JumpSlot>) {
         let mut slots = self.slots.lock().expect("jump pool lock");
         if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
@@ -302,14 +327,31 @@ impl SshTransport {
             }
             Some(jump_host) => {
                 let jump = jumps.connect(jump_host, options, keys).await?;
-                let channel = jump
-                    .handle
-                    .channel_open_direct_tcpip(host.address.clone(), u32::from(host.port), "127.0.0.1", 0)
-                    .await
-                    .map_err(|e| TransportError::Jump {
-                        jump: hop_name(jump_host),
-                        source: Box::new(TransportError::Ssh(format!("cannot open tunnel to {endpoint}: {e}"))),
-                    })?;
+                // A tunnel that does not open within half the connect
+                // timeout (the whole path has the other half) suggests a
+                // dead link (half-open TCP): stop handing that connection
+                // to new targets. At worst a slow target costs one extra
+                // bastion handshake for the next.
+                let patience = options.connect_timeout / 2;
+                let tunnel =
+                    jump.handle
+                        .channel_open_direct_tcpip(host.address.clone(), u32::from(host.port), "127.0.0.1", 0);
+                let opened = match tokio::time::timeout(patience, tunnel).await {
+                    Ok(Ok(channel)) => Ok(channel),
+                    Ok(Err(e @ russh::Error::ChannelOpenFailure(_))) => Err(e.to_string()),
+                    Ok(Err(e)) => {
+                        jumps.discard(jump_host, &jump);
+                        Err(e.to_string())
+                    }
+                    Err(_) => {
+                        jumps.discard(jump_host, &jump);
+                        Err(format!("no answer in {patience:?}"))
+                    }
+                };
+                let channel = opened.map_err(|e| TransportError::Jump {
+                    jump: hop_name(jump_host),
+                    source: Box::new(TransportError::Ssh(format!("cannot open tunnel to {endpoint}: {e}"))),
+                })?;
                 (
                     client::connect_stream(config, channel.into_stream(), checker).await,
                     Some(jump),
@@ -354,20 +396,29 @@ fn host_key_error(host: &Host, verdict: Option<HostKeyVerdict>) -> Option<Transp
             fingerprint,
         },
         HostKeyVerdict::LearnFailed(reason) => TransportError::HostKeyLearn { known_hosts, reason },
+        HostKeyVerdict::Unreadable(reason) => TransportError::KnownHostsUnreadable { known_hosts, reason },
     })
 }
 
 /// The line of `known_hosts` that marks `key` `@revoked` for this host, if
 /// any. russh's reader skips marker lines (`@revoked`, `@cert-authority`)
 /// entirely, so they are read here; `@cert-authority` stays unsupported.
-fn revoked_line(host: &str, port: u16, key: &PublicKey, known_hosts: &Path) -> Option<usize> {
-    let text = std::fs::read_to_string(known_hosts).ok()?;
+/// A missing file revokes nothing; one that cannot be read is an error, not
+/// "nothing revoked". Bytes that are not UTF-8 do not hide the lines around
+/// them.
+fn revoked_line(host: &str, port: u16, key: &PublicKey, known_hosts: &Path) -> std::io::Result<Option<usize>> {
+    let bytes = match std::fs::read(known_hosts) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let text = String::from_utf8_lossy(&bytes);
     let name = if port == 22 {
         host.to_string()
     } else {
         format!("[{host}]:{port}")
     };
-    text.lines().enumerate().find_map(|(i, line)| {
+    Ok(text.lines().enumerate().find_map(|(i, line)| {
         let mut fields = line.split_whitespace();
         if fields.next() != Some("@revoked") {
             return None;
@@ -375,7 +426,7 @@ fn revoked_line(host: &str, port: u16, key: &PublicKey, known_hosts: &Path) -> O
         let (patterns, _type, blob) = (fields.next()?, fields.next()?, fields.next()?);
         let revoked = keys::parse_public_key_base64(blob).ok()?;
         (revoked.key_data() == key.key_data() && hosts_match(patterns, &name)).then_some(i + 1)
-    })
+    }))
 }
 
 /// OpenSSH host-pattern lists: `*` and `?` wildcards, `!` negates. A
@@ -631,13 +682,27 @@ mod tests {
              @revoked [10.0.0.?]:2222 ssh-ed25519 {KEY}\n"
         );
         let (_dir, path) = known(&text);
-        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path), None);
-        assert_eq!(revoked_line("10.0.0.9", 22, &key, &path), Some(4));
-        assert_eq!(revoked_line("web.EXAMPLE", 22, &key, &path), Some(6));
-        assert_eq!(revoked_line("db.example", 22, &key, &path), None);
-        assert_eq!(revoked_line("10.0.0.1", 2222, &key, &path), Some(7));
+        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path).unwrap(), None);
+        assert_eq!(revoked_line("10.0.0.9", 22, &key, &path).unwrap(), Some(4));
+        assert_eq!(revoked_line("web.EXAMPLE", 22, &key, &path).unwrap(), Some(6));
+        assert_eq!(revoked_line("db.example", 22, &key, &path).unwrap(), None);
+        assert_eq!(revoked_line("10.0.0.1", 2222, &key, &path).unwrap(), Some(7));
         let (_dir, path) = known(&format!("@revoked * ssh-ed25519 {KEY}\n"));
-        assert_eq!(revoked_line("anything", 22, &key, &path), Some(1));
+        assert_eq!(revoked_line("anything", 22, &key, &path).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn revocations_are_read_past_bad_bytes_and_an_unreadable_file_is_an_error() {
+        let key = keys::parse_public_key_base64(KEY).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let mut text = b"# caf\xe9\n".to_vec();
+        text.extend_from_slice(format!("@revoked * ssh-ed25519 {KEY}\n").as_bytes());
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(revoked_line("h", 22, &key, &path).unwrap(), Some(2));
+        assert_eq!(revoked_line("h", 22, &key, &dir.path().join("none")).unwrap(), None);
+        // A directory where the file should be: reading fails.
+        assert!(revoked_line("h", 22, &key, dir.path()).is_err());
     }
 
     #[test]
@@ -646,6 +711,6 @@ mod tests {
         let (_dir, path) = known(&format!("@cert-authority 10.0.0.1 ssh-ed25519 {KEY}\n"));
         assert!(!keys::check_known_hosts_path("10.0.0.1", 22, &key, &path).unwrap());
         assert!(known_host_keys_path("10.0.0.1", 22, &path).unwrap().is_empty());
-        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path), None);
+        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path).unwrap(), None);
     }
 }
