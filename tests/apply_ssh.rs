@@ -5,31 +5,13 @@
 mod fleet;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fleet::report::{host, json};
 use fleet::{run_rectify, Fleet, HostSpec};
 
 const DEMO: &str = "# demo service\nMaxThings 10\nColor blue\n";
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn host<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == name)
-        .unwrap_or_else(|| panic!("no host {name} in {report}"))
-}
 
 /// `stat` of a path on a host: "mode uid gid mtime", or "missing".
 fn stat(fleet: &Fleet, name: &str, path: &str) -> String {
