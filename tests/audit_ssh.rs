@@ -58,22 +58,8 @@ fn fleet_audit_reports_each_subject_and_exit_codes() {
     for h in ["web01", "db01"] {
         fleet.exec(h, "touch /run/audit-marker; sleep 1");
     }
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-            "--report",
-            &format!("junit={}", junit.display()),
-            "--connect-timeout",
-            "5",
-        ],
-        &[],
-    );
+    let junit_arg = format!("junit={}", junit.display());
+    let out = audit_json(&inv, &baseline, &["--report", &junit_arg, "--connect-timeout", "5"]);
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -217,20 +203,7 @@ fn host_keys_unknown_or_changed_fail_only_that_host() {
     );
 
     let run = |policy: &str| {
-        let out = run_rectify(
-            &[
-                "audit",
-                "-i",
-                inv.to_str().unwrap(),
-                "-b",
-                baseline.to_str().unwrap(),
-                "--format",
-                "json",
-                "--host-key-policy",
-                policy,
-            ],
-            &[],
-        );
+        let out = audit_json(&inv, &baseline, &["--host-key-policy", policy]);
         (out.status.code(), json(&out))
     };
     let (code, report) = run("strict");
@@ -282,20 +255,7 @@ fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
         "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
     );
     let started = std::time::Instant::now();
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-            "--connect-timeout",
-            "3",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &baseline, &["--connect-timeout", "3"]);
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(3));
     let report = json(&out);
