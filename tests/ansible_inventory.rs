@@ -3,11 +3,11 @@
 
 mod fleet;
 
+use fleet::report::json;
 use fleet::{run_rectify, Fleet, HostSpec};
 
 fn summary(out: &std::process::Output) -> Vec<(String, String, String, String)> {
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let report = json(out);
     let mut hosts: Vec<_> = report["hosts"]
         .as_array()
         .unwrap()

@@ -5,31 +5,13 @@
 mod fleet;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fleet::report::{host, json};
 use fleet::{run_rectify, Fleet, HostSpec};
 
 const DEMO: &str = "# demo service\nMaxThings 10\nColor blue\n";
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn host<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == name)
-        .unwrap_or_else(|| panic!("no host {name} in {report}"))
-}
 
 /// `stat` of a path on a host: "mode uid gid mtime", or "missing".
 fn stat(fleet: &Fleet, name: &str, path: &str) -> String {
@@ -55,6 +37,18 @@ fn setup(fleet: &Fleet, playbook: &str, extra: &[(&str, &str)]) -> (String, Stri
         std::fs::write(fleet.dir().join(name), text).unwrap();
     }
     (inventory.display().to_string(), pb.display().to_string())
+}
+
+/// `rectify apply --format json` started in the background with its own
+/// state directory (`state` must outlive the run).
+fn spawn_apply(inv: &str, pb: &str, state: &Path) -> Child {
+    Command::new(fleet::rectify_bin())
+        .args(["apply", "-i", inv, "-p", pb, "--no-progress", "--format", "json"])
+        .env("RECTIFY_STATE_DIR", state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn demo_host(name: &str) -> HostSpec {
@@ -416,13 +410,7 @@ fn ctrl_c_rolls_back_hosts_in_flight_and_exits_130() {
     let playbook = "name: slow\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [slow]\nhandlers:\n  slow: sleep 3\n";
     let (inv, pb) = setup(&fleet, playbook, &[]);
     let state = tempfile::tempdir().unwrap();
-    let child = Command::new(fleet::rectify_bin())
-        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress", "--format", "json"])
-        .env("RECTIFY_STATE_DIR", state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_apply(&inv, &pb, state.path());
     let changed = wait_until(Duration::from_secs(30), || {
         ["web01", "web02"]
             .iter()
@@ -749,13 +737,7 @@ fn a_second_apply_to_a_busy_host_is_refused() {
     )
     .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let first = Command::new(fleet::rectify_bin())
-        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress", "--format", "json"])
-        .env("RECTIFY_STATE_DIR", state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = spawn_apply(&inv, &pb, state.path());
     assert!(wait_until(Duration::from_secs(30), || {
         String::from_utf8_lossy(&fleet.read_file("web01", "/etc/demo.conf")).contains("Color red")
     }));
@@ -789,13 +771,7 @@ fn secrets_never_appear_in_process_arguments() {
     );
     let (inv, pb) = setup(&fleet, &playbook, &[]);
     let state = tempfile::tempdir().unwrap();
-    let mut apply = Command::new(fleet::rectify_bin())
-        .args(["apply", "-i", &inv, "-p", &pb, "--no-progress", "--format", "json"])
-        .env("RECTIFY_STATE_DIR", state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut apply = spawn_apply(&inv, &pb, state.path());
     // The hosts share this machine's process table: one `ps` sees the
     // controller and the host alike.
     let (mut leaked, mut seen_running) = (Vec::new(), 0);

@@ -2,59 +2,10 @@
 
 mod fleet;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use fleet::{run_rectify, Fleet, HostSpec};
-use serde_json::Value;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `rectify audit -i INV -b BASELINE --format json EXTRA...`
-fn audit_json(inventory: &Path, baseline: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "audit",
-        "-i",
-        inventory.to_str().unwrap(),
-        "-b",
-        baseline.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    run_rectify(&args, &[])
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): stdout={} stderr={}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn host<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == name)
-        .unwrap_or_else(|| panic!("no host {name}"))
-}
-
-fn rule<'a>(host: &'a Value, id: &str) -> &'a Value {
-    host["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no rule {id} in {host}"))
-}
+use fleet::report::{host, json, rule};
+use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
 
 const APP_CONF: &str = "# managed\nlisten = 0.0.0.0\n[tls]\nenabled = yes\n";
 
@@ -107,29 +58,15 @@ fn fleet_audit_reports_each_subject_and_exit_codes() {
     for h in ["web01", "db01"] {
         fleet.exec(h, "touch /run/audit-marker; sleep 1");
     }
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-            "--report",
-            &format!("junit={}", junit.display()),
-            "--connect-timeout",
-            "5",
-        ],
-        &[],
-    );
+    let junit_arg = format!("junit={}", junit.display());
+    let out = audit_json(&inv, &baseline, &["--report", &junit_arg, "--connect-timeout", "5"]);
     assert_eq!(
         out.status.code(),
         Some(3),
         "dead host means exit 3: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(report["summary"]["hosts"], 3);
     assert_eq!(report["summary"]["compliant"], 1);
     assert_eq!(report["summary"]["drift"], 1);
@@ -209,7 +146,7 @@ fn fleet_audit_reports_each_subject_and_exit_codes() {
         &[],
     );
     assert_eq!(out.status.code(), Some(1));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(report["summary"]["hosts"], 1);
     assert_eq!(report["hosts"][0]["name"], "db01");
 
@@ -266,21 +203,8 @@ fn host_keys_unknown_or_changed_fail_only_that_host() {
     );
 
     let run = |policy: &str| {
-        let out = run_rectify(
-            &[
-                "audit",
-                "-i",
-                inv.to_str().unwrap(),
-                "-b",
-                baseline.to_str().unwrap(),
-                "--format",
-                "json",
-                "--host-key-policy",
-                policy,
-            ],
-            &[],
-        );
-        (out.status.code(), json_of(&out))
+        let out = audit_json(&inv, &baseline, &["--host-key-policy", policy]);
+        (out.status.code(), json(&out))
     };
     let (code, report) = run("strict");
     assert_eq!(code, Some(3));
@@ -331,23 +255,10 @@ fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
         "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
     );
     let started = std::time::Instant::now();
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-            "--connect-timeout",
-            "3",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &baseline, &["--connect-timeout", "3"]);
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(3));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(host(&report, "ok")["status"], "compliant");
     assert_eq!(host(&report, "nokey")["status"], "compliant");
     let e = host(&report, "nokey2")["error"].as_str().unwrap();
@@ -388,7 +299,7 @@ fn jump_host_reaches_a_host_only_the_bastion_can_resolve() {
         "name: t\nrules:\n  - {id: MARK, hosts: inner, file: /etc/app/marker, content: \"inner-only\\n\"}\n",
     );
     let out = audit_json(&inv, &baseline, &[]);
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(rule(host(&report, "inner"), "MARK")["status"], "pass");
 
@@ -432,7 +343,7 @@ fn sudo_as_a_non_root_user() {
     };
     let plain = write(&dir, "plain.yaml", &inventory("none"));
     let out = audit_json(&plain, &baseline, &[]);
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report:#}");
     let app = host(&report, "app01");
     assert_eq!(rule(app, "SHADOW-ROOT")["status"], "error");
@@ -444,7 +355,7 @@ fn sudo_as_a_non_root_user() {
 
     let sudo = write(&dir, "sudo.yaml", &inventory("sudo"));
     let out = audit_json(&sudo, &baseline, &[]);
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
 }
 
@@ -478,7 +389,7 @@ rules:
 "#;
     let b = write(&dir, "b.yaml", baseline);
     let out = audit_json(&inv, &b, &[]);
-    let report = json_of(&out);
+    let report = json(&out);
     let evil = host(&report, "evil");
     assert_eq!(rule(evil, "FORGED")["status"], "pass", "{evil:#}");
     assert_eq!(rule(evil, "FORGED-WHOLE")["status"], "pass");
@@ -516,7 +427,7 @@ fn ad_hoc_targets_use_the_users_ssh_files() {
         &["audit", "-t", &target, "-b", b.to_str().unwrap(), "--format", "json"],
         &[("HOME", home.to_str().unwrap()), ("SSH_AUTH_SOCK", "")],
     );
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(report["hosts"][0]["name"], fleet.address("adhoc"));
 
@@ -545,7 +456,7 @@ fn ad_hoc_targets_use_the_users_ssh_files() {
         ],
         &[("HOME", home.to_str().unwrap()), ("SSH_AUTH_SOCK", "")],
     );
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(report["hosts"][0]["name"], "adhoc-alias");
     assert_eq!(report["hosts"][0]["address"], fleet.address("adhoc"));
@@ -569,7 +480,7 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/ssh-hardening.yaml");
     let out = audit_json(&inv, &shipped, &[]);
     assert_eq!(out.status.code(), Some(1));
-    let report = json_of(&out);
+    let report = json(&out);
     let hardened = host(&report, "hardened");
     assert_eq!(hardened["status"], "compliant", "{hardened:#}");
     let stock = host(&report, "stock");
@@ -671,7 +582,7 @@ fn encrypted_key_agent_hashed_known_hosts_and_nonstandard_port() {
     // Without it, and with no terminal to ask on, that host fails clearly.
     let out = run_rectify(&args, &[("HOME", home)]);
     assert_eq!(out.status.code(), Some(3));
-    let e = json_of(&out)["hosts"][0]["error"].as_str().unwrap().to_string();
+    let e = json(&out)["hosts"][0]["error"].as_str().unwrap().to_string();
     assert!(e.contains("RECTIFY_KEY_PASSPHRASE"), "{e}");
     let out = run_rectify(&args, &[("RECTIFY_KEY_PASSPHRASE", "wrong"), ("HOME", home)]);
     assert_eq!(out.status.code(), Some(3));

@@ -3,6 +3,7 @@
 
 mod fleet;
 
+use fleet::report::json;
 use fleet::{run_rectify, Fleet, HostSpec};
 
 #[test]
@@ -82,7 +83,7 @@ rules:
         &["audit", "-i", &inv, "--limit", "golden", "-b", &b, "--format", "json"],
         &[],
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json(&out);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -94,7 +95,7 @@ rules:
         &["audit", "-i", &inv, "--limit", "other", "-b", &b, "--format", "json"],
         &[],
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
     let failing: Vec<&str> = report["hosts"][0]["results"]
         .as_array()

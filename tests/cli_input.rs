@@ -24,6 +24,21 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Writes the bad file `name` into `dir` and runs rectify with `args` on
+/// it: exit 2, and `expected` (position and message) on stderr.
+fn assert_rejected(dir: &Path, name: &str, text: &str, args: &[&str], expected: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+    let out = rectify(args, dir);
+    assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+    assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+}
+
+/// `rectify validate name` rejects the file too: exit 2.
+fn assert_validate_rejects(dir: &Path, name: &str) {
+    let out = rectify(&["validate", name], dir);
+    assert_eq!(out.status.code(), Some(2), "validate {name}: {}", stderr(&out));
+}
+
 #[test]
 fn malformed_baseline_exits_2_with_position_and_contacts_nobody() {
     let dir = tempfile::tempdir().unwrap();
@@ -457,13 +472,10 @@ fn bad_playbooks_exit_2_with_position_and_contact_nobody() {
         ),
     ];
     for (name, text, expected) in cases {
-        std::fs::write(dir.path().join(name), text).unwrap();
-        let out = rectify(&["apply", "-p", name, "-t", &target], dir.path());
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
-        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+        let apply = ["apply", "-p", name, "-t", &target];
+        assert_rejected(dir.path(), name, text, &apply, expected);
         if name != "undefined.yaml" {
-            let out = rectify(&["validate", name], dir.path());
-            assert_eq!(out.status.code(), Some(2), "validate {name}: {}", stderr(&out));
+            assert_validate_rejects(dir.path(), name);
         }
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -665,10 +677,7 @@ fn bad_inventories_and_waivers_exit_2_with_position_and_contact_nobody() {
         ),
     ];
     for (name, text, expected) in &inventories {
-        std::fs::write(dir.path().join(name), text).unwrap();
-        let out = rectify(&["audit", "-i", name, "-b", "b.yaml"], dir.path());
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
-        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+        assert_rejected(dir.path(), name, text, &["audit", "-i", name, "-b", "b.yaml"], expected);
     }
     std::fs::write(dir.path().join("inv.yaml"), format!("hosts:\n  a: {host}\n")).unwrap();
     let waivers = [
@@ -699,15 +708,9 @@ fn bad_inventories_and_waivers_exit_2_with_position_and_contact_nobody() {
         ),
     ];
     for (name, text, expected) in waivers {
-        std::fs::write(dir.path().join(name), text).unwrap();
-        let out = rectify(
-            &["audit", "-i", "inv.yaml", "-b", "b.yaml", "--waivers", name],
-            dir.path(),
-        );
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
-        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
-        let out = rectify(&["validate", name], dir.path());
-        assert_eq!(out.status.code(), Some(2), "validate {name}: {}", stderr(&out));
+        let audit = ["audit", "-i", "inv.yaml", "-b", "b.yaml", "--waivers", name];
+        assert_rejected(dir.path(), name, text, &audit, expected);
+        assert_validate_rejects(dir.path(), name);
     }
     std::thread::sleep(Duration::from_millis(200));
     assert!(

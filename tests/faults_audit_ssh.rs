@@ -7,70 +7,25 @@ mod fleet;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use fleet::{run_rectify, Fleet, HostSpec};
+use fleet::report::{host, json, rule};
+use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
 use serde_json::Value;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): stdout={} stderr={}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn host<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == name)
-        .unwrap_or_else(|| panic!("no host {name} in {report}"))
-}
-
-fn rule<'a>(host: &'a Value, id: &str) -> &'a Value {
-    host["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no rule {id} in {host}"))
-}
 
 /// `rectify audit -i INV -b BASELINE --format json`, with the inventory of
 /// the whole fleet; returns the exit code and the JSON report.
 fn audit(fleet: &Fleet, baseline: &str) -> (Option<i32>, Value) {
     let out = audit_args(fleet, baseline);
-    (out.status.code(), json_of(&out))
+    (out.status.code(), json(&out))
 }
 
 fn audit_args(fleet: &Fleet, baseline: &str) -> Output {
     let dir = fleet.dir();
     let inv = write(dir, "inv.yaml", &fleet.inventory_yaml());
     let bl = write(dir, "baseline.yaml", baseline);
-    run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "-b",
-            bl.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    )
+    audit_json(&inv, &bl, &[])
 }
 
 /// A host whose `/etc/color.conf` holds `color = <color>`.
@@ -377,7 +332,7 @@ fn apply(fleet: &Fleet, playbook: &str) -> (Option<i32>, Value) {
         ],
         &[],
     );
-    (out.status.code(), json_of(&out))
+    (out.status.code(), json(&out))
 }
 
 fn color_playbook(color: &str) -> String {

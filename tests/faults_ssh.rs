@@ -4,19 +4,10 @@
 
 mod fleet;
 
+use fleet::report::json;
 use fleet::{run_rectify, Fleet, HostSpec};
 
 const DEMO: &str = "# demo\nColor blue\n";
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn apply(fleet: &Fleet, playbook: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let dir = fleet.dir();

@@ -5,6 +5,7 @@
 
 mod fleet;
 
+use fleet::report::json;
 use fleet::{run_rectify, Fleet, HostSpec};
 
 #[test]
@@ -37,14 +38,14 @@ fn stats_changes_and_show_tell_the_story_of_a_recurring_drift() {
             &format!("printf '# demo\\nColor {colour}\\n' > /etc/demo.conf"),
         );
         let out = run_rectify(&["audit", "-i", &inv, "-b", &b, "--format", "json"], &env);
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = json(&out);
         runs.push(report["run_id"].as_str().unwrap().to_string());
         outputs.push(out.stdout);
     }
 
     let out = run_rectify(&["stats", "--since", "1d", "--format", "json"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats = json(&out);
     assert_eq!(stats["runs"], 4);
     let rule = &stats["rules"][0];
     assert_eq!(rule["rule"], "DEMO-COLOR", "recurring drift is listed first: {stats}");
@@ -83,7 +84,7 @@ fn stats_changes_and_show_tell_the_story_of_a_recurring_drift() {
     assert!(text.contains("DEMO-COLOR") && text.contains("web01: passed"), "{text}");
 
     let out = run_rectify(&["changes", "web01", "--since", "1d", "--format", "json"], &env);
-    let changes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes = json(&out);
     let diffs: Vec<&str> = changes
         .as_array()
         .unwrap()

@@ -4,10 +4,8 @@
 
 mod fleet;
 
-use std::path::Path;
-
-use fleet::{run_rectify, Fleet, HostSpec};
-use serde_json::Value;
+use fleet::report::{host, json, rule};
+use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
 
 const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
 const CLOUD_TEXT: &str = "# written by cloud-init\nPasswordAuthentication yes\nX11Forwarding yes\n";
@@ -27,34 +25,6 @@ fn debian_like(name: &str) -> HostSpec {
 
 fn cloud_host(name: &str) -> HostSpec {
     debian_like(name).file("ssh/sshd_config.d/50-cloud-init.conf", CLOUD_TEXT, 0o600)
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn host<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == name)
-        .unwrap_or_else(|| panic!("no host {name} in {report}"))
-}
-
-fn rule<'a>(host: &'a Value, id: &str) -> &'a Value {
-    host["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no rule {id} in {host}"))
 }
 
 /// What the host's own sshd makes of its configuration: `sshd -T`'s value
@@ -80,12 +50,6 @@ rules:
   - {id: SSH-X11, file: /etc/ssh/sshd_config, setting: X11Forwarding, expect: "no"}
 "#;
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
-
 #[test]
 fn a_drop_in_included_first_decides_the_audit_and_is_named() {
     let fleet = Fleet::start(62, vec![cloud_host("cloud"), debian_like("plain")]);
@@ -97,7 +61,7 @@ fn a_drop_in_included_first_decides_the_audit_and_is_named() {
     assert_eq!(sshd_t(&fleet, "cloud", "x11forwarding"), "no");
     assert_eq!(sshd_t(&fleet, "plain", "passwordauthentication"), "no");
 
-    let out = run_rectify(&["audit", "-i", &inv, "-b", &baseline, "--format", "json"], &[]);
+    let out = audit_json(&inv, &baseline, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report = json(&out);
     let cloud = host(&report, "cloud");
@@ -118,7 +82,10 @@ fn a_drop_in_included_first_decides_the_audit_and_is_named() {
     assert_eq!(rule(plain, "SSH-PASSWORD")["actual"], "no");
 
     // The terminal report names the drop-in too.
-    let out = run_rectify(&["audit", "-i", &inv, "-b", &baseline], &[]);
+    let out = run_rectify(
+        &["audit", "-i", inv.to_str().unwrap(), "-b", baseline.to_str().unwrap()],
+        &[],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("{CLOUD}:2")), "{text}");
 }
@@ -153,7 +120,8 @@ fn apply_edits_the_drop_in_that_holds_the_effective_value() {
     let main_before = fleet.read_file("cloud", "/etc/ssh/sshd_config");
     assert_eq!(sshd_t(&fleet, "linked", "passwordauthentication"), "yes");
 
-    let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
+    let (inv, pb) = (inv.to_str().unwrap(), pb.to_str().unwrap());
+    let out = run_rectify(&["apply", "-i", inv, "-p", pb, "--format", "json"], &[]);
     let report = json(&out);
     // One host refused (error): exit 3.
     assert_eq!(out.status.code(), Some(3), "{report:#}");
@@ -194,7 +162,7 @@ fn apply_edits_the_drop_in_that_holds_the_effective_value() {
 
     // Idempotent: the second run finds the effective value in place.
     let out = run_rectify(
-        &["apply", "-i", &inv, "-p", &pb, "--limit", "cloud", "--format", "json"],
+        &["apply", "-i", inv, "-p", pb, "--limit", "cloud", "--format", "json"],
         &[],
     );
     let report = json(&out);
@@ -225,9 +193,9 @@ fn capture_records_the_effective_value() {
             "--host",
             "golden",
             "-i",
-            &inv,
+            inv.to_str().unwrap(),
             "--from",
-            &from,
+            from.to_str().unwrap(),
             "-o",
             captured.to_str().unwrap(),
         ],
@@ -242,18 +210,7 @@ fn capture_records_the_effective_value() {
 
     // The golden host passes its own capture; the host without the drop-in
     // differs exactly in PasswordAuthentication.
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            &inv,
-            "-b",
-            captured.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &captured, &[]);
     let report = json(&out);
     assert_eq!(host(&report, "golden")["status"], "compliant", "{report:#}");
     let plain = host(&report, "plain");

@@ -5,44 +5,13 @@
 mod fleet;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use fleet::{run_rectify, Fleet, HostSpec};
+use fleet::report::{host, json, rule};
+use fleet::{run_rectify, write, Fleet, HostSpec};
 use serde_json::Value;
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): stdout={} stderr={}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn host<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == name)
-        .unwrap_or_else(|| panic!("no host {name} in {report:#}"))
-}
-
 fn rule_status(report: &Value, host_name: &str, id: &str) -> String {
-    let h = host(report, host_name);
-    h["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results for {host_name}: {h}"))
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no rule {id} in {h}"))["status"]
+    rule(host(report, host_name), id)["status"]
         .as_str()
         .unwrap()
         .to_string()
@@ -53,7 +22,7 @@ fn audit(baseline: &Path, args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>,
     let mut all = vec!["audit", "-b", baseline.to_str().unwrap(), "--format", "json"];
     all.extend_from_slice(args);
     let out = run_rectify(&all, envs);
-    (out.status.code(), json_of(&out))
+    (out.status.code(), json(&out))
 }
 
 /// A baseline with one rule: the host's name is `{{ host }}`, or `name`.

@@ -9,7 +9,15 @@
 //!
 //! This needs root and `/usr/sbin/sshd`. Without them the tests fail with a
 //! clear message: a machine that cannot run them must fail CI, not pass it.
+//!
+//! `report` and the helpers next to `run_rectify` (`write`, `audit_json`)
+//! are the small pieces the test files share instead of each keeping a copy.
+
+// Every test binary (and `benches/fleet.rs`) compiles this module but uses
+// only some of it: what one binary leaves unused is not dead code.
 #![allow(dead_code)]
+
+pub mod report;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
@@ -389,6 +397,28 @@ fn run_ok(cmd: &mut Command) {
 /// product quotes through `rectify::shell::quote`).
 fn sq(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
+
+/// Writes `text` to `dir/name` and returns that path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `rectify audit -i INVENTORY -b BASELINE --format json EXTRA...`
+pub fn audit_json(inventory: &Path, baseline: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "audit",
+        "-i",
+        inventory.to_str().unwrap(),
+        "-b",
+        baseline.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    run_rectify(&args, &[])
 }
 
 /// The rectify binary under test.
