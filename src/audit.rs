@@ -12,8 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::baseline::{Baseline, Rule};
 use crate::collect::ProbeOutput;
 use crate::collect::{parse_output, script, Probe, Probes};
-use crate::evaluate::include::ConfigFiles;
-use crate::evaluate::{evaluate, probe_for, CollectLimits};
+use crate::evaluate::{evaluate, probe_for, CollectLimits, SshdTrees};
 use crate::inventory::Host;
 use crate::redact::Redactor;
 use crate::report::{HostReport, HostStatus, Observed, RuleResult, RuleStatus, RunKind, RunReport};
@@ -202,12 +201,13 @@ pub async fn audit_over(
         gather(connection, host, &probes, command_timeout).await?
     };
     let renderer = Renderer::default();
+    let sshd = SshdTrees::decode(&probes, &outputs);
     let mut results = Vec::with_capacity(rules.len() + skipped.len());
     for (baseline, rule) in rules {
         // Baseline vars are defaults; the host's own vars override them.
         let mut vars: Vars = baseline.vars.clone();
         vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let verdict = evaluate(rule, &probes, &outputs, limits, &vars, &renderer);
+        let verdict = evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer);
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -256,12 +256,12 @@ pub async fn audit_over(
             content,
         });
     };
-    for (probe, output) in probes.as_slice().iter().zip(&outputs) {
+    for (index, (probe, output)) in probes.as_slice().iter().zip(&outputs).enumerate() {
         match probe {
             Probe::Read { path, .. } => observe(path, output),
             // The sshd configuration and every file it includes.
-            Probe::SshdConfig { path, lstat, .. } => {
-                if let Ok(files) = ConfigFiles::decode(output, path, *lstat) {
+            Probe::SshdConfig { .. } => {
+                if let Ok(files) = sshd.get(index) {
                     for f in &files.files {
                         observe(&f.path, &f.content);
                     }

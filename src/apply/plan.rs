@@ -2,6 +2,7 @@
 //! gathered from the host, what each file should become and which commands
 //! must run. Pure: no I/O, so every rule here is unit-tested.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::evaluate::edit::{remove_line, set_line, set_setting};
@@ -394,9 +395,9 @@ struct Planned<'a> {
 }
 
 impl Source for Planned<'_> {
-    fn text(&self, path: &str) -> Result<Option<String>, String> {
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
         match self.work.iter().find(|(p, _)| p == path) {
-            Some((_, w)) => Ok(w.content.as_ref().map(|c| String::from_utf8_lossy(c).into_owned())),
+            Some((_, w)) => Ok(w.content.as_ref().map(|c| String::from_utf8_lossy(c))),
             None => self.tree.text(path),
         }
     }

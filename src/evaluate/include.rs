@@ -28,6 +28,8 @@
 //! in which order. A pattern the host did not expand (quoted patterns with
 //! blanks, `~`, the limits) is an error, never a silent "not set".
 
+use std::borrow::Cow;
+
 use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_NAMES};
 
 use super::describe_status;
@@ -48,8 +50,9 @@ pub fn follows_includes(path: &str) -> bool {
 /// The files sshd would read for a configuration, as they are (or would
 /// be) on the host.
 pub trait Source {
-    /// A file's text; `Ok(None)` when it does not exist.
-    fn text(&self, path: &str) -> Result<Option<String>, String>;
+    /// A file's text, borrowed where it can be; `Ok(None)` when it does
+    /// not exist.
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String>;
     /// An absolute pattern's matches, in order.
     fn expand(&self, pattern: &str) -> Result<Vec<String>, String>;
 }
@@ -134,14 +137,14 @@ impl ConfigFiles {
 }
 
 impl Source for ConfigFiles {
-    fn text(&self, path: &str) -> Result<Option<String>, String> {
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
         let file = self
             .files
             .iter()
             .find(|f| f.path == path)
             .ok_or_else(|| format!("{path} was not read: {}", self.why_not_read()))?;
         match &file.content {
-            ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
+            ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes))),
             ProbeOutput::Missing => Ok(None),
             ProbeOutput::Status(s) => Err(format!("cannot read {path}: {}", describe_status(s))),
             ProbeOutput::Parts(_) => Err(format!("cannot read {path}: the host's answer was malformed")),
@@ -180,65 +183,120 @@ impl Located {
     }
 }
 
+/// Most lines (plus one per file opened) one evaluation reads, however
+/// often `Include` makes it read the same file: a configuration that needs
+/// more is refused rather than walked for ever (a host can make the walk
+/// exponential without a cycle: 50,000 `Include a.conf` lines, each
+/// `a.conf` holding 50,000 `Include b.conf` lines).
+pub const MAX_VISITED_LINES: usize = 100_000;
+/// Most bytes one evaluation scans, counting each visit of a file.
+pub const MAX_VISITED_BYTES: usize = 32 * 1024 * 1024;
+
 /// The effective (global) occurrence of `key` in the configuration rooted at
 /// `main`, following `Include` as sshd does; `Ok(None)` when it is not set
 /// (or `main` does not exist). `Err` when the answer depends on something
-/// that could not be read.
+/// that could not be read, or when reading it would exceed
+/// [`MAX_VISITED_LINES`] or [`MAX_VISITED_BYTES`].
 pub fn locate(source: &dyn Source, main: &str, key: &str) -> Result<Option<Located>, String> {
-    let key = key.trim();
-    if key.is_empty() {
-        return Ok(None);
-    }
-    walk(source, main, key, 0)
+    locate_reading(source, main, key).0
 }
 
-fn walk(source: &dyn Source, file: &str, key: &str, depth: usize) -> Result<Option<Located>, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!(
-            "{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)"
-        ));
-    }
-    let Some(text) = source.text(file)? else {
-        if depth == 0 {
-            return Ok(None);
-        }
-        return Err(format!("{file} is included but cannot be opened (a dangling link?)"));
+/// [`locate`], and every file the walk opened (that exists), in the order
+/// first opened: the files sshd reads to decide `key`, and only those.
+pub fn locate_reading(source: &dyn Source, main: &str, key: &str) -> (Result<Option<Located>, String>, Vec<String>) {
+    let key = key.trim();
+    let mut walk = Walk {
+        source,
+        key,
+        lines: 0,
+        bytes: 0,
+        read: Vec::new(),
     };
-    let mut in_match = false;
-    for (index, line) in text.lines().enumerate() {
-        let Some((word, rest)) = keyword(line) else { continue };
-        if word.eq_ignore_ascii_case("Match") {
-            in_match = true;
-            continue;
+    if key.is_empty() {
+        return (Ok(None), walk.read);
+    }
+    let found = walk.file(main, 0);
+    (found, walk.read)
+}
+
+struct Walk<'a> {
+    source: &'a dyn Source,
+    key: &'a str,
+    /// Lines read so far, plus one per file opened.
+    lines: usize,
+    bytes: usize,
+    read: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn too_complex(&self) -> String {
+        format!(
+            "sshd configuration too complex to evaluate (more than {MAX_VISITED_LINES} lines or {} MiB read following Include, rectify's limit)",
+            MAX_VISITED_BYTES / (1024 * 1024)
+        )
+    }
+
+    fn file(&mut self, file: &str, depth: usize) -> Result<Option<Located>, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)"
+            ));
         }
-        if word.eq_ignore_ascii_case("Host") {
-            in_match = false;
+        let source = self.source;
+        let Some(text) = source.text(file)? else {
+            if depth == 0 {
+                return Ok(None);
+            }
+            return Err(format!("{file} is included but cannot be opened (a dangling link?)"));
+        };
+        self.lines += 1;
+        self.bytes += text.len();
+        if self.lines > MAX_VISITED_LINES || self.bytes > MAX_VISITED_BYTES {
+            return Err(self.too_complex());
         }
-        if in_match {
-            continue;
+        if !self.read.iter().any(|r| r == file) {
+            self.read.push(file.to_string());
         }
-        if word.eq_ignore_ascii_case(key) {
-            return Ok(Some(Located {
-                file: file.to_string(),
-                line: index,
-                value: value_of_sshd(rest),
-            }));
-        }
-        if word.eq_ignore_ascii_case("Include") {
-            for pattern in include_patterns(rest) {
-                let pattern = pattern.map_err(|e| format!("{file}:{}: {e}", index + 1))?;
-                let matches = source
-                    .expand(&pattern)
-                    .map_err(|e| format!("{file}:{}: {e}", index + 1))?;
-                for path in matches {
-                    if let Some(found) = walk(source, &path, key, depth + 1)? {
-                        return Ok(Some(found));
+        let mut in_match = false;
+        for (index, line) in text.lines().enumerate() {
+            self.lines += 1;
+            if self.lines > MAX_VISITED_LINES {
+                return Err(self.too_complex());
+            }
+            let Some((word, rest)) = keyword(line) else { continue };
+            if word.eq_ignore_ascii_case("Match") {
+                in_match = true;
+                continue;
+            }
+            if word.eq_ignore_ascii_case("Host") {
+                in_match = false;
+            }
+            if in_match {
+                continue;
+            }
+            if word.eq_ignore_ascii_case(self.key) {
+                return Ok(Some(Located {
+                    file: file.to_string(),
+                    line: index,
+                    value: value_of_sshd(rest),
+                }));
+            }
+            if word.eq_ignore_ascii_case("Include") {
+                for pattern in include_patterns(rest) {
+                    let pattern = pattern.map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                    let matches = source
+                        .expand(&pattern)
+                        .map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                    for path in matches {
+                        if let Some(found) = self.file(&path, depth + 1)? {
+                            return Ok(Some(found));
+                        }
                     }
                 }
             }
         }
+        Ok(None)
     }
-    Ok(None)
 }
 
 /// The keyword of a line and the text after it, as the setting parser
@@ -299,8 +357,8 @@ mod tests {
     }
 
     impl Source for Files {
-        fn text(&self, path: &str) -> Result<Option<String>, String> {
-            Ok(self.text.get(path).cloned())
+        fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
+            Ok(self.text.get(path).map(|t| Cow::Borrowed(t.as_str())))
         }
         fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
             self.globs
@@ -515,6 +573,40 @@ mod tests {
         assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 1, "22"));
         // The main file missing: not set.
         assert_eq!(locate(&Files::default(), MAIN, "Port").unwrap(), None);
+    }
+
+    /// The host's answer for `files` (the main one first) and `globs`.
+    fn tree(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> ConfigFiles {
+        ConfigFiles {
+            files: files
+                .iter()
+                .map(|(path, text)| CollectedFile {
+                    path: path.to_string(),
+                    lstat: None,
+                    content: ProbeOutput::Ok(text.as_bytes().to_vec()),
+                })
+                .collect(),
+            globs: globs
+                .iter()
+                .map(|(p, m)| (p.to_string(), m.iter().map(|m| m.to_string()).collect()))
+                .collect(),
+            limited: false,
+        }
+    }
+
+    #[test]
+    fn a_hostile_fan_out_of_includes_is_an_error_not_a_stall() {
+        // 50,000 × 50,000 visits of b.conf, no cycle, well under the size
+        // limits: without a budget this does not finish.
+        let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
+        let main = "Include /etc/ssh/a.conf\n".repeat(50_000);
+        let inner = "Include /etc/ssh/b.conf\n".repeat(50_000);
+        let files = tree(
+            &[(MAIN, &main), (a, &inner), (b, "# nothing\n")],
+            &[(a, &[a]), (b, &[b])],
+        );
+        let err = locate(&files, MAIN, "Banner").unwrap_err();
+        assert!(err.contains("too complex to evaluate"), "{err}");
     }
 
     #[test]
