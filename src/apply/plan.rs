@@ -784,6 +784,17 @@ mod tests {
             err.contains("/etc/ssh/sshd_config:2") && err.contains("/etc/ssh/other/*.conf"),
             "{err}"
         );
+        // A quoted pattern with a blank, which the host cannot expand:
+        // refused, naming the line, nothing planned.
+        let facts = sshd_facts(
+            &[(MAIN, "Include \"/etc/ssh/sp dir/*.conf\"\nPasswordAuthentication yes\n")],
+            &[("/etc/ssh/sp", &[]), ("/etc/ssh/dir/*.conf", &[])],
+        );
+        let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap_err();
+        assert!(
+            err.contains("/etc/ssh/sshd_config:1") && err.contains("sp dir"),
+            "{err}"
+        );
         // A drop-in that is a symbolic link is not written through.
         let mut facts = sshd_facts(
             &[

@@ -25,15 +25,18 @@
 //! The host expands the patterns and reads the files (`p_sshd` in the
 //! collection script, bounded in files and names); the controller decides
 //! from its own reading of each file which patterns sshd would expand and
-//! in which order. A pattern the host did not expand (quoted patterns with
-//! blanks, `~`, the limits) is an error, never a silent "not set".
+//! in which order. The controller splits `Include` arguments as sshd's
+//! `argv_split` does (quotes group words); a pattern the host cannot expand
+//! as sshd would (one containing a blank, such as `"/etc/ssh/sp dir/*"`,
+//! quotes that do not balance, `~`, the limits) is an error naming the
+//! file and line, never a silent "not set" or a wrong value.
 
 use std::borrow::Cow;
 
 use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_NAMES};
 
 use super::describe_status;
-use super::setting::{strip_inline_comment, value_of_sshd, SettingDialect};
+use super::setting::{value_of_sshd, SettingDialect};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -156,7 +159,7 @@ impl Source for ConfigFiles {
             Some((_, matches)) => Ok(matches.clone()),
             None if self.limited => Err(format!("Include {pattern} was not expanded: {}", self.why_not_read())),
             None => Err(format!(
-                "Include {pattern} was not expanded on the host (quoted patterns with blanks and escapes are not supported)"
+                "Include {pattern} was not expanded on the host (patterns with quotes or backslashes inside them are not supported)"
             )),
         }
     }
@@ -311,16 +314,32 @@ fn keyword(line: &str) -> Option<(&str, &str)> {
     Some((&text[..end], &text[end..]))
 }
 
-/// An `Include` line's patterns, absolute. Quote characters are dropped
-/// (as the host's reading does); a pattern starting with `~` is refused.
+/// An `Include` line's patterns, absolute: `rest` (the text after the
+/// keyword) split into words as sshd's `argv_split` does. Words are
+/// separated by blanks (space, tab); double or single quotes group
+/// (`"a b"` is one word, `"a"'b'` is `ab`); a backslash escapes a quote, a
+/// backslash or (outside quotes) a blank, and is kept before anything else;
+/// a `#` where a word would start ends the line.
+///
+/// A pattern is refused (an `Err` naming it) when it starts with `~`, when
+/// it contains a blank (sshd reads it as one pattern, but the host's
+/// expansion splits it, so what it matches is unknown), and the whole line
+/// is when its quotes do not balance (sshd refuses such a line).
 pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
-    let rest = strip_inline_comment(rest, SettingDialect::Sshd).trim();
+    let rest = rest.trim();
     let rest = rest.strip_prefix('=').map_or(rest, str::trim_start);
-    rest.split_whitespace()
-        .map(|w| w.replace(['"', '\''], ""))
-        .filter(|w| !w.is_empty())
+    let words = match argv_split(rest) {
+        Ok(words) => words,
+        Err(e) => return vec![Err(format!("Include {rest}: {e}"))],
+    };
+    words
+        .into_iter()
         .map(|w| {
-            if w.starts_with('/') {
+            if w.contains(char::is_whitespace) {
+                Err(format!(
+                    "Include pattern {w:?} contains a blank: sshd reads it as one pattern, which rectify cannot expand on the host"
+                ))
+            } else if w.starts_with('/') {
                 Ok(w)
             } else if w.starts_with('~') {
                 Err(format!("Include {w}: patterns starting with ~ are not supported"))
@@ -329,6 +348,41 @@ pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
             }
         })
         .collect()
+}
+
+/// OpenSSH's `argv_split(s, .., terminate_on_comment = 1)`.
+fn argv_split(s: &str) -> Result<Vec<String>, String> {
+    let blank = |c: char| c == ' ' || c == '\t';
+    let mut words = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.next_if(|&c| blank(c)).is_some() {}
+        match chars.peek() {
+            None | Some('#') => return Ok(words),
+            Some(_) => {}
+        }
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.peek().copied() {
+                    Some(n) if n == '\'' || n == '"' || n == '\\' || (quote.is_none() && n == ' ') => {
+                        word.push(n);
+                        chars.next();
+                    }
+                    _ => word.push(c),
+                },
+                _ if quote.is_none() && blank(c) => break,
+                '"' | '\'' if quote.is_none() => quote = Some(c),
+                _ if quote == Some(c) => quote = None,
+                _ => word.push(c),
+            }
+        }
+        if quote.is_some() {
+            return Err("its quotes do not balance (sshd refuses the line)".to_string());
+        }
+        words.push(word);
+    }
 }
 
 #[cfg(test)]
@@ -441,15 +495,6 @@ mod tests {
                 "{line}"
             );
         }
-        assert_eq!(
-            include_patterns(" a /b 'c d' # e"),
-            vec![
-                Ok("/etc/ssh/a".to_string()),
-                Ok("/b".to_string()),
-                Ok("/etc/ssh/c".to_string()),
-                Ok("/etc/ssh/d".to_string())
-            ]
-        );
         assert!(include_patterns(" ~/x")[0].is_err());
     }
 
@@ -607,6 +652,53 @@ mod tests {
         );
         let err = locate(&files, MAIN, "Banner").unwrap_err();
         assert!(err.contains("too complex to evaluate"), "{err}");
+    }
+
+    #[test]
+    fn a_quoted_pattern_with_a_blank_is_an_error_naming_the_line() {
+        // sshd reads one pattern, `/etc/ssh/sp dir/*.conf`; the host cannot
+        // expand it (it splits on blanks), so the value is unknown: error.
+        for line in [
+            "Include \"/etc/ssh/sp dir/*.conf\"",
+            "Include '/etc/ssh/sp dir/*.conf'",
+            "Include /etc/ssh/sp\\ dir/*.conf",
+            "Include /etc/ssh/sp\" \"dir/*.conf",
+        ] {
+            let files = Files::default()
+                .file(MAIN, &format!("{line}\nPort 22\n"))
+                .glob("/etc/ssh/sp", &[])
+                .glob("/etc/ssh/dir/*.conf", &[])
+                .glob("/etc/ssh/\\", &[]);
+            let err = locate(&files, MAIN, "Port").unwrap_err();
+            assert!(
+                err.contains(&format!("{MAIN}:1")) && err.contains("sp dir"),
+                "{line}: {err}"
+            );
+        }
+        // Quotes that do not balance: sshd refuses the line.
+        let files = Files::default()
+            .file(MAIN, "Port 1\nInclude \"/etc/ssh/x.conf\nPort 22\n")
+            .glob("/etc/ssh/x.conf", &[]);
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 0, "1"));
+        let err = locate(&files, MAIN, "Banner").unwrap_err();
+        assert!(err.contains(&format!("{MAIN}:2")) && err.contains("quote"), "{err}");
+    }
+
+    #[test]
+    fn include_arguments_are_split_like_sshds_argv_split() {
+        let ok = |s: &str| Ok(s.to_string());
+        assert_eq!(
+            include_patterns(" a /b \"c\"'d' e\\\"f # g"),
+            vec![ok("/etc/ssh/a"), ok("/b"), ok("/etc/ssh/cd"), ok("/etc/ssh/e\"f")]
+        );
+        // `#` starts a comment only where a word would start.
+        assert_eq!(
+            include_patterns("a#b \"#c\""),
+            vec![ok("/etc/ssh/a#b"), ok("/etc/ssh/#c")]
+        );
+        assert_eq!(include_patterns("= /x\r"), vec![ok("/x")]);
+        assert!(include_patterns(" 'c d'")[0].as_ref().unwrap_err().contains("c d"));
+        assert!(include_patterns(" \"c")[0].as_ref().unwrap_err().contains("quote"));
     }
 
     #[test]
