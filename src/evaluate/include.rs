@@ -17,6 +17,8 @@
 //!   sets before its `Include` line beats the included one.
 //! * An `Include` inside a `Match` block includes conditional settings:
 //!   they are not the global value, and are skipped like the block's own.
+//!   `Match all` ends the block: what follows it (an `Include` too) is
+//!   global again, as `sshd -T` shows.
 //!   A `Match` inside an included file lasts to the end of that file only;
 //!   the including file's state resumes after the `Include` line.
 //! * Includes nest up to 16 levels below the main file; deeper, sshd refuses
@@ -36,7 +38,7 @@ use std::borrow::Cow;
 use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_NAMES};
 
 use super::describe_status;
-use super::setting::{value_of_sshd, SettingDialect};
+use super::setting::{sshd_block, value_of_sshd, SettingDialect};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -267,12 +269,11 @@ impl Walk<'_> {
                 return Err(self.too_complex());
             }
             let Some((word, rest)) = keyword(line) else { continue };
-            if word.eq_ignore_ascii_case("Match") {
-                in_match = true;
-                continue;
-            }
-            if word.eq_ignore_ascii_case("Host") {
-                in_match = false;
+            if let Some(block) = sshd_block(word, rest) {
+                in_match = block;
+                if word.eq_ignore_ascii_case("Match") {
+                    continue;
+                }
             }
             if in_match {
                 continue;
@@ -535,9 +536,21 @@ mod tests {
             )
             .file("/etc/ssh/alice.conf", "PasswordAuthentication yes\n")
             .glob("/etc/ssh/alice.conf", &["/etc/ssh/alice.conf"]);
-        // The main file's setting is inside `Match all` too: nothing global.
-        assert_eq!(locate(&files, MAIN, "PasswordAuthentication").unwrap(), None);
-        let files = files.file(
+        // After `Match all`, settings are global again, as in `sshd -T`.
+        assert_eq!(
+            locate(&files, MAIN, "PasswordAuthentication").unwrap(),
+            at(MAIN, 3, "no")
+        );
+        // And so is an Include there.
+        let global = files.file(
+            MAIN,
+            "Match User alice\n  Include /etc/ssh/alice.conf\nmatch ALL # global\nInclude /etc/ssh/alice.conf\n",
+        );
+        assert_eq!(
+            locate(&global, MAIN, "PasswordAuthentication").unwrap(),
+            at("/etc/ssh/alice.conf", 0, "yes")
+        );
+        let files = global.file(
             MAIN,
             "PasswordAuthentication no\nMatch User alice\n  Include /etc/ssh/alice.conf\n",
         );
