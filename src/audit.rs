@@ -319,8 +319,12 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
         match p {
             Probe::Read { max, .. } => max_stdout += *max as usize + 128,
             Probe::SshdConfig { max, .. } => {
-                max_stdout += crate::collect::SSHD_MAX_FILES * (*max as usize + 4096 + 256)
-                    + crate::collect::SSHD_MAX_NAMES * (4096 + 128)
+                // The main file, then the included ones together within
+                // their own limit; names, lstat and framing per file.
+                use crate::collect::{SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
+                let included = (*max).saturating_mul(SSHD_MAX_FILES as u64 - 1).min(SSHD_MAX_INCLUDED);
+                max_stdout +=
+                    *max as usize + included as usize + SSHD_MAX_FILES * (4096 + 256) + SSHD_MAX_NAMES * (4096 + 128)
             }
             Probe::Command { timeout: t, max, .. } => {
                 timeout += *t;
@@ -338,4 +342,23 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
 
 pub fn one_line(e: &TransportError) -> String {
     e.to_string().replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sshd_probe_may_send_its_main_file_and_4_mib_of_included_files() {
+        let probe = Probe::SshdConfig {
+            path: "/etc/ssh/sshd_config".into(),
+            max: 16 << 20,
+            lstat: true,
+        };
+        let limits = exec_limits(&[probe], Duration::from_secs(1));
+        // The main file, 4 MiB of included files, names and framing; not
+        // 32 files of 16 MiB each.
+        assert!(limits.max_stdout < (16 + 4 + 5) << 20, "{}", limits.max_stdout);
+        assert!(limits.max_stdout > (16 + 4) << 20, "{}", limits.max_stdout);
+    }
 }

@@ -35,7 +35,7 @@
 
 use std::borrow::Cow;
 
-use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_NAMES};
+use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
 
 use super::describe_status;
 use super::setting::{sshd_block, value_of_sshd, SettingDialect};
@@ -99,6 +99,9 @@ impl ConfigFiles {
             other => ProbeOutput::Status(other.to_string()),
         };
         let mut out = ConfigFiles::default();
+        // Bytes of included files so far: a host that sends more than the
+        // script's limit is not believed past it.
+        let mut included: u64 = 0;
         let mut it = parts.iter();
         while let Some(part) = it.next() {
             match part.status.as_str() {
@@ -108,7 +111,13 @@ impl ConfigFiles {
                     } else {
                         None
                     };
-                    let content = as_output(it.next().ok_or_else(malformed)?);
+                    let mut content = as_output(it.next().ok_or_else(malformed)?);
+                    if let (false, ProbeOutput::Ok(bytes)) = (out.files.is_empty(), &content) {
+                        included += bytes.len() as u64;
+                        if included > SSHD_MAX_INCLUDED {
+                            content = ProbeOutput::Status("overbudget".into());
+                        }
+                    }
                     out.files.push(CollectedFile {
                         path: text(part),
                         lstat: stat,
@@ -712,6 +721,46 @@ mod tests {
         assert_eq!(include_patterns("= /x\r"), vec![ok("/x")]);
         assert!(include_patterns(" 'c d'")[0].as_ref().unwrap_err().contains("c d"));
         assert!(include_patterns(" \"c")[0].as_ref().unwrap_err().contains("quote"));
+    }
+
+    #[test]
+    fn included_files_over_the_total_byte_limit_are_not_read() {
+        // A host that sends more than the limit anyway.
+        let big = format!("# {}\nLogLevel INFO\n", "x".repeat(4 << 20));
+        let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
+        let output = ProbeOutput::Parts(
+            [
+                ("path", MAIN),
+                ("ok", "Include a.conf b.conf\n"),
+                ("glob", a),
+                ("match", a),
+                ("glob", b),
+                ("match", b),
+                ("path", a),
+                ("ok", "Port 22\n"),
+                ("path", b),
+                ("ok", &big),
+            ]
+            .iter()
+            .map(|(status, body)| Part {
+                status: status.to_string(),
+                body: body.as_bytes().to_vec(),
+            })
+            .collect(),
+        );
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(a, 0, "22"));
+        let err = locate(&files, MAIN, "LogLevel").unwrap_err();
+        assert!(err.contains(b) && err.contains("4 MiB"), "{err}");
+        let output = ProbeOutput::Parts(match output {
+            ProbeOutput::Parts(mut parts) => {
+                parts[9].body = big.as_bytes()[..(1 << 20)].to_vec();
+                parts
+            }
+            _ => unreachable!(),
+        });
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), None);
     }
 
     #[test]

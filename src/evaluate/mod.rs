@@ -264,6 +264,10 @@ fn describe_status(status: &str) -> String {
         "isdir" => "is a directory".into(),
         "notfile" => "not a regular file (a FIFO, socket or device), not read".into(),
         "toolarge" => "larger than the file size limit".into(),
+        "overbudget" => format!(
+            "not read: the files an sshd configuration includes may hold {} MiB in total, rectify's limit",
+            crate::collect::SSHD_MAX_INCLUDED >> 20
+        ),
         "unreadable" => "read error".into(),
         "garbled" => "its content changed while it was read, or the host's output was malformed".into(),
         other => format!("unexpected status {other:?}"),
