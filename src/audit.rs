@@ -9,9 +9,10 @@ use chrono::Utc;
 use rand::Rng;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::baseline::{Baseline, Rule};
+use crate::baseline::{Baseline, Check, Rule};
 use crate::collect::ProbeOutput;
 use crate::collect::{parse_output, script, Probe, Probes};
+use crate::evaluate::include::locate_reading;
 use crate::evaluate::{evaluate, probe_for, CollectLimits, SshdTrees};
 use crate::inventory::Host;
 use crate::redact::Redactor;
@@ -203,7 +204,7 @@ pub async fn audit_over(
     let renderer = Renderer::default();
     let sshd = SshdTrees::decode(&probes, &outputs);
     let mut results = Vec::with_capacity(rules.len() + skipped.len());
-    for (baseline, rule) in rules {
+    for (baseline, rule) in &rules {
         // Baseline vars are defaults; the host's own vars override them.
         let mut vars: Vars = baseline.vars.clone();
         vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -237,6 +238,21 @@ pub async fn audit_over(
             r.message = redactor.redact_opt(r.message.take());
         }
     }
+    let rules: Vec<&Rule> = rules.iter().map(|(_, rule)| *rule).collect();
+    let observed = observed_files(&rules, &probes, &outputs, &sshd, limits, &redactor);
+    Ok(Audited { results, observed })
+}
+
+/// The files read for the rules (not /proc), secrets masked, for the state
+/// database.
+fn observed_files(
+    rules: &[&Rule],
+    probes: &Probes,
+    outputs: &[ProbeOutput],
+    sshd: &SshdTrees,
+    limits: &CollectLimits,
+    redactor: &Redactor,
+) -> Vec<Observed> {
     let mut observed: Vec<Observed> = Vec::new();
     let mut observe = |path: &str, output: &ProbeOutput| {
         if path.starts_with("/proc/") || observed.iter().any(|o| o.path == path) {
@@ -256,21 +272,37 @@ pub async fn audit_over(
             content,
         });
     };
-    for (index, (probe, output)) in probes.as_slice().iter().zip(&outputs).enumerate() {
+    for (index, (probe, output)) in probes.as_slice().iter().zip(outputs).enumerate() {
         match probe {
             Probe::Read { path, .. } => observe(path, output),
-            // The sshd configuration and every file it includes.
-            Probe::SshdConfig { .. } => {
-                if let Ok(files) = sshd.get(index) {
-                    for f in &files.files {
-                        observe(&f.path, &f.content);
+            // The sshd configuration and, of the files its `Include`s
+            // matched, only those the walk read for some rule's key: a
+            // mistaken `Include /etc/ssh/*` must not copy host keys that
+            // sshd never reads into the state database.
+            Probe::SshdConfig { path: main, .. } => {
+                let Ok(tree) = sshd.get(index) else { continue };
+                let mut read: Vec<String> = vec![main.clone()];
+                for rule in rules {
+                    let Check::Setting { file, key, .. } = &rule.check else {
+                        continue;
+                    };
+                    if probe_for(rule, limits) != *probe {
+                        continue;
                     }
+                    for path in locate_reading(tree, file, key).1 {
+                        if !read.contains(&path) {
+                            read.push(path);
+                        }
+                    }
+                }
+                for f in tree.files.iter().filter(|f| read.contains(&f.path)) {
+                    observe(&f.path, &f.content);
                 }
             }
             _ => {}
         }
     }
-    Ok(Audited { results, observed })
+    observed
 }
 
 /// Runs the collection script for `probes` once over `connection`, with the
@@ -347,6 +379,65 @@ pub fn one_line(e: &TransportError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_files_sshd_reads_for_a_rule_are_stored() {
+        use crate::baseline::Severity;
+        use crate::collect::Part;
+        let main = "/etc/ssh/sshd_config";
+        let (cloud, key) = ("/etc/ssh/sshd_config.d/50-cloud.conf", "/etc/ssh/ssh_host_ed25519_key");
+        let rule = |key: &str| Rule {
+            id: key.into(),
+            title: key.into(),
+            severity: Severity::Medium,
+            rationale: None,
+            remediation: None,
+            hosts: None,
+            check: Check::Setting {
+                file: main.into(),
+                key: key.into(),
+                expect: None,
+            },
+        };
+        let limits = CollectLimits::default();
+        let rules = [rule("Port"), rule("PasswordAuthentication")];
+        let mut probes = Probes::default();
+        for r in &rules {
+            probes.add(probe_for(r, &limits));
+        }
+        // A mistaken `Include /etc/ssh/*` after the keys are set: the host
+        // expanded it and sent the private key, which sshd never reads to
+        // decide these keys.
+        let part = |status: &str, body: &str| Part {
+            status: status.into(),
+            body: body.as_bytes().to_vec(),
+        };
+        let outputs = vec![ProbeOutput::Parts(vec![
+            part("path", main),
+            part(
+                "ok",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\nInclude /etc/ssh/*\n",
+            ),
+            part("glob", "/etc/ssh/sshd_config.d/*.conf"),
+            part("match", cloud),
+            part("glob", "/etc/ssh/*"),
+            part("match", key),
+            part("path", cloud),
+            part("ok", "PasswordAuthentication no\n"),
+            part("path", key),
+            part("ok", "-----BEGIN OPENSSH PRIVATE KEY-----\n"),
+        ])];
+        let sshd = SshdTrees::decode(&probes, &outputs);
+        let rules: Vec<&Rule> = rules.iter().collect();
+        let observed = observed_files(&rules, &probes, &outputs, &sshd, &limits, &Redactor::default());
+        let paths: Vec<&str> = observed.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, [main, cloud]);
+        // Port alone: sshd reads the drop-in before the main file's Port
+        // line, so it is stored; the key still is not.
+        let observed = observed_files(&rules[..1], &probes, &outputs, &sshd, &limits, &Redactor::default());
+        let paths: Vec<&str> = observed.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, [main, cloud]);
+    }
 
     #[test]
     fn an_sshd_probe_may_send_its_main_file_and_4_mib_of_included_files() {
