@@ -38,7 +38,7 @@ use std::borrow::Cow;
 use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
 
 use super::describe_status;
-use super::setting::{sshd_block, value_of_sshd, SettingDialect};
+use super::setting::{entry, sshd_block, value_of_sshd, Entry, SettingDialect};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -277,7 +277,11 @@ impl Walk<'_> {
             if self.lines > MAX_VISITED_LINES {
                 return Err(self.too_complex());
             }
-            let Some((word, rest)) = keyword(line) else { continue };
+            // The reader's own helper: the walk and the setting reader must
+            // never disagree on what a comment or a keyword is.
+            let Some(Entry { key: word, rest, .. }) = entry(line) else {
+                continue;
+            };
             if let Some(block) = sshd_block(word, rest) {
                 in_match = block;
                 if word.eq_ignore_ascii_case("Match") {
@@ -310,18 +314,6 @@ impl Walk<'_> {
         }
         Ok(None)
     }
-}
-
-/// The keyword of a line and the text after it, as the setting parser
-/// splits them; `None` for blank lines and comments.
-fn keyword(line: &str) -> Option<(&str, &str)> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let text = line.trim_start();
-    if text.is_empty() || text.starts_with('#') {
-        return None;
-    }
-    let end = text.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(text.len());
-    Some((&text[..end], &text[end..]))
 }
 
 /// An `Include` line's patterns, absolute: `rest` (the text after the
@@ -761,6 +753,17 @@ mod tests {
         });
         let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
         assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), None);
+    }
+
+    #[test]
+    fn without_includes_the_walk_reads_a_file_as_the_setting_reader_does() {
+        use crate::evaluate::setting::locate_setting;
+        let text = ";Port 1\n# Port 2\n;X 1\nMatch User x\n  Port 3\nmatch all # g\n  port=4\nX 2\r\nMatch y\nY 1\n";
+        for key in ["Port", ";Port", "X", ";X", "Match", "Y", "#", ";"] {
+            let files = Files::default().file(MAIN, text);
+            let walked = locate(&files, MAIN, key).unwrap().map(|f| (f.line, f.value));
+            assert_eq!(walked, locate_setting(text, key, SettingDialect::Sshd), "{key}");
+        }
     }
 
     #[test]

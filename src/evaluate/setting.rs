@@ -98,16 +98,17 @@ pub fn locate_setting(content: &str, key: &str, dialect: SettingDialect) -> Opti
 }
 
 /// A line that is neither blank nor a comment, split into key and the raw
-/// text after it (starting with whitespace, `=`, or empty).
-struct Entry<'a> {
-    key: &'a str,
-    rest: &'a str,
+/// text after it (starting with whitespace, `=`, or empty). Shared with
+/// the `Include` walk.
+pub(super) struct Entry<'a> {
+    pub(super) key: &'a str,
+    pub(super) rest: &'a str,
     /// The whole line, trimmed at the start, for section headers and keys
     /// containing blanks.
     text: &'a str,
 }
 
-fn entry(line: &str) -> Option<Entry<'_>> {
+pub(super) fn entry(line: &str) -> Option<Entry<'_>> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let text = line.trim_start();
     if text.is_empty() || text.starts_with('#') || text.starts_with(';') {
