@@ -9,11 +9,11 @@ use chrono::Utc;
 use rand::Rng;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::baseline::{Baseline, Rule};
+use crate::baseline::{Baseline, Check, Rule};
 use crate::collect::ProbeOutput;
 use crate::collect::{parse_output, script, Probe, Probes};
-use crate::evaluate::include::ConfigFiles;
-use crate::evaluate::{evaluate, probe_for, CollectLimits};
+use crate::evaluate::include::locate_reading;
+use crate::evaluate::{evaluate, probe_for, CollectLimits, SshdTrees};
 use crate::inventory::Host;
 use crate::redact::Redactor;
 use crate::report::{HostReport, HostStatus, Observed, RuleResult, RuleStatus, RunKind, RunReport};
@@ -202,12 +202,13 @@ pub async fn audit_over(
         gather(connection, host, &probes, command_timeout).await?
     };
     let renderer = Renderer::default();
+    let sshd = SshdTrees::decode(&probes, &outputs);
     let mut results = Vec::with_capacity(rules.len() + skipped.len());
-    for (baseline, rule) in rules {
+    for (baseline, rule) in &rules {
         // Baseline vars are defaults; the host's own vars override them.
         let mut vars: Vars = baseline.vars.clone();
         vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let verdict = evaluate(rule, &probes, &outputs, limits, &vars, &renderer);
+        let verdict = evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer);
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -237,6 +238,21 @@ pub async fn audit_over(
             r.message = redactor.redact_opt(r.message.take());
         }
     }
+    let rules: Vec<&Rule> = rules.iter().map(|(_, rule)| *rule).collect();
+    let observed = observed_files(&rules, &probes, &outputs, &sshd, limits, &redactor);
+    Ok(Audited { results, observed })
+}
+
+/// The files read for the rules (not /proc), secrets masked, for the state
+/// database.
+fn observed_files(
+    rules: &[&Rule],
+    probes: &Probes,
+    outputs: &[ProbeOutput],
+    sshd: &SshdTrees,
+    limits: &CollectLimits,
+    redactor: &Redactor,
+) -> Vec<Observed> {
     let mut observed: Vec<Observed> = Vec::new();
     let mut observe = |path: &str, output: &ProbeOutput| {
         if path.starts_with("/proc/") || observed.iter().any(|o| o.path == path) {
@@ -256,21 +272,37 @@ pub async fn audit_over(
             content,
         });
     };
-    for (probe, output) in probes.as_slice().iter().zip(&outputs) {
+    for (index, (probe, output)) in probes.as_slice().iter().zip(outputs).enumerate() {
         match probe {
             Probe::Read { path, .. } => observe(path, output),
-            // The sshd configuration and every file it includes.
-            Probe::SshdConfig { path, lstat, .. } => {
-                if let Ok(files) = ConfigFiles::decode(output, path, *lstat) {
-                    for f in &files.files {
-                        observe(&f.path, &f.content);
+            // The sshd configuration and, of the files its `Include`s
+            // matched, only those the walk read for some rule's key: a
+            // mistaken `Include /etc/ssh/*` must not copy host keys that
+            // sshd never reads into the state database.
+            Probe::SshdConfig { path: main, .. } => {
+                let Ok(tree) = sshd.get(index) else { continue };
+                let mut read: Vec<String> = vec![main.clone()];
+                for rule in rules {
+                    let Check::Setting { file, key, .. } = &rule.check else {
+                        continue;
+                    };
+                    if probe_for(rule, limits) != *probe {
+                        continue;
                     }
+                    for path in locate_reading(tree, file, key).1 {
+                        if !read.contains(&path) {
+                            read.push(path);
+                        }
+                    }
+                }
+                for f in tree.files.iter().filter(|f| read.contains(&f.path)) {
+                    observe(&f.path, &f.content);
                 }
             }
             _ => {}
         }
     }
-    Ok(Audited { results, observed })
+    observed
 }
 
 /// Runs the collection script for `probes` once over `connection`, with the
@@ -319,8 +351,12 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
         match p {
             Probe::Read { max, .. } => max_stdout += *max as usize + 128,
             Probe::SshdConfig { max, .. } => {
-                max_stdout += crate::collect::SSHD_MAX_FILES * (*max as usize + 4096 + 256)
-                    + crate::collect::SSHD_MAX_NAMES * (4096 + 128)
+                // The main file, then the included ones together within
+                // their own limit; names, lstat and framing per file.
+                use crate::collect::{SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
+                let included = (*max).saturating_mul(SSHD_MAX_FILES as u64 - 1).min(SSHD_MAX_INCLUDED);
+                max_stdout +=
+                    *max as usize + included as usize + SSHD_MAX_FILES * (4096 + 256) + SSHD_MAX_NAMES * (4096 + 128)
             }
             Probe::Command { timeout: t, max, .. } => {
                 timeout += *t;
@@ -338,4 +374,82 @@ fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
 
 pub fn one_line(e: &TransportError) -> String {
     e.to_string().replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_files_sshd_reads_for_a_rule_are_stored() {
+        use crate::baseline::Severity;
+        use crate::collect::Part;
+        let main = "/etc/ssh/sshd_config";
+        let (cloud, key) = ("/etc/ssh/sshd_config.d/50-cloud.conf", "/etc/ssh/ssh_host_ed25519_key");
+        let rule = |key: &str| Rule {
+            id: key.into(),
+            title: key.into(),
+            severity: Severity::Medium,
+            rationale: None,
+            remediation: None,
+            hosts: None,
+            check: Check::Setting {
+                file: main.into(),
+                key: key.into(),
+                expect: None,
+            },
+        };
+        let limits = CollectLimits::default();
+        let rules = [rule("Port"), rule("PasswordAuthentication")];
+        let mut probes = Probes::default();
+        for r in &rules {
+            probes.add(probe_for(r, &limits));
+        }
+        // A mistaken `Include /etc/ssh/*` after the keys are set: the host
+        // expanded it and sent the private key, which sshd never reads to
+        // decide these keys.
+        let part = |status: &str, body: &str| Part {
+            status: status.into(),
+            body: body.as_bytes().to_vec(),
+        };
+        let outputs = vec![ProbeOutput::Parts(vec![
+            part("path", main),
+            part(
+                "ok",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\nInclude /etc/ssh/*\n",
+            ),
+            part("glob", "/etc/ssh/sshd_config.d/*.conf"),
+            part("match", cloud),
+            part("glob", "/etc/ssh/*"),
+            part("match", key),
+            part("path", cloud),
+            part("ok", "PasswordAuthentication no\n"),
+            part("path", key),
+            part("ok", "-----BEGIN OPENSSH PRIVATE KEY-----\n"),
+        ])];
+        let sshd = SshdTrees::decode(&probes, &outputs);
+        let rules: Vec<&Rule> = rules.iter().collect();
+        let observed = observed_files(&rules, &probes, &outputs, &sshd, &limits, &Redactor::default());
+        let paths: Vec<&str> = observed.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, [main, cloud]);
+        // Port alone: sshd reads the drop-in before the main file's Port
+        // line, so it is stored; the key still is not.
+        let observed = observed_files(&rules[..1], &probes, &outputs, &sshd, &limits, &Redactor::default());
+        let paths: Vec<&str> = observed.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, [main, cloud]);
+    }
+
+    #[test]
+    fn an_sshd_probe_may_send_its_main_file_and_4_mib_of_included_files() {
+        let probe = Probe::SshdConfig {
+            path: "/etc/ssh/sshd_config".into(),
+            max: 16 << 20,
+            lstat: true,
+        };
+        let limits = exec_limits(&[probe], Duration::from_secs(1));
+        // The main file, 4 MiB of included files, names and framing; not
+        // 32 files of 16 MiB each.
+        assert!(limits.max_stdout < (16 + 4 + 5) << 20, "{}", limits.max_stdout);
+        assert!(limits.max_stdout > (16 + 4) << 20, "{}", limits.max_stdout);
+    }
 }

@@ -1,6 +1,6 @@
 //! sshd's `Include` on real OpenSSH servers: audit, apply and capture read
 //! a setting where sshd reads it, and `sshd -T` on the host agrees.
-//! Subnets 62–64.
+//! Subnets 62–65.
 
 mod fleet;
 
@@ -216,4 +216,82 @@ fn capture_records_the_effective_value() {
     let plain = host(&report, "plain");
     assert_eq!(rule(plain, "SSH-PASSWORD")["status"], "fail", "{plain:#}");
     assert_eq!(rule(plain, "SSH-X11")["status"], "pass", "{plain:#}");
+}
+
+/// `Match all` and a quoted pattern with a blank, against the host's own
+/// `sshd -T`: after `Match all` a setting is global again (and the audit
+/// agrees); a pattern with a blank is one pattern to sshd, which rectify
+/// cannot expand on the host, so the audit and the apply say so, naming
+/// the line, instead of reporting a value.
+#[test]
+fn match_all_is_global_and_a_quoted_pattern_with_a_blank_is_refused() {
+    let matchall = debian_like("matchall").file(
+        "ssh/sshd_config.d/50-cloud-init.conf",
+        "Match User nobody\n  Banner /etc/nobody\nMatch all\nBanner /etc/issue.net\n",
+        0o644,
+    );
+    let spaced = debian_like("spaced").sshd("Include \"/etc/ssh/sp dir/*.conf\"").file(
+        "ssh/sp dir/a.conf",
+        "MaxAuthTries 3\n",
+        0o644,
+    );
+    let fleet = Fleet::start(65, vec![matchall, spaced]);
+    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let baseline = write(
+        fleet.dir(),
+        "baseline.yaml",
+        r#"
+name: include-edge
+rules:
+  - {id: SSH-BANNER, file: /etc/ssh/sshd_config, setting: Banner, expect: /etc/issue.net}
+  - {id: SSH-TRIES, file: /etc/ssh/sshd_config, setting: MaxAuthTries, expect: "3"}
+"#,
+    );
+    assert_eq!(sshd_t(&fleet, "matchall", "banner"), "/etc/issue.net");
+    assert_eq!(sshd_t(&fleet, "spaced", "maxauthtries"), "3");
+
+    let out = run_rectify(&["audit", "-i", &inv, "-b", &baseline, "--format", "json"], &[]);
+    let report = json(&out);
+    let banner = rule(host(&report, "matchall"), "SSH-BANNER");
+    assert_eq!(banner["status"], "pass", "{banner:#}");
+    assert_eq!(
+        banner["actual"],
+        format!("/etc/issue.net (from {CLOUD}:4)"),
+        "{banner:#}"
+    );
+    let tries = rule(host(&report, "spaced"), "SSH-TRIES");
+    assert_eq!(tries["status"], "error", "{tries:#}");
+    let message = tries["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("/etc/ssh/sshd_config:3") && message.contains("sp dir"),
+        "{tries:#}"
+    );
+
+    // The apply refuses that host before changing anything.
+    let pb = write(
+        fleet.dir(),
+        "playbook.yaml",
+        r#"
+name: include-edge-apply
+steps:
+  - name: fewer tries
+    setting: {file: /etc/ssh/sshd_config, key: MaxAuthTries, value: "4"}
+"#,
+    );
+    let main_before = fleet.read_file("spaced", "/etc/ssh/sshd_config");
+    let out = run_rectify(
+        &["apply", "-i", &inv, "-p", &pb, "--limit", "spaced", "--format", "json"],
+        &[],
+    );
+    let report = json(&out);
+    let spaced = host(&report, "spaced");
+    assert_eq!(spaced["status"], "error", "{spaced:#}");
+    let error = spaced["error"].as_str().unwrap();
+    assert!(
+        error.contains("/etc/ssh/sshd_config:3") && error.contains("nothing was changed"),
+        "{error}"
+    );
+    assert_eq!(fleet.read_file("spaced", "/etc/ssh/sshd_config"), main_before);
+    assert_eq!(fleet.read_file("spaced", "/etc/ssh/sp dir/a.conf"), b"MaxAuthTries 3\n");
+    assert_eq!(sshd_t(&fleet, "spaced", "maxauthtries"), "3");
 }

@@ -2,6 +2,7 @@
 //! gathered from the host, what each file should become and which commands
 //! must run. Pure: no I/O, so every rule here is unit-tested.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::evaluate::edit::{remove_line, set_line, set_setting};
@@ -394,9 +395,9 @@ struct Planned<'a> {
 }
 
 impl Source for Planned<'_> {
-    fn text(&self, path: &str) -> Result<Option<String>, String> {
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
         match self.work.iter().find(|(p, _)| p == path) {
-            Some((_, w)) => Ok(w.content.as_ref().map(|c| String::from_utf8_lossy(c).into_owned())),
+            Some((_, w)) => Ok(w.content.as_ref().map(|c| String::from_utf8_lossy(c))),
             None => self.tree.text(path),
         }
     }
@@ -781,6 +782,17 @@ mod tests {
         let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap_err();
         assert!(
             err.contains("/etc/ssh/sshd_config:2") && err.contains("/etc/ssh/other/*.conf"),
+            "{err}"
+        );
+        // A quoted pattern with a blank, which the host cannot expand:
+        // refused, naming the line, nothing planned.
+        let facts = sshd_facts(
+            &[(MAIN, "Include \"/etc/ssh/sp dir/*.conf\"\nPasswordAuthentication yes\n")],
+            &[("/etc/ssh/sp", &[]), ("/etc/ssh/dir/*.conf", &[])],
+        );
+        let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap_err();
+        assert!(
+            err.contains("/etc/ssh/sshd_config:1") && err.contains("sp dir"),
             "{err}"
         );
         // A drop-in that is a symbolic link is not written through.

@@ -428,6 +428,10 @@ fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<File
         ProbeOutput::Ok(bytes) => Ok(bytes.clone()),
         ProbeOutput::Missing => Err("missing".into()),
         ProbeOutput::Status(s) if s == "toolarge" => Err("larger than 16 MiB".into()),
+        ProbeOutput::Status(s) if s == "overbudget" => Err(format!(
+            "not read: over rectify's limit of {} MiB of files included by an sshd configuration",
+            crate::collect::SSHD_MAX_INCLUDED >> 20
+        )),
         ProbeOutput::Status(s) => Err(s.clone()),
         ProbeOutput::Parts(_) => Err("malformed answer".into()),
     };

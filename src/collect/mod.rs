@@ -40,6 +40,9 @@ pub enum Probe {
 
 /// Most files an [`Probe::SshdConfig`] reads, the main one included.
 pub const SSHD_MAX_FILES: usize = 32;
+/// Most bytes of included files (all but the main one) that one
+/// [`Probe::SshdConfig`] reads, together.
+pub const SSHD_MAX_INCLUDED: u64 = 4 * 1024 * 1024;
 /// Most `Include` patterns plus the names they expand to that one
 /// [`Probe::SshdConfig`] reports.
 pub const SSHD_MAX_NAMES: usize = 1024;

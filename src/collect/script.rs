@@ -18,7 +18,8 @@ exec 2>/dev/null
 frame() { printf 'RECTIFY:%s:%s:%s:%s\n' "$N" "$1" "$2" "$3"; }
 emit() { n=$(printf '%s' "$3" | wc -c); frame "$1" "$2" $((n)); printf '%s' "$3"; }
 p_read() {
-  # Returns 0 only when the content was sent.
+  # Returns 0 only when the content was sent, its length in $n. $4: the
+  # status for a file over $2 bytes, toolarge by default.
   if [ ! -e "$3" ]; then frame "$1" missing 0; return 1; fi
   if [ -d "$3" ]; then frame "$1" isdir 0; return 1; fi
   # A FIFO, socket or device could block the read below (and the whole
@@ -27,7 +28,7 @@ p_read() {
   if [ ! -r "$3" ]; then frame "$1" denied 0; return 1; fi
   if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return 1; fi
   n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))
-  if [ "$n" -gt "$2" ]; then frame "$1" toolarge 0; return 1; fi
+  if [ "$n" -gt "$2" ]; then frame "$1" "${4:-toolarge}" 0; return 1; fi
   frame "$1" ok "$n"; head -c "$n" -- "$3"
 }
 p_sshd() {
@@ -38,17 +39,25 @@ p_sshd() {
   # expands to, in the shell's (C locale: byte) order, which is glob(3)'s;
   # `limit` when $3 files or $4 names would be exceeded, after which the
   # files already accepted are read but nothing more is expanded. Every
-  # file is read once. Which of these sshd
-  # reads, in which order and how deep, the controller decides.
-  s_i=$1; s_max=$2; s_files=$(($3 - 1)); s_names=$4; s_st=$5; shift 5
+  # file is read once. The included files (all but the first) are read
+  # while together they stay within $6 bytes; a file past that is sent as
+  # status `overbudget`, not read. Which of these sshd reads, in which
+  # order and how deep, the controller decides.
+  s_i=$1; s_max=$2; s_files=$(($3 - 1)); s_names=$4; s_st=$5; s_left=$6; shift 6
   s_k=0; s_nl='
 '
-  s_seen=$s_nl$1$s_nl; s_pats=$s_nl; s_stop=0
+  s_seen=$s_nl$1$s_nl; s_pats=$s_nl; s_stop=0; s_main=1
   while [ $# -gt 0 ]; do
     s_f=$1; shift
     s_sub path "$s_f"
     if [ "$s_st" = 1 ]; then p_lstat "$s_i.$s_k" "$s_f"; s_k=$((s_k + 1)); fi
-    p_read "$s_i.$s_k" "$s_max" "$s_f"; s_ok=$?; s_k=$((s_k + 1))
+    if [ "$s_main" = 1 ] || [ "$s_left" -ge "$s_max" ]; then
+      p_read "$s_i.$s_k" "$s_max" "$s_f"; s_ok=$?
+    else
+      p_read "$s_i.$s_k" "$s_left" "$s_f" overbudget; s_ok=$?
+    fi
+    if [ "$s_ok" = 0 ] && [ "$s_main" = 0 ]; then s_left=$((s_left - n)); fi
+    s_main=0; s_k=$((s_k + 1))
     [ "$s_ok" = 0 ] && [ "$s_stop" = 0 ] || continue
     s_words=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]][[:space:]]*//p' -- "$s_f" |
       tr -d "\"'\r" | sed 's/[[:space:]]#.*//; s/^#.*//')
@@ -161,11 +170,12 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
             Probe::Service { name } => format!("p_svc {i} {}", quote(name)?),
             Probe::Package { name } => format!("p_pkg {i} {}", quote(name)?),
             Probe::SshdConfig { path, max, lstat } => format!(
-                "p_sshd {i} {} {} {} {} {}",
+                "p_sshd {i} {} {} {} {} {} {}",
                 quote(&max.to_string())?,
                 quote(&super::SSHD_MAX_FILES.to_string())?,
                 quote(&super::SSHD_MAX_NAMES.to_string())?,
                 quote(&u8::from(*lstat).to_string())?,
+                quote(&super::SSHD_MAX_INCLUDED.to_string())?,
                 quote(path)?
             ),
         };
@@ -577,6 +587,46 @@ mod tests {
             ("/odd", odd.join(hostile).to_str().unwrap())
         );
         assert!(!std::path::Path::new("pwned").exists() && !odd.join("pwned").exists());
+    }
+
+    #[test]
+    fn sshd_included_files_are_bounded_in_total_bytes() {
+        use crate::evaluate::include::locate;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        std::fs::create_dir(dir.path().join("big")).unwrap();
+        // Six drop-ins of 900 KiB each, each under the per-file limit
+        // (1 MiB here), together over the 4 MiB for included files.
+        let filler = format!("# {}\n", "x".repeat(900 * 1024));
+        for n in 0..6 {
+            std::fs::write(
+                dir.path().join(format!("big/{n}.conf")),
+                format!("{filler}LogLevel L{n}\n"),
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            dir.path().join("sshd_config"),
+            (0..6)
+                .map(|n| format!("Include {d}/big/{n}.conf\n"))
+                .collect::<String>()
+                + "Banner /b\n",
+        )
+        .unwrap();
+        let main = format!("{d}/sshd_config");
+        let files = sshd_config(&dir.path().join("sshd_config"), false);
+        let included: usize = files.files[1..]
+            .iter()
+            .map(|f| match &f.content {
+                ProbeOutput::Ok(b) => b.len(),
+                _ => 0,
+            })
+            .sum();
+        assert!(included as u64 <= super::super::SSHD_MAX_INCLUDED, "{included}");
+        // What was read decides; what was not is an error naming the limit.
+        assert_eq!(locate(&files, &main, "LogLevel").unwrap().unwrap().value, "L0");
+        let err = locate(&files, &main, "Banner").unwrap_err();
+        assert!(err.contains("4 MiB") && err.contains("big/4.conf"), "{err}");
     }
 
     #[test]

@@ -49,7 +49,8 @@ use super::setting::{find_setting, locate_setting, section_header, strip_inline_
 ///   right after the last setting that precedes that line (so that comments
 ///   introducing the block stay with it), or right before the `Match` line
 ///   when no setting precedes it. Without `Match`/`Host` lines it is
-///   appended at the end.
+///   appended at the end. A first `Match all` counts as a `Match` line
+///   here: a line before it is global too, as the reader agrees.
 /// * Generic dialect, `section.key` with a `[section]` header in the file
 ///   (the same resolution as the reader: longest section first): `key =
 ///   value` goes into the section (its last block when the header repeats),
@@ -558,8 +559,18 @@ mod tests {
         assert_eq!(set("match all\n", "Port", "22", Sshd), "Port 22\nmatch all\n");
         // The occurrence inside the block does not count.
         assert_eq!(
-            set("Match all\nPort 1\n", "Port", "22", Sshd),
-            "Port 22\nMatch all\nPort 1\n"
+            set("Match User x\nPort 1\n", "Port", "22", Sshd),
+            "Port 22\nMatch User x\nPort 1\n"
+        );
+        // After `Match all` it does: that line is the one sshd reads.
+        assert_eq!(
+            set("Match User x\n  Port 1\nMatch all\nPort 2\n", "Port", "22", Sshd),
+            "Match User x\n  Port 1\nMatch all\nPort 22\n"
+        );
+        // Missing: before the first Match, even when it is `Match all`.
+        assert_eq!(
+            set("Match all\nPort 2\n", "UseDNS", "no", Sshd),
+            "UseDNS no\nMatch all\nPort 2\n"
         );
         // ssh_config: before the first Host, so it applies to every host.
         assert_eq!(
@@ -769,6 +780,7 @@ mod tests {
             1 => Just("# comment".to_string()),
             1 => Just(String::new()),
             1 => Just("Match User x".to_string()),
+            1 => Just("Match all".to_string()),
             1 => Just("  host a".to_string()),
             1 => Just("[sec]".to_string()),
             2 => "  ?(Key|key|Other|a\\.b|some key)( |=| = |\t)[a-z0-9\"]{0,3}( #c| ;c)?",

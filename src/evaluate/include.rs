@@ -17,6 +17,8 @@
 //!   sets before its `Include` line beats the included one.
 //! * An `Include` inside a `Match` block includes conditional settings:
 //!   they are not the global value, and are skipped like the block's own.
+//!   `Match all` ends the block: what follows it (an `Include` too) is
+//!   global again, as `sshd -T` shows.
 //!   A `Match` inside an included file lasts to the end of that file only;
 //!   the including file's state resumes after the `Include` line.
 //! * Includes nest up to 16 levels below the main file; deeper, sshd refuses
@@ -25,13 +27,18 @@
 //! The host expands the patterns and reads the files (`p_sshd` in the
 //! collection script, bounded in files and names); the controller decides
 //! from its own reading of each file which patterns sshd would expand and
-//! in which order. A pattern the host did not expand (quoted patterns with
-//! blanks, `~`, the limits) is an error, never a silent "not set".
+//! in which order. The controller splits `Include` arguments as sshd's
+//! `argv_split` does (quotes group words); a pattern the host cannot expand
+//! as sshd would (one containing a blank, such as `"/etc/ssh/sp dir/*"`,
+//! quotes that do not balance, `~`, the limits) is an error naming the
+//! file and line, never a silent "not set" or a wrong value.
 
-use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_NAMES};
+use std::borrow::Cow;
+
+use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
 
 use super::describe_status;
-use super::setting::{strip_inline_comment, value_of_sshd, SettingDialect};
+use super::setting::{entry, sshd_block, value_of_sshd, Entry, SettingDialect};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -48,8 +55,9 @@ pub fn follows_includes(path: &str) -> bool {
 /// The files sshd would read for a configuration, as they are (or would
 /// be) on the host.
 pub trait Source {
-    /// A file's text; `Ok(None)` when it does not exist.
-    fn text(&self, path: &str) -> Result<Option<String>, String>;
+    /// A file's text, borrowed where it can be; `Ok(None)` when it does
+    /// not exist.
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String>;
     /// An absolute pattern's matches, in order.
     fn expand(&self, pattern: &str) -> Result<Vec<String>, String>;
 }
@@ -91,6 +99,9 @@ impl ConfigFiles {
             other => ProbeOutput::Status(other.to_string()),
         };
         let mut out = ConfigFiles::default();
+        // Bytes of included files so far: a host that sends more than the
+        // script's limit is not believed past it.
+        let mut included: u64 = 0;
         let mut it = parts.iter();
         while let Some(part) = it.next() {
             match part.status.as_str() {
@@ -100,7 +111,13 @@ impl ConfigFiles {
                     } else {
                         None
                     };
-                    let content = as_output(it.next().ok_or_else(malformed)?);
+                    let mut content = as_output(it.next().ok_or_else(malformed)?);
+                    if let (false, ProbeOutput::Ok(bytes)) = (out.files.is_empty(), &content) {
+                        included += bytes.len() as u64;
+                        if included > SSHD_MAX_INCLUDED {
+                            content = ProbeOutput::Status("overbudget".into());
+                        }
+                    }
                     out.files.push(CollectedFile {
                         path: text(part),
                         lstat: stat,
@@ -134,14 +151,14 @@ impl ConfigFiles {
 }
 
 impl Source for ConfigFiles {
-    fn text(&self, path: &str) -> Result<Option<String>, String> {
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
         let file = self
             .files
             .iter()
             .find(|f| f.path == path)
             .ok_or_else(|| format!("{path} was not read: {}", self.why_not_read()))?;
         match &file.content {
-            ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
+            ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes))),
             ProbeOutput::Missing => Ok(None),
             ProbeOutput::Status(s) => Err(format!("cannot read {path}: {}", describe_status(s))),
             ProbeOutput::Parts(_) => Err(format!("cannot read {path}: the host's answer was malformed")),
@@ -153,7 +170,7 @@ impl Source for ConfigFiles {
             Some((_, matches)) => Ok(matches.clone()),
             None if self.limited => Err(format!("Include {pattern} was not expanded: {}", self.why_not_read())),
             None => Err(format!(
-                "Include {pattern} was not expanded on the host (quoted patterns with blanks and escapes are not supported)"
+                "Include {pattern} was not expanded on the host (patterns with quotes or backslashes inside them are not supported)"
             )),
         }
     }
@@ -180,89 +197,151 @@ impl Located {
     }
 }
 
+/// Most lines (plus one per file opened) one evaluation reads, however
+/// often `Include` makes it read the same file: a configuration that needs
+/// more is refused rather than walked for ever (a host can make the walk
+/// exponential without a cycle: 50,000 `Include a.conf` lines, each
+/// `a.conf` holding 50,000 `Include b.conf` lines).
+pub const MAX_VISITED_LINES: usize = 100_000;
+/// Most bytes one evaluation scans, counting each visit of a file.
+pub const MAX_VISITED_BYTES: usize = 32 * 1024 * 1024;
+
 /// The effective (global) occurrence of `key` in the configuration rooted at
 /// `main`, following `Include` as sshd does; `Ok(None)` when it is not set
 /// (or `main` does not exist). `Err` when the answer depends on something
-/// that could not be read.
+/// that could not be read, or when reading it would exceed
+/// [`MAX_VISITED_LINES`] or [`MAX_VISITED_BYTES`].
 pub fn locate(source: &dyn Source, main: &str, key: &str) -> Result<Option<Located>, String> {
-    let key = key.trim();
-    if key.is_empty() {
-        return Ok(None);
-    }
-    walk(source, main, key, 0)
+    locate_reading(source, main, key).0
 }
 
-fn walk(source: &dyn Source, file: &str, key: &str, depth: usize) -> Result<Option<Located>, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!(
-            "{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)"
-        ));
-    }
-    let Some(text) = source.text(file)? else {
-        if depth == 0 {
-            return Ok(None);
-        }
-        return Err(format!("{file} is included but cannot be opened (a dangling link?)"));
+/// [`locate`], and every file the walk opened (that exists), in the order
+/// first opened: the files sshd reads to decide `key`, and only those.
+pub fn locate_reading(source: &dyn Source, main: &str, key: &str) -> (Result<Option<Located>, String>, Vec<String>) {
+    let key = key.trim();
+    let mut walk = Walk {
+        source,
+        key,
+        lines: 0,
+        bytes: 0,
+        read: Vec::new(),
     };
-    let mut in_match = false;
-    for (index, line) in text.lines().enumerate() {
-        let Some((word, rest)) = keyword(line) else { continue };
-        if word.eq_ignore_ascii_case("Match") {
-            in_match = true;
-            continue;
+    if key.is_empty() {
+        return (Ok(None), walk.read);
+    }
+    let found = walk.file(main, 0);
+    (found, walk.read)
+}
+
+struct Walk<'a> {
+    source: &'a dyn Source,
+    key: &'a str,
+    /// Lines read so far, plus one per file opened.
+    lines: usize,
+    bytes: usize,
+    read: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn too_complex(&self) -> String {
+        format!(
+            "sshd configuration too complex to evaluate (more than {MAX_VISITED_LINES} lines or {} MiB read following Include, rectify's limit)",
+            MAX_VISITED_BYTES / (1024 * 1024)
+        )
+    }
+
+    fn file(&mut self, file: &str, depth: usize) -> Result<Option<Located>, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)"
+            ));
         }
-        if word.eq_ignore_ascii_case("Host") {
-            in_match = false;
+        let source = self.source;
+        let Some(text) = source.text(file)? else {
+            if depth == 0 {
+                return Ok(None);
+            }
+            return Err(format!("{file} is included but cannot be opened (a dangling link?)"));
+        };
+        self.lines += 1;
+        self.bytes += text.len();
+        if self.lines > MAX_VISITED_LINES || self.bytes > MAX_VISITED_BYTES {
+            return Err(self.too_complex());
         }
-        if in_match {
-            continue;
+        if !self.read.iter().any(|r| r == file) {
+            self.read.push(file.to_string());
         }
-        if word.eq_ignore_ascii_case(key) {
-            return Ok(Some(Located {
-                file: file.to_string(),
-                line: index,
-                value: value_of_sshd(rest),
-            }));
-        }
-        if word.eq_ignore_ascii_case("Include") {
-            for pattern in include_patterns(rest) {
-                let pattern = pattern.map_err(|e| format!("{file}:{}: {e}", index + 1))?;
-                let matches = source
-                    .expand(&pattern)
-                    .map_err(|e| format!("{file}:{}: {e}", index + 1))?;
-                for path in matches {
-                    if let Some(found) = walk(source, &path, key, depth + 1)? {
-                        return Ok(Some(found));
+        let mut in_match = false;
+        for (index, line) in text.lines().enumerate() {
+            self.lines += 1;
+            if self.lines > MAX_VISITED_LINES {
+                return Err(self.too_complex());
+            }
+            // The reader's own helper: the walk and the setting reader must
+            // never disagree on what a comment or a keyword is.
+            let Some(Entry { key: word, rest, .. }) = entry(line) else {
+                continue;
+            };
+            if let Some(block) = sshd_block(word, rest) {
+                in_match = block;
+                if word.eq_ignore_ascii_case("Match") {
+                    continue;
+                }
+            }
+            if in_match {
+                continue;
+            }
+            if word.eq_ignore_ascii_case(self.key) {
+                return Ok(Some(Located {
+                    file: file.to_string(),
+                    line: index,
+                    value: value_of_sshd(rest),
+                }));
+            }
+            if word.eq_ignore_ascii_case("Include") {
+                for pattern in include_patterns(rest) {
+                    let pattern = pattern.map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                    let matches = source
+                        .expand(&pattern)
+                        .map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                    for path in matches {
+                        if let Some(found) = self.file(&path, depth + 1)? {
+                            return Ok(Some(found));
+                        }
                     }
                 }
             }
         }
+        Ok(None)
     }
-    Ok(None)
 }
 
-/// The keyword of a line and the text after it, as the setting parser
-/// splits them; `None` for blank lines and comments.
-fn keyword(line: &str) -> Option<(&str, &str)> {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let text = line.trim_start();
-    if text.is_empty() || text.starts_with('#') {
-        return None;
-    }
-    let end = text.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(text.len());
-    Some((&text[..end], &text[end..]))
-}
-
-/// An `Include` line's patterns, absolute. Quote characters are dropped
-/// (as the host's reading does); a pattern starting with `~` is refused.
+/// An `Include` line's patterns, absolute: `rest` (the text after the
+/// keyword) split into words as sshd's `argv_split` does. Words are
+/// separated by blanks (space, tab); double or single quotes group
+/// (`"a b"` is one word, `"a"'b'` is `ab`); a backslash escapes a quote, a
+/// backslash or (outside quotes) a blank, and is kept before anything else;
+/// a `#` where a word would start ends the line.
+///
+/// A pattern is refused (an `Err` naming it) when it starts with `~`, when
+/// it contains a blank (sshd reads it as one pattern, but the host's
+/// expansion splits it, so what it matches is unknown), and the whole line
+/// is when its quotes do not balance (sshd refuses such a line).
 pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
-    let rest = strip_inline_comment(rest, SettingDialect::Sshd).trim();
+    let rest = rest.trim();
     let rest = rest.strip_prefix('=').map_or(rest, str::trim_start);
-    rest.split_whitespace()
-        .map(|w| w.replace(['"', '\''], ""))
-        .filter(|w| !w.is_empty())
+    let words = match argv_split(rest) {
+        Ok(words) => words,
+        Err(e) => return vec![Err(format!("Include {rest}: {e}"))],
+    };
+    words
+        .into_iter()
         .map(|w| {
-            if w.starts_with('/') {
+            if w.contains(char::is_whitespace) {
+                Err(format!(
+                    "Include pattern {w:?} contains a blank: sshd reads it as one pattern, which rectify cannot expand on the host"
+                ))
+            } else if w.starts_with('/') {
                 Ok(w)
             } else if w.starts_with('~') {
                 Err(format!("Include {w}: patterns starting with ~ are not supported"))
@@ -271,6 +350,41 @@ pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
             }
         })
         .collect()
+}
+
+/// OpenSSH's `argv_split(s, .., terminate_on_comment = 1)`.
+fn argv_split(s: &str) -> Result<Vec<String>, String> {
+    let blank = |c: char| c == ' ' || c == '\t';
+    let mut words = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.next_if(|&c| blank(c)).is_some() {}
+        match chars.peek() {
+            None | Some('#') => return Ok(words),
+            Some(_) => {}
+        }
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.peek().copied() {
+                    Some(n) if n == '\'' || n == '"' || n == '\\' || (quote.is_none() && n == ' ') => {
+                        word.push(n);
+                        chars.next();
+                    }
+                    _ => word.push(c),
+                },
+                _ if quote.is_none() && blank(c) => break,
+                '"' | '\'' if quote.is_none() => quote = Some(c),
+                _ if quote == Some(c) => quote = None,
+                _ => word.push(c),
+            }
+        }
+        if quote.is_some() {
+            return Err("its quotes do not balance (sshd refuses the line)".to_string());
+        }
+        words.push(word);
+    }
 }
 
 #[cfg(test)]
@@ -299,8 +413,8 @@ mod tests {
     }
 
     impl Source for Files {
-        fn text(&self, path: &str) -> Result<Option<String>, String> {
-            Ok(self.text.get(path).cloned())
+        fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
+            Ok(self.text.get(path).map(|t| Cow::Borrowed(t.as_str())))
         }
         fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
             self.globs
@@ -383,15 +497,6 @@ mod tests {
                 "{line}"
             );
         }
-        assert_eq!(
-            include_patterns(" a /b 'c d' # e"),
-            vec![
-                Ok("/etc/ssh/a".to_string()),
-                Ok("/b".to_string()),
-                Ok("/etc/ssh/c".to_string()),
-                Ok("/etc/ssh/d".to_string())
-            ]
-        );
         assert!(include_patterns(" ~/x")[0].is_err());
     }
 
@@ -432,9 +537,21 @@ mod tests {
             )
             .file("/etc/ssh/alice.conf", "PasswordAuthentication yes\n")
             .glob("/etc/ssh/alice.conf", &["/etc/ssh/alice.conf"]);
-        // The main file's setting is inside `Match all` too: nothing global.
-        assert_eq!(locate(&files, MAIN, "PasswordAuthentication").unwrap(), None);
-        let files = files.file(
+        // After `Match all`, settings are global again, as in `sshd -T`.
+        assert_eq!(
+            locate(&files, MAIN, "PasswordAuthentication").unwrap(),
+            at(MAIN, 3, "no")
+        );
+        // And so is an Include there.
+        let global = files.file(
+            MAIN,
+            "Match User alice\n  Include /etc/ssh/alice.conf\nmatch ALL # global\nInclude /etc/ssh/alice.conf\n",
+        );
+        assert_eq!(
+            locate(&global, MAIN, "PasswordAuthentication").unwrap(),
+            at("/etc/ssh/alice.conf", 0, "yes")
+        );
+        let files = global.file(
             MAIN,
             "PasswordAuthentication no\nMatch User alice\n  Include /etc/ssh/alice.conf\n",
         );
@@ -515,6 +632,138 @@ mod tests {
         assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 1, "22"));
         // The main file missing: not set.
         assert_eq!(locate(&Files::default(), MAIN, "Port").unwrap(), None);
+    }
+
+    /// The host's answer for `files` (the main one first) and `globs`.
+    fn tree(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> ConfigFiles {
+        ConfigFiles {
+            files: files
+                .iter()
+                .map(|(path, text)| CollectedFile {
+                    path: path.to_string(),
+                    lstat: None,
+                    content: ProbeOutput::Ok(text.as_bytes().to_vec()),
+                })
+                .collect(),
+            globs: globs
+                .iter()
+                .map(|(p, m)| (p.to_string(), m.iter().map(|m| m.to_string()).collect()))
+                .collect(),
+            limited: false,
+        }
+    }
+
+    #[test]
+    fn a_hostile_fan_out_of_includes_is_an_error_not_a_stall() {
+        // 50,000 × 50,000 visits of b.conf, no cycle, well under the size
+        // limits: without a budget this does not finish.
+        let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
+        let main = "Include /etc/ssh/a.conf\n".repeat(50_000);
+        let inner = "Include /etc/ssh/b.conf\n".repeat(50_000);
+        let files = tree(
+            &[(MAIN, &main), (a, &inner), (b, "# nothing\n")],
+            &[(a, &[a]), (b, &[b])],
+        );
+        let err = locate(&files, MAIN, "Banner").unwrap_err();
+        assert!(err.contains("too complex to evaluate"), "{err}");
+    }
+
+    #[test]
+    fn a_quoted_pattern_with_a_blank_is_an_error_naming_the_line() {
+        // sshd reads one pattern, `/etc/ssh/sp dir/*.conf`; the host cannot
+        // expand it (it splits on blanks), so the value is unknown: error.
+        for line in [
+            "Include \"/etc/ssh/sp dir/*.conf\"",
+            "Include '/etc/ssh/sp dir/*.conf'",
+            "Include /etc/ssh/sp\\ dir/*.conf",
+            "Include /etc/ssh/sp\" \"dir/*.conf",
+        ] {
+            let files = Files::default()
+                .file(MAIN, &format!("{line}\nPort 22\n"))
+                .glob("/etc/ssh/sp", &[])
+                .glob("/etc/ssh/dir/*.conf", &[])
+                .glob("/etc/ssh/\\", &[]);
+            let err = locate(&files, MAIN, "Port").unwrap_err();
+            assert!(
+                err.contains(&format!("{MAIN}:1")) && err.contains("sp dir"),
+                "{line}: {err}"
+            );
+        }
+        // Quotes that do not balance: sshd refuses the line.
+        let files = Files::default()
+            .file(MAIN, "Port 1\nInclude \"/etc/ssh/x.conf\nPort 22\n")
+            .glob("/etc/ssh/x.conf", &[]);
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 0, "1"));
+        let err = locate(&files, MAIN, "Banner").unwrap_err();
+        assert!(err.contains(&format!("{MAIN}:2")) && err.contains("quote"), "{err}");
+    }
+
+    #[test]
+    fn include_arguments_are_split_like_sshds_argv_split() {
+        let ok = |s: &str| Ok(s.to_string());
+        assert_eq!(
+            include_patterns(" a /b \"c\"'d' e\\\"f # g"),
+            vec![ok("/etc/ssh/a"), ok("/b"), ok("/etc/ssh/cd"), ok("/etc/ssh/e\"f")]
+        );
+        // `#` starts a comment only where a word would start.
+        assert_eq!(
+            include_patterns("a#b \"#c\""),
+            vec![ok("/etc/ssh/a#b"), ok("/etc/ssh/#c")]
+        );
+        assert_eq!(include_patterns("= /x\r"), vec![ok("/x")]);
+        assert!(include_patterns(" 'c d'")[0].as_ref().unwrap_err().contains("c d"));
+        assert!(include_patterns(" \"c")[0].as_ref().unwrap_err().contains("quote"));
+    }
+
+    #[test]
+    fn included_files_over_the_total_byte_limit_are_not_read() {
+        // A host that sends more than the limit anyway.
+        let big = format!("# {}\nLogLevel INFO\n", "x".repeat(4 << 20));
+        let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
+        let output = ProbeOutput::Parts(
+            [
+                ("path", MAIN),
+                ("ok", "Include a.conf b.conf\n"),
+                ("glob", a),
+                ("match", a),
+                ("glob", b),
+                ("match", b),
+                ("path", a),
+                ("ok", "Port 22\n"),
+                ("path", b),
+                ("ok", &big),
+            ]
+            .iter()
+            .map(|(status, body)| Part {
+                status: status.to_string(),
+                body: body.as_bytes().to_vec(),
+            })
+            .collect(),
+        );
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(a, 0, "22"));
+        let err = locate(&files, MAIN, "LogLevel").unwrap_err();
+        assert!(err.contains(b) && err.contains("4 MiB"), "{err}");
+        let output = ProbeOutput::Parts(match output {
+            ProbeOutput::Parts(mut parts) => {
+                parts[9].body = big.as_bytes()[..(1 << 20)].to_vec();
+                parts
+            }
+            _ => unreachable!(),
+        });
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), None);
+    }
+
+    #[test]
+    fn without_includes_the_walk_reads_a_file_as_the_setting_reader_does() {
+        use crate::evaluate::setting::locate_setting;
+        let text = ";Port 1\n# Port 2\n;X 1\nMatch User x\n  Port 3\nmatch all # g\n  port=4\nX 2\r\nMatch y\nY 1\n";
+        for key in ["Port", ";Port", "X", ";X", "Match", "Y", "#", ";"] {
+            let files = Files::default().file(MAIN, text);
+            let walked = locate(&files, MAIN, key).unwrap().map(|f| (f.line, f.value));
+            assert_eq!(walked, locate_setting(text, key, SettingDialect::Sshd), "{key}");
+        }
     }
 
     #[test]

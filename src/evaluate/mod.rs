@@ -95,23 +95,56 @@ impl Verdict {
     }
 }
 
-/// Evaluates `rule` against what the host returned for its probe.
+/// Each sshd configuration a host sent ([`Probe::SshdConfig`]), decoded
+/// once for all the rules that read it, by probe index.
+#[derive(Debug, Default)]
+pub struct SshdTrees {
+    trees: Vec<Option<Result<include::ConfigFiles, String>>>,
+}
+
+impl SshdTrees {
+    pub fn decode(probes: &Probes, outputs: &[ProbeOutput]) -> SshdTrees {
+        let trees = probes
+            .as_slice()
+            .iter()
+            .zip(outputs)
+            .map(|(probe, output)| match probe {
+                Probe::SshdConfig { path, lstat, .. } => Some(include::ConfigFiles::decode(output, path, *lstat)),
+                _ => None,
+            })
+            .collect();
+        SshdTrees { trees }
+    }
+
+    /// The decoded configuration of probe `index`.
+    pub fn get(&self, index: usize) -> Result<&include::ConfigFiles, String> {
+        match self.trees.get(index) {
+            Some(Some(Ok(tree))) => Ok(tree),
+            Some(Some(Err(e))) => Err(e.clone()),
+            _ => Err("internal: the sshd configuration was not decoded".into()),
+        }
+    }
+}
+
+/// Evaluates `rule` against what the host returned for its probe; `sshd`
+/// is [`SshdTrees::decode`] of the same probes and outputs.
 pub fn evaluate(
     rule: &Rule,
     probes: &Probes,
     outputs: &[ProbeOutput],
+    sshd: &SshdTrees,
     limits: &CollectLimits,
     vars: &Vars,
     renderer: &Renderer,
 ) -> Verdict {
     let probe = probe_for(rule, limits);
-    let Some(output) = probes.get(&probe).and_then(|i| outputs.get(i)) else {
+    let Some((index, output)) = probes.get(&probe).and_then(|i| outputs.get(i).map(|o| (i, o))) else {
         return Verdict::error("internal: no collected fact for this rule");
     };
     let result = match &rule.check {
-        Check::Setting { file, key, expect } if include::follows_includes(file) => {
-            sshd_setting(file, key, expect.as_ref(), output, vars, renderer)
-        }
+        Check::Setting { file, key, expect } if include::follows_includes(file) => sshd
+            .get(index)
+            .and_then(|files| sshd_setting(file, key, expect.as_ref(), files, vars, renderer)),
         Check::Setting { file, key, expect } => file_text(output, file).and_then(|text| {
             let dialect = SettingDialect::for_path(file);
             let actual = text.as_deref().and_then(|t| find_setting(t, key, dialect));
@@ -197,13 +230,12 @@ fn sshd_setting(
     file: &str,
     key: &str,
     expect: Option<&crate::baseline::Expect>,
-    output: &ProbeOutput,
+    files: &include::ConfigFiles,
     vars: &Vars,
     renderer: &Renderer,
 ) -> Result<Verdict, String> {
-    let files = include::ConfigFiles::decode(output, file, false)?;
     let exists = !matches!(files.main(), ProbeOutput::Missing);
-    let found = include::locate(&files, file, key)?;
+    let found = include::locate(files, file, key)?;
     let actual = found.as_ref().map(|f| f.value.clone());
     let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
     if let Some(found) = &found {
@@ -232,6 +264,10 @@ fn describe_status(status: &str) -> String {
         "isdir" => "is a directory".into(),
         "notfile" => "not a regular file (a FIFO, socket or device), not read".into(),
         "toolarge" => "larger than the file size limit".into(),
+        "overbudget" => format!(
+            "not read: the files an sshd configuration includes may hold {} MiB in total, rectify's limit",
+            crate::collect::SSHD_MAX_INCLUDED >> 20
+        ),
         "unreadable" => "read error".into(),
         "garbled" => "its content changed while it was read, or the host's output was malformed".into(),
         other => format!("unexpected status {other:?}"),

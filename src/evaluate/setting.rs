@@ -29,7 +29,10 @@
 //! * **Sshd** (`sshd_config`, `ssh_config`): keys compare ASCII
 //!   case-insensitively and the first occurrence wins, as in sshd. A `Match`
 //!   line starts a conditional block whose keys are ignored; in sshd the
-//!   block lasts to the end of the file. In ssh_config a `Host` line ends a
+//!   block lasts to the next `Match` line or the end of the file. `Match
+//!   all` (the only criterion, any case, maybe quoted or followed by a
+//!   comment) matches every connection, so keys after it count again, as
+//!   `sshd -T` shows. In ssh_config a `Host` line ends a
 //!   `Match` block, so keys after it count again (sshd_config cannot
 //!   contain `Host`, so this is harmless there). `Host` blocks themselves
 //!   are read like the rest of the file.
@@ -95,16 +98,17 @@ pub fn locate_setting(content: &str, key: &str, dialect: SettingDialect) -> Opti
 }
 
 /// A line that is neither blank nor a comment, split into key and the raw
-/// text after it (starting with whitespace, `=`, or empty).
-struct Entry<'a> {
-    key: &'a str,
-    rest: &'a str,
+/// text after it (starting with whitespace, `=`, or empty). Shared with
+/// the `Include` walk.
+pub(super) struct Entry<'a> {
+    pub(super) key: &'a str,
+    pub(super) rest: &'a str,
     /// The whole line, trimmed at the start, for section headers and keys
     /// containing blanks.
     text: &'a str,
 }
 
-fn entry(line: &str) -> Option<Entry<'_>> {
+pub(super) fn entry(line: &str) -> Option<Entry<'_>> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let text = line.trim_start();
     if text.is_empty() || text.starts_with('#') || text.starts_with(';') {
@@ -122,18 +126,34 @@ fn locate_sshd(content: &str, key: &str) -> Option<(usize, String)> {
     let mut in_match = false;
     for (index, line) in content.lines().enumerate() {
         let Some(entry) = entry(line) else { continue };
-        if entry.key.eq_ignore_ascii_case("Match") {
-            in_match = true;
-            continue;
-        }
-        if entry.key.eq_ignore_ascii_case("Host") {
-            in_match = false;
+        if let Some(block) = sshd_block(entry.key, entry.rest) {
+            in_match = block;
+            if entry.key.eq_ignore_ascii_case("Match") {
+                continue;
+            }
         }
         if !in_match && entry.key.eq_ignore_ascii_case(key) {
             return Some((index, value_of(entry.rest, SettingDialect::Sshd)));
         }
     }
     None
+}
+
+/// What a line (its key and the text after it) does to the block
+/// structure in the sshd dialect: `Some(true)` when a conditional block
+/// starts (`Match` with criteria), `Some(false)` when what follows applies
+/// to every connection again (`Match all`, as in OpenSSH's `servconf.c`,
+/// `all` in any case, quoted or not, optionally followed by a comment; and,
+/// in ssh_config, `Host`), `None` for any other line. Shared with the
+/// `Include` walk.
+pub(super) fn sshd_block(key: &str, rest: &str) -> Option<bool> {
+    if key.eq_ignore_ascii_case("Match") {
+        Some(!value_of(rest, SettingDialect::Sshd).eq_ignore_ascii_case("all"))
+    } else if key.eq_ignore_ascii_case("Host") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 fn locate_generic(content: &str, key: &str) -> Option<(usize, String)> {
@@ -436,12 +456,37 @@ PermitRootLogin no
         let text = "X11Forwarding no\nMatch Group admins\nX11Forwarding yes\n";
         assert_eq!(sshd(text, "X11Forwarding"), some("no"));
         // `match` is a keyword whatever its case, and `Match=…` too.
-        assert_eq!(sshd("match all\nPort 2222", "Port"), None);
-        assert_eq!(sshd("Match=all\nPort 2222", "Port"), None);
+        assert_eq!(sshd("match user x\nPort 2222", "Port"), None);
+        assert_eq!(sshd("Match=User x\nPort 2222", "Port"), None);
         // `Match` itself is not a setting that can be read.
         assert_eq!(sshd("Match all\n", "Match"), None);
         // Only sshd reads Match blocks specially.
         assert_eq!(generic("Match all\nPort 2222", "Port"), some("2222"));
+    }
+
+    #[test]
+    fn match_all_returns_to_the_global_context() {
+        // As `sshd -T` shows: `Match all` matches every connection, so what
+        // follows it applies globally.
+        let text = "Match User bob\n  Banner /bob\nMatch all\nBanner /x\n";
+        assert_eq!(locate_setting(text, "Banner", Sshd), Some((3, "/x".into())));
+        for all in [
+            "match ALL",
+            "Match=all",
+            "Match all # back to global",
+            "  Match   all  ",
+            "Match all\r",
+            "Match \"all\"",
+        ] {
+            let text = format!("Match User bob\n  Port 1\n{all}\nPort 2\n");
+            assert_eq!(sshd(&text, "Port"), some("2"), "{all}");
+        }
+        // Anything else is a conditional block (`all` with other criteria
+        // is refused by sshd).
+        for other in ["Match all User bob", "Match allx", "Match User all", "Match #all"] {
+            let text = format!("{other}\nPort 2\n");
+            assert_eq!(sshd(&text, "Port"), None, "{other}");
+        }
     }
 
     #[test]
@@ -469,7 +514,7 @@ Host other
         assert_eq!(locate_setting(text, "LAST", Generic), Some((3, "x".into())));
         let text = "PermitRootLogin no\r\nMatch all\r\nPort 1\r\n";
         assert_eq!(sshd(text, "permitrootlogin"), some("no"));
-        assert_eq!(sshd(text, "Port"), None);
+        assert_eq!(sshd(text, "Port"), some("1"));
         assert_eq!(generic("[main]\r\nk=v\r\n", "main.k"), some("v"));
         assert_eq!(generic("KEY=\"q\"\r\n", "KEY"), some("q"));
     }
