@@ -359,7 +359,10 @@ mod tests {
         // parsing of dpkg, rpm and apk answers.
         if !has_dpkg_query() {
             // CI runs on Debian: there a missing dpkg-query is a failure.
-            assert!(std::env::var_os("CI").is_none(), "dpkg-query is missing on a CI machine");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "dpkg-query is missing on a CI machine"
+            );
             eprintln!("no dpkg-query here: the real dpkg test does not apply");
             return;
         }
@@ -386,7 +389,10 @@ mod tests {
     fn packages_with_multiarch_instances_from_a_real_dpkg_query() {
         if !has_dpkg_query() {
             // CI runs on Debian: there a missing dpkg-query is a failure.
-            assert!(std::env::var_os("CI").is_none(), "dpkg-query is missing on a CI machine");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "dpkg-query is missing on a CI machine"
+            );
             eprintln!("no dpkg-query here: the real dpkg test does not apply");
             return;
         }
