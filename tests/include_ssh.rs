@@ -250,8 +250,7 @@ rules:
     assert_eq!(sshd_t(&fleet, "matchall", "banner"), "/etc/issue.net");
     assert_eq!(sshd_t(&fleet, "spaced", "maxauthtries"), "3");
 
-    let out = run_rectify(&["audit", "-i", &inv, "-b", &baseline, "--format", "json"], &[]);
-    let report = json(&out);
+    let report = json(&audit_json(&inv, &baseline, &[]));
     let banner = rule(host(&report, "matchall"), "SSH-BANNER");
     assert_eq!(banner["status"], "pass", "{banner:#}");
     assert_eq!(
@@ -280,7 +279,17 @@ steps:
     );
     let main_before = fleet.read_file("spaced", "/etc/ssh/sshd_config");
     let out = run_rectify(
-        &["apply", "-i", &inv, "-p", &pb, "--limit", "spaced", "--format", "json"],
+        &[
+            "apply",
+            "-i",
+            inv.to_str().unwrap(),
+            "-p",
+            pb.to_str().unwrap(),
+            "--limit",
+            "spaced",
+            "--format",
+            "json",
+        ],
         &[],
     );
     let report = json(&out);
