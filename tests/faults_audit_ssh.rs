@@ -11,7 +11,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use fleet::report::{host, json, rule};
-use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
+use fleet::{apply_json, audit_json, write, Fleet, HostSpec};
 use serde_json::Value;
 
 /// `rectify audit -i INV -b BASELINE --format json`, with the inventory of
@@ -320,18 +320,7 @@ fn apply(fleet: &Fleet, playbook: &str) -> (Option<i32>, Value) {
     let dir = fleet.dir();
     let inv = write(dir, "inv.yaml", &fleet.inventory_yaml());
     let pb = write(dir, "playbook.yaml", playbook);
-    let out = run_rectify(
-        &[
-            "apply",
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            pb.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = apply_json(&inv, &pb, &[]);
     (out.status.code(), json(&out))
 }
 

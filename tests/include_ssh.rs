@@ -5,7 +5,7 @@
 mod fleet;
 
 use fleet::report::{host, json, rule};
-use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
+use fleet::{apply_json, audit_json, run_rectify, write, Fleet, HostSpec};
 
 const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
 const CLOUD_TEXT: &str = "# written by cloud-init\nPasswordAuthentication yes\nX11Forwarding yes\n";
@@ -120,8 +120,7 @@ fn apply_edits_the_drop_in_that_holds_the_effective_value() {
     let main_before = fleet.read_file("cloud", "/etc/ssh/sshd_config");
     assert_eq!(sshd_t(&fleet, "linked", "passwordauthentication"), "yes");
 
-    let (inv, pb) = (inv.to_str().unwrap(), pb.to_str().unwrap());
-    let out = run_rectify(&["apply", "-i", inv, "-p", pb, "--format", "json"], &[]);
+    let out = apply_json(&inv, &pb, &[]);
     let report = json(&out);
     // One host refused (error): exit 3.
     assert_eq!(out.status.code(), Some(3), "{report:#}");
@@ -161,10 +160,7 @@ fn apply_edits_the_drop_in_that_holds_the_effective_value() {
     );
 
     // Idempotent: the second run finds the effective value in place.
-    let out = run_rectify(
-        &["apply", "-i", inv, "-p", pb, "--limit", "cloud", "--format", "json"],
-        &[],
-    );
+    let out = apply_json(&inv, &pb, &["--limit", "cloud"]);
     let report = json(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(host(&report, "cloud")["status"], "unchanged", "{report:#}");
@@ -278,20 +274,7 @@ steps:
 "#,
     );
     let main_before = fleet.read_file("spaced", "/etc/ssh/sshd_config");
-    let out = run_rectify(
-        &[
-            "apply",
-            "-i",
-            inv.to_str().unwrap(),
-            "-p",
-            pb.to_str().unwrap(),
-            "--limit",
-            "spaced",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = apply_json(&inv, &pb, &["--limit", "spaced"]);
     let report = json(&out);
     let spaced = host(&report, "spaced");
     assert_eq!(spaced["status"], "error", "{spaced:#}");

@@ -421,6 +421,21 @@ pub fn audit_json(inventory: &Path, baseline: &Path, extra: &[&str]) -> Output {
     run_rectify(&args, &[])
 }
 
+/// `rectify apply -i INVENTORY -p PLAYBOOK --format json EXTRA...`
+pub fn apply_json(inventory: &Path, playbook: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "apply",
+        "-i",
+        inventory.to_str().unwrap(),
+        "-p",
+        playbook.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    run_rectify(&args, &[])
+}
+
 /// The rectify binary under test.
 pub fn rectify_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rectify"))
