@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::Severity;
+pub use crate::evaluate::RuleStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,28 +22,6 @@ pub enum RunKind {
     Apply,
     Fix,
     Rollback,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleStatus {
-    Pass,
-    Fail,
-    Error,
-    Waived,
-    Skipped,
-}
-
-impl RuleStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleStatus::Pass => "pass",
-            RuleStatus::Fail => "fail",
-            RuleStatus::Error => "error",
-            RuleStatus::Waived => "waived",
-            RuleStatus::Skipped => "skipped",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
