@@ -1,4 +1,5 @@
-//! The result of a run, in the shape SPEC's JSON report defines, and its
+//! The result of a run, in the shape of the JSON report (docs/reports.md,
+//! docs/report.schema.json), and its
 //! renderings. The model is the same for every format; each format module
 //! only renders it.
 
@@ -126,7 +127,7 @@ pub struct Observed {
 }
 
 impl HostReport {
-    /// Compliant unless a rule failed or could not be evaluated (SPEC: an
+    /// Compliant unless a rule failed or could not be evaluated (an
     /// `error` rule on a reachable host makes it non-compliant).
     pub fn status_from_results(results: &[RuleResult]) -> HostStatus {
         if results
@@ -204,7 +205,7 @@ impl RunReport {
         s
     }
 
-    /// SPEC's exit codes, the highest applicable one: 4 when a rollback
+    /// The exit codes of docs/reports.md, the highest applicable one: 4 when a rollback
     /// failed (a host is in an unknown state), 3 when a host could not be
     /// worked on or was left `not_started`, 1 on drift, a rolled-back host
     /// or (with `--check`) pending changes, else 0.
