@@ -28,6 +28,9 @@ fn json_of(out: &Output) -> Value {
     })
 }
 
+/// A way to spoil a valid report.
+type Breakage = fn(&mut Value);
+
 struct Schema {
     schemas: boon::Schemas,
     index: boon::SchemaIndex,
@@ -123,28 +126,18 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     assert!(!apply["hosts"][0]["changes"].as_array().unwrap().is_empty());
 
     // The schema is strict enough to catch what would break a consumer.
-    let broken: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        (
-            "a wrong rule status",
-            Box::new(|r| r["hosts"][0]["results"][0]["status"] = json!("passed")),
-        ),
-        (
-            "a wrong host status",
-            Box::new(|r| r["hosts"][0]["status"] = json!("ok")),
-        ),
-        (
-            "no format_version",
-            Box::new(|r| {
-                r.as_object_mut().unwrap().remove("format_version");
-            }),
-        ),
-        ("another format_version", Box::new(|r| r["format_version"] = json!(2))),
-        ("a count as text", Box::new(|r| r["summary"]["drift"] = json!("1"))),
-        ("a bad timestamp", Box::new(|r| r["started"] = json!("yesterday"))),
-        (
-            "an undocumented field",
-            Box::new(|r| r["hosts"][0]["extra"] = json!(true)),
-        ),
+    let broken: [(&str, Breakage); 7] = [
+        ("a wrong rule status", |r| {
+            r["hosts"][0]["results"][0]["status"] = json!("passed")
+        }),
+        ("a wrong host status", |r| r["hosts"][0]["status"] = json!("ok")),
+        ("no format_version", |r| {
+            r.as_object_mut().unwrap().remove("format_version");
+        }),
+        ("another format_version", |r| r["format_version"] = json!(2)),
+        ("a count as text", |r| r["summary"]["drift"] = json!("1")),
+        ("a bad timestamp", |r| r["started"] = json!("yesterday")),
+        ("an undocumented field", |r| r["hosts"][0]["extra"] = json!(true)),
     ];
     for (what, breaks) in broken {
         let mut report = audit.clone();
