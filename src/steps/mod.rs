@@ -3,15 +3,18 @@
 //! writes, its part of the plan) and, for kinds a playbook may name, of
 //! [`StepSyntax`] (its YAML keys and the checks at load).
 //!
-//! The kinds a playbook may name are registered once, in [`registry!`]
-//! below; loading, the "exactly one of" message and the unknown-field list
-//! all come from that list. Adding a kind is a new file and one line there.
+//! The kinds a playbook may name are registered once, in the `registry!`
+//! list below; loading, the "exactly one of" message and the unknown-field
+//! list all come from that list. Adding a kind is a new file, its `mod`
+//! line and one line in the registry. `restore` is internal to `rollback`
+//! and not a playbook key, so it is not registered.
 
 mod check;
 mod raw;
 #[macro_use]
 mod registry;
 
+// Declared here, not by `registry!`, so `cargo fmt` sees the files.
 pub mod command;
 pub mod copy;
 pub mod file;
@@ -220,4 +223,61 @@ pub enum RenderError {
     Regex(#[from] regex::Error),
     #[error("invalid sysctl key {0:?}")]
     SysctlKey(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The registry yields the keys serde lists and the kinds messages
+    /// name, in the order users have always seen them.
+    #[test]
+    fn the_registry_lists_keys_in_the_documented_order() {
+        assert_eq!(
+            step_fields(),
+            [
+                "name",
+                "notify",
+                "sensitive",
+                "validate",
+                "template",
+                "dest",
+                "mode",
+                "owner",
+                "group",
+                "setting",
+                "line",
+                "copy",
+                "file",
+                "sysctl",
+                "command",
+                "unless",
+                "creates",
+                "rollback"
+            ]
+        );
+        assert_eq!(
+            KIND_KEYS,
+            ["template", "setting", "line", "copy", "file", "sysctl", "command"]
+        );
+        assert_eq!(kind_owning("dest"), Some("template"));
+        assert_eq!(kind_owning("creates"), Some("command"));
+        assert!(takes_validate("line") && !takes_validate("sysctl"));
+    }
+
+    /// `rollback` refuses steps by the path they write; edits in place
+    /// write no whole path.
+    #[test]
+    fn whole_file_kinds_say_which_path_they_write() {
+        let meta = Meta::default();
+        let restore = restore::Restore::new("/var/b/1".into(), "/etc/a".into(), meta.clone());
+        assert_eq!(restore.writes(), Some("/etc/a"));
+        assert_eq!(file::File::remove("/etc/b".into()).writes(), Some("/etc/b"));
+        assert_eq!(
+            copy::Copy::new(Vec::new(), "/etc/c".into(), meta).writes(),
+            Some("/etc/c")
+        );
+        let s = sysctl::Sysctl::new("net.ipv4.ip_forward".into(), "0".into(), None);
+        assert_eq!(s.writes(), None);
+    }
 }
