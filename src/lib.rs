@@ -7,8 +7,8 @@
 //! evaluation and planning, [`validate`] checks input files offline, and
 //! [`cli`] is the only layer that prints.
 //!
-//! Repair: [`playbook`] (the steps) → [`apply`] (plan, remote shell, one
-//! transaction per host) → [`state`] (what `rollback` needs later).
+//! Repair: [`playbook`] (loading; each step kind in [`steps`]) → [`plan`]
+//! (pure) → [`apply`] (remote shell, one transaction per host) → [`state`] (what `rollback` needs later).
 //!
 //! Each layer imports only from layers below it: `state` knows nothing of
 //! `apply`, `evaluate` nothing of `report`, `apply` nothing of `audit`.
@@ -27,12 +27,14 @@ pub mod fleet;
 pub mod history;
 pub mod inspect;
 pub mod inventory;
+pub mod plan;
 pub mod playbook;
 pub mod redact;
 pub mod report;
 pub mod run_id;
 pub mod shell;
 pub mod state;
+pub mod steps;
 pub mod template;
 pub mod transport;
 pub mod validate;

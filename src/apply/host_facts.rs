@@ -2,19 +2,19 @@
 //! sysctl values and command guards its steps need, gathered in one remote
 //! command, and, for `rectify rollback`, which files were changed since.
 
-use super::plan::{self, FileFacts, FileKind};
-use super::transaction::{HostJob, HostStep, MAX_FILE};
+use super::plan::{self, FileFacts, FileKind, Need, Needs};
+use super::transaction::{HostJob, MAX_FILE};
 use crate::collect::{gather, sysctl_path, Probe, ProbeOutput, Probes};
-use crate::conftext::include::{follows_includes, ConfigFiles};
+use crate::conftext::include::ConfigFiles;
 use crate::inventory::Host;
-use crate::playbook::StepKind;
 use crate::report::Change;
 use crate::state::record::sha256;
+use crate::steps::Step;
 use crate::transport::Transport;
 
 /// Splits the steps into those to run and, for files changed since the run
 /// being rolled back, a refusal with the diff (what the run left → now).
-pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a HostStep>, Vec<Change>) {
+pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a Step>, Vec<Change>) {
     let mut refused = Vec::new();
     let mut refused_paths = Vec::new();
     for g in &job.guards {
@@ -46,11 +46,7 @@ pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a H
     let kept = job
         .steps
         .iter()
-        .filter(|s| match &s.kind {
-            StepKind::Copy { dest, .. } | StepKind::Restore { dest, .. } => !refused_paths.contains(&dest.as_str()),
-            StepKind::File { path, .. } => !refused_paths.contains(&path.as_str()),
-            _ => true,
-        })
+        .filter(|s| s.kind.writes().is_none_or(|path| !refused_paths.contains(&path)))
         .collect();
     (kept, refused)
 }
@@ -72,50 +68,41 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     let mut sysctl_probes = Vec::new();
     let mut satisfied_probes = Vec::new();
     let mut sshd_probes: Vec<(String, usize)> = Vec::new();
+    let mut needs = Needs::default();
     for (i, step) in job.steps.iter().enumerate() {
-        match &step.kind {
-            StepKind::Template { dest, .. } | StepKind::Copy { dest, .. } => add_file(&mut probes, dest),
-            StepKind::Restore { from, dest, .. } => {
-                add_file(&mut probes, from);
-                add_file(&mut probes, dest);
-            }
-            // An sshd configuration with its includes: the effective
-            // occurrence may be in an included file, which the plan edits.
-            StepKind::Setting { file, .. } if follows_includes(file) => {
+        step.kind.needs(i, &mut needs);
+    }
+    for need in needs.0 {
+        match need {
+            Need::File(path) => add_file(&mut probes, &path),
+            Need::SshdConfig(file) => {
                 let idx = probes.add(Probe::SshdConfig {
                     path: file.clone(),
                     max: MAX_FILE,
                     lstat: true,
                 });
-                if !sshd_probes.iter().any(|(p, _)| p == file) {
-                    sshd_probes.push((file.clone(), idx));
+                if !sshd_probes.iter().any(|(p, _)| *p == file) {
+                    sshd_probes.push((file, idx));
                 }
             }
-            StepKind::Setting { file, .. } | StepKind::Line { file, .. } => add_file(&mut probes, file),
-            StepKind::File { path, .. } => add_file(&mut probes, path),
-            StepKind::Sysctl { key, persist, .. } => {
+            Need::Sysctl(key) => {
                 let idx = probes.add(Probe::Read {
-                    path: sysctl_path(key),
+                    path: sysctl_path(&key),
                     max: 64 * 1024,
                 });
-                sysctl_probes.push((key.clone(), idx));
-                if let Some(p) = persist {
-                    add_file(&mut probes, p);
-                }
+                sysctl_probes.push((key, idx));
             }
-            StepKind::Command { unless, creates, .. } => {
-                if let Some(u) = unless {
-                    let idx = probes.add(Probe::Command {
-                        command: u.clone(),
-                        timeout: job.command_timeout,
-                        max: 64 * 1024,
-                    });
-                    satisfied_probes.push((i, idx, true));
-                }
-                if let Some(c) = creates {
-                    let idx = probes.add(Probe::Lstat { path: c.clone() });
-                    satisfied_probes.push((i, idx, false));
-                }
+            Need::Unless { step, command } => {
+                let idx = probes.add(Probe::Command {
+                    command,
+                    timeout: job.command_timeout,
+                    max: 64 * 1024,
+                });
+                satisfied_probes.push((step, idx, true));
+            }
+            Need::Creates { step, path } => {
+                let idx = probes.add(Probe::Lstat { path });
+                satisfied_probes.push((step, idx, false));
             }
         }
     }

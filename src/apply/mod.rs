@@ -26,9 +26,10 @@ use crate::playbook::Playbook;
 use crate::redact::Redactor;
 use crate::report::{HostReport, HostStatus, RunKind, RunReport};
 pub use crate::state::record::{FileRecord, TxRecord};
+pub use crate::steps::Step;
 use crate::template::Vars;
 use crate::transport::{self, ConnectOptions};
-pub use transaction::{Guard, HostStep};
+pub use transaction::Guard;
 
 /// The dead-man timer every transaction gets when neither the playbook nor
 /// `--confirm-timeout` sets one: if the controller dies (SIGKILL, power,
@@ -74,7 +75,7 @@ impl std::str::FromStr for Amount {
 pub struct HostWork {
     pub host: Host,
     pub become_: Become,
-    pub steps: Vec<HostStep>,
+    pub steps: Vec<Step>,
     pub handlers: Vec<(String, String)>,
     pub verify_commands: Vec<String>,
     pub redactor: Redactor,
@@ -98,23 +99,10 @@ impl HostWork {
             e.message = format!("host {}: {}", host.name, e.message);
             e
         })?;
-        let steps = playbook
-            .steps
-            .iter()
-            .zip(rendered.steps)
-            .zip(rendered.validate)
-            .map(|((step, kind), validate)| HostStep {
-                name: step.name.clone(),
-                kind,
-                notify: step.notify.clone(),
-                sensitive: step.sensitive,
-                validate,
-            })
-            .collect();
         Ok(HostWork {
             host: host.clone(),
             become_: playbook.become_.unwrap_or(host.become_),
-            steps,
+            steps: rendered.steps,
             handlers: rendered.handlers.into_iter().map(|h| (h.name, h.command)).collect(),
             verify_commands: rendered.verify_commands,
             redactor: Redactor::new(&vars, &playbook.secrets),

@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::host_facts::{gather_facts, guard};
-use super::plan::{self, FileAction, FileKind, HostPlan, Op, StepInfo};
+use super::plan::{self, FileAction, FileKind, HostPlan, Op};
 use super::remote;
 use crate::baseline::Baseline;
 use crate::inventory::{Become, Host};
-use crate::playbook::StepKind;
 use crate::redact::Redactor;
 use crate::report::{Change, HostReport, HostStatus};
 use crate::state::record::{sha256, FileRecord, TxRecord};
+use crate::steps::Step;
 use crate::transport::one_line;
 use crate::transport::{self, privileged, ConnectOptions, ExecLimits, ExecOutput, Transport, TransportError};
 use execute::Transaction;
@@ -33,22 +33,13 @@ use execute::Transaction;
 /// Largest file an apply reads to edit or back up.
 pub(super) const MAX_FILE: u64 = 16 * 1024 * 1024;
 
-/// A step, rendered for this host.
-#[derive(Debug, Clone)]
-pub struct HostStep {
-    pub name: String,
-    pub kind: StepKind,
-    pub notify: Vec<usize>,
-    pub sensitive: bool,
-    pub validate: Option<String>,
-}
-
 /// Everything one host's transaction needs.
 pub struct HostJob<'a> {
     pub run_id: &'a str,
     pub host: &'a Host,
     pub become_: Become,
-    pub steps: Vec<HostStep>,
+    /// The steps, rendered for this host.
+    pub steps: Vec<Step>,
     /// Rendered handlers (name, command), by index.
     pub handlers: Vec<(String, String)>,
     pub verify_commands: Vec<String>,
@@ -144,17 +135,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
         Err(e) => return outcome(job.report(HostStatus::Error, Some(e), Vec::new(), clock)),
     };
     let (kept, refused) = guard(job, &facts);
-    let infos: Vec<StepInfo<'_>> = kept
-        .into_iter()
-        .map(|s| StepInfo {
-            name: &s.name,
-            kind: &s.kind,
-            notify: &s.notify,
-            sensitive: s.sensitive,
-            validate: s.validate.as_deref(),
-        })
-        .collect();
-    let plan = match plan::plan(&infos, &facts, &job.redactor) {
+    let plan = match plan::plan(&kept, &facts, &job.redactor) {
         Ok(p) => p,
         Err(e) => {
             return outcome(job.report(

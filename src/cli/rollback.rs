@@ -10,12 +10,16 @@ use clap::Args;
 use super::apply::run_with_progress;
 use super::targets::{ConnectionArgs, TargetArgs};
 use super::{exit, CliError, Output};
-use crate::apply::{ApplyPlan, Guard, HostStep, HostWork, TxRecord};
-use crate::playbook::{Meta, StepKind};
+use crate::apply::{ApplyPlan, Guard, HostWork, TxRecord};
 use crate::redact::Redactor;
 use crate::report::RunKind;
 use crate::run_id::new_run_id;
 use crate::state::StateDb;
+use crate::steps::copy::Copy;
+use crate::steps::file::File;
+use crate::steps::restore::Restore;
+use crate::steps::sysctl::Sysctl;
+use crate::steps::{Meta, Step, StepKind};
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
@@ -122,35 +126,22 @@ fn restore_work(host: crate::inventory::Host, run_id: &str, record: TxRecord) ->
             owner: Some(f.uid.to_string()),
             group: Some(f.gid.to_string()),
         };
-        let kind = match (f.action, f.existed, &f.before) {
-            (_, false, _) => StepKind::File {
-                path: f.path.clone(),
-                absent: true,
-                meta: Meta::default(),
-            },
-            ("metadata", true, _) => StepKind::File {
-                path: f.path.clone(),
-                absent: false,
+        let kind: Box<dyn StepKind> = match (f.action, f.existed, &f.before) {
+            (_, false, _) => Box::new(File::remove(f.path.clone())),
+            ("metadata", true, _) => Box::new(File::metadata(f.path.clone(), meta)),
+            (_, true, Some(content)) => Box::new(Copy::new(content.clone(), f.path.clone(), meta)),
+            (_, true, None) => Box::new(Restore::new(
+                format!("{}/{}", record.backup_dir, f.seq),
+                f.path.clone(),
                 meta,
-            },
-            (_, true, Some(content)) => StepKind::Copy {
-                content: content.clone(),
-                dest: f.path.clone(),
-                meta,
-            },
-            (_, true, None) => StepKind::Restore {
-                from: format!("{}/{}", record.backup_dir, f.seq),
-                dest: f.path.clone(),
-                meta,
-            },
+            )),
         };
-        steps.push(HostStep {
-            name: format!("restore {}", f.path),
+        steps.push(Step::internal(
+            format!("restore {}", f.path),
             kind,
-            notify: all_handlers.clone(),
-            sensitive: f.sensitive,
-            validate: None,
-        });
+            all_handlers.clone(),
+            f.sensitive,
+        ));
         guards.push(Guard {
             path: f.path.clone(),
             run_id: run_id.to_string(),
@@ -161,17 +152,12 @@ fn restore_work(host: crate::inventory::Host, run_id: &str, record: TxRecord) ->
         });
     }
     for (key, old) in &record.sysctl {
-        steps.push(HostStep {
-            name: format!("restore sysctl {key}"),
-            kind: StepKind::Sysctl {
-                key: key.clone(),
-                value: old.clone(),
-                persist: None,
-            },
-            notify: all_handlers.clone(),
-            sensitive: false,
-            validate: None,
-        });
+        steps.push(Step::internal(
+            format!("restore sysctl {key}"),
+            Box::new(Sysctl::new(key.clone(), old.clone(), None)),
+            all_handlers.clone(),
+            false,
+        ));
     }
     HostWork {
         become_: host.become_,

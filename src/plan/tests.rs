@@ -1,0 +1,353 @@
+//! The planner's rules, one step kind and one refusal at a time.
+
+use super::*;
+use crate::conftext::include::ConfigFiles;
+use crate::steps::command::Command;
+use crate::steps::file::File;
+use crate::steps::setting::Setting;
+use crate::steps::sysctl::Sysctl;
+use crate::steps::template::Template;
+use crate::steps::{Meta, StepKind};
+
+/// The planner over steps given by value, as the tests build them.
+fn plan(steps: &[Step], facts: &Facts, redactor: &Redactor) -> Result<HostPlan, PlanError> {
+    super::plan(&steps.iter().collect::<Vec<_>>(), facts, redactor)
+}
+
+fn regular(content: &str, mode: u32) -> FileFacts {
+    FileFacts {
+        kind: FileKind::Regular,
+        mode,
+        uid: 0,
+        gid: 0,
+        owner: "root".into(),
+        group: "root".into(),
+        content: Ok(content.as_bytes().to_vec()),
+    }
+}
+
+fn info<K: StepKind + Clone + 'static>(name: &str, kind: &K, notify: &[usize]) -> Step {
+    Step::internal(name.to_string(), Box::new(kind.clone()), notify.to_vec(), false)
+}
+
+const MAIN: &str = "/etc/ssh/sshd_config";
+const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
+
+/// Facts for an sshd configuration: its files (the main one first) and
+/// what each `Include` pattern expanded to on the host.
+fn sshd_facts(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> Facts {
+    use crate::collect::ProbeOutput;
+    use crate::conftext::include::CollectedFile;
+    let mut facts = Facts::default();
+    let mut tree = ConfigFiles::default();
+    for (path, text) in files {
+        facts.files.insert(path.to_string(), regular(text, 0o644));
+        tree.files.push(CollectedFile {
+            path: path.to_string(),
+            lstat: None,
+            content: ProbeOutput::Ok(text.as_bytes().to_vec()),
+        });
+    }
+    for (pattern, matches) in globs {
+        tree.globs
+            .push((pattern.to_string(), matches.iter().map(|m| m.to_string()).collect()));
+    }
+    facts.sshd.insert(files[0].0.to_string(), tree);
+    facts
+}
+
+fn set(key: &str, value: &str) -> Setting {
+    Setting {
+        file: MAIN.into(),
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn written(p: &HostPlan) -> Vec<(String, String)> {
+    p.files
+        .iter()
+        .map(|f| match &f.action {
+            FileAction::Write { content, .. } => (f.path.clone(), String::from_utf8_lossy(content).into_owned()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn an_sshd_setting_is_edited_where_sshd_reads_it() {
+    let top = "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nX11Forwarding yes\n";
+    let globs: &[(&str, &[&str])] = &[("/etc/ssh/sshd_config.d/*.conf", &[CLOUD])];
+    let facts = sshd_facts(
+        &[(MAIN, top), (CLOUD, "# cloud-init\nPasswordAuthentication yes\n")],
+        globs,
+    );
+    let (a, b, c) = (
+        set("PasswordAuthentication", "no"),
+        set("X11Forwarding", "no"),
+        set("Banner", "/etc/issue.net"),
+    );
+    let p = plan(
+        &[info("a", &a, &[0]), info("b", &b, &[0]), info("c", &c, &[0])],
+        &facts,
+        &Redactor::default(),
+    )
+    .unwrap();
+    // The drop-in holds the effective PasswordAuthentication; the main
+    // file the rest, and the key set nowhere goes into the main file.
+    assert_eq!(
+        written(&p),
+        [
+            (CLOUD.to_string(), "# cloud-init\nPasswordAuthentication no\n".to_string()),
+            (
+                MAIN.to_string(),
+                "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nX11Forwarding no\nBanner /etc/issue.net\n".to_string()
+            ),
+        ]
+    );
+    assert_eq!(p.changes[0].path, CLOUD);
+    // Set before the Include, the main file's line is the one sshd reads.
+    let first = "PasswordAuthentication yes\nInclude /etc/ssh/sshd_config.d/*.conf\n";
+    let facts = sshd_facts(&[(MAIN, first), (CLOUD, "PasswordAuthentication yes\n")], globs);
+    let p = plan(&[info("a", &a, &[])], &facts, &Redactor::default()).unwrap();
+    assert_eq!(
+        written(&p),
+        [(
+            MAIN.to_string(),
+            "PasswordAuthentication no\nInclude /etc/ssh/sshd_config.d/*.conf\n".to_string()
+        )]
+    );
+    // Already effective: nothing to do, even though the main file's own
+    // line (never read by sshd) says otherwise.
+    let facts = sshd_facts(
+        &[
+            (
+                MAIN,
+                "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n",
+            ),
+            (CLOUD, "PasswordAuthentication no\n"),
+        ],
+        globs,
+    );
+    assert!(plan(&[info("a", &a, &[])], &facts, &Redactor::default())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn an_sshd_setting_that_cannot_be_placed_is_refused_naming_the_line() {
+    // The include's pattern was not expanded (here: not reported), so
+    // where sshd reads the key is unknown: refuse, name file:line.
+    let facts = sshd_facts(
+        &[(
+            MAIN,
+            "Port 22\nInclude /etc/ssh/other/*.conf\nPasswordAuthentication yes\n",
+        )],
+        &[],
+    );
+    let a = set("PasswordAuthentication", "no");
+    let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/etc/ssh/sshd_config:2") && err.contains("/etc/ssh/other/*.conf"),
+        "{err}"
+    );
+    // A quoted pattern with a blank, which the host cannot expand:
+    // refused, naming the line, nothing planned.
+    let facts = sshd_facts(
+        &[(MAIN, "Include \"/etc/ssh/sp dir/*.conf\"\nPasswordAuthentication yes\n")],
+        &[("/etc/ssh/sp", &[]), ("/etc/ssh/dir/*.conf", &[])],
+    );
+    let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/etc/ssh/sshd_config:1") && err.contains("sp dir"),
+        "{err}"
+    );
+    // A drop-in that is a symbolic link is not written through.
+    let mut facts = sshd_facts(
+        &[
+            (MAIN, "Include /etc/ssh/sshd_config.d/*.conf\n"),
+            (CLOUD, "PasswordAuthentication yes\n"),
+        ],
+        &[("/etc/ssh/sshd_config.d/*.conf", &[CLOUD])],
+    );
+    facts.files.get_mut(CLOUD).unwrap().kind = FileKind::Symlink;
+    let err = plan(&[info("a", &a, &[])], &facts, &Redactor::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(CLOUD) && err.contains("symbolic link"), "{err}");
+}
+
+#[test]
+fn two_steps_on_one_file_make_one_write_with_both_edits() {
+    let facts = sshd_facts(&[(MAIN, "# keep me\nX11Forwarding yes\nPermitRootLogin yes\n")], &[]);
+    let a = Setting {
+        file: "/etc/ssh/sshd_config".into(),
+        key: "X11Forwarding".into(),
+        value: "no".into(),
+    };
+    let b = Setting {
+        file: "/etc/ssh/sshd_config".into(),
+        key: "PermitRootLogin".into(),
+        value: "no".into(),
+    };
+    let p = plan(
+        &[info("a", &a, &[0]), info("b", &b, &[0])],
+        &facts,
+        &Redactor::default(),
+    )
+    .unwrap();
+    assert_eq!(p.files.len(), 1);
+    assert_eq!(p.ops, vec![Op::File(0)]);
+    assert_eq!(p.handlers, vec![0]);
+    assert_eq!(p.changes.len(), 2);
+    match &p.files[0].action {
+        FileAction::Write { content, mode, .. } => {
+            assert_eq!(
+                String::from_utf8_lossy(content),
+                "# keep me\nX11Forwarding no\nPermitRootLogin no\n"
+            );
+            assert_eq!(*mode, 0o644);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn nothing_to_do_is_an_empty_plan() {
+    let mut facts = Facts::default();
+    facts.files.insert("/etc/x".into(), regular("a 1\n", 0o600));
+    let s = Setting {
+        file: "/etc/x".into(),
+        key: "a".into(),
+        value: "1".into(),
+    };
+    let f = File {
+        path: "/etc/x".into(),
+        absent: false,
+        meta: Meta {
+            mode: Some(0o600),
+            max_mode: None,
+            owner: Some("root".into()),
+            group: Some("0".into()),
+        },
+    };
+    let p = plan(&[info("s", &s, &[0]), info("f", &f, &[])], &facts, &Redactor::default()).unwrap();
+    assert!(p.is_empty(), "{p:?}");
+    assert!(p.handlers.is_empty());
+}
+
+#[test]
+fn symlinks_and_missing_files_are_refused_before_anything_changes() {
+    let mut facts = Facts::default();
+    let mut link = regular("", 0o777);
+    link.kind = FileKind::Symlink;
+    facts.files.insert("/etc/link".into(), link);
+    facts.files.insert("/etc/none".into(), FileFacts::missing());
+    let t = Template {
+        source: "x".into(),
+        dest: "/etc/link".into(),
+        meta: Meta::default(),
+    };
+    assert!(plan(&[info("t", &t, &[])], &facts, &Redactor::default())
+        .unwrap_err()
+        .to_string()
+        .contains("symbolic link"));
+    let s = Setting {
+        file: "/etc/none".into(),
+        key: "a".into(),
+        value: "1".into(),
+    };
+    assert!(plan(&[info("s", &s, &[])], &facts, &Redactor::default())
+        .unwrap_err()
+        .to_string()
+        .contains("does not exist"));
+}
+
+#[test]
+fn sysctl_sets_live_value_and_creates_the_persist_file() {
+    let mut facts = Facts::default();
+    facts.sysctl.insert("net.ipv4.ip_forward".into(), Ok("1\n".into()));
+    facts.files.insert("/etc/sysctl.d/90.conf".into(), FileFacts::missing());
+    let s = Sysctl {
+        key: "net.ipv4.ip_forward".into(),
+        value: "0".into(),
+        persist: Some("/etc/sysctl.d/90.conf".into()),
+    };
+    let p = plan(&[info("s", &s, &[])], &facts, &Redactor::default()).unwrap();
+    assert_eq!(p.ops.len(), 2);
+    assert!(matches!(&p.ops[0], Op::Sysctl { old, .. } if old == "1"));
+    match &p.files[0].action {
+        FileAction::Write { content, mode, .. } => {
+            assert_eq!(String::from_utf8_lossy(content), "net.ipv4.ip_forward = 0\n");
+            assert_eq!(*mode, 0o644);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(p.changes[1].diff.starts_with("--- /dev/null"), "{}", p.changes[1].diff);
+}
+
+#[test]
+fn sensitive_steps_never_show_content() {
+    let mut facts = Facts::default();
+    facts.files.insert("/etc/secret".into(), regular("old-secret\n", 0o600));
+    let t = Template {
+        source: "new-secret\n".into(),
+        dest: "/etc/secret".into(),
+        meta: Meta::default(),
+    };
+    let mut step = info("t", &t, &[]);
+    step.sensitive = true;
+    let p = plan(&[step], &facts, &Redactor::default()).unwrap();
+    assert_eq!(p.changes[0].diff, HIDDEN);
+    assert!(p.files[0].sensitive);
+}
+
+#[test]
+fn max_mode_only_takes_bits_away() {
+    let mut facts = Facts::default();
+    facts.files.insert("/etc/wide".into(), regular("", 0o644));
+    facts.files.insert("/etc/strict".into(), regular("", 0o600));
+    let step = |path: &str| File {
+        path: path.into(),
+        absent: false,
+        meta: Meta {
+            max_mode: Some(0o640),
+            ..Meta::default()
+        },
+    };
+    let (wide, strict) = (step("/etc/wide"), step("/etc/strict"));
+    let p = plan(
+        &[info("w", &wide, &[]), info("s", &strict, &[])],
+        &facts,
+        &Redactor::default(),
+    )
+    .unwrap();
+    assert_eq!(p.files.len(), 1);
+    assert_eq!(
+        p.files[0].action,
+        FileAction::Chmod {
+            mode: Some(0o640),
+            owner: None,
+            group: None
+        }
+    );
+}
+
+#[test]
+fn satisfied_commands_do_not_run() {
+    let mut facts = Facts::default();
+    facts.satisfied.insert(0, true);
+    facts.satisfied.insert(1, false);
+    let c = Command {
+        command: "x".into(),
+        unless: Some("true".into()),
+        creates: None,
+        rollback: None,
+    };
+    let p = plan(&[info("a", &c, &[]), info("b", &c, &[])], &facts, &Redactor::default()).unwrap();
+    assert_eq!(p.ops.len(), 1);
+}
