@@ -2,11 +2,11 @@
 //! sysctl values and command guards its steps need, gathered in one remote
 //! command, and, for `rectify rollback`, which files were changed since.
 
-use super::plan::{self, FileFacts, FileKind, Need, Needs};
 use super::transaction::{HostJob, MAX_FILE};
 use crate::collect::{gather, sysctl_path, Probe, ProbeOutput, Probes};
 use crate::conftext::include::ConfigFiles;
 use crate::inventory::Host;
+use crate::plan::{self, FileFacts, FileKind, Need, Needs};
 use crate::report::Change;
 use crate::state::record::sha256;
 use crate::steps::Step;

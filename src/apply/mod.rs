@@ -6,7 +6,7 @@
 //! [`transaction`] drives one host. This module only schedules hosts.
 
 pub mod host_facts;
-pub mod plan;
+
 pub mod remote;
 pub mod transaction;
 

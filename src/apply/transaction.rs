@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::host_facts::{gather_facts, guard};
-use super::plan::{self, FileAction, FileKind, HostPlan, Op};
 use super::remote;
 use crate::baseline::Baseline;
 use crate::inventory::{Become, Host};
+use crate::plan::{self, FileAction, FileKind, HostPlan, Op};
 use crate::redact::Redactor;
 use crate::report::{Change, HostReport, HostStatus};
 use crate::state::record::{sha256, FileRecord, TxRecord};

@@ -12,9 +12,9 @@ use base64::Engine;
 
 use crate::shell::{quote, QuoteError};
 
-use super::super::plan::{FileAction, FileFacts, FileKind, HostPlan, Op};
 use super::prelude::preamble;
 use super::restore::{deadman, manifest, restore};
+use crate::plan::{FileAction, FileFacts, FileKind, HostPlan, Op};
 
 pub fn change(
     run_id: &str,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
-use crate::apply::plan::{FileAction, FileChange, FileFacts, FileKind, HostPlan, Op};
+use crate::plan::{FileAction, FileChange, FileFacts, FileKind, HostPlan, Op};
 use crate::shell::quote;
 
 const NONCE: &str = "feedc0de0123456789abcdef01234567";

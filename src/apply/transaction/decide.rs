@@ -2,8 +2,8 @@
 //! from the I/O that fetches the answers, so every decision (and the
 //! message it leads to) can be tested without a host.
 
-use crate::apply::plan::{HostPlan, Op};
 use crate::apply::remote::{self, Replies, Rollback, Settlement};
+use crate::plan::{HostPlan, Op};
 use crate::redact::Redactor;
 use crate::report::HostStatus;
 
@@ -232,7 +232,7 @@ pub fn safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::plan::{FileAction, FileChange, FileFacts, FileKind};
+    use crate::plan::{FileAction, FileChange, FileFacts, FileKind};
 
     fn plan() -> HostPlan {
         let facts = FileFacts {

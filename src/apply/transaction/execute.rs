@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use super::decide::{AfterChange, AfterConfirm, AfterRollback, Context, TxError};
 use super::HostJob;
-use crate::apply::plan::HostPlan;
 use crate::apply::remote::{self, Replies};
 use crate::evaluate::CollectLimits;
 use crate::inspect::audit_over;
 use crate::inventory::Host;
+use crate::plan::HostPlan;
 use crate::report::{HostStatus, RuleResult, RuleStatus};
 use crate::shell::QuoteError;
 use crate::transport::{self, one_line, privileged, ExecLimits, ExecOutput, Transport};
