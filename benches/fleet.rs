@@ -16,7 +16,7 @@
 //! from PyPI into target/bench-venv on first use) and /usr/bin/time.
 //! Nothing here asserts a time: it prints medians and ratios.
 
-#[path = "../tests/fleet/mod.rs"]
+#[path = "../tests/it/fleet/mod.rs"]
 mod fleet;
 
 use std::path::{Path, PathBuf};

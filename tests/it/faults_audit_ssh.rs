@@ -3,15 +3,13 @@
 //! reason, its hostile content is bounded, and every other host finishes
 //! with its correct results. Subnets 56–59 (58 shared, in turn).
 
-mod fleet;
-
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use fleet::report::{host, json, rule};
-use fleet::{apply_json, audit_json, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json, rule};
+use crate::fleet::{apply_json, audit_json, write, Fleet, HostSpec};
 use serde_json::Value;
 
 /// `rectify audit -i INV -b BASELINE --format json`, with the inventory of

@@ -3,10 +3,8 @@
 //! counts, `changes` shows the diffs in order, `show` reproduces an old run
 //! byte for byte. Subnet 41.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::json;
+use crate::fleet::{run_rectify, Fleet, HostSpec};
 
 #[test]
 fn stats_changes_and_show_tell_the_story_of_a_recurring_drift() {

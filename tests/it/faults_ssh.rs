@@ -2,10 +2,8 @@
 //! and verified or restored to its exact pre-run state — never half-changed
 //! — and the report says which. Subnets 36 and 45–49.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::json;
+use crate::fleet::{run_rectify, Fleet, HostSpec};
 
 const DEMO: &str = "# demo\nColor blue\n";
 

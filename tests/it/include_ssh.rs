@@ -2,10 +2,8 @@
 //! a setting where sshd reads it, and `sshd -T` on the host agrees.
 //! Subnets 62–65.
 
-mod fleet;
-
-use fleet::report::{host, json, rule};
-use fleet::{apply_json, audit_json, run_rectify, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json, rule};
+use crate::fleet::{apply_json, audit_json, run_rectify, write, Fleet, HostSpec};
 
 const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
 const CLOUD_TEXT: &str = "# written by cloud-init\nPasswordAuthentication yes\nX11Forwarding yes\n";

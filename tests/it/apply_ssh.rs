@@ -2,14 +2,12 @@
 //! endpoint's files hold afterwards (content, mode, owner), exit codes and
 //! report fields. Subnets 20–29.
 
-mod fleet;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fleet::report::{host, json};
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::{host, json};
+use crate::fleet::{run_rectify, Fleet, HostSpec};
 
 const DEMO: &str = "# demo service\nMaxThings 10\nColor blue\n";
 
@@ -42,7 +40,7 @@ fn setup(fleet: &Fleet, playbook: &str, extra: &[(&str, &str)]) -> (String, Stri
 /// `rectify apply --format json` started in the background with its own
 /// state directory (`state` must outlive the run).
 fn spawn_apply(inv: &str, pb: &str, state: &Path) -> Child {
-    Command::new(fleet::rectify_bin())
+    Command::new(crate::fleet::rectify_bin())
         .args(["apply", "-i", inv, "-p", pb, "--no-progress", "--format", "json"])
         .env("RECTIFY_STATE_DIR", state)
         .stdout(Stdio::piped())
@@ -297,7 +295,7 @@ verify:
 "#;
     let (inv, pb) = setup(&fleet, playbook, &[]);
     let state = tempfile::tempdir().unwrap();
-    let mut child = Command::new(fleet::rectify_bin())
+    let mut child = Command::new(crate::fleet::rectify_bin())
         .args(["apply", "-i", &inv, "-p", &pb, "--no-progress"])
         .env("RECTIFY_STATE_DIR", state.path())
         .stdout(Stdio::null())
@@ -325,7 +323,7 @@ verify:
     // The state database still knows of the run the controller never
     // recorded, and which host was in flight.
     let runs = |args: &[&str]| {
-        Command::new(fleet::rectify_bin())
+        Command::new(crate::fleet::rectify_bin())
             .args(args)
             .env("RECTIFY_STATE_DIR", state.path())
             .output()

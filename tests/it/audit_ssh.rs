@@ -1,11 +1,9 @@
 //! `rectify audit` against real OpenSSH servers (see tests/fleet).
 
-mod fleet;
-
 use std::path::Path;
 
-use fleet::report::{host, json, rule};
-use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json, rule};
+use crate::fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
 
 const APP_CONF: &str = "# managed\nlisten = 0.0.0.0\n[tls]\nenabled = yes\n";
 

@@ -1,10 +1,8 @@
 //! Existing Ansible inventories, INI and YAML, audit the same hosts as the
 //! native inventory. Subnet 43.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::json;
+use crate::fleet::{run_rectify, Fleet, HostSpec};
 
 fn summary(out: &std::process::Output) -> Vec<(String, String, String, String)> {
     let report = json(out);

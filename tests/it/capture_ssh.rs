@@ -1,10 +1,8 @@
 //! `rectify capture`: a baseline from a golden host's live values; the
 //! golden host passes it, a host that differs does not. Subnet 42.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::json;
+use crate::fleet::{run_rectify, Fleet, HostSpec};
 
 #[test]
 fn a_captured_baseline_passes_on_the_golden_host_and_names_the_differences_elsewhere() {

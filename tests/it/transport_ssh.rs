@@ -2,12 +2,10 @@
 //! chains, one shared connection per bastion, `@revoked` host keys.
 //! Subnets 50–52.
 
-mod fleet;
-
 use std::path::{Path, PathBuf};
 
-use fleet::report::{host, json, rule};
-use fleet::{run_rectify, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json, rule};
+use crate::fleet::{run_rectify, write, Fleet, HostSpec};
 use serde_json::Value;
 
 fn rule_status(report: &Value, host_name: &str, id: &str) -> String {
