@@ -291,15 +291,15 @@ verify:
         .spawn()
         .unwrap();
     // Wait until sshd listens on the new address: access is cut.
-    let moved = wait_until(Duration::from_secs(30), || port_open(&format!("{moved_to}:22")));
+    let moved = wait_until(Duration::from_secs(30), || port_open(&moved_to));
     let _ = child.kill();
     let _ = child.wait();
     assert!(moved, "sshd never moved to the new address");
-    assert!(!port_open(&format!("{old}:22")), "the old address still answers");
+    assert!(!port_open(&old), "the old address still answers");
 
     // No controller now. Within the timeout (plus slack) the host restores itself.
     let back = wait_until(Duration::from_secs(30), || {
-        port_open(&format!("{old}:22")) && fleet.read_file("web01", "/etc/ssh/sshd_config") == original
+        port_open(&old) && fleet.read_file("web01", "/etc/ssh/sshd_config") == original
     });
     assert!(back, "the host did not restore itself");
     let bk = sh(
@@ -353,10 +353,8 @@ handlers:
     assert_eq!(h["status"], "rolled_back", "{h}");
     assert!(h["error"].as_str().unwrap().contains("new connection"), "{h}");
     assert_eq!(fleet.read_file("web01", "/etc/ssh/sshd_config"), original);
-    assert!(wait_until(Duration::from_secs(10), || port_open(&format!(
-        "{}:22",
-        fleet.address("web01")
-    ))));
+    let address = fleet.address("web01");
+    assert!(wait_until(Duration::from_secs(10), || port_open(&address)));
 }
 
 #[test]
@@ -468,8 +466,10 @@ rules:
     assert_eq!(stat(&fleet, "good", "/run/handler.log"), "missing");
 }
 
-fn port_open(addr: &str) -> bool {
-    std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(300)).is_ok()
+/// Whether something accepts TCP connections on `address:22`.
+fn port_open(address: &str) -> bool {
+    let addr = format!("{address}:22").parse().unwrap();
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
 #[test]
@@ -697,7 +697,7 @@ fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
     assert!(stat(&fleet, "stock", "/etc/passwd").starts_with("644 0 0 "));
     assert!(stat(&fleet, "stock", "/etc/shadow").starts_with("640 0 "));
     // The second audit ran over SSH against the reloaded, hardened sshd.
-    assert!(port_open(&format!("{}:22", fleet.address("stock"))));
+    assert!(port_open(&fleet.address("stock")));
 }
 
 /// Two rectify processes on one host: the second finds the host locked and

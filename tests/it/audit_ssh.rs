@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::fleet::report::{host, json, rule};
+use crate::fleet::report::{failing_rules, host, json, rule};
 use crate::fleet::{audit_json, audit_json_with, audit_text, run_rectify, write, Fleet, HostSpec, Subnet};
 
 const APP_CONF: &str = "# managed\nlisten = 0.0.0.0\n[tls]\nenabled = yes\n";
@@ -435,13 +435,7 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     let hardened = host(&report, "hardened");
     assert_eq!(hardened["status"], "compliant", "{hardened:#}");
     let stock = host(&report, "stock");
-    let failed: Vec<&str> = stock["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "fail")
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let failed = failing_rules(stock);
     for id in [
         "SSH-X11-FORWARDING",
         "SSH-MAX-AUTH-TRIES",

@@ -1,7 +1,7 @@
 //! `rectify capture`: a baseline from a golden host's live values; the
 //! golden host passes it, a host that differs does not.
 
-use crate::fleet::report::json;
+use crate::fleet::report::{failing_rules, json};
 use crate::fleet::{audit_json, audit_text, capture, write, Fleet, HostSpec};
 
 #[test]
@@ -71,13 +71,7 @@ rules:
     let out = audit_json(&inv, &out_path, &["--limit", "other"]);
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
-    let failing: Vec<&str> = report["hosts"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "fail")
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let failing = failing_rules(&report["hosts"][0]);
     assert_eq!(failing, ["COLOR", "META", "HOSTNAME", "FILE-ETC-DEMO-CONF"], "{report}");
 
     // The shipped baseline captures too, and the golden host passes it.

@@ -52,13 +52,10 @@ fn sshd_killed_mid_audit_is_an_error_while_others_finish() {
     std::thread::scope(|s| {
         let run = s.spawn(|| audit_fleet(&fleet, &baseline, &[]));
         // The audit's command is running on victim: kill its sshd's.
-        let started = "test -e /run/slow-started";
+        let started = || fleet.exec("victim", "test -e /run/slow-started").status.success();
         assert!(
-            wait_until(Duration::from_secs(60), || fleet
-                .exec("victim", started)
-                .status
-                .success()),
-            "victim: `{started}` did not succeed within 60 s"
+            wait_until(Duration::from_secs(60), started),
+            "victim: `test -e /run/slow-started` did not succeed within 60 s"
         );
         let kill = fleet.exec("victim", "pkill -KILL --ns $$ --nslist mnt '^sshd'");
         assert!(kill.status.success(), "no sshd killed: {kill:?}");
