@@ -109,18 +109,18 @@ fn unified_diff_of_a_changed_config(bencher: divan::Bencher) {
     let new = old
         .replace("X11Forwarding no", "X11Forwarding yes")
         .replace("Port 22", "Port 2222");
-    bencher.bench(|| rectify::apply::plan::unified("/etc/ssh/sshd_config", Some(old.as_bytes()), Some(new.as_bytes())));
+    bencher.bench(|| rectify::diff::unified("/etc/ssh/sshd_config", Some(old.as_bytes()), Some(new.as_bytes())));
 }
 
 #[divan::bench]
 fn edit_a_setting_in_place(bencher: divan::Bencher) {
     let text = sshd_config();
     bencher.bench(|| {
-        rectify::evaluate::edit::set_setting(
+        rectify::conftext::edit::set_setting(
             divan::black_box(&text),
             "MaxAuthTries",
             "3",
-            rectify::evaluate::setting::SettingDialect::Sshd,
+            rectify::conftext::setting::SettingDialect::Sshd,
         )
     });
 }

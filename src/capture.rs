@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_yaml::{Mapping, Value};
 
-use crate::audit::gather;
 use crate::baseline::{Baseline, Check, Rule, Severity};
+use crate::collect::gather;
 use crate::collect::Probes;
 use crate::evaluate::capture::capture;
 use crate::evaluate::{probe_for, CollectLimits};

@@ -170,7 +170,7 @@ pub fn changes(versions: &[FileVersion]) -> Vec<FileChange> {
             from: a.started.clone(),
             to_run: b.run_id.clone(),
             to: b.started.clone(),
-            diff: crate::apply::plan::unified(&b.path, a.content.as_deref(), b.content.as_deref()),
+            diff: crate::diff::unified(&b.path, a.content.as_deref(), b.content.as_deref()),
         });
     }
     out.sort_by(|x, y| x.to.cmp(&y.to).then(x.path.cmp(&y.path)));

@@ -2,11 +2,16 @@
 //!
 //! The audit pipeline reads top to bottom:
 //! [`inventory`] → [`transport`] → [`collect`] → [`evaluate`] → [`report`],
-//! driven by [`audit`]. [`baseline`] holds the rules, [`validate`] checks
-//! input files offline, and [`cli`] is the only layer that prints.
+//! driven by [`audit`] through [`inspect`] (one host). [`baseline`] holds
+//! the rules, [`conftext`] reads and edits configuration text for both
+//! evaluation and planning, [`validate`] checks input files offline, and
+//! [`cli`] is the only layer that prints.
 //!
 //! Repair: [`playbook`] (the steps) → [`apply`] (plan, remote shell, one
 //! transaction per host) → [`state`] (what `rollback` needs later).
+//!
+//! Each layer imports only from layers below it: `state` knows nothing of
+//! `apply`, `evaluate` nothing of `report`, `apply` nothing of `audit`.
 
 pub mod apply;
 pub mod audit;
@@ -15,8 +20,12 @@ pub mod capture;
 pub mod cli;
 pub mod collect;
 pub mod config_error;
+pub mod conftext;
+pub mod diff;
 pub mod evaluate;
+pub mod fleet;
 pub mod history;
+pub mod inspect;
 pub mod inventory;
 pub mod playbook;
 pub mod redact;
@@ -27,5 +36,6 @@ pub mod state;
 pub mod template;
 pub mod transport;
 pub mod validate;
+pub mod version;
 pub mod waiver;
 pub mod yaml;

@@ -5,6 +5,7 @@
 //! [`plan`] decides what changes, [`remote`] writes the shell that does it,
 //! [`transaction`] drives one host. This module only schedules hosts.
 
+pub mod host_facts;
 pub mod plan;
 pub mod remote;
 pub mod transaction;
@@ -16,17 +17,18 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::audit::Event;
 use crate::baseline::Baseline;
 use crate::config_error::ConfigError;
+use crate::fleet::Event;
 use crate::inventory::{Become, Host};
 use crate::playbook::render::{self, Renderers};
 use crate::playbook::Playbook;
 use crate::redact::Redactor;
 use crate::report::{HostReport, HostStatus, RunKind, RunReport};
+pub use crate::state::record::{FileRecord, TxRecord};
 use crate::template::Vars;
 use crate::transport::{self, ConnectOptions};
-pub use transaction::{FileRecord, Guard, HostStep, TxRecord};
+pub use transaction::{Guard, HostStep};
 
 /// The dead-man timer every transaction gets when neither the playbook nor
 /// `--confirm-timeout` sets one: if the controller dies (SIGKILL, power,

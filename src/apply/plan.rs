@@ -5,9 +5,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::evaluate::edit::{remove_line, set_line, set_setting};
-use crate::evaluate::include::{follows_includes, locate, ConfigFiles, Located, Source};
-use crate::evaluate::setting::{find_setting, SettingDialect};
+use crate::conftext::edit::{remove_line, set_line, set_setting};
+use crate::conftext::include::{follows_includes, locate, ConfigFiles, Located, Source};
+use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::diff::unified;
 use crate::playbook::{Meta, StepKind};
 use crate::redact::Redactor;
 use crate::report::Change;
@@ -602,41 +603,6 @@ fn normalize(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A unified diff of a file's content, `None` meaning the file is absent.
-pub fn unified(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
-    fn text(b: Option<&[u8]>) -> Option<Option<&str>> {
-        b.map(|b| std::str::from_utf8(b).ok())
-    }
-    match (text(old), text(new)) {
-        (Some(None), _) | (_, Some(None)) => {
-            format!(
-                "binary content differs ({} → {} bytes)\n",
-                old.map_or(0, <[u8]>::len),
-                new.map_or(0, <[u8]>::len)
-            )
-        }
-        (a, b) => {
-            let a = a.flatten().unwrap_or("");
-            let b = b.flatten().unwrap_or("");
-            let from = if old.is_some() {
-                path.to_string()
-            } else {
-                "/dev/null".into()
-            };
-            let to = if new.is_some() {
-                path.to_string()
-            } else {
-                "/dev/null".into()
-            };
-            similar::TextDiff::from_lines(a, b)
-                .unified_diff()
-                .context_radius(3)
-                .header(&from, &to)
-                .to_string()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,7 +636,7 @@ mod tests {
     /// what each `Include` pattern expanded to on the host.
     fn sshd_facts(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> Facts {
         use crate::collect::ProbeOutput;
-        use crate::evaluate::include::CollectedFile;
+        use crate::conftext::include::CollectedFile;
         let mut facts = Facts::default();
         let mut tree = ConfigFiles::default();
         for (path, text) in files {

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 pub use expect::Expect;
 
 use crate::config_error::{find_key_value, ConfigError, ConfigErrors};
-use crate::evaluate::version::VersionConstraint;
 use crate::inventory::HostPattern;
 use crate::template::{Renderer, Vars};
+use crate::version::VersionConstraint;
 use crate::yaml::SourceFile;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -66,7 +66,7 @@ pub fn exec(args: CaptureArgs) -> Result<u8, CliError> {
         let jumps = transport::ssh::JumpPool::default();
         let connection = transport::connect(host, &conn.connect_options(), &keys, &jumps)
             .await
-            .map_err(|e| crate::audit::one_line(&e))?;
+            .map_err(|e| crate::transport::one_line(&e))?;
         let captured = capture_host(
             connection.as_ref(),
             host,

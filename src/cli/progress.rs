@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
-use crate::audit::Event;
+use crate::fleet::Event;
 use crate::report::HostStatus;
 
 pub fn bar(total: usize, enabled: bool) -> ProgressBar {

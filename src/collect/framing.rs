@@ -12,7 +12,7 @@ pub enum ProbeOutput {
     /// A composite fact (an sshd configuration with its includes): the
     /// sub-frames `<index>.<k>` that came before the probe's own closing
     /// frame, in order, each with its status and body. What they mean is up
-    /// to the probe's reader (`evaluate::include`).
+    /// to the probe's reader (`conftext::include`).
     Parts(Vec<Part>),
 }
 

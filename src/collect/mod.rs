@@ -3,11 +3,13 @@
 //! `sh` script sent on stdin, and [`framing`] reads the answer back.
 
 pub mod framing;
+pub mod gather;
 pub mod script;
 
 use std::time::Duration;
 
 pub use framing::{parse_output, FrameError, Part, ProbeOutput};
+pub use gather::gather;
 
 /// One fact to fetch from a host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +33,7 @@ pub enum Probe {
     Package { name: String },
     /// An sshd configuration and every file its `Include` directives name,
     /// read on the host in one go (see `script::build` for the sub-frames
-    /// and `evaluate::include` for how the controller reads them): each
+    /// and `conftext::include` for how the controller reads them): each
     /// file at most `max` bytes, at most [`SSHD_MAX_FILES`] files and
     /// [`SSHD_MAX_NAMES`] patterns and names. With `lstat`, each file's
     /// `lstat` too, for an apply.
@@ -101,6 +103,23 @@ pub fn sysctl_path(key: &str) -> String {
         key.replace('.', "/")
     };
     format!("/proc/sys/{rel}")
+}
+
+/// What a probe status other than `ok` and `missing` means, for people.
+pub fn describe_status(status: &str) -> String {
+    match status {
+        "denied" => "permission denied (use become: sudo?)".into(),
+        "isdir" => "is a directory".into(),
+        "notfile" => "not a regular file (a FIFO, socket or device), not read".into(),
+        "toolarge" => "larger than the file size limit".into(),
+        "overbudget" => format!(
+            "not read: the files an sshd configuration includes may hold {} MiB in total, rectify's limit",
+            SSHD_MAX_INCLUDED >> 20
+        ),
+        "unreadable" => "read error".into(),
+        "garbled" => "its content changed while it was read, or the host's output was malformed".into(),
+        other => format!("unexpected status {other:?}"),
+    }
 }
 
 #[cfg(test)]

@@ -192,8 +192,8 @@ mod tests {
     use crate::baseline::PackageState;
     use crate::collect::framing::{parse_output, ProbeOutput};
     use crate::evaluate::package::{self, PackageFacts};
-    use crate::evaluate::version::VersionConstraint;
-    use crate::report::RuleStatus;
+    use crate::evaluate::RuleStatus;
+    use crate::version::VersionConstraint;
     use std::io::Write;
     use std::process::{Command, Stdio};
     use std::time::Duration;
@@ -461,7 +461,7 @@ mod tests {
 
     /// `p_sshd` on real files with a real `sh`: what it reads, and what the
     /// controller then makes of it.
-    fn sshd_config(main: &std::path::Path, lstat: bool) -> crate::evaluate::include::ConfigFiles {
+    fn sshd_config(main: &std::path::Path, lstat: bool) -> crate::conftext::include::ConfigFiles {
         let path = main.to_str().unwrap().to_string();
         let probes = [Probe::SshdConfig {
             path: path.clone(),
@@ -469,12 +469,12 @@ mod tests {
             lstat,
         }];
         let out = run_locally(&probes);
-        crate::evaluate::include::ConfigFiles::decode(&out[0], &path, lstat).unwrap()
+        crate::conftext::include::ConfigFiles::decode(&out[0], &path, lstat).unwrap()
     }
 
     #[test]
     fn sshd_includes_are_expanded_on_the_host_in_lexical_order() {
-        use crate::evaluate::include::locate;
+        use crate::conftext::include::locate;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         let write = |rel: &str, text: &str| std::fs::write(dir.path().join(rel), text).unwrap();
@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn sshd_includes_are_bounded_and_hostile_names_stay_data() {
-        use crate::evaluate::include::locate;
+        use crate::conftext::include::locate;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         // A file including itself, and more files than the limit.
@@ -594,7 +594,7 @@ mod tests {
 
     #[test]
     fn sshd_included_files_are_bounded_in_total_bytes() {
-        use crate::evaluate::include::locate;
+        use crate::conftext::include::locate;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         std::fs::create_dir(dir.path().join("big")).unwrap();

@@ -7,7 +7,7 @@ use super::package::PackageFacts;
 use super::{file_text, key_values, lookup, Stat};
 use crate::baseline::{Check, ServiceState};
 use crate::collect::ProbeOutput;
-use crate::evaluate::setting::{find_setting, SettingDialect};
+use crate::conftext::setting::{find_setting, SettingDialect};
 
 /// The fields that replace a rule's subject and checks, or why the rule
 /// cannot be captured (kept out of the new baseline, with that reason).
@@ -17,14 +17,14 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
         m.insert(Value::String(k.into()), v);
     };
     match check {
-        Check::Setting { file, key, .. } if super::include::follows_includes(file) => {
+        Check::Setting { file, key, .. } if crate::conftext::include::follows_includes(file) => {
             // The effective value, wherever the includes put it.
-            let files = super::include::ConfigFiles::decode(output, file, false)?;
+            let files = crate::conftext::include::ConfigFiles::decode(output, file, false)?;
             if matches!(files.main(), ProbeOutput::Missing) {
                 return Err(format!("{file} does not exist on the golden host"));
             }
             put("file", file.as_str().into());
-            match super::include::locate(&files, file, key)? {
+            match crate::conftext::include::locate(&files, file, key)? {
                 Some(found) => {
                     put("setting", key.as_str().into());
                     put("expect", literal(&found.value));

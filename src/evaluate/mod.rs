@@ -2,21 +2,41 @@
 //! Pure functions: nothing here does I/O.
 
 pub mod capture;
-pub mod edit;
 pub mod expect;
-pub mod include;
 pub mod package;
-pub mod setting;
-pub mod version;
 
 use std::time::Duration;
 
 use crate::baseline::{Check, Metadata, Rule, ServiceState};
-use crate::collect::{sysctl_path, Probe, ProbeOutput, Probes};
-use crate::report::RuleStatus;
+use crate::collect::{describe_status, sysctl_path, Probe, ProbeOutput, Probes};
+use crate::conftext::include;
+use crate::conftext::setting::{find_setting, SettingDialect};
 use crate::template::{Renderer, Vars};
 use expect::{compare, ValueSemantics};
-use setting::{find_setting, SettingDialect};
+use serde::{Deserialize, Serialize};
+
+/// A rule's result on one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    Pass,
+    Fail,
+    Error,
+    Waived,
+    Skipped,
+}
+
+impl RuleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Pass => "pass",
+            RuleStatus::Fail => "fail",
+            RuleStatus::Error => "error",
+            RuleStatus::Waived => "waived",
+            RuleStatus::Skipped => "skipped",
+        }
+    }
+}
 
 /// Per-fact bounds on what a host may send back.
 #[derive(Debug, Clone, Copy)]
@@ -255,22 +275,6 @@ fn file_text(output: &ProbeOutput, file: &str) -> Result<Option<String>, String>
         ProbeOutput::Missing => Ok(None),
         ProbeOutput::Status(s) => Err(format!("cannot read {file}: {}", describe_status(s))),
         ProbeOutput::Parts(_) => Err(format!("cannot read {file}: the host's answer was malformed")),
-    }
-}
-
-fn describe_status(status: &str) -> String {
-    match status {
-        "denied" => "permission denied (use become: sudo?)".into(),
-        "isdir" => "is a directory".into(),
-        "notfile" => "not a regular file (a FIFO, socket or device), not read".into(),
-        "toolarge" => "larger than the file size limit".into(),
-        "overbudget" => format!(
-            "not read: the files an sshd configuration includes may hold {} MiB in total, rectify's limit",
-            crate::collect::SSHD_MAX_INCLUDED >> 20
-        ),
-        "unreadable" => "read error".into(),
-        "garbled" => "its content changed while it was read, or the host's output was malformed".into(),
-        other => format!("unexpected status {other:?}"),
     }
 }
 

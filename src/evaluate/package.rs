@@ -24,10 +24,10 @@
 //!   not passed on); an epoch of `(none)` is dropped;
 //! * apk: `apk info -e -v`, `NAME-VERSION`, only when installed.
 
-use super::version::{compare_versions, VersionConstraint};
 use super::Verdict;
 use crate::baseline::PackageState;
 use crate::collect::ProbeOutput;
+use crate::version::{compare_versions, VersionConstraint};
 
 /// One installed instance of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +161,7 @@ pub fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::RuleStatus;
+    use crate::evaluate::RuleStatus;
 
     fn ok(text: &str) -> ProbeOutput {
         ProbeOutput::Ok(text.as_bytes().to_vec())

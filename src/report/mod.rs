@@ -1,4 +1,5 @@
-//! The result of a run, in the shape SPEC's JSON report defines, and its
+//! The result of a run, in the shape of the JSON report (docs/reports.md,
+//! docs/report.schema.json), and its
 //! renderings. The model is the same for every format; each format module
 //! only renders it.
 
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::Severity;
+pub use crate::evaluate::RuleStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,28 +23,6 @@ pub enum RunKind {
     Apply,
     Fix,
     Rollback,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleStatus {
-    Pass,
-    Fail,
-    Error,
-    Waived,
-    Skipped,
-}
-
-impl RuleStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleStatus::Pass => "pass",
-            RuleStatus::Fail => "fail",
-            RuleStatus::Error => "error",
-            RuleStatus::Waived => "waived",
-            RuleStatus::Skipped => "skipped",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +106,7 @@ pub struct Observed {
 }
 
 impl HostReport {
-    /// Compliant unless a rule failed or could not be evaluated (SPEC: an
+    /// Compliant unless a rule failed or could not be evaluated (an
     /// `error` rule on a reachable host makes it non-compliant).
     pub fn status_from_results(results: &[RuleResult]) -> HostStatus {
         if results
@@ -204,7 +184,7 @@ impl RunReport {
         s
     }
 
-    /// SPEC's exit codes, the highest applicable one: 4 when a rollback
+    /// The exit codes of docs/reports.md, the highest applicable one: 4 when a rollback
     /// failed (a host is in an unknown state), 3 when a host could not be
     /// worked on or was left `not_started`, 1 on drift, a rolled-back host
     /// or (with `--check`) pending changes, else 0.
@@ -221,9 +201,29 @@ impl RunReport {
         }
     }
 
+    /// The JSON report: `format_version` first, then the report's fields.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("reports always serialise")
+        let versioned = Versioned {
+            format_version: FORMAT_VERSION,
+            report: self,
+        };
+        serde_json::to_string_pretty(&versioned).expect("reports always serialise")
     }
+}
+
+/// The version of the JSON report's shape (docs/reports.md). Bumped only on
+/// an incompatible change (a field removed, renamed or retyped, a value's
+/// meaning changed); new fields and new enum values do not bump it. It is
+/// written by `to_json` rather than kept in `RunReport`, so a report is
+/// always shown in the current shape, and reports stored before the field
+/// existed load as they are (an unknown field is ignored when loading).
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Versioned<'a> {
+    format_version: u32,
+    #[serde(flatten)]
+    report: &'a RunReport,
 }
 
 /// The report of a `fix` run: the second audit's results, each with its
@@ -295,6 +295,51 @@ impl Format {
             Format::Html => html::render(report),
             Format::Nagios => nagios::render(report),
             Format::Prometheus => prometheus::render(report),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> RunReport {
+        let at = DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        RunReport {
+            run_id: "20261129T100000Z-abcdef".into(),
+            kind: RunKind::Audit,
+            started: at,
+            finished: at,
+            summary: Summary::default(),
+            hosts: vec![],
+            baselines: vec!["b.yaml".into()],
+            rectify_version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn the_json_report_starts_with_its_format_version() {
+        let json = report().to_json();
+        assert!(
+            json.starts_with("{\n  \"format_version\": 1,\n  \"run_id\": "),
+            "{json}"
+        );
+    }
+
+    /// Runs stored before `format_version` existed (and after) still load,
+    /// so `rectify show` works for them and prints the current version.
+    #[test]
+    fn reports_with_and_without_format_version_load() {
+        let new = report().to_json();
+        let mut old: serde_json::Value = serde_json::from_str(&new).unwrap();
+        old.as_object_mut().unwrap().remove("format_version");
+        let old = serde_json::to_string(&old).unwrap();
+        for text in [new.as_str(), old.as_str()] {
+            let loaded: RunReport = serde_json::from_str(text).unwrap();
+            assert_eq!(loaded, report());
+            assert_eq!(loaded.to_json(), new);
         }
     }
 }

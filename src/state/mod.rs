@@ -13,7 +13,10 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::apply::{FileRecord, TxRecord};
+pub mod record;
+
+pub use record::{sha256, FileRecord, TxRecord};
+
 use crate::report::{RunKind, RunReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -333,7 +336,7 @@ impl StateDb {
                 for o in &h.observed {
                     let hash = match &o.content {
                         Some(content) => {
-                            let hash = crate::apply::transaction::sha256(content);
+                            let hash = sha256(content);
                             blob.execute(params![hash, content]).map_err(wrap)?;
                             Some(hash)
                         }
@@ -356,7 +359,7 @@ impl StateDb {
                     }
                     let before_hash = match &f.before {
                         Some(content) => {
-                            let hash = crate::apply::transaction::sha256(content);
+                            let hash = sha256(content);
                             blob.execute(params![hash, content]).map_err(wrap)?;
                             Some(hash)
                         }

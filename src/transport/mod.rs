@@ -156,6 +156,11 @@ pub fn privileged(become_: Become, argv: &[&str]) -> Vec<String> {
     out
 }
 
+/// A transport error on one line, as a host's error in a report.
+pub fn one_line(e: &TransportError) -> String {
+    e.to_string().replace('\n', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

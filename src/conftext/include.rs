@@ -37,8 +37,8 @@ use std::borrow::Cow;
 
 use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
 
-use super::describe_status;
 use super::setting::{entry, sshd_block, value_of_sshd, Entry, SettingDialect};
+use crate::collect::describe_status;
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -757,7 +757,7 @@ mod tests {
 
     #[test]
     fn without_includes_the_walk_reads_a_file_as_the_setting_reader_does() {
-        use crate::evaluate::setting::locate_setting;
+        use crate::conftext::setting::locate_setting;
         let text = ";Port 1\n# Port 2\n;X 1\nMatch User x\n  Port 3\nmatch all # g\n  port=4\nX 2\r\nMatch y\nY 1\n";
         for key in ["Port", ";Port", "X", ";X", "Match", "Y", "#", ";"] {
             let files = Files::default().file(MAIN, text);

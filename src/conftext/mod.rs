@@ -1,0 +1,9 @@
+//! Configuration text: how rectify reads a setting from a file
+//! ([`setting`]), edits one in place ([`edit`]), and follows sshd's
+//! `Include` directives ([`include`]). Evaluation and planning both use
+//! this one module, so what an audit reads and what an apply writes cannot
+//! disagree. Pure: no I/O.
+
+pub mod edit;
+pub mod include;
+pub mod setting;

@@ -1,0 +1,147 @@
+//! docs/report.schema.json describes the JSON report as rectify writes it:
+//! real `--local` runs (an audit with every rule status, `show` of it, and
+//! an `apply --check`) validate against it, and reports that break it do not.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn rectify(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rectify"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("HOME", dir)
+        .env("RECTIFY_STATE_DIR", dir.join("state"))
+        .output()
+        .expect("run rectify")
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// A way to spoil a valid report.
+type Breakage = fn(&mut Value);
+
+struct Schema {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl Schema {
+    fn load() -> Schema {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.enable_format_assertions();
+        let index = compiler
+            .compile(path.to_str().unwrap(), &mut schemas)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        Schema { schemas, index }
+    }
+
+    fn check(&self, report: &Value) -> Result<(), String> {
+        self.schemas.validate(report, self.index).map_err(|e| format!("{e:#}"))
+    }
+}
+
+#[test]
+fn real_reports_match_the_schema_and_broken_ones_do_not() {
+    let schema = Schema::load();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let conf = d.join("app.conf");
+    std::fs::write(&conf, "mode = fast\nport = 5432\n").unwrap();
+    let f = conf.display();
+    std::fs::write(
+        d.join("b.yaml"),
+        format!(
+            "name: local\nrules:\n\
+             - {{id: PASS, title: mode, severity: high, file: {f}, setting: mode, expect: fast}}\n\
+             - {{id: FAIL, file: {f}, content: \"mode = slow\\n\"}}\n\
+             - {{id: ERROR, file: {f}, setting: mode, expect: '{{{{ nope }}}}'}}\n\
+             - {{id: SKIPPED, hosts: 'web*', sysctl: kernel.ostype, expect: Linux}}\n\
+             - {{id: WAIVED, severity: low, file: {f}, setting: port, expect: '22'}}\n\
+             - {{id: EXPIRED, file: {f}, setting: port, expect: '23'}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("w.yaml"),
+        "waivers:\n  - {rule: WAIVED, reason: legacy port}\n  - {rule: EXPIRED, reason: old, expires: 2000-01-01}\n",
+    )
+    .unwrap();
+
+    let audit = json_of(&rectify(
+        &[
+            "audit",
+            "--local",
+            "-b",
+            "b.yaml",
+            "--waivers",
+            "w.yaml",
+            "--format",
+            "json",
+        ],
+        d,
+    ));
+    schema.check(&audit).unwrap();
+    let statuses: Vec<&str> = audit["hosts"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    for status in ["pass", "fail", "error", "skipped", "waived"] {
+        assert!(statuses.contains(&status), "no {status} result: {statuses:?}");
+    }
+    assert!(!audit["hosts"][0]["warnings"].as_array().unwrap().is_empty());
+
+    // The stored run, shown again, is the same report.
+    let run_id = audit["run_id"].as_str().unwrap();
+    let shown = json_of(&rectify(&["show", run_id, "--format", "json"], d));
+    schema.check(&shown).unwrap();
+    assert_eq!(shown, audit);
+
+    // An apply report, with changes.
+    std::fs::write(
+        d.join("p.yaml"),
+        format!("name: p\nsteps:\n  - name: slow mode\n    setting: {{file: {f}, key: mode, value: slow}}\n"),
+    )
+    .unwrap();
+    let apply = json_of(&rectify(
+        &["apply", "--local", "-p", "p.yaml", "--check", "--format", "json"],
+        d,
+    ));
+    schema.check(&apply).unwrap();
+    assert_eq!(apply["hosts"][0]["status"], "would_change", "{apply}");
+    assert!(!apply["hosts"][0]["changes"].as_array().unwrap().is_empty());
+
+    // The schema is strict enough to catch what would break a consumer.
+    let broken: [(&str, Breakage); 7] = [
+        ("a wrong rule status", |r| {
+            r["hosts"][0]["results"][0]["status"] = json!("passed")
+        }),
+        ("a wrong host status", |r| r["hosts"][0]["status"] = json!("ok")),
+        ("no format_version", |r| {
+            r.as_object_mut().unwrap().remove("format_version");
+        }),
+        ("another format_version", |r| r["format_version"] = json!(2)),
+        ("a count as text", |r| r["summary"]["drift"] = json!("1")),
+        ("a bad timestamp", |r| r["started"] = json!("yesterday")),
+        ("an undocumented field", |r| r["hosts"][0]["extra"] = json!(true)),
+    ];
+    for (what, breaks) in broken {
+        let mut report = audit.clone();
+        breaks(&mut report);
+        assert!(schema.check(&report).is_err(), "the schema accepts {what}");
+    }
+}
