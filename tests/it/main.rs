@@ -14,4 +14,5 @@ mod faults_ssh;
 mod history_ssh;
 mod html_report;
 mod include_ssh;
+mod report_schema;
 mod transport_ssh;

@@ -590,6 +590,17 @@ pub fn capture(inventory: &Path, host: &str, from: &Path, out: &Path, extra: &[&
     run_rectify(&args, &[])
 }
 
+/// Runs rectify in `dir` (its working directory and `HOME`, so also its
+/// state directory unless `envs` say otherwise), with no colour.
+pub fn rectify_in(args: &[&str], dir: &Path, envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(rectify_bin());
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1").env("HOME", dir);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run rectify")
+}
+
 /// The rectify binary under test.
 pub fn rectify_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rectify"))
