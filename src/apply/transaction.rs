@@ -2,6 +2,15 @@
 //! gather, plan, lock, upload and validate candidates, back up, arm the
 //! dead-man timer, swap, run handlers, verify over a new connection, then
 //! confirm — or restore everything the run touched.
+//!
+//! This file holds the job and the steps before the change (gather, plan,
+//! check mode) and the record after it; [`execute`] drives the change over
+//! the wire and [`decide`] says what to do on each answer.
+
+mod decide;
+mod execute;
+
+pub use decide::TxError;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -12,21 +21,17 @@ use super::host_facts::{gather_facts, guard};
 use super::plan::{self, FileAction, FileKind, HostPlan, Op, StepInfo};
 use super::remote;
 use crate::baseline::Baseline;
-use crate::evaluate::CollectLimits;
-use crate::inspect::audit_over;
 use crate::inventory::{Become, Host};
 use crate::playbook::StepKind;
 use crate::redact::Redactor;
-use crate::report::{Change, HostReport, HostStatus, RuleResult, RuleStatus};
+use crate::report::{Change, HostReport, HostStatus};
 use crate::state::record::{sha256, FileRecord, TxRecord};
 use crate::transport::one_line;
 use crate::transport::{self, privileged, ConnectOptions, ExecLimits, ExecOutput, Transport, TransportError};
+use execute::Transaction;
 
 /// Largest file an apply reads to edit or back up.
 pub(super) const MAX_FILE: u64 = 16 * 1024 * 1024;
-/// How long a fresh connection is retried after handlers ran: sshd refuses
-/// connections for a moment after a reload.
-const RECONNECT_FOR: Duration = Duration::from_secs(15);
 
 /// A step, rendered for this host.
 #[derive(Debug, Clone)]
@@ -196,7 +201,12 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
         nonce: format!("{:032x}", rand::rng().random::<u128>()),
         handlers: plan.handlers.iter().map(|h| job.handlers[*h].1.clone()).collect(),
     };
-    let (mut status, mut error) = tx.execute().await;
+    let result = tx.execute().await;
+    let nothing_changed = matches!(&result, Err(e) if e.nothing_changed());
+    let (mut status, mut error) = match result {
+        Ok(()) => (HostStatus::Changed, None),
+        Err(e) => (e.status(), Some(e.to_string())),
+    };
     if let Some(r) = refusal {
         if status == HostStatus::Changed {
             status = HostStatus::Error;
@@ -209,7 +219,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
     let touched = matches!(
         status,
         HostStatus::Changed | HostStatus::RolledBack | HostStatus::RollbackFailed
-    ) && tx.touched(&error);
+    ) && !nothing_changed;
     let record = touched.then(|| record(job, &plan, &tx.handlers));
     HostOutcome {
         report: job.report(status, error, changes, clock),
@@ -276,460 +286,4 @@ fn record(job: &HostJob<'_>, plan: &HostPlan, handlers: &[String]) -> TxRecord {
         files,
         sysctl,
     }
-}
-
-struct Transaction<'a> {
-    job: &'a HostJob<'a>,
-    conn: &'a dyn Transport,
-    plan: &'a HostPlan,
-    nonce: String,
-    /// The rendered commands of the handlers this plan notifies, in order.
-    handlers: Vec<String>,
-}
-
-/// Errors that mean the run stopped before the host was changed.
-const NOTHING_CHANGED: &str = "(nothing was changed)";
-
-impl Transaction<'_> {
-    fn touched(&self, error: &Option<String>) -> bool {
-        !error.as_deref().unwrap_or("").ends_with(NOTHING_CHANGED)
-    }
-
-    async fn execute(&self) -> (HostStatus, Option<String>) {
-        let job = self.job;
-        let quote_err = |e: crate::shell::QuoteError| (HostStatus::Error, Some(format!("{e} {NOTHING_CHANGED}")));
-
-        // The whole change in one remote command; see `remote::change`.
-        let script = match remote::change(
-            job.run_id,
-            self.plan,
-            &self.handlers,
-            job.confirm_timeout,
-            job.command_timeout.as_secs().max(1),
-            &self.nonce,
-        ) {
-            Ok(s) => s,
-            Err(e) => return quote_err(e),
-        };
-        let validations: u32 = self.plan.files.iter().map(|f| f.validate.len() as u32).sum();
-        let limits = ExecLimits {
-            timeout: job.command_timeout * (2 + validations + self.handlers.len() as u32),
-            ..job.limits()
-        };
-        let armed_at = Instant::now();
-        let result = self
-            .conn
-            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            // Where it stopped is unknown: restore whatever was started
-            // (the rollback script knows when nothing was).
-            Err(e) => {
-                return self
-                    .roll_back(format!("connection lost while changing: {}", one_line(&e)), armed_at)
-                    .await
-            }
-        };
-        let status = Status::parse(&out.stdout, &self.nonce);
-        if let Some(holder) = &status.busy {
-            return (
-                HostStatus::Error,
-                Some(format!(
-                    "host is locked by rectify run {} ({}); if no run is active, remove {} on the host {NOTHING_CHANGED}",
-                    safe(holder),
-                    remote::LOCK_DIR,
-                    remote::LOCK_DIR
-                )),
-            );
-        }
-        if !status.has("uploaded") {
-            let why = match (&status.rejected, &status.failed) {
-                (Some((i, msg)), _) => {
-                    let change = &self.plan.files[*i];
-                    let detail = if change.sensitive || msg.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", safe(msg))
-                    };
-                    format!("validate rejected the new {}{detail}", change.path)
-                }
-                (None, Some((op, msg))) => format!("{op}: {}", safe(msg)),
-                (None, None) => format!("the change did not start: {}", stderr_hint(&out)),
-            };
-            return (HostStatus::RolledBack, Some(format!("{why} {NOTHING_CHANGED}")));
-        }
-        if !status.has("prepared") {
-            let why = status
-                .failed
-                .as_ref()
-                .map(|(op, msg)| format!("{op}: {msg}"))
-                .unwrap_or_else(|| stderr_hint(&out));
-            return (
-                HostStatus::Error,
-                Some(format!("could not back up: {} {NOTHING_CHANGED}", safe(&why))),
-            );
-        }
-        if !status.has("committed") {
-            let why = match &status.failed {
-                Some((op, msg)) => format!("{}: {}", self.describe_op(op), safe(msg)),
-                None => format!("the change did not finish: {}", stderr_hint(&out)),
-            };
-            return self.roll_back(why, armed_at).await;
-        }
-        if !status.has("handlers") {
-            let why = match &status.handler {
-                Some((i, msg)) => {
-                    let detail = if msg.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", safe(msg))
-                    };
-                    format!("handler {:?} failed{detail}", self.handler_name(*i))
-                }
-                None => format!("the handlers did not finish: {}", stderr_hint(&out)),
-            };
-            return self.roll_back(why, armed_at).await;
-        }
-
-        // Verify over a new connection. Handlers that reload a service
-        // return before the service has reloaded (a SIGHUP is handled
-        // asynchronously): give it the playbook's `settle`, or verification
-        // could reach the old process and confirm a change that cuts the
-        // host off.
-        if !self.handlers.is_empty() {
-            tokio::time::sleep(job.settle).await;
-        }
-        if job.interrupted() {
-            return self.roll_back("interrupted".into(), armed_at).await;
-        }
-        let fresh = match reconnect(job).await {
-            Ok(c) => c,
-            Err(e) => {
-                return self
-                    .roll_back(format!("verify: cannot open a new connection: {e}"), armed_at)
-                    .await
-            }
-        };
-        if let Err(why) = self.verify_baselines(fresh.as_ref()).await {
-            fresh.close().await;
-            return self.roll_back(format!("verify failed: {why}"), armed_at).await;
-        }
-        if job.interrupted() {
-            fresh.close().await;
-            return self.roll_back("interrupted".into(), armed_at).await;
-        }
-        let script = match remote::verify_and_confirm(job.run_id, &job.verify_commands, &self.nonce) {
-            Ok(s) => s,
-            Err(e) => return quote_err(e),
-        };
-        let limits = ExecLimits {
-            timeout: job.command_timeout * (1 + job.verify_commands.len() as u32),
-            ..job.limits()
-        };
-        let confirmed = fresh
-            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
-            .await;
-        fresh.close().await;
-        let out = match confirmed {
-            Ok(out) => out,
-            Err(e) => {
-                return self
-                    .roll_back(format!("could not confirm: {}", one_line(&e)), armed_at)
-                    .await
-            }
-        };
-        let status = Status::parse(&out.stdout, &self.nonce);
-        if let Some((i, msg)) = &status.verify {
-            let cmd = job.verify_commands.get(*i).map(String::as_str).unwrap_or("?");
-            let detail = if msg.trim().is_empty() {
-                String::new()
-            } else {
-                format!(": {}", safe(msg))
-            };
-            return self
-                .roll_back(
-                    format!("verify failed: `{}` failed{detail}", job.redactor.redact(cmd)),
-                    armed_at,
-                )
-                .await;
-        }
-        if status.has("committed") {
-            (HostStatus::Changed, None)
-        } else if status.has("timer") {
-            self.await_timer(
-                "the confirm timeout ran out before verification finished".into(),
-                armed_at,
-            )
-            .await
-        } else {
-            self.roll_back(format!("could not confirm: {}", stderr_hint(&out)), armed_at)
-                .await
-        }
-    }
-
-    fn handler_name(&self, i: usize) -> String {
-        self.job.handlers[self.plan.handlers[i]].0.clone()
-    }
-
-    fn describe_op(&self, op: &str) -> String {
-        match op.parse::<usize>().ok().and_then(|k| self.plan.ops.get(k)) {
-            Some(Op::File(f)) => self.plan.files[*f].path.clone(),
-            Some(Op::Sysctl { key, .. }) => format!("sysctl {key}"),
-            Some(Op::Command { sensitive: true, .. }) => "a sensitive command".into(),
-            Some(Op::Command { command, .. }) => format!("command {:?}", self.job.redactor.redact(command)),
-            None => op.to_string(),
-        }
-    }
-
-    async fn verify_baselines(&self, conn: &dyn Transport) -> Result<(), String> {
-        let job = self.job;
-        if !job.verify_baselines.is_empty() {
-            let host = Host {
-                become_: job.become_,
-                ..job.host.clone()
-            };
-            let results = audit_over(
-                conn,
-                &host,
-                job.verify_baselines,
-                &CollectLimits::default(),
-                job.command_timeout,
-            )
-            .await?
-            .results;
-            let failing: Vec<&RuleResult> = results
-                .iter()
-                .filter(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
-                .collect();
-            if !failing.is_empty() {
-                let ids: Vec<&str> = failing.iter().map(|r| r.id.as_str()).collect();
-                return Err(format!("baseline rules still failing: {}", ids.join(", ")));
-            }
-        }
-        Ok(())
-    }
-
-    /// Restores the host: over the first connection if it still works,
-    /// else a new one, else by waiting for the dead-man timer.
-    async fn roll_back(&self, why: String, armed_at: Instant) -> (HostStatus, Option<String>) {
-        let job = self.job;
-        let script = match remote::rollback(job.run_id) {
-            Ok(s) => s,
-            Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; rollback: {e}"))),
-        };
-        // restore.sh reruns the handlers (and rollback commands), each
-        // bounded by the command timeout on the host.
-        let limits = ExecLimits {
-            timeout: job.command_timeout * (2 + self.handlers.len() as u32 + self.plan.ops.len() as u32),
-            ..job.limits()
-        };
-        let argv = privileged(job.become_, &["sh", "-s"]);
-        let mut out = self.conn.exec(&argv, script.as_bytes(), limits).await;
-        if out.is_err() {
-            if let Ok(fresh) = reconnect(job).await {
-                out = fresh.exec(&argv, script.as_bytes(), limits).await;
-                fresh.close().await;
-            }
-        }
-        match out {
-            Ok(o) => {
-                let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                if text == "nothing" {
-                    return (HostStatus::RolledBack, Some(format!("{why} {NOTHING_CHANGED}")));
-                }
-                if text == "timer" {
-                    return self.await_timer(why, armed_at).await;
-                }
-                if text == "busy" {
-                    // Our own earlier attempt is still restoring.
-                    return self.await_settled(why, Instant::now() + limits.timeout).await;
-                }
-                if text != "restored 0" {
-                    return (
-                        HostStatus::RollbackFailed,
-                        Some(format!(
-                            "{why}; ROLLBACK FAILED ({}{}): see {}/restore.log on the host",
-                            safe(&text),
-                            with_hint(&o),
-                            remote::backup_dir(job.run_id)
-                        )),
-                    );
-                }
-                match reconnect(job).await {
-                    Ok(c) => {
-                        c.close().await;
-                        (HostStatus::RolledBack, Some(format!("{why}; restored")))
-                    }
-                    Err(e) => (
-                        HostStatus::RollbackFailed,
-                        Some(format!("{why}; files restored but the host is unreachable: {e}")),
-                    ),
-                }
-            }
-            Err(_) if job.confirm_timeout.is_some() => self.await_timer(why, armed_at).await,
-            Err(e) => (
-                HostStatus::RollbackFailed,
-                Some(format!(
-                    "{why}; ROLLBACK FAILED: connection lost ({}) and no confirm timeout was set",
-                    one_line(&e)
-                )),
-            ),
-        }
-    }
-
-    /// The dead-man timer settles the run: wait until it has fired, then
-    /// ask the host how it went.
-    async fn await_timer(&self, why: String, armed_at: Instant) -> (HostStatus, Option<String>) {
-        let job = self.job;
-        let timeout = Duration::from_secs(job.confirm_timeout.unwrap_or(0));
-        let deadline = armed_at + timeout + Duration::from_secs(60);
-        let script = match remote::settled(job.run_id) {
-            Ok(s) => s,
-            Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; {e}"))),
-        };
-        let fired = armed_at + timeout;
-        if Instant::now() < fired {
-            tokio::time::sleep_until(fired.into()).await;
-        }
-        self.poll_settled(why, &script, deadline).await
-    }
-
-    /// Waits (bounded) for a restore already under way on the host.
-    async fn await_settled(&self, why: String, deadline: Instant) -> (HostStatus, Option<String>) {
-        let script = match remote::settled(self.job.run_id) {
-            Ok(s) => s,
-            Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; {e}"))),
-        };
-        self.poll_settled(why, &script, deadline).await
-    }
-
-    async fn poll_settled(&self, why: String, script: &str, deadline: Instant) -> (HostStatus, Option<String>) {
-        let job = self.job;
-        loop {
-            if let Ok(c) = reconnect(job).await {
-                let out = self.job.script(c.as_ref(), script).await;
-                c.close().await;
-                if let Ok(o) = out {
-                    match String::from_utf8_lossy(&o.stdout).trim() {
-                        "restored" => {
-                            return (
-                                HostStatus::RolledBack,
-                                Some(format!("{why}; restored by the dead-man timer")),
-                            )
-                        }
-                        "restore-failed" => {
-                            return (
-                                HostStatus::RollbackFailed,
-                                Some(format!(
-                                    "{why}; the dead-man timer's restore FAILED: see {}/restore.log",
-                                    remote::backup_dir(job.run_id)
-                                )),
-                            )
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            if Instant::now() > deadline {
-                return (
-                    HostStatus::RollbackFailed,
-                    Some(format!(
-                        "{why}; the host did not report a restore within the confirm timeout"
-                    )),
-                );
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-}
-
-/// What the change script reported, phase by phase.
-#[derive(Debug, Default)]
-struct Status {
-    done: Vec<String>,
-    busy: Option<String>,
-    failed: Option<(String, String)>,
-    rejected: Option<(usize, String)>,
-    handler: Option<(usize, String)>,
-    verify: Option<(usize, String)>,
-}
-
-impl Status {
-    fn parse(stdout: &[u8], nonce: &str) -> Status {
-        let prefix = format!("RECTIFY:{nonce}:");
-        let mut s = Status::default();
-        for line in String::from_utf8_lossy(stdout).lines() {
-            let Some(rest) = line.strip_prefix(&prefix) else {
-                continue;
-            };
-            let (kind, rest) = rest.split_once(':').unwrap_or((rest, ""));
-            let indexed = || {
-                let (i, msg) = rest.split_once(':').unwrap_or((rest, ""));
-                i.parse::<usize>().ok().map(|i| (i, msg.to_string()))
-            };
-            match kind {
-                "ok" => s.done.push(rest.to_string()),
-                "busy" => s.busy = Some(rest.to_string()),
-                "fail" => {
-                    let (op, msg) = rest.split_once(':').unwrap_or((rest, ""));
-                    s.failed = Some((op.to_string(), msg.to_string()));
-                }
-                "validate" => s.rejected = indexed(),
-                "handler" => s.handler = indexed(),
-                "verify" => s.verify = indexed(),
-                _ => {}
-            }
-        }
-        s
-    }
-
-    fn has(&self, phase: &str) -> bool {
-        self.done.iter().any(|d| d == phase)
-    }
-}
-
-/// A new connection, retried for a while: sshd refuses connections for a
-/// moment after a reload.
-async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
-    let until = Instant::now() + RECONNECT_FOR;
-    // A reload usually takes milliseconds: retry soon, then back off.
-    let mut pause = Duration::from_millis(100);
-    loop {
-        match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
-            Ok(c) => return Ok(c),
-            Err(e) if e.is_permanent() || Instant::now() >= until => return Err(one_line(&e)),
-            Err(_) => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(800));
-            }
-        }
-    }
-}
-
-/// `: hint` when the command said something, else nothing.
-fn with_hint(out: &ExecOutput) -> String {
-    let hint = stderr_hint(out);
-    if hint.is_empty() {
-        hint
-    } else {
-        format!(": {hint}")
-    }
-}
-
-/// The first lines a command wrote to stderr (or stdout), made safe to show.
-fn stderr_hint(out: &ExecOutput) -> String {
-    let stream = if out.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
-        &out.stderr
-    } else {
-        &out.stdout
-    };
-    let text = String::from_utf8_lossy(stream);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
-    safe(&lines.join(" | "))
-}
-
-/// Host text for a message: no control characters, bounded.
-fn safe(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(300).collect::<String>()
 }
