@@ -14,5 +14,6 @@ mod faults_ssh;
 mod history_ssh;
 mod html_report;
 mod include_ssh;
+mod login_noise_ssh;
 mod report_schema;
 mod transport_ssh;
