@@ -16,7 +16,7 @@
 //! from PyPI into target/bench-venv on first use) and /usr/bin/time.
 //! Nothing here asserts a time: it prints medians and ratios.
 
-#[path = "../tests/fleet/mod.rs"]
+#[path = "../tests/it/fleet/mod.rs"]
 mod fleet;
 
 use std::path::{Path, PathBuf};
@@ -298,7 +298,7 @@ fn main() {
 
     let names: Vec<String> = (1..=n).map(|i| format!("h{i:03}")).collect();
     eprintln!("starting {n} sshd hosts");
-    let fleet = Fleet::start(60, names.iter().map(|n| HostSpec::new(n)).collect());
+    let fleet = Fleet::start(names.iter().map(|n| HostSpec::new(n)).collect());
     let dir = fleet.dir().to_path_buf();
     write_inputs(&fleet, &names, &dir);
 
@@ -400,7 +400,7 @@ fn main() {
     if big > 0 {
         eprintln!("starting {big} sshd hosts");
         let names: Vec<String> = (1..=big).map(|i| format!("b{i:03}")).collect();
-        let fleet = Fleet::start(61, names.iter().map(|n| HostSpec::new(n)).collect());
+        let fleet = Fleet::start(names.iter().map(|n| HostSpec::new(n)).collect());
         let dir = fleet.dir().to_path_buf();
         write_inputs(&fleet, &names, &dir);
         let cmd = rectify_cmd("audit -i inventory.yaml -b baseline.yaml");

@@ -1,34 +1,27 @@
 //! Fleet history: several audits with drift introduced, fixed and
 //! reintroduced; `stats` names the recurring rule and host with the right
 //! counts, `changes` shows the diffs in order, `show` reproduces an old run
-//! byte for byte. Subnet 41.
+//! byte for byte.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::json;
+use crate::fleet::{audit_json_with, run_rectify, write, Fleet, HostSpec};
 
 #[test]
 fn stats_changes_and_show_tell_the_story_of_a_recurring_drift() {
     let conf = "# demo\nColor blue\n";
-    let fleet = Fleet::start(
-        41,
-        vec![
-            HostSpec::new("web01").file("demo.conf", conf, 0o644),
-            HostSpec::new("web02").file("demo.conf", conf, 0o644),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        HostSpec::new("web01").file("demo.conf", conf, 0o644),
+        HostSpec::new("web02").file("demo.conf", conf, 0o644),
+    ]);
     let dir = fleet.dir();
-    std::fs::write(dir.join("inv.yaml"), fleet.inventory_yaml()).unwrap();
-    std::fs::write(
-        dir.join("b.yaml"),
+    let inv = fleet.write_inventory();
+    let b = write(
+        dir,
+        "b.yaml",
         "name: demo\nrules:\n  - id: DEMO-COLOR\n    severity: high\n    file: /etc/demo.conf\n    setting: Color\n    expect: blue\n  - id: DEMO-EXISTS\n    file: /etc/demo.conf\n    exists: true\n",
-    )
-    .unwrap();
+    );
     let state = tempfile::tempdir().unwrap();
     let env = [("RECTIFY_STATE_DIR", state.path().to_str().unwrap())];
-    let inv = dir.join("inv.yaml").display().to_string();
-    let b = dir.join("b.yaml").display().to_string();
 
     let mut runs = Vec::new();
     let mut outputs = Vec::new();
@@ -37,7 +30,7 @@ fn stats_changes_and_show_tell_the_story_of_a_recurring_drift() {
             "web01",
             &format!("printf '# demo\\nColor {colour}\\n' > /etc/demo.conf"),
         );
-        let out = run_rectify(&["audit", "-i", &inv, "-b", &b, "--format", "json"], &env);
+        let out = audit_json_with(&inv, &b, &[], &env);
         let report = json(&out);
         runs.push(report["run_id"].as_str().unwrap().to_string());
         outputs.push(out.stdout);

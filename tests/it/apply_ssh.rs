@@ -1,40 +1,23 @@
 //! `rectify apply` and `rectify fix` against real sshd hosts: what the
 //! endpoint's files hold afterwards (content, mode, owner), exit codes and
-//! report fields. Subnets 20–29.
-
-mod fleet;
+//! report fields.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fleet::report::{host, json};
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::{host, json};
+use crate::fleet::{run_rectify, sh, stat, wait_until, write, Fleet, HostSpec};
 
 const DEMO: &str = "# demo service\nMaxThings 10\nColor blue\n";
-
-/// `stat` of a path on a host: "mode uid gid mtime", or "missing".
-fn stat(fleet: &Fleet, name: &str, path: &str) -> String {
-    let out = fleet.exec(
-        name,
-        &format!("stat -c '%a %u %g %Y' -- '{path}' 2>/dev/null || echo missing"),
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn sh(fleet: &Fleet, name: &str, cmd: &str) -> String {
-    String::from_utf8_lossy(&fleet.exec(name, cmd).stdout).into_owned()
-}
 
 /// Writes the inventory and a playbook (plus extra files) into the fleet's
 /// directory; returns their paths.
 fn setup(fleet: &Fleet, playbook: &str, extra: &[(&str, &str)]) -> (String, String) {
-    let inventory = fleet.dir().join("inventory.yaml");
-    std::fs::write(&inventory, fleet.inventory_yaml()).unwrap();
-    let pb = fleet.dir().join("playbook.yaml");
-    std::fs::write(&pb, playbook).unwrap();
+    let inventory = fleet.write_inventory();
+    let pb = write(fleet.dir(), "playbook.yaml", playbook);
     for (name, text) in extra {
-        std::fs::write(fleet.dir().join(name), text).unwrap();
+        write(fleet.dir(), name, text);
     }
     (inventory.display().to_string(), pb.display().to_string())
 }
@@ -42,7 +25,7 @@ fn setup(fleet: &Fleet, playbook: &str, extra: &[(&str, &str)]) -> (String, Stri
 /// `rectify apply --format json` started in the background with its own
 /// state directory (`state` must outlive the run).
 fn spawn_apply(inv: &str, pb: &str, state: &Path) -> Child {
-    Command::new(fleet::rectify_bin())
+    Command::new(crate::fleet::rectify_bin())
         .args(["apply", "-i", inv, "-p", pb, "--no-progress", "--format", "json"])
         .env("RECTIFY_STATE_DIR", state)
         .stdout(Stdio::piped())
@@ -77,7 +60,7 @@ verify:
 
 #[test]
 fn check_shows_diffs_and_changes_nothing_then_apply_changes_once() {
-    let fleet = Fleet::start(20, vec![demo_host("web01"), demo_host("web02")]);
+    let fleet = Fleet::start(vec![demo_host("web01"), demo_host("web02")]);
     let (inv, pb) = setup(&fleet, PLAYBOOK, &[("motd.j2", "Welcome to {{ host }}\n")]);
     let before = stat(&fleet, "web01", "/etc/demo.conf");
 
@@ -187,7 +170,7 @@ fn check_shows_diffs_and_changes_nothing_then_apply_changes_once() {
 
 #[test]
 fn a_rejected_candidate_changes_nothing() {
-    let fleet = Fleet::start(21, vec![demo_host("web01")]);
+    let fleet = Fleet::start(vec![demo_host("web01")]);
     let playbook = PLAYBOOK.replace("grep -q '^MaxThings [0-9]*$' {path}", "grep -q '^Nope' {path}");
     let (inv, pb) = setup(&fleet, &playbook, &[("motd.j2", "hi\n")]);
     let before = stat(&fleet, "web01", "/etc/demo.conf");
@@ -210,7 +193,7 @@ fn a_failing_verify_restores_every_file_byte_for_byte() {
     let spec = demo_host("web01")
         .file("app/keep.conf", "mode stays\n", 0o640)
         .setup("chown 65534:65534 /etc/demo.conf");
-    let fleet = Fleet::start(22, vec![spec]);
+    let fleet = Fleet::start(vec![spec]);
     let playbook = r#"name: breaks
 steps:
   - setting: {file: /etc/demo.conf, key: Color, value: red}
@@ -249,7 +232,7 @@ verify:
 
 #[test]
 fn a_failing_handler_rolls_back() {
-    let fleet = Fleet::start(27, vec![demo_host("web01")]);
+    let fleet = Fleet::start(vec![demo_host("web01")]);
     // Like a service reload that fails on the new configuration and works
     // again once the old one is back.
     let playbook = "name: h\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [bad]\nhandlers:\n  bad: grep -q 'Color blue' /etc/demo.conf\n";
@@ -282,22 +265,25 @@ fn a_failing_handler_rolls_back() {
 /// dead-man timer left on the host can bring it back.
 #[test]
 fn the_dead_man_timer_restores_ssh_access_without_the_controller() {
-    let fleet = Fleet::start(23, vec![HostSpec::new("web01")]);
+    let fleet = Fleet::start(vec![HostSpec::new("web01")]);
+    let (old, moved_to) = (fleet.address("web01"), fleet.spare_address(200));
     let original = fleet.read_file("web01", "/etc/ssh/sshd_config");
-    let playbook = r#"name: cut-off
+    let playbook = format!(
+        r#"name: cut-off
 confirm_timeout: 6
 steps:
-  - setting: {file: /etc/ssh/sshd_config, key: ListenAddress, value: 127.0.23.200}
-    validate: /usr/sbin/sshd -t -f {path}
+  - setting: {{file: /etc/ssh/sshd_config, key: ListenAddress, value: {moved_to}}}
+    validate: /usr/sbin/sshd -t -f {{path}}
     notify: [reload sshd]
 handlers:
   reload sshd: kill -HUP "$(cat /run/sshd.pid)"
 verify:
   - command: "true"
-"#;
-    let (inv, pb) = setup(&fleet, playbook, &[]);
+"#
+    );
+    let (inv, pb) = setup(&fleet, &playbook, &[]);
     let state = tempfile::tempdir().unwrap();
-    let mut child = Command::new(fleet::rectify_bin())
+    let mut child = Command::new(crate::fleet::rectify_bin())
         .args(["apply", "-i", &inv, "-p", &pb, "--no-progress"])
         .env("RECTIFY_STATE_DIR", state.path())
         .stdout(Stdio::null())
@@ -305,15 +291,15 @@ verify:
         .spawn()
         .unwrap();
     // Wait until sshd listens on the new address: access is cut.
-    let moved = wait_until(Duration::from_secs(30), || port_open("127.0.23.200:22"));
+    let moved = wait_until(Duration::from_secs(30), || port_open(&moved_to));
     let _ = child.kill();
     let _ = child.wait();
     assert!(moved, "sshd never moved to the new address");
-    assert!(!port_open("127.0.23.1:22"), "the old address still answers");
+    assert!(!port_open(&old), "the old address still answers");
 
     // No controller now. Within the timeout (plus slack) the host restores itself.
     let back = wait_until(Duration::from_secs(30), || {
-        port_open("127.0.23.1:22") && fleet.read_file("web01", "/etc/ssh/sshd_config") == original
+        port_open(&old) && fleet.read_file("web01", "/etc/ssh/sshd_config") == original
     });
     assert!(back, "the host did not restore itself");
     let bk = sh(
@@ -325,7 +311,7 @@ verify:
     // The state database still knows of the run the controller never
     // recorded, and which host was in flight.
     let runs = |args: &[&str]| {
-        Command::new(fleet::rectify_bin())
+        Command::new(crate::fleet::rectify_bin())
             .args(args)
             .env("RECTIFY_STATE_DIR", state.path())
             .output()
@@ -347,16 +333,19 @@ verify:
 /// connection, so it restores through the connection it still has.
 #[test]
 fn a_change_that_cuts_off_ssh_is_rolled_back_by_the_controller() {
-    let fleet = Fleet::start(24, vec![HostSpec::new("web01")]);
+    let fleet = Fleet::start(vec![HostSpec::new("web01")]);
     let original = fleet.read_file("web01", "/etc/ssh/sshd_config");
-    let playbook = r#"name: cut-off
+    let playbook = format!(
+        r#"name: cut-off
 steps:
-  - setting: {file: /etc/ssh/sshd_config, key: ListenAddress, value: 127.0.24.200}
+  - setting: {{file: /etc/ssh/sshd_config, key: ListenAddress, value: {moved_to}}}
     notify: [reload sshd]
 handlers:
   reload sshd: kill -HUP "$(cat /run/sshd.pid)"
-"#;
-    let (inv, pb) = setup(&fleet, playbook, &[]);
+"#,
+        moved_to = fleet.spare_address(200)
+    );
+    let (inv, pb) = setup(&fleet, &playbook, &[]);
     let out = run_rectify(&["apply", "-i", &inv, "-p", &pb, "--format", "json"], &[]);
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -364,13 +353,14 @@ handlers:
     assert_eq!(h["status"], "rolled_back", "{h}");
     assert!(h["error"].as_str().unwrap().contains("new connection"), "{h}");
     assert_eq!(fleet.read_file("web01", "/etc/ssh/sshd_config"), original);
-    assert!(wait_until(Duration::from_secs(10), || port_open("127.0.24.1:22")));
+    let address = fleet.address("web01");
+    assert!(wait_until(Duration::from_secs(10), || port_open(&address)));
 }
 
 #[test]
 fn serial_batches_stop_after_max_fail() {
     let names = ["h1", "h2", "h3", "h4"];
-    let fleet = Fleet::start(25, names.iter().map(|n| demo_host(n)).collect());
+    let fleet = Fleet::start(names.iter().map(|n| demo_host(n)).collect());
     let playbook =
         "name: fails\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n  - command: exit 1\n";
     let (inv, pb) = setup(&fleet, playbook, &[]);
@@ -406,7 +396,7 @@ fn serial_batches_stop_after_max_fail() {
 
 #[test]
 fn ctrl_c_rolls_back_hosts_in_flight_and_exits_130() {
-    let fleet = Fleet::start(26, vec![demo_host("web01"), demo_host("web02")]);
+    let fleet = Fleet::start(vec![demo_host("web01"), demo_host("web02")]);
     let playbook = "name: slow\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [slow]\nhandlers:\n  slow: sleep 3\n";
     let (inv, pb) = setup(&fleet, playbook, &[]);
     let state = tempfile::tempdir().unwrap();
@@ -432,13 +422,10 @@ fn ctrl_c_rolls_back_hosts_in_flight_and_exits_130() {
 
 #[test]
 fn fix_remediates_exactly_the_failing_hosts() {
-    let fleet = Fleet::start(
-        28,
-        vec![
-            demo_host("drifted"),
-            demo_host("good").setup("sed -i 's/MaxThings 10/MaxThings 3/' /etc/demo.conf"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        demo_host("drifted"),
+        demo_host("good").setup("sed -i 's/MaxThings 10/MaxThings 3/' /etc/demo.conf"),
+    ]);
     let baseline = r#"name: demo
 rules:
   - id: DEMO-MAX
@@ -479,25 +466,15 @@ rules:
     assert_eq!(stat(&fleet, "good", "/run/handler.log"), "missing");
 }
 
-fn port_open(addr: &str) -> bool {
-    std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(300)).is_ok()
-}
-
-/// Polls `check` every 200 ms until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
+/// Whether something accepts TCP connections on `address:22`.
+fn port_open(address: &str) -> bool {
+    let addr = format!("{address}:22").parse().unwrap();
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
 #[test]
 fn rollback_restores_an_earlier_run_and_refuses_files_changed_since() {
-    let fleet = Fleet::start(29, vec![demo_host("web01")]);
+    let fleet = Fleet::start(vec![demo_host("web01")]);
     let playbook = format!(
         "{PLAYBOOK}  - name: api key\n    template: secret.j2\n    dest: /etc/api.key\n    mode: \"0600\"\n    sensitive: true\n"
     )
@@ -600,7 +577,7 @@ fn every_step_kind_applies_and_is_idempotent() {
             "PASS_MAX_DAYS 99999\n#PASS_WARN_AGE 7\nPASS_WARN_AGE 3\n",
             0o644,
         );
-    let fleet = Fleet::start(30, vec![spec]);
+    let fleet = Fleet::start(vec![spec]);
     let playbook = r#"name: kinds
 steps:
   - sysctl: {key: kernel.hostname, value: renamed01, persist: /etc/sysctl.d/90-rectify.conf}
@@ -644,7 +621,7 @@ steps:
 /// sysctl value and a command's `rollback`.
 #[test]
 fn rollback_undoes_sysctl_values_and_runs_command_rollbacks() {
-    let fleet = Fleet::start(31, vec![demo_host("web01")]);
+    let fleet = Fleet::start(vec![demo_host("web01")]);
     let playbook = r#"name: undo
 steps:
   - sysctl: {key: kernel.hostname, value: temporary}
@@ -672,7 +649,7 @@ fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
     let spec = HostSpec::new("stock")
         .sshd("X11Forwarding yes\nMaxAuthTries 6\nPermitUserEnvironment yes\n")
         .setup("chmod 0666 /etc/passwd; chmod 0644 /etc/shadow");
-    let fleet = Fleet::start(32, vec![spec]);
+    let fleet = Fleet::start(vec![spec]);
     let (inv, _) = setup(&fleet, "name: unused\nsteps:\n  - command: 'true'\n", &[]);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let ssh = root.join("baselines/ssh-hardening.yaml").display().to_string();
@@ -720,14 +697,14 @@ fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
     assert!(stat(&fleet, "stock", "/etc/passwd").starts_with("644 0 0 "));
     assert!(stat(&fleet, "stock", "/etc/shadow").starts_with("640 0 "));
     // The second audit ran over SSH against the reloaded, hardened sshd.
-    assert!(port_open("127.0.32.1:22"));
+    assert!(port_open(&fleet.address("stock")));
 }
 
 /// Two rectify processes on one host: the second finds the host locked and
 /// changes nothing; the first finishes its transaction.
 #[test]
 fn a_second_apply_to_a_busy_host_is_refused() {
-    let fleet = Fleet::start(33, vec![demo_host("web01")]);
+    let fleet = Fleet::start(vec![demo_host("web01")]);
     let slow = "name: slow\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [slow]\nhandlers:\n  slow: sleep 4\n";
     let (inv, pb) = setup(&fleet, slow, &[]);
     let other = fleet.dir().join("other.yaml");
@@ -762,7 +739,7 @@ fn a_second_apply_to_a_busy_host_is_refused() {
 
 #[test]
 fn secrets_never_appear_in_process_arguments() {
-    let fleet = Fleet::start(35, vec![demo_host("web01")]);
+    let fleet = Fleet::start(vec![demo_host("web01")]);
     // Every way a value reaches a remote command: a gather probe
     // (`unless`), a command step, a handler, a verify command.
     let secret = format!("S3cret-{}", std::process::id());

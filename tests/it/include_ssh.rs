@@ -1,11 +1,8 @@
 //! sshd's `Include` on real OpenSSH servers: audit, apply and capture read
 //! a setting where sshd reads it, and `sshd -T` on the host agrees.
-//! Subnets 62–65.
 
-mod fleet;
-
-use fleet::report::{host, json, rule};
-use fleet::{apply_json, audit_json, run_rectify, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json, rule};
+use crate::fleet::{apply_json, audit_json, audit_text, capture, write, Fleet, HostSpec};
 
 const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
 const CLOUD_TEXT: &str = "# written by cloud-init\nPasswordAuthentication yes\nX11Forwarding yes\n";
@@ -52,8 +49,8 @@ rules:
 
 #[test]
 fn a_drop_in_included_first_decides_the_audit_and_is_named() {
-    let fleet = Fleet::start(62, vec![cloud_host("cloud"), debian_like("plain")]);
-    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let fleet = Fleet::start(vec![cloud_host("cloud"), debian_like("plain")]);
+    let inv = fleet.write_inventory();
     let baseline = write(fleet.dir(), "baseline.yaml", BASELINE);
     // What sshd itself uses on each host: the drop-in's value where there is
     // one, except for a key the main file sets before its Include line.
@@ -82,10 +79,7 @@ fn a_drop_in_included_first_decides_the_audit_and_is_named() {
     assert_eq!(rule(plain, "SSH-PASSWORD")["actual"], "no");
 
     // The terminal report names the drop-in too.
-    let out = run_rectify(
-        &["audit", "-i", inv.to_str().unwrap(), "-b", baseline.to_str().unwrap()],
-        &[],
-    );
+    let out = audit_text(&inv, &baseline, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("{CLOUD}:2")), "{text}");
 }
@@ -114,8 +108,8 @@ fn apply_edits_the_drop_in_that_holds_the_effective_value() {
     let linked = debian_like("linked")
         .file("ssh/cloud-real.conf", "PasswordAuthentication yes\n", 0o600)
         .setup("ln -s /etc/ssh/cloud-real.conf /etc/ssh/sshd_config.d/50-cloud-init.conf");
-    let fleet = Fleet::start(63, vec![cloud_host("cloud"), linked]);
-    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let fleet = Fleet::start(vec![cloud_host("cloud"), linked]);
+    let inv = fleet.write_inventory();
     let pb = write(fleet.dir(), "playbook.yaml", PLAYBOOK);
     let main_before = fleet.read_file("cloud", "/etc/ssh/sshd_config");
     assert_eq!(sshd_t(&fleet, "linked", "passwordauthentication"), "yes");
@@ -179,24 +173,11 @@ fn expects(rule: &str, value: &str) -> bool {
 
 #[test]
 fn capture_records_the_effective_value() {
-    let fleet = Fleet::start(64, vec![cloud_host("golden"), debian_like("plain")]);
-    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let fleet = Fleet::start(vec![cloud_host("golden"), debian_like("plain")]);
+    let inv = fleet.write_inventory();
     let from = write(fleet.dir(), "from.yaml", BASELINE);
     let captured = fleet.dir().join("golden.yaml");
-    let out = run_rectify(
-        &[
-            "capture",
-            "--host",
-            "golden",
-            "-i",
-            inv.to_str().unwrap(),
-            "--from",
-            from.to_str().unwrap(),
-            "-o",
-            captured.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = capture(&inv, "golden", &from, &captured, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&captured).unwrap();
     let password = text.split("- id: ").find(|r| r.starts_with("SSH-PASSWORD")).unwrap();
@@ -231,8 +212,8 @@ fn match_all_is_global_and_a_quoted_pattern_with_a_blank_is_refused() {
         "MaxAuthTries 3\n",
         0o644,
     );
-    let fleet = Fleet::start(65, vec![matchall, spaced]);
-    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let fleet = Fleet::start(vec![matchall, spaced]);
+    let inv = fleet.write_inventory();
     let baseline = write(
         fleet.dir(),
         "baseline.yaml",

@@ -4,17 +4,20 @@
 //! over `/etc` (its own sshd_config, host keys and files), a tmpfs `/run`
 //! and `/var/backups` (where an apply keeps its backups),
 //! its own hostname, and its own loopback address `127.0.<subnet>.<n>:22`.
-//! Every test uses its own subnet so tests can run in parallel. Everything
-//! a fleet starts is killed when it is dropped, also on panic.
+//! Every fleet takes the next free /24 of a process-wide counter
+//! ([`Subnet::next`]), so tests can run in parallel (they are threads of one
+//! process) and no test names a subnet. Everything a fleet starts is killed
+//! when it is dropped, also on panic.
 //!
 //! This needs root and `/usr/sbin/sshd`. Without them the tests fail with a
 //! clear message: a machine that cannot run them must fail CI, not pass it.
 //!
-//! `report` and the helpers next to `run_rectify` (`write`, `audit_json`)
-//! are the small pieces the test files share instead of each keeping a copy.
+//! `report` and the helpers after [`Fleet`] (`sh`, `stat`, `wait_until`,
+//! `run_rectify`, `audit_json`, `audit_fleet`, …) are the small pieces the
+//! test modules share instead of each keeping a copy.
 
-// Every test binary (and `benches/fleet.rs`) compiles this module but uses
-// only some of it: what one binary leaves unused is not dead code.
+// The test binary and `benches/fleet.rs` both compile this module, and the
+// bench uses only some of it: what it leaves unused is not dead code.
 #![allow(dead_code)]
 
 pub mod report;
@@ -24,6 +27,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -73,6 +77,33 @@ impl HostSpec {
     }
 }
 
+/// The first subnet a fleet gets: 127.0.0.x and 127.0.1.x are left to
+/// whatever else this machine runs on loopback (tests bind 127.0.0.1).
+const FIRST_SUBNET: u8 = 10;
+
+/// The next subnet to hand out, for the whole process.
+static NEXT_SUBNET: AtomicU8 = AtomicU8::new(FIRST_SUBNET);
+
+/// A /24 of loopback addresses, `127.0.<n>.0/24`, owned by one fleet.
+#[derive(Debug)]
+pub struct Subnet(u8);
+
+impl Subnet {
+    /// The next /24 no other fleet of this process has had.
+    pub fn next() -> Subnet {
+        let n = NEXT_SUBNET
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
+            .expect("no loopback /24 left for another fleet");
+        Subnet(n)
+    }
+
+    /// `127.0.<subnet>.<host>`: the address the `host`-th host of a fleet
+    /// gets (counting from 1), or a spare one past the fleet's hosts.
+    pub fn address(&self, host: u8) -> String {
+        format!("127.0.{}.{host}", self.0)
+    }
+}
+
 struct RunningHost {
     name: String,
     address: String,
@@ -91,6 +122,7 @@ impl RunningHost {
 }
 
 pub struct Fleet {
+    subnet: Subnet,
     dir: tempfile::TempDir,
     hosts: Vec<RunningHost>,
     client_key: PathBuf,
@@ -98,9 +130,16 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Starts `hosts` on 127.0.<subnet>.1, .2, … and waits until each one
-    /// answers with an SSH banner.
-    pub fn start(subnet: u8, specs: Vec<HostSpec>) -> Fleet {
+    /// Starts `specs` on the next free subnet: 127.0.<subnet>.1, .2, …, and
+    /// waits until each one answers with an SSH banner.
+    pub fn start(specs: Vec<HostSpec>) -> Fleet {
+        Fleet::start_in(Subnet::next(), specs)
+    }
+
+    /// [`Fleet::start`] on a subnet taken beforehand with [`Subnet::next`],
+    /// for hosts whose files must name the addresses of others.
+    pub fn start_in(subnet: Subnet, specs: Vec<HostSpec>) -> Fleet {
+        assert!(specs.len() < 255, "a fleet has at most 254 hosts");
         preflight();
         let dir = tempfile::Builder::new()
             .prefix("rectify-fleet-")
@@ -114,15 +153,17 @@ impl Fleet {
         );
         let public_key = std::fs::read_to_string(client_key.with_extension("pub")).expect("client public key");
 
+        // Whatever a crashed run left on this subnet goes first.
+        kill_subnet_listeners(&subnet);
         let mut fleet = Fleet {
+            subnet,
             client_key,
             known_hosts: dir.path().join("known_hosts"),
             hosts: Vec::new(),
             dir,
         };
-        for (i, spec) in specs.into_iter().enumerate() {
-            let address = format!("127.0.{subnet}.{}", i + 1);
-            kill_listeners(&address);
+        for (i, spec) in (1..).zip(specs) {
+            let address = fleet.subnet.address(i);
             let host = fleet.spawn(&spec, &address, &public_key);
             fleet.hosts.push(host);
         }
@@ -231,6 +272,18 @@ impl Fleet {
         self.host(name).address.clone()
     }
 
+    /// An address of this fleet's subnet that none of its hosts has
+    /// (`n` past the number of hosts): for a host that is not there, or a
+    /// host's sshd moved there. Anything still listening on port 22 in the
+    /// subnet is killed when the fleet is dropped.
+    pub fn spare_address(&self, n: u8) -> String {
+        assert!(
+            usize::from(n) > self.hosts.len(),
+            "127.0.x.{n} belongs to a host of this fleet"
+        );
+        self.subnet.address(n)
+    }
+
     pub fn client_key(&self) -> PathBuf {
         self.client_key.clone()
     }
@@ -281,6 +334,12 @@ impl Fleet {
         text
     }
 
+    /// Writes [`Fleet::inventory_yaml`] to `inv.yaml` in the fleet's
+    /// directory and returns its path.
+    pub fn write_inventory(&self) -> PathBuf {
+        write(self.dir(), "inv.yaml", &self.inventory_yaml())
+    }
+
     /// Kills that host's sshd so its address refuses connections.
     pub fn stop_host(&self, name: &str) {
         let host = self.host(name);
@@ -299,8 +358,8 @@ impl Drop for Fleet {
             }
             let _ = host.child.kill();
             let _ = host.child.wait();
-            kill_listeners(&host.address);
         }
+        kill_subnet_listeners(&self.subnet);
     }
 }
 
@@ -326,7 +385,6 @@ fn preflight() {
 
 /// Waits until the host's sshd sends its banner, or panics with its log.
 fn wait_for_banner(host: &mut RunningHost, deadline: Instant) {
-    let addr: SocketAddr = format!("{}:22", host.address).parse().unwrap();
     loop {
         if let Ok(Some(status)) = host.child.try_wait() {
             panic!(
@@ -335,17 +393,14 @@ fn wait_for_banner(host: &mut RunningHost, deadline: Instant) {
                 logs(host)
             );
         }
-        if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
-            stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
-            let mut banner = [0u8; 7];
-            if stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-2.0" {
-                return;
-            }
+        if answers_ssh(&host.address) {
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "host {} did not come up on {addr}:\n{}",
+            "host {} did not come up on {}:22:\n{}",
             host.name,
+            host.address,
             logs(host)
         );
         std::thread::sleep(Duration::from_millis(100));
@@ -361,13 +416,25 @@ fn logs(host: &RunningHost) -> String {
 /// Kills whatever listens on `address:22`: a leaked sshd from a crashed
 /// run, or a re-exec'd one that outlived its namespace's parent.
 fn kill_listeners(address: &str) {
+    kill_listeners_where(|local| local == format!("{address}:22"));
+}
+
+/// Kills whatever listens on port 22 anywhere in `subnet`: also an sshd a
+/// test moved to a spare address of it.
+fn kill_subnet_listeners(subnet: &Subnet) {
+    let prefix = format!("127.0.{}.", subnet.0);
+    kill_listeners_where(|local| local.starts_with(&prefix) && local.ends_with(":22"));
+}
+
+/// Kills the processes of the TCP listeners whose local address (as `ss`
+/// prints it, `127.0.10.1:22`) satisfies `wanted`.
+fn kill_listeners_where(wanted: impl Fn(&str) -> bool) {
     let Ok(out) = Command::new("ss").args(["-Hltnp"]).output() else {
         return;
     };
-    let needle = format!("{address}:22 ");
     for line in String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.contains(&needle))
+        .filter(|l| l.split_whitespace().nth(3).is_some_and(&wanted))
     {
         for part in line.split("pid=").skip(1) {
             let pid: String = part.chars().take_while(char::is_ascii_digit).collect();
@@ -399,6 +466,47 @@ fn sq(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
 
+/// Whether `address:22` answers with an SSH banner now (one attempt).
+pub fn answers_ssh(address: &str) -> bool {
+    let addr: SocketAddr = format!("{address}:22").parse().unwrap();
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    let mut banner = [0u8; 7];
+    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-2.0"
+}
+
+/// Polls `check` every 100 ms until it holds (true) or `limit` has passed
+/// (false).
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Runs `sh -c cmd` as root inside host `name`; its stdout as text, as it
+/// is (not trimmed).
+pub fn sh(fleet: &Fleet, name: &str, cmd: &str) -> String {
+    String::from_utf8_lossy(&fleet.exec(name, cmd).stdout).into_owned()
+}
+
+/// `stat` of a path on a host: "mode uid gid mtime", or "missing".
+pub fn stat(fleet: &Fleet, name: &str, path: &str) -> String {
+    sh(
+        fleet,
+        name,
+        &format!("stat -c '%a %u %g %Y' -- '{path}' 2>/dev/null || echo missing"),
+    )
+    .trim()
+    .to_string()
+}
+
 /// Writes `text` to `dir/name` and returns that path.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -408,17 +516,29 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// `rectify audit -i INVENTORY -b BASELINE --format json EXTRA...`
 pub fn audit_json(inventory: &Path, baseline: &Path, extra: &[&str]) -> Output {
+    audit_json_with(inventory, baseline, extra, &[])
+}
+
+/// [`audit_json`] with environment variables for rectify.
+pub fn audit_json_with(inventory: &Path, baseline: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+    audit(inventory, baseline, &[&["--format", "json"], extra].concat(), envs)
+}
+
+/// `rectify audit -i INVENTORY -b BASELINE EXTRA...`: the terminal report.
+pub fn audit_text(inventory: &Path, baseline: &Path, extra: &[&str]) -> Output {
+    audit(inventory, baseline, extra, &[])
+}
+
+fn audit(inventory: &Path, baseline: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut args = vec![
         "audit",
         "-i",
         inventory.to_str().unwrap(),
         "-b",
         baseline.to_str().unwrap(),
-        "--format",
-        "json",
     ];
     args.extend_from_slice(extra);
-    run_rectify(&args, &[])
+    run_rectify(&args, envs)
 }
 
 /// `rectify apply -i INVENTORY -p PLAYBOOK --format json EXTRA...`
@@ -434,6 +554,51 @@ pub fn apply_json(inventory: &Path, playbook: &Path, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     run_rectify(&args, &[])
+}
+
+/// `rectify audit` of the whole fleet ([`Fleet::write_inventory`]) against
+/// `baseline` (its text, written to `baseline.yaml`), as [`audit_json`]:
+/// the exit code and the JSON report.
+pub fn audit_fleet(fleet: &Fleet, baseline: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let baseline = write(fleet.dir(), "baseline.yaml", baseline);
+    let out = audit_json(&fleet.write_inventory(), &baseline, extra);
+    (out.status.code(), report::json(&out))
+}
+
+/// `rectify apply` of `playbook` (its text, written to `playbook.yaml`) to
+/// the whole fleet, as [`apply_json`]: the exit code and the JSON report.
+pub fn apply_fleet(fleet: &Fleet, playbook: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let playbook = write(fleet.dir(), "playbook.yaml", playbook);
+    let out = apply_json(&fleet.write_inventory(), &playbook, extra);
+    (out.status.code(), report::json(&out))
+}
+
+/// `rectify capture --host HOST -i INVENTORY --from FROM -o OUT EXTRA...`
+pub fn capture(inventory: &Path, host: &str, from: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "capture",
+        "--host",
+        host,
+        "-i",
+        inventory.to_str().unwrap(),
+        "--from",
+        from.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_rectify(&args, &[])
+}
+
+/// Runs rectify in `dir` (its working directory and `HOME`, so also its
+/// state directory unless `envs` say otherwise), with no colour.
+pub fn rectify_in(args: &[&str], dir: &Path, envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(rectify_bin());
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1").env("HOME", dir);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run rectify")
 }
 
 /// The rectify binary under test.

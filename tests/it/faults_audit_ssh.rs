@@ -1,32 +1,14 @@
 //! Faults and hostile endpoints during audit (and a re-keyed host between
 //! two applies), on real sshd hosts: the faulty host gets `error` with a
 //! reason, its hostile content is bounded, and every other host finishes
-//! with its correct results. Subnets 56–59 (58 shared, in turn).
+//! with its correct results.
 
-mod fleet;
-
-use std::io::Read;
-use std::net::{SocketAddr, TcpStream};
-use std::process::Output;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use fleet::report::{host, json, rule};
-use fleet::{apply_json, audit_json, write, Fleet, HostSpec};
+use crate::fleet::report::{host, rule};
+use crate::fleet::{answers_ssh, apply_fleet, audit_fleet, sh, wait_until, Fleet, HostSpec};
 use serde_json::Value;
-
-/// `rectify audit -i INV -b BASELINE --format json`, with the inventory of
-/// the whole fleet; returns the exit code and the JSON report.
-fn audit(fleet: &Fleet, baseline: &str) -> (Option<i32>, Value) {
-    let out = audit_args(fleet, baseline);
-    (out.status.code(), json(&out))
-}
-
-fn audit_args(fleet: &Fleet, baseline: &str) -> Output {
-    let dir = fleet.dir();
-    let inv = write(dir, "inv.yaml", &fleet.inventory_yaml());
-    let bl = write(dir, "baseline.yaml", baseline);
-    audit_json(&inv, &bl, &[])
-}
 
 /// A host whose `/etc/color.conf` holds `color = <color>`.
 fn color_host(name: &str, color: &str) -> HostSpec {
@@ -54,62 +36,27 @@ fn assert_healthy_hosts(report: &Value) {
     assert_eq!(rule(red, "COLOR")["actual"], "red", "{red}");
 }
 
-/// Runs `sh` inside the host and returns its stdout, trimmed.
-fn sh(fleet: &Fleet, name: &str, cmd: &str) -> String {
-    String::from_utf8_lossy(&fleet.exec(name, cmd).stdout)
-        .trim()
-        .to_string()
-}
-
-/// Waits (at most `secs`) until `cmd` run inside the host succeeds.
-fn wait_until(fleet: &Fleet, name: &str, cmd: &str, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !fleet.exec(name, cmd).status.success() {
-        assert!(
-            Instant::now() < deadline,
-            "{name}: `{cmd}` did not succeed within {secs} s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Waits (at most 30 s) until `address:22` answers with an SSH banner.
-fn wait_for_banner(address: &str) {
-    let addr: SocketAddr = format!("{address}:22").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
-            stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
-            let mut banner = [0u8; 7];
-            if stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-2.0" {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{addr} did not answer again");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Every sshd process of one host (listener and sessions: processes whose
 /// name starts with `sshd` in that host's mount namespace) is SIGKILLed
 /// while its audit's command runs: the live connection drops.
 #[test]
 fn sshd_killed_mid_audit_is_an_error_while_others_finish() {
-    let fleet = Fleet::start(
-        56,
-        vec![
-            color_host("blue", "blue"),
-            color_host("victim", "blue"),
-            color_host("red", "red"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        color_host("blue", "blue"),
+        color_host("victim", "blue"),
+        color_host("red", "red"),
+    ]);
     let baseline = format!(
         "name: killed\nrules:{COMMON_RULES}  - {{id: SLOW, hosts: victim, command: 'touch /run/slow-started; sleep 8; echo done', expect: done}}\n"
     );
     std::thread::scope(|s| {
-        let run = s.spawn(|| audit(&fleet, &baseline));
+        let run = s.spawn(|| audit_fleet(&fleet, &baseline, &[]));
         // The audit's command is running on victim: kill its sshd's.
-        wait_until(&fleet, "victim", "test -e /run/slow-started", 60);
+        let started = || fleet.exec("victim", "test -e /run/slow-started").status.success();
+        assert!(
+            wait_until(Duration::from_secs(60), started),
+            "victim: `test -e /run/slow-started` did not succeed within 60 s"
+        );
         let kill = fleet.exec("victim", "pkill -KILL --ns $$ --nslist mnt '^sshd'");
         assert!(kill.status.success(), "no sshd killed: {kill:?}");
         let (code, report) = run.join().unwrap();
@@ -137,16 +84,13 @@ fn sshd_killed_mid_audit_is_an_error_while_others_finish() {
 /// the connection dies before any command output.
 #[test]
 fn a_host_that_drops_the_connection_after_auth_is_an_error_while_others_finish() {
-    let fleet = Fleet::start(
-        57,
-        vec![
-            color_host("blue", "blue"),
-            color_host("dropper", "blue").sshd("ForceCommand kill -9 $PPID\nLogLevel VERBOSE"),
-            color_host("red", "red"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        color_host("blue", "blue"),
+        color_host("dropper", "blue").sshd("ForceCommand kill -9 $PPID\nLogLevel VERBOSE"),
+        color_host("red", "red"),
+    ]);
     let baseline = format!("name: dropped\nrules:{COMMON_RULES}");
-    let (code, report) = audit(&fleet, &baseline);
+    let (code, report) = audit_fleet(&fleet, &baseline, &[]);
 
     assert_eq!(code, Some(3), "{report}");
     let dropper = host(&report, "dropper");
@@ -161,24 +105,17 @@ fn a_host_that_drops_the_connection_after_auth_is_an_error_while_others_finish()
     assert!(log.contains("Accepted publickey for root"), "{log}");
 }
 
-/// More cases than subnets: the hostile-content tests take turns on 58.
-static SUBNET_58: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// A sparse 1 GiB file under /etc: rules reading its content get an
 /// `error` naming the size limit (the host sends an empty `toolarge` frame,
 /// not the file: had it sent the content, the whole host would fail on its
 /// output limit instead); metadata rules on it pass; other rules work.
 #[test]
 fn a_one_gib_file_is_an_error_for_content_rules_only() {
-    let _subnet = SUBNET_58.lock().unwrap_or_else(|e| e.into_inner());
-    let fleet = Fleet::start(
-        58,
-        vec![
-            color_host("blue", "blue"),
-            color_host("big", "blue").setup("truncate -s 1G /etc/big.bin && chmod 0600 /etc/big.bin"),
-            color_host("red", "red"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        color_host("blue", "blue"),
+        color_host("big", "blue").setup("truncate -s 1G /etc/big.bin && chmod 0600 /etc/big.bin"),
+        color_host("red", "red"),
+    ]);
     // It is in the host's own /etc layer (in the fleet's temp dir), sparse.
     let upper = fleet.dir().join("big/upper/big.bin");
     let meta = std::fs::metadata(&upper).unwrap();
@@ -193,7 +130,7 @@ rules:{COMMON_RULES}  - {{id: BIG-CONTENT, hosts: big, file: /etc/big.bin, conte
   - {{id: BIG-MODE, hosts: big, file: /etc/big.bin, mode: "0600", owner: root}}
 "#
     );
-    let (code, report) = audit(&fleet, &baseline);
+    let (code, report) = audit_fleet(&fleet, &baseline, &[]);
 
     // A rule that cannot be evaluated on a reachable host is drift, exit 1
     // (README, Exit codes); 3 is for hosts that could not be audited.
@@ -218,19 +155,15 @@ rules:{COMMON_RULES}  - {{id: BIG-CONTENT, hosts: big, file: /etc/big.bin, conte
 /// and the host's other rules are correct.
 #[test]
 fn endless_command_output_is_capped_and_the_command_ends() {
-    let _subnet = SUBNET_58.lock().unwrap_or_else(|e| e.into_inner());
-    let fleet = Fleet::start(
-        58,
-        vec![
-            color_host("blue", "blue"),
-            color_host("noisy", "blue"),
-            color_host("red", "red"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        color_host("blue", "blue"),
+        color_host("noisy", "blue"),
+        color_host("red", "red"),
+    ]);
     let baseline = format!(
         "name: endless\nrules:{COMMON_RULES}  - {{id: YES, hosts: noisy, command: yes, expect: y}}\n  - {{id: ZERO, hosts: noisy, command: cat /dev/zero, expect: ''}}\n  - {{id: AFTER, hosts: noisy, command: echo after, expect: after}}\n"
     );
-    let (code, report) = audit(&fleet, &baseline);
+    let (code, report) = audit_fleet(&fleet, &baseline, &[]);
 
     // Rule errors on a reachable host: drift, exit 1 (README, Exit codes).
     assert_eq!(code, Some(1), "{report}");
@@ -255,7 +188,7 @@ fn endless_command_output_is_capped_and_the_command_ends() {
         "noisy",
         "pgrep -a --ns $$ --nslist mnt -x 'yes|cat|timeout' || true",
     );
-    assert_eq!(left, "", "still running on noisy");
+    assert_eq!(left.trim(), "", "still running on noisy");
 }
 
 /// A FIFO where a file is audited: a read would block until something
@@ -264,19 +197,15 @@ fn endless_command_output_is_capped_and_the_command_ends() {
 /// its `exists` rule passes, and nothing is left blocked on the host.
 #[test]
 fn a_fifo_is_an_error_for_its_content_rules_and_blocks_nothing() {
-    let _subnet = SUBNET_58.lock().unwrap_or_else(|e| e.into_inner());
-    let fleet = Fleet::start(
-        58,
-        vec![
-            color_host("blue", "blue"),
-            color_host("fifo", "blue").setup("mkfifo -m 0644 /etc/app.fifo"),
-            color_host("red", "red"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        color_host("blue", "blue"),
+        color_host("fifo", "blue").setup("mkfifo -m 0644 /etc/app.fifo"),
+        color_host("red", "red"),
+    ]);
     let baseline = format!(
         "name: fifo\nrules:{COMMON_RULES}  - {{id: FIFO-LINE, hosts: fifo, file: /etc/app.fifo, line: '^x', absent: true}}\n  - {{id: FIFO-CONTENT, hosts: fifo, file: /etc/app.fifo, content: x}}\n  - {{id: FIFO-EXISTS, hosts: fifo, file: /etc/app.fifo, exists: true}}\n"
     );
-    let (code, report) = audit(&fleet, &baseline);
+    let (code, report) = audit_fleet(&fleet, &baseline, &[]);
 
     // Rule errors on a reachable host: drift, exit 1 (README, Exit codes).
     assert_eq!(code, Some(1), "{report}");
@@ -300,7 +229,7 @@ fn a_fifo_is_an_error_for_its_content_rules_and_blocks_nothing() {
         "fifo",
         "pgrep -a --ns $$ --nslist mnt -x 'head|timeout' || true",
     );
-    assert_eq!(left, "", "still running on fifo");
+    assert_eq!(left.trim(), "", "still running on fifo");
 }
 
 /// Lines of a host's sshd log (its stderr) that contain `text`.
@@ -315,15 +244,6 @@ fn publickey_lines(fleet: &Fleet, name: &str) -> usize {
     log_count(fleet, name, "publickey")
 }
 
-/// `rectify apply` of `playbook` to the whole fleet.
-fn apply(fleet: &Fleet, playbook: &str) -> (Option<i32>, Value) {
-    let dir = fleet.dir();
-    let inv = write(dir, "inv.yaml", &fleet.inventory_yaml());
-    let pb = write(dir, "playbook.yaml", playbook);
-    let out = apply_json(&inv, &pb, &[]);
-    (out.status.code(), json(&out))
-}
-
 fn color_playbook(color: &str) -> String {
     format!("name: color\nsteps:\n  - setting: {{file: /etc/demo.conf, key: Color, value: {color}}}\n")
 }
@@ -333,16 +253,13 @@ fn color_playbook(color: &str) -> String {
 /// as the first apply wrote it, and applies the other host normally.
 #[test]
 fn a_host_key_changed_between_two_applies_is_refused_and_left_untouched() {
-    let fleet = Fleet::start(
-        59,
-        vec![
-            HostSpec::new("steady").file("demo.conf", "Color blue\n", 0o644),
-            HostSpec::new("rekeyed")
-                .file("demo.conf", "Color blue\n", 0o644)
-                .sshd("LogLevel VERBOSE"),
-        ],
-    );
-    let (code, report) = apply(&fleet, &color_playbook("red"));
+    let fleet = Fleet::start(vec![
+        HostSpec::new("steady").file("demo.conf", "Color blue\n", 0o644),
+        HostSpec::new("rekeyed")
+            .file("demo.conf", "Color blue\n", 0o644)
+            .sshd("LogLevel VERBOSE"),
+    ]);
+    let (code, report) = apply_fleet(&fleet, &color_playbook("red"), &[]);
     assert_eq!(code, Some(0), "{report}");
     for h in ["steady", "rekeyed"] {
         assert_eq!(host(&report, h)["status"], "changed", "{report}");
@@ -370,10 +287,14 @@ fn a_host_key_changed_between_two_applies_is_refused_and_left_untouched() {
         assert!(Instant::now() < deadline, "sshd did not restart after SIGHUP");
         std::thread::sleep(Duration::from_millis(100));
     }
-    wait_for_banner(&fleet.address("rekeyed"));
+    let address = fleet.address("rekeyed");
+    assert!(
+        wait_until(Duration::from_secs(30), || answers_ssh(&address)),
+        "{address}:22 did not answer again"
+    );
     let offered = publickey_lines(&fleet, "rekeyed");
 
-    let (code, report) = apply(&fleet, &color_playbook("green"));
+    let (code, report) = apply_fleet(&fleet, &color_playbook("green"), &[]);
     assert_eq!(code, Some(3), "{report}");
     let rekeyed = host(&report, "rekeyed");
     assert_eq!(rekeyed["status"], "error", "{rekeyed}");

@@ -1,10 +1,8 @@
 //! Existing Ansible inventories, INI and YAML, audit the same hosts as the
-//! native inventory. Subnet 43.
+//! native inventory.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::json;
+use crate::fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
 
 fn summary(out: &std::process::Output) -> Vec<(String, String, String, String)> {
     let report = json(out);
@@ -27,14 +25,11 @@ fn summary(out: &std::process::Output) -> Vec<(String, String, String, String)> 
 
 #[test]
 fn ansible_ini_and_yaml_inventories_audit_the_same_hosts_as_the_native_one() {
-    let fleet = Fleet::start(
-        43,
-        vec![
-            HostSpec::new("web1").file("demo.conf", "Color blue\n", 0o644),
-            HostSpec::new("web2").file("demo.conf", "Color red\n", 0o644),
-            HostSpec::new("db1").file("demo.conf", "Color blue\n", 0o644),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        HostSpec::new("web1").file("demo.conf", "Color blue\n", 0o644),
+        HostSpec::new("web2").file("demo.conf", "Color red\n", 0o644),
+        HostSpec::new("db1").file("demo.conf", "Color blue\n", 0o644),
+    ]);
     let dir = fleet.dir();
     let key = fleet.client_key().display().to_string();
     let kh = fleet.known_hosts().display().to_string();
@@ -60,18 +55,12 @@ fn ansible_ini_and_yaml_inventories_audit_the_same_hosts_as_the_native_one() {
         ),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("b.yaml"),
+    let b = write(
+        dir,
+        "b.yaml",
         "name: demo\nrules:\n  - id: COLOUR\n    file: /etc/demo.conf\n    setting: Color\n    expect: \"{{ colour }}\"\n",
-    )
-    .unwrap();
-    let b = dir.join("b.yaml").display().to_string();
-    let run = |inv: &str, extra: &[&str]| {
-        let inv = dir.join(inv).display().to_string();
-        let mut args = vec!["audit", "-i", inv.as_str(), "-b", b.as_str(), "--format", "json"];
-        args.extend_from_slice(extra);
-        run_rectify(&args, &[])
-    };
+    );
+    let run = |inv: &str, extra: &[&str]| audit_json(&dir.join(inv), &b, extra);
     let native = run("native.yaml", &[]);
     assert_eq!(native.status.code(), Some(1));
     let expected = summary(&native);

@@ -3,13 +3,10 @@
 //! command rectify sends (Debian's bash reads ~/.bashrc for commands over
 //! ssh). Every reply the apply parses is framed with the run's nonce, so
 //! the greeting is skipped: a failing verify is rolled back, not reported
-//! as a failed rollback. Subnet 90.
+//! as a failed rollback.
 
-#[path = "fleet/mod.rs"]
-mod fleet;
-
-use fleet::report::{host, json};
-use fleet::{apply_json, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json};
+use crate::fleet::{apply_json, write, Fleet, HostSpec};
 
 const DEMO: &str = "# demo service\nMaxThings 10\nColor blue\n";
 
@@ -20,13 +17,13 @@ fn a_noisy_login_shell_neither_fakes_nor_breaks_a_reply() {
         "{ printf 'echo \"Welcome to $(hostname): restored\"\\n'; cat /root/.bashrc; } > /root/.bashrc.new \
          && mv /root/.bashrc.new /root/.bashrc",
     );
-    let fleet = Fleet::start(90, vec![spec]);
+    let fleet = Fleet::start(vec![spec]);
     let noise = fleet.exec("web01", "bash -c 'source /root/.bashrc' </dev/null");
     assert!(
         String::from_utf8_lossy(&noise.stdout).contains("Welcome to web01"),
         "the greeting is in place: {noise:?}"
     );
-    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let inv = fleet.write_inventory();
 
     let failing = write(
         fleet.dir(),

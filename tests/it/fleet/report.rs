@@ -27,6 +27,17 @@ pub fn host<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no host {name} in {report}"))
 }
 
+/// The ids of the rules that failed on one host of a report, in order.
+pub fn failing_rules(host: &Value) -> Vec<&str> {
+    host["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results in {host}"))
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect()
+}
+
 /// The result of rule `id` on one host of a report.
 pub fn rule<'a>(host: &'a Value, id: &str) -> &'a Value {
     host["results"]

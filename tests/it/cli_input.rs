@@ -6,15 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-fn rectify(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rectify"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("run rectify")
-}
+use crate::fleet::rectify_in;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -28,14 +20,14 @@ fn stdout(o: &Output) -> String {
 /// it: exit 2, and `expected` (position and message) on stderr.
 fn assert_rejected(dir: &Path, name: &str, text: &str, args: &[&str], expected: &str) {
     std::fs::write(dir.join(name), text).unwrap();
-    let out = rectify(args, dir);
+    let out = rectify_in(args, dir, &[]);
     assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
     assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
 }
 
 /// `rectify validate name` rejects the file too: exit 2.
 fn assert_validate_rejects(dir: &Path, name: &str) {
-    let out = rectify(&["validate", name], dir);
+    let out = rectify_in(&["validate", name], dir, &[]);
     assert_eq!(out.status.code(), Some(2), "validate {name}: {}", stderr(&out));
 }
 
@@ -52,7 +44,7 @@ fn malformed_baseline_exits_2_with_position_and_contacts_nobody() {
     listener.set_nonblocking(true).unwrap();
     let target = format!("root@127.0.0.1:{}", listener.local_addr().unwrap().port());
 
-    let out = rectify(&["audit", "-b", "bad.yaml", "-t", &target], dir.path());
+    let out = rectify_in(&["audit", "-b", "bad.yaml", "-t", &target], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("bad.yaml:6:5: rule A") || stderr(&out).contains("bad.yaml:6:5: duplicate rule id"),
@@ -82,15 +74,16 @@ fn validate_reports_every_problem_with_positions() {
     std::fs::write(dir.path().join("good.yaml"), "hosts:\n  web01: {address: 192.0.2.1}\n").unwrap();
     std::fs::write(dir.path().join("syntax.yaml"), "name: x\nrules: [\n").unwrap();
 
-    let out = rectify(&["validate", "good.yaml"], dir.path());
+    let out = rectify_in(&["validate", "good.yaml"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("good.yaml (inventory)"));
 
     // serde stops at the first structural error in a file; semantic
     // problems are all collected. R3's unknown field is structural.
-    let out = rectify(
+    let out = rectify_in(
         &["validate", "b.yaml", "inv.yaml", "good.yaml", "syntax.yaml"],
         dir.path(),
+        &[],
     );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -100,7 +93,7 @@ fn validate_reports_every_problem_with_positions() {
     assert!(stdout(&out).contains("ok    good.yaml"));
 
     std::fs::write(dir.path().join("b2.yaml"), "name: b\nrules:\n  - id: R1\n    file: /etc/x\n    line: '(oops'\n  - id: R2\n    file: /etc/y\n    mode: \"0999\"\n").unwrap();
-    let out = rectify(&["validate", "b2.yaml"], dir.path());
+    let out = rectify_in(&["validate", "b2.yaml"], dir.path(), &[]);
     let err = stderr(&out);
     assert!(err.contains("b2.yaml:5:5: rule R1: invalid regex"), "{err}");
     assert!(err.contains("b2.yaml:8:5: rule R2: invalid mode"), "{err}");
@@ -115,7 +108,7 @@ fn usage_errors_exit_2() {
         vec!["audit", "-b", "x.yaml", "-t", "-oProxyCommand=sh"],
         vec!["frobnicate"],
     ] {
-        let out = rectify(&args, dir.path());
+        let out = rectify_in(&args, dir.path(), &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
 }
@@ -135,7 +128,7 @@ fn local_audit_reports_pass_and_fail_with_spec_fields() {
         f = file.display()
     );
     std::fs::write(dir.path().join("b.yaml"), baseline).unwrap();
-    let out = rectify(&["audit", "-b", "b.yaml", "--format", "json"], dir.path());
+    let out = rectify_in(&["audit", "-b", "b.yaml", "--format", "json"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     // stderr is not a terminal here: no progress bar, no escape codes.
     assert_eq!(stderr(&out), "", "stderr must stay clean when it is not a terminal");
@@ -172,7 +165,7 @@ fn local_audit_reports_pass_and_fail_with_spec_fields() {
     let compliant = "name: ok\nrules:\n  - {id: WHOLE, file: FILE, content: \"mode = slow\\n\"}\n"
         .replace("FILE", file.to_str().unwrap());
     std::fs::write(dir.path().join("ok.yaml"), compliant).unwrap();
-    let out = rectify(&["audit", "-b", "ok.yaml"], dir.path());
+    let out = rectify_in(&["audit", "-b", "ok.yaml"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("COMPLIANT"));
 }
@@ -189,7 +182,7 @@ fn shipped_baselines_validate() {
     assert!(files.len() >= 4, "{files:?}");
     let mut args = vec!["validate"];
     args.extend(files.iter().map(String::as_str));
-    let out = rectify(&args, root);
+    let out = rectify_in(&args, root, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).matches("(baseline)").count(), files.len());
 }
@@ -203,9 +196,10 @@ fn a_hanging_command_is_bounded_and_reported_as_error() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let out = rectify(
+    let out = rectify_in(
         &["audit", "-b", "b.yaml", "--format", "json", "--command-timeout", "2"],
         dir.path(),
+        &[],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -279,9 +273,10 @@ fn waivers_count_as_compliant_until_they_expire() {
     )
     .unwrap();
 
-    let out = rectify(
+    let out = rectify_in(
         &["audit", "-b", "b.yaml", "--waivers", "w.yaml", "--format", "json"],
         dir.path(),
+        &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -289,10 +284,10 @@ fn waivers_count_as_compliant_until_they_expire() {
     assert_eq!(r["status"], "waived");
     assert_eq!(r["message"], "waived: lab machines run Linux (until 2999-12-31)");
     assert_eq!(json["hosts"][0]["status"], "compliant");
-    let human = rectify(&["audit", "-b", "b.yaml", "--waivers", "w.yaml"], dir.path());
+    let human = rectify_in(&["audit", "-b", "b.yaml", "--waivers", "w.yaml"], dir.path(), &[]);
     assert!(stdout(&human).contains("lab machines run Linux"), "{}", stdout(&human));
 
-    let out = rectify(&["audit", "-b", "b.yaml", "--waivers", "old.yaml"], dir.path());
+    let out = rectify_in(&["audit", "-b", "b.yaml", "--waivers", "old.yaml"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("warning: waiver for OSTYPE") && stderr(&out).contains("expired on 2001-01-01"),
@@ -300,7 +295,7 @@ fn waivers_count_as_compliant_until_they_expire() {
         stderr(&out)
     );
 
-    let out = rectify(&["validate", "w.yaml"], dir.path());
+    let out = rectify_in(&["validate", "w.yaml"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("(waivers)"));
 }
@@ -376,7 +371,7 @@ fn nagios_and_prometheus_formats() {
     )
     .unwrap();
 
-    let out = rectify(&["audit", "-b", "ok.yaml", "--format", "nagios"], dir.path());
+    let out = rectify_in(&["audit", "-b", "ok.yaml", "--format", "nagios"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stdout(&out).starts_with("RECTIFY OK - 1 of 1 hosts compliant | hosts=1 compliant=1"),
@@ -384,18 +379,19 @@ fn nagios_and_prometheus_formats() {
         stdout(&out)
     );
     assert_eq!(stdout(&out).lines().count(), 1);
-    let out = rectify(&["audit", "-b", "low.yaml", "--format", "nagios"], dir.path());
+    let out = rectify_in(&["audit", "-b", "low.yaml", "--format", "nagios"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(1), "low-severity drift is a WARNING");
     assert!(stdout(&out).starts_with("RECTIFY WARNING"));
-    let out = rectify(
+    let out = rectify_in(
         &["audit", "-b", "low.yaml", "high.yaml", "--format", "nagios"],
         dir.path(),
+        &[],
     );
     assert_eq!(out.status.code(), Some(2), "high-severity drift is CRITICAL");
     assert!(stdout(&out).contains("rules_fail=2"), "{}", stdout(&out));
 
     let prom = dir.path().join("rectify.prom");
-    let out = rectify(
+    let out = rectify_in(
         &[
             "audit",
             "-b",
@@ -404,6 +400,7 @@ fn nagios_and_prometheus_formats() {
             &format!("prometheus={}", prom.display()),
         ],
         dir.path(),
+        &[],
     );
     assert_eq!(out.status.code(), Some(1));
     let text = std::fs::read_to_string(&prom).unwrap();
@@ -486,7 +483,7 @@ fn bad_playbooks_exit_2_with_position_and_contact_nobody() {
 
     // apply never falls back to this machine.
     std::fs::write(dir.path().join("ok.yaml"), "name: p\nsteps:\n  - command: 'true'\n").unwrap();
-    let out = rectify(&["apply", "-p", "ok.yaml"], dir.path());
+    let out = rectify_in(&["apply", "-p", "ok.yaml"], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("which hosts?"), "{}", stderr(&out));
 }
@@ -551,7 +548,7 @@ fn scheduled_runs_lock_date_their_reports_and_survive_being_killed() {
         "json",
     ]);
     std::thread::sleep(Duration::from_millis(500));
-    let second = rectify(&["audit", "--local", "-b", "fast.yaml", "--lock", &lock], d);
+    let second = rectify_in(&["audit", "--local", "-b", "fast.yaml", "--lock", &lock], d, &[]);
     assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
     assert!(
         stderr(&second).contains("another run holds the lock"),

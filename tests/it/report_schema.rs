@@ -3,30 +3,11 @@
 //! an `apply --check`) validate against it, and reports that break it do not.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-fn rectify(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rectify"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("HOME", dir)
-        .env("RECTIFY_STATE_DIR", dir.join("state"))
-        .output()
-        .expect("run rectify")
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
+use crate::fleet::rectify_in;
+use crate::fleet::report::json;
 
 /// A way to spoil a valid report.
 type Breakage = fn(&mut Value);
@@ -58,6 +39,8 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     let schema = Schema::load();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let state_dir = d.join("state");
+    let state = [("RECTIFY_STATE_DIR", state_dir.to_str().unwrap())];
     let conf = d.join("app.conf");
     std::fs::write(&conf, "mode = fast\nport = 5432\n").unwrap();
     let f = conf.display();
@@ -80,7 +63,7 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     )
     .unwrap();
 
-    let audit = json_of(&rectify(
+    let audit = json(&rectify_in(
         &[
             "audit",
             "--local",
@@ -92,6 +75,7 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
             "json",
         ],
         d,
+        &state,
     ));
     schema.check(&audit).unwrap();
     let statuses: Vec<&str> = audit["hosts"][0]["results"]
@@ -107,7 +91,7 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
 
     // The stored run, shown again, is the same report.
     let run_id = audit["run_id"].as_str().unwrap();
-    let shown = json_of(&rectify(&["show", run_id, "--format", "json"], d));
+    let shown = json(&rectify_in(&["show", run_id, "--format", "json"], d, &state));
     schema.check(&shown).unwrap();
     assert_eq!(shown, audit);
 
@@ -117,9 +101,10 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
         format!("name: p\nsteps:\n  - name: slow mode\n    setting: {{file: {f}, key: mode, value: slow}}\n"),
     )
     .unwrap();
-    let apply = json_of(&rectify(
+    let apply = json(&rectify_in(
         &["apply", "--local", "-p", "p.yaml", "--check", "--format", "json"],
         d,
+        &state,
     ));
     schema.check(&apply).unwrap();
     assert_eq!(apply["hosts"][0]["status"], "would_change", "{apply}");

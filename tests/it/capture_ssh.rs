@@ -1,10 +1,8 @@
 //! `rectify capture`: a baseline from a golden host's live values; the
-//! golden host passes it, a host that differs does not. Subnet 42.
+//! golden host passes it, a host that differs does not.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::report::{failing_rules, json};
+use crate::fleet::{audit_json, audit_text, capture, write, Fleet, HostSpec};
 
 #[test]
 fn a_captured_baseline_passes_on_the_golden_host_and_names_the_differences_elsewhere() {
@@ -14,11 +12,12 @@ fn a_captured_baseline_passes_on_the_golden_host_and_names_the_differences_elsew
     let other = HostSpec::new("other")
         .file("demo.conf", "Color red\nSize 3\n", 0o644)
         .sshd("X11Forwarding yes\n");
-    let fleet = Fleet::start(42, vec![golden, other]);
+    let fleet = Fleet::start(vec![golden, other]);
     let dir = fleet.dir();
-    std::fs::write(dir.join("inv.yaml"), fleet.inventory_yaml()).unwrap();
-    std::fs::write(
-        dir.join("from.yaml"),
+    let inv = fleet.write_inventory();
+    let from = write(
+        dir,
+        "from.yaml",
         r#"name: demo
 description: demo settings
 rules:
@@ -48,28 +47,10 @@ rules:
     package: openssh-server
     state: absent
 "#,
-    )
-    .unwrap();
-    let inv = dir.join("inv.yaml").display().to_string();
-    let from = dir.join("from.yaml").display().to_string();
+    );
     let out_path = dir.join("golden.yaml");
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/ssh-hardening.yaml");
-    let out = run_rectify(
-        &[
-            "capture",
-            "--host",
-            "golden",
-            "-i",
-            &inv,
-            "--from",
-            &from,
-            "-o",
-            out_path.to_str().unwrap(),
-            "--file",
-            "/etc/demo.conf",
-        ],
-        &[],
-    );
+    let out = capture(&inv, "golden", &from, &out_path, &["--file", "/etc/demo.conf"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&out_path).unwrap();
     assert!(
@@ -78,11 +59,7 @@ rules:
     );
     assert!(text.contains("id: COLOR") && text.contains("expect: blue"), "{text}");
 
-    let b = out_path.display().to_string();
-    let out = run_rectify(
-        &["audit", "-i", &inv, "--limit", "golden", "-b", &b, "--format", "json"],
-        &[],
-    );
+    let out = audit_json(&inv, &out_path, &["--limit", "golden"]);
     let report = json(&out);
     assert_eq!(
         out.status.code(),
@@ -91,49 +68,16 @@ rules:
     );
     assert_eq!(report["summary"]["rules_pass"], 8, "{report}");
 
-    let out = run_rectify(
-        &["audit", "-i", &inv, "--limit", "other", "-b", &b, "--format", "json"],
-        &[],
-    );
+    let out = audit_json(&inv, &out_path, &["--limit", "other"]);
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
-    let failing: Vec<&str> = report["hosts"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "fail")
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let failing = failing_rules(&report["hosts"][0]);
     assert_eq!(failing, ["COLOR", "META", "HOSTNAME", "FILE-ETC-DEMO-CONF"], "{report}");
 
     // The shipped baseline captures too, and the golden host passes it.
     let out_path2 = dir.join("ssh-golden.yaml");
-    let out = run_rectify(
-        &[
-            "capture",
-            "--host",
-            "golden",
-            "-i",
-            &inv,
-            "--from",
-            shipped.to_str().unwrap(),
-            "-o",
-            out_path2.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = capture(&inv, "golden", &shipped, &out_path2, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            &inv,
-            "--limit",
-            "golden",
-            "-b",
-            out_path2.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = audit_text(&inv, &out_path2, &["--limit", "golden"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -1,13 +1,11 @@
-//! The SSH transport against real OpenSSH servers (see tests/fleet): jump
+//! The SSH transport against real OpenSSH servers (see the `fleet` module): jump
 //! chains, one shared connection per bastion, `@revoked` host keys.
-//! Subnets 50–52.
-
-mod fleet;
+//!
 
 use std::path::{Path, PathBuf};
 
-use fleet::report::{host, json, rule};
-use fleet::{run_rectify, write, Fleet, HostSpec};
+use crate::fleet::report::{host, json, rule};
+use crate::fleet::{run_rectify, write, Fleet, HostSpec, Subnet};
 use serde_json::Value;
 
 fn rule_status(report: &Value, host_name: &str, id: &str) -> String {
@@ -45,11 +43,14 @@ fn accepted_logins(fleet: &Fleet, name: &str) -> usize {
 fn a_two_hop_chain_reaches_a_host_only_the_second_bastion_can_resolve() {
     // b2.internal resolves only on b1, t.internal only on b2: the target is
     // reachable through b1 then b2, and no other way.
-    let fleet = Fleet::start(
-        50,
+    let subnet = Subnet::next();
+    let hosts = |n, name| format!("127.0.0.1 localhost\n{} {name}\n", subnet.address(n));
+    let (b1_hosts, b2_hosts) = (hosts(2, "b2.internal"), hosts(3, "t.internal"));
+    let fleet = Fleet::start_in(
+        subnet,
         vec![
-            HostSpec::new("b1").file("hosts", "127.0.0.1 localhost\n127.0.50.2 b2.internal\n", 0o644),
-            HostSpec::new("b2").file("hosts", "127.0.0.1 localhost\n127.0.50.3 t.internal\n", 0o644),
+            HostSpec::new("b1").file("hosts", b1_hosts, 0o644),
+            HostSpec::new("b2").file("hosts", b2_hosts, 0o644),
             HostSpec::new("t"),
         ],
     );
@@ -124,7 +125,7 @@ fn targets_behind_one_bastion_share_one_connection_and_fail_together_when_it_is_
     const TARGETS: usize = 8;
     let mut specs = vec![HostSpec::new("bastion").sshd("LogLevel VERBOSE")];
     specs.extend((1..=TARGETS).map(|i| HostSpec::new(&format!("t{i}"))));
-    let fleet = Fleet::start(51, specs);
+    let fleet = Fleet::start(specs);
     let dir = fleet.dir().to_path_buf();
     let mut inventory = fleet.inventory_yaml();
     inventory.push_str("groups:\n  behind:\n    jump: bastion\n    hosts: [");
@@ -161,10 +162,10 @@ fn targets_behind_one_bastion_share_one_connection_and_fail_together_when_it_is_
 
 #[test]
 fn a_revoked_host_key_is_refused_under_both_policies() {
-    let fleet = Fleet::start(
-        52,
-        vec![HostSpec::new("good"), HostSpec::new("revoked").sshd("LogLevel VERBOSE")],
-    );
+    let fleet = Fleet::start(vec![
+        HostSpec::new("good"),
+        HostSpec::new("revoked").sshd("LogLevel VERBOSE"),
+    ]);
     let dir = fleet.dir().to_path_buf();
     // The plain line for the host stays: the revocation wins over it.
     let mut known = std::fs::read_to_string(fleet.known_hosts()).unwrap();
@@ -175,7 +176,7 @@ fn a_revoked_host_key_is_refused_under_both_policies() {
     let line = known.lines().count();
     let known_path = fleet.known_hosts();
     std::fs::write(&known_path, &known).unwrap();
-    let inv = write(&dir, "inv.yaml", &fleet.inventory_yaml());
+    let inv = fleet.write_inventory();
     let baseline = hostname_baseline(&dir, "{{ host }}");
 
     for policy in ["strict", "accept-new"] {

@@ -1,11 +1,9 @@
-//! `rectify audit` against real OpenSSH servers (see tests/fleet).
-
-mod fleet;
+//! `rectify audit` against real OpenSSH servers (see the `fleet` module).
 
 use std::path::Path;
 
-use fleet::report::{host, json, rule};
-use fleet::{audit_json, run_rectify, write, Fleet, HostSpec};
+use crate::fleet::report::{failing_rules, host, json, rule};
+use crate::fleet::{audit_json, audit_json_with, audit_text, run_rectify, write, Fleet, HostSpec, Subnet};
 
 const APP_CONF: &str = "# managed\nlisten = 0.0.0.0\n[tls]\nenabled = yes\n";
 
@@ -39,16 +37,14 @@ fn app_host(name: &str, conf: &str, mode: u32) -> HostSpec {
 #[test]
 fn fleet_audit_reports_each_subject_and_exit_codes() {
     let drifted = "# managed\nlisten = 127.0.0.1\ndebug = 1\n[tls]\nenabled = no\n";
-    let fleet = Fleet::start(
-        10,
-        vec![
-            app_host("web01", APP_CONF, 0o640),
-            app_host("db01", drifted, 0o644).sshd("X11Forwarding yes"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        app_host("web01", APP_CONF, 0o640),
+        app_host("db01", drifted, 0o644).sshd("X11Forwarding yes"),
+    ]);
     let dir = fleet.dir().to_path_buf();
     // A third host that nothing listens on.
-    let inventory = fleet.inventory_yaml() + "  dead01: {address: 127.0.10.99}\n";
+    let dead_address = fleet.spare_address(99);
+    let inventory = fleet.inventory_yaml() + &format!("  dead01: {{address: {dead_address}}}\n");
     let inv = write(&dir, "inventory.yaml", &inventory);
     let baseline = write(&dir, "baseline.yaml", BASELINE);
     let junit = dir.join("out.xml");
@@ -113,7 +109,7 @@ fn fleet_audit_reports_each_subject_and_exit_codes() {
 
     let dead = host(&report, "dead01");
     assert_eq!(dead["status"], "error");
-    assert!(dead["error"].as_str().unwrap().contains("127.0.10.99"), "{dead:#}");
+    assert!(dead["error"].as_str().unwrap().contains(&dead_address), "{dead:#}");
 
     // JUnit: one testcase per host x rule, one for the dead host.
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -131,52 +127,25 @@ fn fleet_audit_reports_each_subject_and_exit_codes() {
     }
 
     // --limit selects hosts; the drifted host alone exits 1.
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "--limit",
-            "db*",
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &baseline, &["--limit", "db*"]);
     assert_eq!(out.status.code(), Some(1));
     let report = json(&out);
     assert_eq!(report["summary"]["hosts"], 1);
     assert_eq!(report["hosts"][0]["name"], "db01");
 
     // The compliant host alone exits 0, and the human report says so.
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "--limit",
-            "web01",
-            "-b",
-            baseline.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = audit_text(&inv, &baseline, &["--limit", "web01"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("COMPLIANT web01"));
 }
 
 #[test]
 fn host_keys_unknown_or_changed_fail_only_that_host() {
-    let fleet = Fleet::start(
-        11,
-        vec![
-            HostSpec::new("good"),
-            HostSpec::new("unknown"),
-            HostSpec::new("changed"),
-        ],
-    );
+    let fleet = Fleet::start(vec![
+        HostSpec::new("good"),
+        HostSpec::new("unknown"),
+        HostSpec::new("changed"),
+    ]);
     let dir = fleet.dir().to_path_buf();
     let (good, unknown, changed) = (
         fleet.address("good"),
@@ -228,7 +197,7 @@ fn host_keys_unknown_or_changed_fail_only_that_host() {
 
 #[test]
 fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
-    let fleet = Fleet::start(12, vec![HostSpec::new("ok"), HostSpec::new("nokey")]);
+    let fleet = Fleet::start(vec![HostSpec::new("ok"), HostSpec::new("nokey")]);
     let dir = fleet.dir().to_path_buf();
     // A key nobody authorised.
     let stranger = dir.join("stranger");
@@ -239,7 +208,8 @@ fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
         .unwrap();
     assert!(status.success());
     // A listener that accepts TCP and never says a word.
-    let silent = std::net::TcpListener::bind("127.0.12.50:0").unwrap();
+    let silent_address = fleet.spare_address(50);
+    let silent = std::net::TcpListener::bind(format!("{silent_address}:0")).unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let inventory = fleet.inventory_yaml()
         + &format!(
@@ -247,7 +217,7 @@ fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
             fleet.address("nokey"),
             stranger.display()
         )
-        + &format!("  silent: {{address: 127.0.12.50, port: {silent_port}}}\n");
+        + &format!("  silent: {{address: {silent_address}, port: {silent_port}}}\n");
     let inv = write(&dir, "inv.yaml", &inventory);
     let baseline = write(
         &dir,
@@ -275,10 +245,12 @@ fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
 fn jump_host_reaches_a_host_only_the_bastion_can_resolve() {
     // `inner.internal` resolves only in the bastion's own /etc/hosts, so
     // the controller can reach it only through the bastion.
-    let fleet = Fleet::start(
-        13,
+    let subnet = Subnet::next();
+    let hosts = format!("127.0.0.1 localhost\n{} inner.internal\n", subnet.address(2));
+    let fleet = Fleet::start_in(
+        subnet,
         vec![
-            HostSpec::new("bastion").file("hosts", "127.0.0.1 localhost\n127.0.13.2 inner.internal\n", 0o644),
+            HostSpec::new("bastion").file("hosts", hosts, 0o644),
             HostSpec::new("inner").file("app/marker", "inner-only\n", 0o644),
         ],
     );
@@ -306,22 +278,7 @@ fn jump_host_reaches_a_host_only_the_bastion_can_resolve() {
     // Without the jump the name does not resolve here.
     let direct = inventory.replace(", jump: bastion", "");
     let inv = write(&dir, "direct.yaml", &direct);
-    let out = run_rectify(
-        &[
-            "audit",
-            "-i",
-            inv.to_str().unwrap(),
-            "--limit",
-            "inner",
-            "-b",
-            baseline.to_str().unwrap(),
-            "--format",
-            "json",
-            "--connect-timeout",
-            "5",
-        ],
-        &[],
-    );
+    let out = audit_json(&inv, &baseline, &["--limit", "inner", "--connect-timeout", "5"]);
     assert_eq!(out.status.code(), Some(3));
 }
 
@@ -330,7 +287,7 @@ fn sudo_as_a_non_root_user() {
     let setup = "useradd -M -s /bin/sh deploy && usermod -p '*' deploy \
                  && echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 0440 /etc/sudoers.d/deploy \
                  && chmod 0640 /etc/shadow";
-    let fleet = Fleet::start(14, vec![HostSpec::new("app01").user("deploy").setup(setup)]);
+    let fleet = Fleet::start(vec![HostSpec::new("app01").user("deploy").setup(setup)]);
     let dir = fleet.dir().to_path_buf();
     let baseline = write(&dir, "b.yaml", "name: t\nrules:\n  - {id: SHADOW-ROOT, file: /etc/shadow, line: '^root:'}\n  - {id: WHOAMI, command: id -un, expect: root}\n");
     let inventory = |become_: &str| {
@@ -365,17 +322,14 @@ fn hostile_content_and_awkward_paths() {
     let forged = "RECTIFY:00000000000000000000000000000000:0:ok:5\nhello\nRECTIFY:deadbeef:end\nsetting = real\n";
     let mut huge = vec![b'a'; 17 * 1024 * 1024];
     huge.extend_from_slice(b"\nsetting = hidden\n");
-    let fleet = Fleet::start(
-        15,
-        vec![HostSpec::new("evil")
-            .file("evil/binary", binary, 0o644)
-            .file("evil/forged.conf", forged, 0o644)
-            .file("evil/huge.conf", huge, 0o644)
-            .file("evil/escape.conf", "banner = \u{1b}[2J\u{1b}]0;pwned\u{7}\n", 0o644)
-            .file("evil/it's a \"dir\"/my $(file).conf", "key = spaced\n", 0o644)],
-    );
+    let fleet = Fleet::start(vec![HostSpec::new("evil")
+        .file("evil/binary", binary, 0o644)
+        .file("evil/forged.conf", forged, 0o644)
+        .file("evil/huge.conf", huge, 0o644)
+        .file("evil/escape.conf", "banner = \u{1b}[2J\u{1b}]0;pwned\u{7}\n", 0o644)
+        .file("evil/it's a \"dir\"/my $(file).conf", "key = spaced\n", 0o644)]);
     let dir = fleet.dir().to_path_buf();
-    let inv = write(&dir, "inv.yaml", &fleet.inventory_yaml());
+    let inv = fleet.write_inventory();
     let baseline = r#"
 name: hostile
 rules:
@@ -404,7 +358,7 @@ rules:
     );
 
     // The human report shows the escape sequence as text.
-    let out = run_rectify(&["audit", "-i", inv.to_str().unwrap(), "-b", b.to_str().unwrap()], &[]);
+    let out = audit_text(&inv, &b, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains('\u{1b}'), "raw ESC reached the terminal report");
     assert!(text.contains("\\x1b[2J"), "{text}");
@@ -412,7 +366,7 @@ rules:
 
 #[test]
 fn ad_hoc_targets_use_the_users_ssh_files() {
-    let fleet = Fleet::start(16, vec![HostSpec::new("adhoc")]);
+    let fleet = Fleet::start(vec![HostSpec::new("adhoc")]);
     let home = fleet.dir().join("home");
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
     std::fs::copy(fleet.client_key(), home.join(".ssh/id_ed25519")).unwrap();
@@ -467,16 +421,13 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     let hardened = "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\n\
                     LoginGraceTime 1m\nAllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\n\
                     PermitUserEnvironment no\nLogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net";
-    let fleet = Fleet::start(
-        17,
-        vec![
-            HostSpec::new("hardened")
-                .sshd(hardened)
-                .setup("chmod 0600 /etc/ssh/sshd_config"),
-            HostSpec::new("stock").sshd("X11Forwarding yes\nMaxAuthTries 6"),
-        ],
-    );
-    let inv = write(fleet.dir(), "inv.yaml", &fleet.inventory_yaml());
+    let fleet = Fleet::start(vec![
+        HostSpec::new("hardened")
+            .sshd(hardened)
+            .setup("chmod 0600 /etc/ssh/sshd_config"),
+        HostSpec::new("stock").sshd("X11Forwarding yes\nMaxAuthTries 6"),
+    ]);
+    let inv = fleet.write_inventory();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/ssh-hardening.yaml");
     let out = audit_json(&inv, &shipped, &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -484,13 +435,7 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     let hardened = host(&report, "hardened");
     assert_eq!(hardened["status"], "compliant", "{hardened:#}");
     let stock = host(&report, "stock");
-    let failed: Vec<&str> = stock["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == "fail")
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let failed = failing_rules(stock);
     for id in [
         "SSH-X11-FORWARDING",
         "SSH-MAX-AUTH-TRIES",
@@ -528,7 +473,7 @@ fn encrypted_key_agent_hashed_known_hosts_and_nonstandard_port() {
         encrypted.with_extension("pub").display(),
         agent_key.with_extension("pub").display()
     );
-    let fleet = Fleet::start(18, vec![HostSpec::new("keys").setup(&authorize).sshd("Port 2222")]);
+    let fleet = Fleet::start(vec![HostSpec::new("keys").setup(&authorize).sshd("Port 2222")]);
     let dir = fleet.dir().to_path_buf();
     let addr = fleet.address("keys");
     let b = write(
@@ -567,24 +512,16 @@ fn encrypted_key_agent_hashed_known_hosts_and_nonstandard_port() {
         "enc.yaml",
         &inventory(&format!(", identity_file: {}", encrypted.display())),
     );
-    let args = [
-        "audit",
-        "-i",
-        inv.to_str().unwrap(),
-        "-b",
-        b.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    let out = run_rectify(&args, &[("RECTIFY_KEY_PASSPHRASE", "s3cret-phrase"), ("HOME", home)]);
+    let audit = |envs: &[(&str, &str)]| audit_json_with(&inv, &b, &[], envs);
+    let out = audit(&[("RECTIFY_KEY_PASSPHRASE", "s3cret-phrase"), ("HOME", home)]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
     // Without it, and with no terminal to ask on, that host fails clearly.
-    let out = run_rectify(&args, &[("HOME", home)]);
+    let out = audit(&[("HOME", home)]);
     assert_eq!(out.status.code(), Some(3));
     let e = json(&out)["hosts"][0]["error"].as_str().unwrap().to_string();
     assert!(e.contains("RECTIFY_KEY_PASSPHRASE"), "{e}");
-    let out = run_rectify(&args, &[("RECTIFY_KEY_PASSPHRASE", "wrong"), ("HOME", home)]);
+    let out = audit(&[("RECTIFY_KEY_PASSPHRASE", "wrong"), ("HOME", home)]);
     assert_eq!(out.status.code(), Some(3));
 
     // ssh-agent: no identity_file, no ~/.ssh keys, only the agent holds the key.
@@ -615,17 +552,9 @@ fn encrypted_key_agent_hashed_known_hosts_and_nonstandard_port() {
         .unwrap();
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let inv = write(&dir, "agent.yaml", &inventory(""));
-    let args = [
-        "audit",
-        "-i",
-        inv.to_str().unwrap(),
-        "-b",
-        b.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    let out = run_rectify(&args, &[("SSH_AUTH_SOCK", sock.to_str().unwrap()), ("HOME", home)]);
+    let audit = |envs: &[(&str, &str)]| audit_json_with(&inv, &b, &[], envs);
+    let out = audit(&[("SSH_AUTH_SOCK", sock.to_str().unwrap()), ("HOME", home)]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
-    let out = run_rectify(&args, &[("SSH_AUTH_SOCK", ""), ("HOME", home)]);
+    let out = audit(&[("SSH_AUTH_SOCK", ""), ("HOME", home)]);
     assert_eq!(out.status.code(), Some(3), "no agent, no keys: auth must fail");
 }

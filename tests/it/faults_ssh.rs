@@ -1,51 +1,36 @@
 //! Faults during apply, on real sshd hosts: every host ends either applied
 //! and verified or restored to its exact pre-run state — never half-changed
-//! — and the report says which. Subnets 36 and 45–49.
+//! — and the report says which.
 
-mod fleet;
-
-use fleet::report::json;
-use fleet::{run_rectify, Fleet, HostSpec};
+use crate::fleet::{apply_fleet, sh, stat, write, Fleet, HostSpec};
 
 const DEMO: &str = "# demo\nColor blue\n";
 
+/// `rectify apply` of `playbook` to the fleet's one host `h`, with
+/// `big.j2` (64 KiB) next to it: the exit code and that host's report.
 fn apply(fleet: &Fleet, playbook: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
-    let dir = fleet.dir();
-    std::fs::write(dir.join("inv.yaml"), fleet.inventory_yaml()).unwrap();
-    std::fs::write(dir.join("p.yaml"), playbook).unwrap();
-    std::fs::write(dir.join("big.j2"), "x".repeat(64 * 1024)).unwrap();
-    let inv = dir.join("inv.yaml").display().to_string();
-    let pb = dir.join("p.yaml").display().to_string();
-    let mut args = vec!["apply", "-i", inv.as_str(), "-p", pb.as_str(), "--format", "json"];
-    args.extend_from_slice(extra);
-    let out = run_rectify(&args, &[]);
-    (out.status.code(), json(&out)["hosts"][0].clone())
-}
-
-fn stat(fleet: &Fleet, path: &str) -> String {
-    let out = fleet.exec(
-        "h",
-        &format!("stat -c '%a %u %g %Y' -- '{path}' 2>/dev/null || echo missing"),
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    write(fleet.dir(), "big.j2", &"x".repeat(64 * 1024));
+    let (code, report) = apply_fleet(fleet, playbook, extra);
+    (code, report["hosts"][0].clone())
 }
 
 fn leftovers(fleet: &Fleet, dir: &str) -> String {
-    let out = fleet.exec("h", &format!("ls -A {dir} | grep rectify- || true"));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    sh(fleet, "h", &format!("ls -A {dir} | grep rectify- || true"))
+        .trim()
+        .to_string()
 }
 
 #[test]
 fn a_hanging_handler_is_cut_off_and_the_host_restored() {
-    let fleet = Fleet::start(45, vec![HostSpec::new("h").file("demo.conf", DEMO, 0o644)]);
-    let before = stat(&fleet, "/etc/demo.conf");
+    let fleet = Fleet::start(vec![HostSpec::new("h").file("demo.conf", DEMO, 0o644)]);
+    let before = stat(&fleet, "h", "/etc/demo.conf");
     let playbook = "name: hang\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [hang]\nhandlers:\n  hang: if grep -q 'Color red' /etc/demo.conf; then sleep 20; fi\n";
     let (code, h) = apply(&fleet, playbook, &["--command-timeout", "2"]);
     assert_eq!(code, Some(1), "{h}");
     assert_eq!(h["status"], "rolled_back", "{h}");
     assert!(h["error"].as_str().unwrap().contains("timed out"), "{h}");
     assert_eq!(fleet.read_file("h", "/etc/demo.conf"), DEMO.as_bytes());
-    assert_eq!(stat(&fleet, "/etc/demo.conf"), before);
+    assert_eq!(stat(&fleet, "h", "/etc/demo.conf"), before);
 }
 
 #[test]
@@ -53,7 +38,7 @@ fn a_full_filesystem_changes_nothing() {
     let spec = HostSpec::new("h").setup(
         "mkdir -p /etc/full && mount -t tmpfs -o size=16k tmpfs /etc/full && printf 'a 1\\n' > /etc/full/app.conf && (dd if=/dev/zero of=/etc/full/filler bs=1k count=64 2>/dev/null || true)",
     );
-    let fleet = Fleet::start(46, vec![spec]);
+    let fleet = Fleet::start(vec![spec]);
     let playbook = "name: full\nsteps:\n  - template: big.j2\n    dest: /etc/full/app.conf\n";
     let (code, h) = apply(&fleet, playbook, &[]);
     assert_eq!(code, Some(1), "{h}");
@@ -61,7 +46,7 @@ fn a_full_filesystem_changes_nothing() {
     assert!(h["error"].as_str().unwrap().contains("nothing was changed"), "{h}");
     assert_eq!(fleet.read_file("h", "/etc/full/app.conf"), b"a 1\n");
     assert_eq!(leftovers(&fleet, "/etc/full"), "", "a candidate was left behind");
-    assert_eq!(stat(&fleet, "/run/rectify.lock"), "missing");
+    assert_eq!(stat(&fleet, "h", "/run/rectify.lock"), "missing");
 }
 
 /// The second file cannot be replaced (it is a bind mount: rename gives
@@ -72,15 +57,15 @@ fn a_file_that_cannot_be_replaced_restores_the_ones_already_changed() {
         .file("demo.conf", DEMO, 0o644)
         .file("pinned.conf", "Color blue\n", 0o644)
         .setup("mount --bind /etc/pinned.conf /etc/pinned.conf");
-    let fleet = Fleet::start(47, vec![spec]);
-    let before = stat(&fleet, "/etc/demo.conf");
+    let fleet = Fleet::start(vec![spec]);
+    let before = stat(&fleet, "h", "/etc/demo.conf");
     let playbook = "name: pinned\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n  - setting: {file: /etc/pinned.conf, key: Color, value: red}\n";
     let (code, h) = apply(&fleet, playbook, &[]);
     assert_eq!(code, Some(1), "{h}");
     assert_eq!(h["status"], "rolled_back", "{h}");
     assert!(h["error"].as_str().unwrap().contains("/etc/pinned.conf"), "{h}");
     assert_eq!(fleet.read_file("h", "/etc/demo.conf"), DEMO.as_bytes());
-    assert_eq!(stat(&fleet, "/etc/demo.conf"), before);
+    assert_eq!(stat(&fleet, "h", "/etc/demo.conf"), before);
     assert_eq!(fleet.read_file("h", "/etc/pinned.conf"), b"Color blue\n");
     assert_eq!(leftovers(&fleet, "/etc"), "", "a candidate was left behind");
 }
@@ -91,7 +76,7 @@ fn a_file_that_cannot_be_replaced_restores_the_ones_already_changed() {
 /// host is unreachable), never as fine.
 #[test]
 fn sshd_dying_before_verification_is_restored_and_reported_loudly() {
-    let fleet = Fleet::start(48, vec![HostSpec::new("h").file("demo.conf", DEMO, 0o644)]);
+    let fleet = Fleet::start(vec![HostSpec::new("h").file("demo.conf", DEMO, 0o644)]);
     let playbook = "name: kill\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n    notify: [kill sshd]\nhandlers:\n  kill sshd: kill -9 \"$(cat /run/sshd.pid)\"\n";
     let (code, h) = apply(&fleet, playbook, &[]);
     assert_eq!(code, Some(4), "{h}");
@@ -111,15 +96,15 @@ fn a_planted_symlink_is_refused_and_its_target_untouched() {
     let spec = HostSpec::new("h")
         .file("victim.conf", "precious\n", 0o600)
         .setup("ln -s /etc/victim.conf /etc/app.conf");
-    let fleet = Fleet::start(49, vec![spec]);
+    let fleet = Fleet::start(vec![spec]);
     let playbook = "name: link\nsteps:\n  - template: big.j2\n    dest: /etc/app.conf\n";
     let (code, h) = apply(&fleet, playbook, &[]);
     assert_eq!(code, Some(3), "{h}");
     assert_eq!(h["status"], "error", "{h}");
     assert!(h["error"].as_str().unwrap().contains("symbolic link"), "{h}");
     assert_eq!(fleet.read_file("h", "/etc/victim.conf"), b"precious\n");
-    let link = fleet.exec("h", "readlink /etc/app.conf");
-    assert_eq!(String::from_utf8_lossy(&link.stdout).trim(), "/etc/victim.conf");
+    let link = sh(&fleet, "h", "readlink /etc/app.conf");
+    assert_eq!(link.trim(), "/etc/victim.conf");
 }
 
 /// A target on a read-only filesystem: no candidate can be written next to
@@ -130,8 +115,8 @@ fn a_target_on_a_read_only_filesystem_changes_nothing() {
         "mkdir /run/ro && mount -t tmpfs tmpfs /run/ro && printf 'Color blue\\n' > /run/ro/app.conf \
          && mount -o remount,ro /run/ro",
     );
-    let fleet = Fleet::start(36, vec![spec]);
-    let before = stat(&fleet, "/etc/demo.conf");
+    let fleet = Fleet::start(vec![spec]);
+    let before = stat(&fleet, "h", "/etc/demo.conf");
     let playbook = "name: ro\nsteps:\n  - setting: {file: /etc/demo.conf, key: Color, value: red}\n  - setting: {file: /run/ro/app.conf, key: Color, value: red}\n";
     let (code, h) = apply(&fleet, playbook, &[]);
     assert_eq!(code, Some(1), "{h}");
@@ -142,7 +127,7 @@ fn a_target_on_a_read_only_filesystem_changes_nothing() {
         "{h}"
     );
     assert_eq!(fleet.read_file("h", "/etc/demo.conf"), DEMO.as_bytes());
-    assert_eq!(stat(&fleet, "/etc/demo.conf"), before);
+    assert_eq!(stat(&fleet, "h", "/etc/demo.conf"), before);
     assert_eq!(fleet.read_file("h", "/run/ro/app.conf"), b"Color blue\n");
     assert_eq!(leftovers(&fleet, "/etc"), "", "a candidate was left behind");
     assert_eq!(
