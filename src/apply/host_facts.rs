@@ -17,7 +17,7 @@ use crate::transport::Transport;
 pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a HostStep>, Vec<Change>) {
     let mut refused = Vec::new();
     let mut refused_paths = Vec::new();
-    for g in &job.guards {
+    for g in &job.work.guards {
         let Some(now) = facts.files.get(&g.path) else { continue };
         let exists = now.kind != FileKind::Missing;
         let same = exists == g.exists
@@ -26,13 +26,15 @@ pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a H
                     && g.hash
                         .as_ref()
                         .is_none_or(|h| now.content.as_ref().is_ok_and(|c| &sha256(c) == h))));
-        if same || job.force {
+        if same || job.run.force {
             continue;
         }
         let diff = match (&g.content, &now.content) {
-            (Some(then), Ok(current)) => job
-                .redactor
-                .redact(&crate::diff::unified(&g.path, Some(then), Some(current))),
+            (Some(then), Ok(current)) => {
+                job.work
+                    .redactor
+                    .redact(&crate::diff::unified(&g.path, Some(then), Some(current)))
+            }
             _ if !exists => format!("{} was removed since run {}\n", g.path, g.run_id),
             _ => format!("{} changed since run {} (content not shown)\n", g.path, g.run_id),
         };
@@ -44,6 +46,7 @@ pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a H
         refused_paths.push(g.path.as_str());
     }
     let kept = job
+        .work
         .steps
         .iter()
         .filter(|s| match &s.kind {
@@ -72,7 +75,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     let mut sysctl_probes = Vec::new();
     let mut satisfied_probes = Vec::new();
     let mut sshd_probes: Vec<(String, usize)> = Vec::new();
-    for (i, step) in job.steps.iter().enumerate() {
+    for (i, step) in job.work.steps.iter().enumerate() {
         match &step.kind {
             StepKind::Template { dest, .. } | StepKind::Copy { dest, .. } => add_file(&mut probes, dest),
             StepKind::Restore { from, dest, .. } => {
@@ -107,7 +110,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
                 if let Some(u) = unless {
                     let idx = probes.add(Probe::Command {
                         command: u.clone(),
-                        timeout: job.command_timeout,
+                        timeout: job.run.command_timeout,
                         max: 64 * 1024,
                     });
                     satisfied_probes.push((i, idx, true));
@@ -120,10 +123,10 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
         }
     }
     let host = Host {
-        become_: job.become_,
-        ..job.host.clone()
+        become_: job.work.become_,
+        ..job.work.host.clone()
     };
-    let outputs = gather(conn, &host, &probes, job.command_timeout).await?;
+    let outputs = gather(conn, &host, &probes, job.run.command_timeout).await?;
 
     let mut facts = plan::Facts::default();
     for (path, stat, read) in file_probes {

@@ -3,7 +3,6 @@
 //! dead-man timer, swap, run handlers, verify over a new connection, then
 //! confirm — or restore everything the run touched.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -11,16 +10,15 @@ use rand::Rng;
 use super::host_facts::{gather_facts, guard};
 use super::plan::{self, FileAction, FileKind, HostPlan, Op, StepInfo};
 use super::remote;
-use crate::baseline::Baseline;
+use super::{HostWork, RunContext};
 use crate::evaluate::CollectLimits;
 use crate::inspect::audit_over;
-use crate::inventory::{Become, Host};
+use crate::inventory::Host;
 use crate::playbook::StepKind;
-use crate::redact::Redactor;
 use crate::report::{Change, HostReport, HostStatus, RuleResult, RuleStatus};
 use crate::state::record::{sha256, FileRecord, TxRecord};
 use crate::transport::one_line;
-use crate::transport::{self, privileged, ConnectOptions, ExecLimits, ExecOutput, Transport, TransportError};
+use crate::transport::{privileged, ExecLimits, ExecOutput, Transport, TransportError};
 
 /// Largest file an apply reads to edit or back up.
 pub(super) const MAX_FILE: u64 = 16 * 1024 * 1024;
@@ -38,31 +36,11 @@ pub struct HostStep {
     pub validate: Option<String>,
 }
 
-/// Everything one host's transaction needs.
+/// One host's transaction: what the run shares with every host, and this
+/// host's own rendered work, both borrowed (nothing is copied per host).
 pub struct HostJob<'a> {
-    pub run_id: &'a str,
-    pub host: &'a Host,
-    pub become_: Become,
-    pub steps: Vec<HostStep>,
-    /// Rendered handlers (name, command), by index.
-    pub handlers: Vec<(String, String)>,
-    pub verify_commands: Vec<String>,
-    pub verify_baselines: &'a [Baseline],
-    pub redactor: Redactor,
-    pub check: bool,
-    pub confirm_timeout: Option<u64>,
-    /// The pause between handlers and verification.
-    pub settle: Duration,
-    pub connect: &'a ConnectOptions,
-    pub keys: &'a transport::ssh::KeyStore,
-    /// The run's shared connections to jump hosts.
-    pub jumps: &'a transport::ssh::JumpPool,
-    pub command_timeout: Duration,
-    pub interrupted: &'a AtomicBool,
-    /// For `rectify rollback`: what an earlier run left in each file. A file
-    /// that differs now was changed since, and is not restored unless `force`.
-    pub guards: Vec<Guard>,
-    pub force: bool,
+    pub run: &'a RunContext,
+    pub work: &'a HostWork,
 }
 
 /// What a run left at `path`, to notice later changes by someone else.
@@ -85,10 +63,10 @@ pub struct HostOutcome {
 impl HostJob<'_> {
     fn report(&self, status: HostStatus, error: Option<String>, changes: Vec<Change>, clock: Instant) -> HostReport {
         HostReport {
-            name: self.host.name.clone(),
-            address: self.host.address.clone(),
+            name: self.work.host.name.clone(),
+            address: self.work.host.address.clone(),
             status,
-            error: error.map(|e| self.redactor.redact(&e)),
+            error: error.map(|e| self.work.redactor.redact(&e)),
             results: Vec::new(),
             changes,
             duration_ms: clock.elapsed().as_millis() as u64,
@@ -99,7 +77,7 @@ impl HostJob<'_> {
 
     fn limits(&self) -> ExecLimits {
         ExecLimits {
-            timeout: self.command_timeout,
+            timeout: self.run.command_timeout,
             max_stdout: 1024 * 1024,
             max_stderr: 64 * 1024,
         }
@@ -108,7 +86,7 @@ impl HostJob<'_> {
     /// Runs a script (on stdin) with the host's privileges.
     async fn script(&self, conn: &dyn Transport, script: &str) -> Result<ExecOutput, TransportError> {
         conn.exec(
-            &privileged(self.become_, &["sh", "-s"]),
+            &privileged(self.work.become_, &["sh", "-s"]),
             script.as_bytes(),
             self.limits(),
         )
@@ -116,14 +94,14 @@ impl HostJob<'_> {
     }
 
     fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        self.run.cancel.is_cancelled()
     }
 }
 
 pub async fn run(job: HostJob<'_>) -> HostOutcome {
     let clock = Instant::now();
     let outcome = |report| HostOutcome { report, record: None };
-    let conn = match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
+    let conn = match job.run.connector.connect(&job.work.host).await {
         Ok(c) => c,
         Err(e) => return outcome(job.report(HostStatus::Error, Some(one_line(&e)), Vec::new(), clock)),
     };
@@ -149,7 +127,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
             validate: s.validate.as_deref(),
         })
         .collect();
-    let plan = match plan::plan(&infos, &facts, &job.redactor) {
+    let plan = match plan::plan(&infos, &facts, &job.work.redactor) {
         Ok(p) => p,
         Err(e) => {
             return outcome(job.report(
@@ -177,7 +155,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
     }
     let mut changes = plan.changes.clone();
     changes.extend(refused);
-    if job.check {
+    if job.run.check {
         return outcome(job.report(HostStatus::WouldChange, None, changes, clock));
     }
     if job.interrupted() {
@@ -194,7 +172,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
         conn,
         plan: &plan,
         nonce: format!("{:032x}", rand::rng().random::<u128>()),
-        handlers: plan.handlers.iter().map(|h| job.handlers[*h].1.clone()).collect(),
+        handlers: plan.handlers.iter().map(|h| job.work.handlers[*h].1.clone()).collect(),
     };
     let (mut status, mut error) = tx.execute().await;
     if let Some(r) = refusal {
@@ -271,8 +249,8 @@ fn record(job: &HostJob<'_>, plan: &HostPlan, handlers: &[String]) -> TxRecord {
         })
         .collect();
     TxRecord {
-        backup_dir: remote::backup_dir(job.run_id),
-        handlers: handlers.iter().map(|h| job.redactor.redact(h)).collect(),
+        backup_dir: remote::backup_dir(&job.run.run_id),
+        handlers: handlers.iter().map(|h| job.work.redactor.redact(h)).collect(),
         files,
         sysctl,
     }
@@ -301,11 +279,11 @@ impl Transaction<'_> {
 
         // The whole change in one remote command; see `remote::change`.
         let script = match remote::change(
-            job.run_id,
+            &job.run.run_id,
             self.plan,
             &self.handlers,
-            job.confirm_timeout,
-            job.command_timeout.as_secs().max(1),
+            job.run.confirm_timeout,
+            job.run.command_timeout.as_secs().max(1),
             &self.nonce,
         ) {
             Ok(s) => s,
@@ -313,13 +291,13 @@ impl Transaction<'_> {
         };
         let validations: u32 = self.plan.files.iter().map(|f| f.validate.len() as u32).sum();
         let limits = ExecLimits {
-            timeout: job.command_timeout * (2 + validations + self.handlers.len() as u32),
+            timeout: job.run.command_timeout * (2 + validations + self.handlers.len() as u32),
             ..job.limits()
         };
         let armed_at = Instant::now();
         let result = self
             .conn
-            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
+            .exec(&privileged(job.work.become_, &["sh", "-s"]), script.as_bytes(), limits)
             .await;
         let out = match result {
             Ok(out) => out,
@@ -398,7 +376,7 @@ impl Transaction<'_> {
         // could reach the old process and confirm a change that cuts the
         // host off.
         if !self.handlers.is_empty() {
-            tokio::time::sleep(job.settle).await;
+            tokio::time::sleep(job.run.settle).await;
         }
         if job.interrupted() {
             return self.roll_back("interrupted".into(), armed_at).await;
@@ -419,16 +397,16 @@ impl Transaction<'_> {
             fresh.close().await;
             return self.roll_back("interrupted".into(), armed_at).await;
         }
-        let script = match remote::verify_and_confirm(job.run_id, &job.verify_commands, &self.nonce) {
+        let script = match remote::verify_and_confirm(&job.run.run_id, &job.work.verify_commands, &self.nonce) {
             Ok(s) => s,
             Err(e) => return quote_err(e),
         };
         let limits = ExecLimits {
-            timeout: job.command_timeout * (1 + job.verify_commands.len() as u32),
+            timeout: job.run.command_timeout * (1 + job.work.verify_commands.len() as u32),
             ..job.limits()
         };
         let confirmed = fresh
-            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
+            .exec(&privileged(job.work.become_, &["sh", "-s"]), script.as_bytes(), limits)
             .await;
         fresh.close().await;
         let out = match confirmed {
@@ -441,7 +419,7 @@ impl Transaction<'_> {
         };
         let status = Status::parse(&out.stdout, &self.nonce);
         if let Some((i, msg)) = &status.verify {
-            let cmd = job.verify_commands.get(*i).map(String::as_str).unwrap_or("?");
+            let cmd = job.work.verify_commands.get(*i).map(String::as_str).unwrap_or("?");
             let detail = if msg.trim().is_empty() {
                 String::new()
             } else {
@@ -449,7 +427,7 @@ impl Transaction<'_> {
             };
             return self
                 .roll_back(
-                    format!("verify failed: `{}` failed{detail}", job.redactor.redact(cmd)),
+                    format!("verify failed: `{}` failed{detail}", job.work.redactor.redact(cmd)),
                     armed_at,
                 )
                 .await;
@@ -469,7 +447,7 @@ impl Transaction<'_> {
     }
 
     fn handler_name(&self, i: usize) -> String {
-        self.job.handlers[self.plan.handlers[i]].0.clone()
+        self.job.work.handlers[self.plan.handlers[i]].0.clone()
     }
 
     fn describe_op(&self, op: &str) -> String {
@@ -477,24 +455,24 @@ impl Transaction<'_> {
             Some(Op::File(f)) => self.plan.files[*f].path.clone(),
             Some(Op::Sysctl { key, .. }) => format!("sysctl {key}"),
             Some(Op::Command { sensitive: true, .. }) => "a sensitive command".into(),
-            Some(Op::Command { command, .. }) => format!("command {:?}", self.job.redactor.redact(command)),
+            Some(Op::Command { command, .. }) => format!("command {:?}", self.job.work.redactor.redact(command)),
             None => op.to_string(),
         }
     }
 
     async fn verify_baselines(&self, conn: &dyn Transport) -> Result<(), String> {
         let job = self.job;
-        if !job.verify_baselines.is_empty() {
+        if !job.run.verify_baselines.is_empty() {
             let host = Host {
-                become_: job.become_,
-                ..job.host.clone()
+                become_: job.work.become_,
+                ..job.work.host.clone()
             };
             let results = audit_over(
                 conn,
                 &host,
-                job.verify_baselines,
+                &job.run.verify_baselines,
                 &CollectLimits::default(),
-                job.command_timeout,
+                job.run.command_timeout,
             )
             .await?
             .results;
@@ -514,17 +492,17 @@ impl Transaction<'_> {
     /// else a new one, else by waiting for the dead-man timer.
     async fn roll_back(&self, why: String, armed_at: Instant) -> (HostStatus, Option<String>) {
         let job = self.job;
-        let script = match remote::rollback(job.run_id) {
+        let script = match remote::rollback(&job.run.run_id) {
             Ok(s) => s,
             Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; rollback: {e}"))),
         };
         // restore.sh reruns the handlers (and rollback commands), each
         // bounded by the command timeout on the host.
         let limits = ExecLimits {
-            timeout: job.command_timeout * (2 + self.handlers.len() as u32 + self.plan.ops.len() as u32),
+            timeout: job.run.command_timeout * (2 + self.handlers.len() as u32 + self.plan.ops.len() as u32),
             ..job.limits()
         };
-        let argv = privileged(job.become_, &["sh", "-s"]);
+        let argv = privileged(job.work.become_, &["sh", "-s"]);
         let mut out = self.conn.exec(&argv, script.as_bytes(), limits).await;
         if out.is_err() {
             if let Ok(fresh) = reconnect(job).await {
@@ -552,7 +530,7 @@ impl Transaction<'_> {
                             "{why}; ROLLBACK FAILED ({}{}): see {}/restore.log on the host",
                             safe(&text),
                             with_hint(&o),
-                            remote::backup_dir(job.run_id)
+                            remote::backup_dir(&job.run.run_id)
                         )),
                     );
                 }
@@ -567,7 +545,7 @@ impl Transaction<'_> {
                     ),
                 }
             }
-            Err(_) if job.confirm_timeout.is_some() => self.await_timer(why, armed_at).await,
+            Err(_) if job.run.confirm_timeout.is_some() => self.await_timer(why, armed_at).await,
             Err(e) => (
                 HostStatus::RollbackFailed,
                 Some(format!(
@@ -582,9 +560,9 @@ impl Transaction<'_> {
     /// ask the host how it went.
     async fn await_timer(&self, why: String, armed_at: Instant) -> (HostStatus, Option<String>) {
         let job = self.job;
-        let timeout = Duration::from_secs(job.confirm_timeout.unwrap_or(0));
+        let timeout = Duration::from_secs(job.run.confirm_timeout.unwrap_or(0));
         let deadline = armed_at + timeout + Duration::from_secs(60);
-        let script = match remote::settled(job.run_id) {
+        let script = match remote::settled(&job.run.run_id) {
             Ok(s) => s,
             Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; {e}"))),
         };
@@ -597,7 +575,7 @@ impl Transaction<'_> {
 
     /// Waits (bounded) for a restore already under way on the host.
     async fn await_settled(&self, why: String, deadline: Instant) -> (HostStatus, Option<String>) {
-        let script = match remote::settled(self.job.run_id) {
+        let script = match remote::settled(&self.job.run.run_id) {
             Ok(s) => s,
             Err(e) => return (HostStatus::RollbackFailed, Some(format!("{why}; {e}"))),
         };
@@ -623,7 +601,7 @@ impl Transaction<'_> {
                                 HostStatus::RollbackFailed,
                                 Some(format!(
                                     "{why}; the dead-man timer's restore FAILED: see {}/restore.log",
-                                    remote::backup_dir(job.run_id)
+                                    remote::backup_dir(&job.run.run_id)
                                 )),
                             )
                         }
@@ -696,7 +674,7 @@ async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, String> {
     // A reload usually takes milliseconds: retry soon, then back off.
     let mut pause = Duration::from_millis(100);
     loop {
-        match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
+        match job.run.connector.connect(&job.work.host).await {
             Ok(c) => return Ok(c),
             Err(e) if e.is_permanent() || Instant::now() >= until => return Err(one_line(&e)),
             Err(_) => {
