@@ -3,6 +3,8 @@
 //! The audit engine talks only to [`Transport`]; it never knows whether it
 //! runs over russh or a local process.
 
+mod jump;
+mod known_hosts;
 pub mod local;
 pub mod ssh;
 
@@ -138,7 +140,7 @@ pub enum HostKeyPolicy {
 pub struct Connector {
     options: ConnectOptions,
     keys: ssh::KeyStore,
-    jumps: ssh::JumpPool,
+    jumps: jump::JumpPool,
 }
 
 impl Connector {
@@ -146,7 +148,7 @@ impl Connector {
         Connector {
             options,
             keys: ssh::KeyStore::default(),
-            jumps: ssh::JumpPool::default(),
+            jumps: jump::JumpPool::default(),
         }
     }
 
