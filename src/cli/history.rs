@@ -39,7 +39,7 @@ pub struct ChangesArgs {
 }
 
 fn since(text: &str) -> Result<String, Error> {
-    let t = history::since(text, Utc::now()).map_err(Error::Usage)?;
+    let t = history::since(text, Utc::now()).map_err(|e| Error::Usage(e.to_string()))?;
     Ok(t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 

@@ -45,7 +45,7 @@ impl KeyStore {
         let key = match keys::load_secret_key(path, None) {
             Ok(key) => key,
             Err(keys::Error::KeyIsEncrypted) => {
-                let passphrase = passphrase_for(path).map_err(fail)?;
+                let passphrase = passphrase_for(path).map_err(|e| fail(e.to_string()))?;
                 keys::load_secret_key(path, Some(&passphrase)).map_err(|e| fail(e.to_string()))?
             }
             Err(e) => return Err(fail(e.to_string())),
@@ -74,13 +74,17 @@ pub fn take_passphrase_from_env() {
 
 /// `RECTIFY_KEY_PASSPHRASE`, else a prompt on the controlling terminal.
 /// Never a command-line argument: those show in `ps`.
-fn passphrase_for(path: &Path) -> Result<String, String> {
+/// An encrypted key and no way to ask for its passphrase.
+#[derive(Debug, thiserror::Error)]
+#[error("key is encrypted, set RECTIFY_KEY_PASSPHRASE or run on a terminal ({0})")]
+struct NoPassphrase(std::io::Error);
+
+fn passphrase_for(path: &Path) -> Result<String, NoPassphrase> {
     let from_env = ENV_PASSPHRASE.get_or_init(|| std::env::var("RECTIFY_KEY_PASSPHRASE").ok());
     if let Some(p) = from_env {
         return Ok(p.clone());
     }
-    rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
-        .map_err(|e| format!("key is encrypted, set RECTIFY_KEY_PASSPHRASE or run on a terminal ({e})"))
+    rpassword::prompt_password(format!("Passphrase for {}: ", path.display())).map_err(NoPassphrase)
 }
 
 pub(super) struct KeyChecker {
