@@ -6,16 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 use crate::baseline::Baseline;
 use crate::evaluate::CollectLimits;
-use crate::fleet::Event;
+use crate::fleet::{self, Cancel, Event, Schedule};
 use crate::inspect::audit_over;
 use crate::inventory::Host;
 use crate::report::{HostReport, HostStatus, RunKind, RunReport};
 use crate::run_id::new_run_id;
-use crate::transport::{self, one_line, ConnectOptions};
+use crate::transport::{one_line, ConnectOptions, Connector};
 use crate::waiver::{self, Waiver};
 
 /// Everything an audit needs, decided by the caller.
@@ -34,40 +34,32 @@ pub struct AuditPlan {
 pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) -> RunReport {
     let started = Utc::now();
     let run_id = new_run_id(started);
-    let plan = Arc::new(plan);
-    let keys = Arc::new(transport::ssh::KeyStore::default());
-    let jumps = Arc::new(transport::ssh::JumpPool::default());
-    let slots = Arc::new(Semaphore::new(plan.forks.max(1)));
-
-    let mut tasks = Vec::with_capacity(plan.hosts.len());
-    for index in 0..plan.hosts.len() {
-        let (plan, keys, jumps, slots, events) =
-            (plan.clone(), keys.clone(), jumps.clone(), slots.clone(), events.clone());
-        tasks.push(tokio::spawn(async move {
-            let _slot = slots.acquire_owned().await.expect("semaphore is never closed");
-            let host = &plan.hosts[index];
-            if let Some(tx) = &events {
-                let _ = tx.send(Event::HostStarted {
-                    name: host.name.clone(),
-                });
+    let schedule = Schedule::forks(plan.forks);
+    let connector = Connector::new(plan.connect.clone());
+    let context = Arc::new((plan, connector));
+    let names: Vec<String> = context.0.hosts.iter().map(|h| h.name.clone()).collect();
+    // An audit changes nothing: Ctrl-C drops it whole instead of cancelling batches.
+    let outcomes = fleet::run(
+        &names,
+        schedule,
+        events.as_ref(),
+        &Cancel::default(),
+        |r: &HostReport| r.status,
+        |index| {
+            let context = context.clone();
+            async move {
+                let (plan, connector) = &*context;
+                audit_host(&plan.hosts[index], plan, connector).await
             }
-            let report = audit_host(host, &plan, &keys, &jumps).await;
-            if let Some(tx) = &events {
-                let _ = tx.send(Event::HostFinished {
-                    name: host.name.clone(),
-                    status: report.status,
-                });
-            }
-            report
-        }));
-    }
-    let mut hosts = Vec::with_capacity(tasks.len());
-    for (task, host) in tasks.into_iter().zip(&plan.hosts) {
-        hosts.push(
-            task.await
-                .unwrap_or_else(|e| host_error(host, format!("internal error: {e}"), Duration::ZERO)),
-        );
-    }
+        },
+    )
+    .await;
+    let plan = &context.0;
+    let hosts: Vec<HostReport> = outcomes
+        .into_iter()
+        .zip(&plan.hosts)
+        .map(|(outcome, host)| outcome.unwrap_or_else(|unfinished| unfinished.report(&host.name, &host.address)))
+        .collect();
     RunReport {
         run_id,
         kind: RunKind::Audit,
@@ -94,14 +86,9 @@ fn host_error(host: &Host, error: String, elapsed: Duration) -> HostReport {
     }
 }
 
-async fn audit_host(
-    host: &Host,
-    plan: &AuditPlan,
-    keys: &transport::ssh::KeyStore,
-    jumps: &transport::ssh::JumpPool,
-) -> HostReport {
+async fn audit_host(host: &Host, plan: &AuditPlan, connector: &Connector) -> HostReport {
     let clock = Instant::now();
-    let connection = match transport::connect(host, &plan.connect, keys, jumps).await {
+    let connection = match connector.connect(host).await {
         Ok(c) => c,
         Err(e) => return host_error(host, one_line(&e), clock.elapsed()),
     };

@@ -179,19 +179,32 @@ pub fn changes(versions: &[FileVersion]) -> Vec<FileChange> {
 
 /// `--since`: a duration back from `now` (`30d`, `12h`, `2w`), or a date
 /// (`2026-11-01`) or RFC 3339 time.
-pub fn since(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, String> {
+/// A `--since` that is neither a duration nor a date.
+#[derive(Debug, thiserror::Error)]
+pub enum SinceError {
+    #[error("--since {text:?}: expected a duration like 30d or 12h, or a date like 2026-11-01 ({source})")]
+    Unreadable {
+        text: String,
+        source: humantime::DurationError,
+    },
+    #[error("--since {0:?} is too long")]
+    TooLong(String),
+}
+
+pub fn since(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, SinceError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
     }
-    let d = humantime::parse_duration(text).map_err(|e| {
-        format!("--since {text:?}: expected a duration like 30d or 12h, or a date like 2026-11-01 ({e})")
+    let d = humantime::parse_duration(text).map_err(|source| SinceError::Unreadable {
+        text: text.to_string(),
+        source,
     })?;
-    let d = chrono::Duration::from_std(d).map_err(|_| format!("--since {text:?} is too long"))?;
-    now.checked_sub_signed(d)
-        .ok_or_else(|| format!("--since {text:?} is too long"))
+    let too_long = || SinceError::TooLong(text.to_string());
+    let d = chrono::Duration::from_std(d).map_err(|_| too_long())?;
+    now.checked_sub_signed(d).ok_or_else(too_long)
 }
 
 #[cfg(test)]

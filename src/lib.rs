@@ -5,7 +5,10 @@
 //! driven by [`audit`] through [`inspect`] (one host). [`baseline`] holds
 //! the rules, [`conftext`] reads and edits configuration text for both
 //! evaluation and planning, [`validate`] checks input files offline, and
-//! [`cli`] is the only layer that prints.
+//! [`cli`] is the only layer that prints: it parses arguments into the
+//! option structs of [`ops`] (one module per command), calls it, and prints.
+//! [`fleet`] schedules hosts for both engines; [`error`] is the error a
+//! command ends with and its exit code.
 //!
 //! Repair: [`playbook`] (loading; each step kind in [`steps`]) → [`plan`]
 //! (pure) → [`apply`] (remote shell, one transaction per host) → [`state`] (what `rollback` needs later).
@@ -22,11 +25,13 @@ pub mod collect;
 pub mod config_error;
 pub mod conftext;
 pub mod diff;
+pub mod error;
 pub mod evaluate;
 pub mod fleet;
 pub mod history;
 pub mod inspect;
 pub mod inventory;
+pub mod ops;
 pub mod plan;
 pub mod playbook;
 pub mod redact;

@@ -17,7 +17,7 @@ use crate::transport::Transport;
 pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a Step>, Vec<Change>) {
     let mut refused = Vec::new();
     let mut refused_paths = Vec::new();
-    for g in &job.guards {
+    for g in &job.work.guards {
         let Some(now) = facts.files.get(&g.path) else { continue };
         let exists = now.kind != FileKind::Missing;
         let same = exists == g.exists
@@ -26,13 +26,15 @@ pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a S
                     && g.hash
                         .as_ref()
                         .is_none_or(|h| now.content.as_ref().is_ok_and(|c| &sha256(c) == h))));
-        if same || job.force {
+        if same || job.run.force {
             continue;
         }
         let diff = match (&g.content, &now.content) {
-            (Some(then), Ok(current)) => job
-                .redactor
-                .redact(&crate::diff::unified(&g.path, Some(then), Some(current))),
+            (Some(then), Ok(current)) => {
+                job.work
+                    .redactor
+                    .redact(&crate::diff::unified(&g.path, Some(then), Some(current)))
+            }
             _ if !exists => format!("{} was removed since run {}\n", g.path, g.run_id),
             _ => format!("{} changed since run {} (content not shown)\n", g.path, g.run_id),
         };
@@ -44,6 +46,7 @@ pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a S
         refused_paths.push(g.path.as_str());
     }
     let kept = job
+        .work
         .steps
         .iter()
         .filter(|s| s.kind.writes().is_none_or(|path| !refused_paths.contains(&path)))
@@ -69,7 +72,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     let mut satisfied_probes = Vec::new();
     let mut sshd_probes: Vec<(String, usize)> = Vec::new();
     let mut needs = Needs::default();
-    for (i, step) in job.steps.iter().enumerate() {
+    for (i, step) in job.work.steps.iter().enumerate() {
         step.kind.needs(i, &mut needs);
     }
     for need in needs.0 {
@@ -95,7 +98,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
             Need::Unless { step, command } => {
                 let idx = probes.add(Probe::Command {
                     command,
-                    timeout: job.command_timeout,
+                    timeout: job.run.command_timeout,
                     max: 64 * 1024,
                 });
                 satisfied_probes.push((step, idx, true));
@@ -107,10 +110,10 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
         }
     }
     let host = Host {
-        become_: job.become_,
-        ..job.host.clone()
+        become_: job.work.become_,
+        ..job.work.host.clone()
     };
-    let outputs = gather(conn, &host, &probes, job.command_timeout).await?;
+    let outputs = gather(conn, &host, &probes, job.run.command_timeout).await?;
 
     let mut facts = plan::Facts::default();
     for (path, stat, read) in file_probes {

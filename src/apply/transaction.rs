@@ -1,4 +1,4 @@
-//! One host's transaction (SPEC, "Apply, per host, as one transaction"):
+//! One host's transaction (docs/playbook.md, "The transaction"):
 //! gather, plan, lock, upload and validate candidates, back up, arm the
 //! dead-man timer, swap, run handlers, verify over a new connection, then
 //! confirm — or restore everything the run touched.
@@ -12,53 +12,28 @@ mod execute;
 
 pub use decide::TxError;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::Rng;
 
 use super::host_facts::{gather_facts, guard};
 use super::remote;
-use crate::baseline::Baseline;
-use crate::inventory::{Become, Host};
+use super::{HostWork, RunContext};
 use crate::plan::{self, FileAction, FileKind, HostPlan, Op};
-use crate::redact::Redactor;
 use crate::report::{Change, HostReport, HostStatus};
 use crate::state::record::{sha256, FileRecord, TxRecord};
-use crate::steps::Step;
 use crate::transport::one_line;
-use crate::transport::{self, privileged, ConnectOptions, ExecLimits, ExecOutput, Transport, TransportError};
+use crate::transport::{privileged, ExecLimits, ExecOutput, Transport, TransportError};
 use execute::Transaction;
 
 /// Largest file an apply reads to edit or back up.
 pub(super) const MAX_FILE: u64 = 16 * 1024 * 1024;
 
-/// Everything one host's transaction needs.
+/// One host's transaction: what the run shares with every host, and this
+/// host's own rendered work, both borrowed (nothing is copied per host).
 pub struct HostJob<'a> {
-    pub run_id: &'a str,
-    pub host: &'a Host,
-    pub become_: Become,
-    /// The steps, rendered for this host.
-    pub steps: Vec<Step>,
-    /// Rendered handlers (name, command), by index.
-    pub handlers: Vec<(String, String)>,
-    pub verify_commands: Vec<String>,
-    pub verify_baselines: &'a [Baseline],
-    pub redactor: Redactor,
-    pub check: bool,
-    pub confirm_timeout: Option<u64>,
-    /// The pause between handlers and verification.
-    pub settle: Duration,
-    pub connect: &'a ConnectOptions,
-    pub keys: &'a transport::ssh::KeyStore,
-    /// The run's shared connections to jump hosts.
-    pub jumps: &'a transport::ssh::JumpPool,
-    pub command_timeout: Duration,
-    pub interrupted: &'a AtomicBool,
-    /// For `rectify rollback`: what an earlier run left in each file. A file
-    /// that differs now was changed since, and is not restored unless `force`.
-    pub guards: Vec<Guard>,
-    pub force: bool,
+    pub run: &'a RunContext,
+    pub work: &'a HostWork,
 }
 
 /// What a run left at `path`, to notice later changes by someone else.
@@ -81,10 +56,10 @@ pub struct HostOutcome {
 impl HostJob<'_> {
     fn report(&self, status: HostStatus, error: Option<String>, changes: Vec<Change>, clock: Instant) -> HostReport {
         HostReport {
-            name: self.host.name.clone(),
-            address: self.host.address.clone(),
+            name: self.work.host.name.clone(),
+            address: self.work.host.address.clone(),
             status,
-            error: error.map(|e| self.redactor.redact(&e)),
+            error: error.map(|e| self.work.redactor.redact(&e)),
             results: Vec::new(),
             changes,
             duration_ms: clock.elapsed().as_millis() as u64,
@@ -95,7 +70,7 @@ impl HostJob<'_> {
 
     fn limits(&self) -> ExecLimits {
         ExecLimits {
-            timeout: self.command_timeout,
+            timeout: self.run.command_timeout,
             max_stdout: 1024 * 1024,
             max_stderr: 64 * 1024,
         }
@@ -104,7 +79,7 @@ impl HostJob<'_> {
     /// Runs a script (on stdin) with the host's privileges.
     async fn script(&self, conn: &dyn Transport, script: &str) -> Result<ExecOutput, TransportError> {
         conn.exec(
-            &privileged(self.become_, &["sh", "-s"]),
+            &privileged(self.work.become_, &["sh", "-s"]),
             script.as_bytes(),
             self.limits(),
         )
@@ -112,14 +87,14 @@ impl HostJob<'_> {
     }
 
     fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        self.run.cancel.is_cancelled()
     }
 }
 
 pub async fn run(job: HostJob<'_>) -> HostOutcome {
     let clock = Instant::now();
     let outcome = |report| HostOutcome { report, record: None };
-    let conn = match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
+    let conn = match job.run.connector.connect(&job.work.host).await {
         Ok(c) => c,
         Err(e) => return outcome(job.report(HostStatus::Error, Some(one_line(&e)), Vec::new(), clock)),
     };
@@ -135,7 +110,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
         Err(e) => return outcome(job.report(HostStatus::Error, Some(e), Vec::new(), clock)),
     };
     let (kept, refused) = guard(job, &facts);
-    let plan = match plan::plan(&kept, &facts, &job.redactor) {
+    let plan = match plan::plan(&kept, &facts, &job.work.redactor) {
         Ok(p) => p,
         Err(e) => {
             return outcome(job.report(
@@ -163,7 +138,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
     }
     let mut changes = plan.changes.clone();
     changes.extend(refused);
-    if job.check {
+    if job.run.check {
         return outcome(job.report(HostStatus::WouldChange, None, changes, clock));
     }
     if job.interrupted() {
@@ -180,7 +155,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
         conn,
         plan: &plan,
         nonce: format!("{:032x}", rand::rng().random::<u128>()),
-        handlers: plan.handlers.iter().map(|h| job.handlers[*h].1.clone()).collect(),
+        handlers: plan.handlers.iter().map(|h| job.work.handlers[*h].1.clone()).collect(),
     };
     let result = tx.execute().await;
     let nothing_changed = matches!(&result, Err(e) if e.nothing_changed());
@@ -262,8 +237,8 @@ fn record(job: &HostJob<'_>, plan: &HostPlan, handlers: &[String]) -> TxRecord {
         })
         .collect();
     TxRecord {
-        backup_dir: remote::backup_dir(job.run_id),
-        handlers: handlers.iter().map(|h| job.redactor.redact(h)).collect(),
+        backup_dir: remote::backup_dir(&job.run.run_id),
+        handlers: handlers.iter().map(|h| job.work.redactor.redact(h)).collect(),
         files,
         sysctl,
     }

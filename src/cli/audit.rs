@@ -8,12 +8,12 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::targets::{ConnectionArgs, TargetArgs};
-use super::{exit, progress, CliError, Output};
-use crate::audit::{self, AuditPlan};
+use super::{exit, progress, Error, Output};
+use crate::audit::AuditPlan;
 use crate::baseline::Baseline;
-use crate::config_error::ConfigErrors;
 use crate::evaluate::CollectLimits;
 use crate::inventory::Host;
+use crate::ops;
 use crate::report::{Format, RunReport};
 use crate::waiver::Waiver;
 
@@ -51,43 +51,8 @@ pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-/// Loads every baseline, reporting all problems at once.
-pub fn load_baselines(paths: &[PathBuf]) -> Result<Vec<Baseline>, CliError> {
-    let mut errors = ConfigErrors::default();
-    let mut baselines = Vec::new();
-    for path in paths {
-        match Baseline::load(path) {
-            Ok(b) => baselines.push(b),
-            Err(mut e) => errors.0.append(&mut e.0),
-        }
-    }
-    if errors.0.is_empty() {
-        Ok(baselines)
-    } else {
-        Err(CliError::Config(errors))
-    }
-}
-
-pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
-    // Everything that can be wrong with the input is found before any host
-    // is contacted (SPEC: exit 2, nothing contacted).
-    let mut errors = ConfigErrors::default();
-    let baselines = load_baselines(&args.baselines).unwrap_or_else(|e| {
-        if let CliError::Config(mut e) = e {
-            errors.0.append(&mut e.0);
-        }
-        Vec::new()
-    });
-    let waivers = match &args.waivers {
-        Some(path) => Waiver::load_file(path).unwrap_or_else(|mut e| {
-            errors.0.append(&mut e.0);
-            Vec::new()
-        }),
-        None => Vec::new(),
-    };
-    if !errors.0.is_empty() {
-        return Err(CliError::Config(errors));
-    }
+pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
+    let (baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
     let hosts = args.targets.resolve()?;
     let conn = &args.connection;
     let _lock = conn.take_lock()?;
@@ -96,7 +61,7 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits) else {
+    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits).await else {
         eprintln!("interrupted: nothing was changed");
         return Ok(exit::INTERRUPTED);
     };
@@ -108,7 +73,7 @@ pub fn exec(args: AuditArgs) -> Result<u8, CliError> {
 }
 
 /// Audits `hosts` with a progress bar; `None` when interrupted.
-pub fn run_audit(
+pub async fn run_audit(
     hosts: Vec<Host>,
     baselines: Vec<Baseline>,
     waivers: Vec<Waiver>,
@@ -118,10 +83,10 @@ pub fn run_audit(
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    run_audit_with(hosts, baselines, waivers, conn, limits)
+    run_audit_with(hosts, baselines, waivers, conn, limits).await
 }
 
-fn run_audit_with(
+async fn run_audit_with(
     hosts: Vec<Host>,
     baselines: Vec<Baseline>,
     waivers: Vec<Waiver>,
@@ -137,32 +102,29 @@ fn run_audit_with(
         forks: conn.forks as usize,
         waivers,
     };
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
-    let report = runtime.block_on(async {
-        // Registered before any host task starts, so an early Ctrl-C is not lost.
-        let mut interrupt = signal(SignalKind::interrupt()).expect("install SIGINT handler");
-        let (tx, rx) = mpsc::unbounded_channel();
-        let follower = tokio::spawn(progress::follow(bar.clone(), rx));
-        let report = tokio::select! {
-            report = audit::run(plan, Some(tx)) => Some(report),
-            _ = interrupt.recv() => None,
-        };
-        if report.is_some() {
-            let _ = follower.await;
-        } else {
-            // Hosts still in flight hold the event channel open; an audit
-            // changes nothing, so there is nothing to wait for.
-            follower.abort();
-            bar.finish_and_clear();
+    // Registered before any host task starts, so an early Ctrl-C is not lost.
+    let mut interrupt = match signal(SignalKind::interrupt()) {
+        Ok(interrupt) => interrupt,
+        Err(e) => {
+            eprintln!("error: cannot install the SIGINT handler: {e}");
+            return None;
         }
-        report
-    });
-    runtime.shutdown_background();
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let follower = tokio::spawn(progress::follow(bar.clone(), rx));
+    let report = tokio::select! {
+        report = ops::audit::audit(plan, Some(tx)) => Some(report),
+        _ = interrupt.recv() => None,
+    };
+    if report.is_some() {
+        let _ = follower.await;
+    } else {
+        // Hosts still in flight hold the event channel open; an audit
+        // changes nothing, so there is nothing to wait for.
+        follower.abort();
+        bar.finish_and_clear();
+    }
     report
 }
 

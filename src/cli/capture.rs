@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::targets::ConnectionArgs;
-use super::{exit, CliError};
+use super::{exit, Error};
 use crate::baseline::Baseline;
-use crate::capture::{capture_host, file_rule};
+use crate::capture::file_rule;
 use crate::inventory::{HostPattern, Inventory, SshConfig};
-use crate::transport;
+use crate::ops::{self, capture::CaptureOptions};
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -38,17 +38,17 @@ pub struct CaptureArgs {
     pub connection: ConnectionArgs,
 }
 
-pub fn exec(args: CaptureArgs) -> Result<u8, CliError> {
+pub async fn exec(args: CaptureArgs) -> Result<u8, Error> {
     let from = Baseline::load(&args.from)?;
     for f in &args.files {
-        crate::playbook::check_remote_path(f).map_err(|e| CliError::Usage(format!("--file: {e}")))?;
+        crate::playbook::check_remote_path(f).map_err(|e| Error::Usage(format!("--file: {e}")))?;
     }
-    let ssh = SshConfig::load_user().map_err(|e| CliError::Usage(format!("ssh config: {e}")))?;
-    let inventory = Inventory::load(&args.inventory, &ssh).map_err(|e| CliError::Config(e.into()))?;
-    let pattern = HostPattern::parse(&args.host).map_err(|e| CliError::Usage(format!("--host: {e}")))?;
+    let ssh = SshConfig::load_user().map_err(|e| Error::Usage(format!("ssh config: {e}")))?;
+    let inventory = Inventory::load(&args.inventory, &ssh).map_err(|e| Error::Config(e.into()))?;
+    let pattern = HostPattern::parse(&args.host).map_err(|e| Error::Usage(format!("--host: {e}")))?;
     let hosts = inventory.select(Some(&pattern));
     let [host] = hosts.as_slice() else {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "--host {:?} must name exactly one host of {} (it matches {})",
             args.host,
             args.inventory.display(),
@@ -57,27 +57,14 @@ pub fn exec(args: CaptureArgs) -> Result<u8, CliError> {
     };
     let extra: Vec<_> = args.files.iter().map(|f| file_rule(f)).collect();
     let conn = &args.connection;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let captured = runtime.block_on(async {
-        let keys = transport::ssh::KeyStore::default();
-        let jumps = transport::ssh::JumpPool::default();
-        let connection = transport::connect(host, &conn.connect_options(), &keys, &jumps)
-            .await
-            .map_err(|e| crate::transport::one_line(&e))?;
-        let captured = capture_host(
-            connection.as_ref(),
-            host,
-            &from,
-            &extra,
-            Duration::from_secs(conn.command_timeout),
-        )
-        .await;
-        connection.close().await;
-        captured
-    });
+    let captured = ops::capture::capture(CaptureOptions {
+        host,
+        from: &from,
+        extra: &extra,
+        connect: conn.connect_options(),
+        command_timeout: Duration::from_secs(conn.command_timeout),
+    })
+    .await;
     let captured = match captured {
         Ok(c) => c,
         Err(e) => {
@@ -85,7 +72,7 @@ pub fn exec(args: CaptureArgs) -> Result<u8, CliError> {
             return Ok(3);
         }
     };
-    super::audit::write_atomically(&args.output, captured.yaml.as_bytes()).map_err(|source| CliError::Write {
+    super::audit::write_atomically(&args.output, captured.yaml.as_bytes()).map_err(|source| Error::Write {
         path: args.output.display().to_string(),
         source,
     })?;

@@ -4,10 +4,10 @@
 use chrono::{SecondsFormat, Utc};
 use clap::{Args, ValueEnum};
 
-use super::{exit, CliError};
+use super::{exit, Error};
 use crate::history;
+use crate::ops;
 use crate::report::sanitize::for_terminal;
-use crate::state::StateDb;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HistoryFormat {
@@ -38,16 +38,14 @@ pub struct ChangesArgs {
     pub format: HistoryFormat,
 }
 
-fn since(text: &str) -> Result<String, CliError> {
-    let t = history::since(text, Utc::now()).map_err(CliError::Usage)?;
+fn since(text: &str) -> Result<String, Error> {
+    let t = history::since(text, Utc::now()).map_err(|e| Error::Usage(e.to_string()))?;
     Ok(t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-pub fn exec_stats(args: StatsArgs) -> Result<u8, CliError> {
+pub fn exec_stats(args: StatsArgs) -> Result<u8, Error> {
     let since = since(&args.since)?;
-    let db = StateDb::open_default().map_err(CliError::State)?;
-    let rows = db.rule_history(&since).map_err(CliError::State)?;
-    let stats = history::stats(&rows, &since);
+    let stats = ops::history::stats(&since)?;
     if args.format == HistoryFormat::Json {
         println!("{}", serde_json::to_string_pretty(&stats).expect("stats serialise"));
         return Ok(exit::OK);
@@ -97,17 +95,9 @@ fn day(rfc3339: &str) -> &str {
     rfc3339.get(..16).unwrap_or(rfc3339)
 }
 
-pub fn exec_changes(args: ChangesArgs) -> Result<u8, CliError> {
+pub fn exec_changes(args: ChangesArgs) -> Result<u8, Error> {
     let since = since(&args.since)?;
-    let db = StateDb::open_default().map_err(CliError::State)?;
-    let versions = db.file_history(&args.host, &since).map_err(CliError::State)?;
-    if versions.is_empty() {
-        return Err(CliError::Usage(format!(
-            "no audited files recorded for host {:?} since {since}",
-            args.host
-        )));
-    }
-    let changes = history::changes(&versions);
+    let changes = ops::history::changes(&args.host, &since)?;
     if args.format == HistoryFormat::Json {
         println!("{}", serde_json::to_string_pretty(&changes).expect("changes serialise"));
         return Ok(exit::OK);

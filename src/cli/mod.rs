@@ -16,10 +16,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config_error::ConfigErrors;
 use crate::report::human::HumanOptions;
 use crate::report::{Format, RunReport};
-use crate::state::StateDb;
 
 /// Audit and repair the configuration of remote machines over SSH.
 #[derive(Debug, Parser)]
@@ -53,59 +51,43 @@ pub enum Command {
     Changes(history::ChangesArgs),
 }
 
-/// SPEC exit codes shared by every command.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const BAD_INPUT: u8 = 2;
-    /// Some host could not be checked, or its outcome is not known.
-    pub const UNREACHABLE: u8 = 3;
-    pub const INTERRUPTED: u8 = 130;
-}
+pub use crate::error::{exit, Error};
 
-/// Errors that end a command before any host is contacted.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Config(#[from] ConfigErrors),
-    #[error("{0}")]
-    Usage(String),
-    #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
-    #[error(transparent)]
-    State(crate::state::StateError),
-    #[error("another run holds the lock {0}; not starting")]
-    Locked(String),
-}
-
-impl CliError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Config(_) | CliError::Usage(_) => exit::BAD_INPUT,
-            CliError::Write { .. } | CliError::State(_) => 1,
-            CliError::Locked(_) => 3,
+/// Runs the command on the one tokio runtime of the process; every command
+/// below is async or plain.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(dispatch(cli.command));
+    // Hosts still in flight after an interrupted audit change nothing:
+    // they are dropped, not awaited.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report_error(&e);
+            ExitCode::from(e.code())
         }
     }
 }
 
-pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
-        Command::Audit(args) => audit::exec(args),
-        Command::Apply(args) => apply::exec(args),
-        Command::Fix(args) => apply::exec_fix(args),
-        Command::Rollback(args) => rollback::exec(args),
-        Command::Capture(args) => capture::exec(args),
+async fn dispatch(command: Command) -> Result<u8, Error> {
+    match command {
+        Command::Audit(args) => audit::exec(args).await,
+        Command::Apply(args) => apply::exec(args).await,
+        Command::Fix(args) => apply::exec_fix(args).await,
+        Command::Rollback(args) => rollback::exec(args).await,
+        Command::Capture(args) => capture::exec(args).await,
         Command::Validate(args) => validate::exec(args),
         Command::Runs(args) => runs::exec(args),
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),
         Command::Changes(args) => history::exec_changes(args),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            report_error(&e);
-            ExitCode::from(e.exit_code())
-        }
     }
 }
 
@@ -142,7 +124,7 @@ pub fn deliver(
     output: &Output,
     verbose: bool,
     diff: bool,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     record(report, records);
     for (format, path) in &output.reports {
         let path = &dated(path, report);
@@ -151,7 +133,7 @@ pub fn deliver(
             verbose: true,
             diff: true,
         };
-        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(|source| CliError::Write {
+        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(|source| Error::Write {
             path: path.display().to_string(),
             source,
         })?;
@@ -177,7 +159,7 @@ fn dated(path: &std::path::Path, report: &RunReport) -> std::path::PathBuf {
 
 /// Records a run in the state database, warning when that fails.
 pub fn record(report: &RunReport, records: &[(String, crate::apply::TxRecord)]) {
-    if let Err(e) = StateDb::open_default().and_then(|mut db| db.record_with(report, records)) {
+    if let Err(e) = crate::ops::record(report, records) {
         eprintln!("warning: run {} not recorded: {e}", report.run_id);
     }
 }
@@ -192,9 +174,9 @@ pub fn print_report(format: Format, report: &RunReport, verbose: bool, diff: boo
 
 /// Prints an error once, as `error: file:line:col: message` followed by the
 /// offending source line when there is one.
-pub fn report_error(e: &CliError) {
+pub fn report_error(e: &Error) {
     match e {
-        CliError::Config(errors) => {
+        Error::Config(errors) => {
             for err in &errors.0 {
                 eprint_diagnostic(err);
             }

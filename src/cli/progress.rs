@@ -28,6 +28,9 @@ pub fn bar(total: usize, enabled: bool) -> ProgressBar {
 pub async fn follow(bar: ProgressBar, mut events: mpsc::UnboundedReceiver<Event>) {
     let (mut drift, mut errors) = (0, 0);
     while let Some(event) = events.recv().await {
+        if let Event::Warning(message) = &event {
+            bar.suspend(|| eprintln!("warning: {message}"));
+        }
         if let Event::HostFinished { status, .. } = event {
             match status {
                 HostStatus::Drift | HostStatus::RolledBack | HostStatus::WouldChange => drift += 1,

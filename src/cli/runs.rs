@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::{exit, CliError};
-use crate::state::{StateDb, UnfinishedRun};
+use super::{exit, Error};
+use crate::state::UnfinishedRun;
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
@@ -12,10 +12,8 @@ pub struct RunsArgs {
     pub limit: usize,
 }
 
-pub fn exec(args: RunsArgs) -> Result<u8, CliError> {
-    let db = StateDb::open_default().map_err(CliError::State)?;
-    let rows = db.runs(args.limit).map_err(CliError::State)?;
-    let unfinished = db.unfinished().map_err(CliError::State)?;
+pub fn exec(args: RunsArgs) -> Result<u8, Error> {
+    let (rows, unfinished) = crate::ops::history::runs(args.limit)?;
     if rows.is_empty() && unfinished.is_empty() {
         println!("no runs recorded yet");
         return Ok(exit::OK);

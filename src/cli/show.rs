@@ -2,9 +2,9 @@
 
 use clap::Args;
 
-use super::{exit, CliError};
+use super::{exit, Error};
+use crate::ops::history::Shown;
 use crate::report::Format;
-use crate::state::StateDb;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -20,19 +20,15 @@ pub struct ShowArgs {
     pub verbose: bool,
 }
 
-pub fn exec(args: ShowArgs) -> Result<u8, CliError> {
-    let db = StateDb::open_default().map_err(CliError::State)?;
-    let Some(report) = db.load(&args.run_id).map_err(CliError::State)? else {
-        let unfinished = db.unfinished().map_err(CliError::State)?;
-        if let Some(run) = unfinished.iter().find(|r| r.run_id == args.run_id) {
-            print!("{}", super::runs::describe_unfinished(run));
-            return Ok(exit::UNREACHABLE);
+pub fn exec(args: ShowArgs) -> Result<u8, Error> {
+    match crate::ops::history::show(&args.run_id)? {
+        Shown::Recorded(report) => {
+            super::print_report(args.format, &report, args.verbose, true);
+            Ok(exit::OK)
         }
-        return Err(CliError::Usage(format!(
-            "no run {:?} in the state database (see `rectify runs`)",
-            args.run_id
-        )));
-    };
-    super::print_report(args.format, &report, args.verbose, true);
-    Ok(exit::OK)
+        Shown::Unfinished(run) => {
+            print!("{}", super::runs::describe_unfinished(&run));
+            Ok(exit::UNREACHABLE)
+        }
+    }
 }

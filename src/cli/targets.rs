@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::CliError;
+use super::Error;
 use crate::inventory::{Host, HostPattern, HostSettings, Inventory, SshConfig, TargetSpec};
 use crate::transport::{ConnectOptions, HostKeyPolicy};
 
@@ -68,21 +68,21 @@ pub struct ConnectionArgs {
 impl ConnectionArgs {
     /// Takes `--lock`; the lock lasts as long as the returned file is open
     /// (the kernel releases it when the process dies, however it dies).
-    pub fn take_lock(&self) -> Result<Option<std::fs::File>, CliError> {
+    pub fn take_lock(&self) -> Result<Option<std::fs::File>, Error> {
         let Some(path) = &self.lock else { return Ok(None) };
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
-            .map_err(|source| CliError::Write {
+            .map_err(|source| Error::Write {
                 path: path.display().to_string(),
                 source,
             })?;
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Locked(path.display().to_string())),
-            Err(std::fs::TryLockError::Error(source)) => Err(CliError::Write {
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(path.display().to_string())),
+            Err(std::fs::TryLockError::Error(source)) => Err(Error::Write {
                 path: path.display().to_string(),
                 source,
             }),
@@ -100,24 +100,24 @@ impl ConnectionArgs {
 
 impl TargetArgs {
     /// The hosts to work on. With no inventory and no target: this machine.
-    pub fn resolve(&self) -> Result<Vec<Host>, CliError> {
+    pub fn resolve(&self) -> Result<Vec<Host>, Error> {
         let mut hosts = Vec::new();
         let ssh = if self.inventory.is_some() || !self.targets.is_empty() {
-            SshConfig::load_user().map_err(|e| CliError::Usage(format!("ssh config: {e}")))?
+            SshConfig::load_user().map_err(|e| Error::Usage(format!("ssh config: {e}")))?
         } else {
             SshConfig::none()
         };
         if let Some(path) = &self.inventory {
-            let inventory = Inventory::load(path, &ssh).map_err(|e| CliError::Config(e.into()))?;
+            let inventory = Inventory::load(path, &ssh).map_err(|e| Error::Config(e.into()))?;
             let limit = self
                 .limit
                 .as_deref()
                 .map(HostPattern::parse)
                 .transpose()
-                .map_err(|e| CliError::Usage(format!("--limit: {e}")))?;
+                .map_err(|e| Error::Usage(format!("--limit: {e}")))?;
             let selected = inventory.select(limit.as_ref());
             if selected.is_empty() {
-                return Err(CliError::Usage(format!(
+                return Err(Error::Usage(format!(
                     "--limit {:?} matches no host of {}",
                     self.limit.as_deref().unwrap_or(""),
                     path.display()
@@ -127,7 +127,7 @@ impl TargetArgs {
         }
         for spec in &self.targets {
             let host = Host::from_target(spec, &HostSettings::default(), &ssh)
-                .map_err(|e| CliError::Usage(format!("-t: {e}")))?;
+                .map_err(|e| Error::Usage(format!("-t: {e}")))?;
             hosts.push(host);
         }
         if hosts.is_empty() {
@@ -136,7 +136,7 @@ impl TargetArgs {
         let mut seen = std::collections::BTreeSet::new();
         for h in &hosts {
             if !seen.insert(h.name.clone()) {
-                return Err(CliError::Usage(format!("host {:?} is given twice", h.name)));
+                return Err(Error::Usage(format!("host {:?} is given twice", h.name)));
             }
         }
         Ok(hosts)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{eprint_diagnostic, exit, CliError};
+use super::{eprint_diagnostic, exit, Error};
 use crate::validate::validate_file;
 
 #[derive(Debug, Args)]
@@ -15,7 +15,7 @@ pub struct ValidateArgs {
 }
 
 /// Checks every file and reports every problem; exit 2 if any.
-pub fn exec(args: ValidateArgs) -> Result<u8, CliError> {
+pub fn exec(args: ValidateArgs) -> Result<u8, Error> {
     let mut failed = false;
     for path in &args.files {
         match validate_file(path) {

@@ -95,7 +95,9 @@ fn yaml_group(name: &str, body: &Value, source: &SourceFile, c: &mut Collected) 
         let hosts = hosts.as_mapping().ok_or_else(|| at("hosts"))?;
         for (host, vars) in hosts {
             let pattern = host.as_str().unwrap_or_default();
-            for host in expand(pattern).map_err(|e| source.error_at(find_key_value(&source.text, pattern, "", 0), e))? {
+            for host in expand(pattern)
+                .map_err(|e| source.error_at(find_key_value(&source.text, pattern, "", 0), e.to_string()))?
+            {
                 let vars = vars_of(vars);
                 c.hosts.entry(host.clone()).or_default().extend(vars);
                 let g = c.groups.get_mut(name).expect("inserted above");
@@ -182,7 +184,7 @@ fn from_ini(source: &SourceFile) -> Result<Collected, ConfigError> {
                         .ok_or_else(|| err(1, format!("expected key=value after the host name, got {w:?}")))?;
                     vars.push((k.to_string(), ini_value(v)));
                 }
-                for host in expand(pattern).map_err(|e| err(1, e))? {
+                for host in expand(pattern).map_err(|e| err(1, e.to_string()))? {
                     c.hosts.entry(host.clone()).or_default().extend(vars.clone());
                     let g = c.groups.get_mut(group).expect("section group exists");
                     if !g.hosts.contains(&host) {
@@ -229,22 +231,31 @@ fn ini_value(v: &str) -> Value {
     }
 }
 
+/// A host range that does not expand.
+#[derive(Debug, thiserror::Error)]
+enum RangeError {
+    #[error("invalid host range {0:?}")]
+    Invalid(String),
+    #[error("invalid host range {0:?}: expected [start:end]")]
+    NoColon(String),
+}
+
 /// `web[01:03]` → web01, web02, web03; `db-[a:c]` → db-a, db-b, db-c.
-fn expand(pattern: &str) -> Result<Vec<String>, String> {
+fn expand(pattern: &str) -> Result<Vec<String>, RangeError> {
     let (Some(open), Some(close)) = (pattern.find('['), pattern.find(']')) else {
         return Ok(vec![pattern.to_string()]);
     };
     if close < open {
-        return Err(format!("invalid host range {pattern:?}"));
+        return Err(RangeError::Invalid(pattern.to_string()));
     }
     let (prefix, range, suffix) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
     let (a, b) = range
         .split_once(':')
-        .ok_or_else(|| format!("invalid host range {pattern:?}: expected [start:end]"))?;
+        .ok_or_else(|| RangeError::NoColon(pattern.to_string()))?;
     let mut out = Vec::new();
     if let (Ok(x), Ok(y)) = (a.parse::<u32>(), b.parse::<u32>()) {
         if y < x || y - x > 10_000 {
-            return Err(format!("invalid host range {pattern:?}"));
+            return Err(RangeError::Invalid(pattern.to_string()));
         }
         let width = if a.starts_with('0') { a.len() } else { 0 };
         for n in x..=y {
@@ -254,7 +265,7 @@ fn expand(pattern: &str) -> Result<Vec<String>, String> {
         }
     } else if let (Some(x), Some(y), 1, 1) = (a.chars().next(), b.chars().next(), a.len(), b.len()) {
         if y < x {
-            return Err(format!("invalid host range {pattern:?}"));
+            return Err(RangeError::Invalid(pattern.to_string()));
         }
         for ch in x..=y {
             for rest in expand(suffix)? {
@@ -262,7 +273,7 @@ fn expand(pattern: &str) -> Result<Vec<String>, String> {
             }
         }
     } else {
-        return Err(format!("invalid host range {pattern:?}"));
+        return Err(RangeError::Invalid(pattern.to_string()));
     }
     Ok(out)
 }

@@ -9,6 +9,18 @@ use ssh2_config::{ParseRule, SshConfig as Parsed};
 
 use super::HostSettings;
 
+/// An ssh config that cannot be read, or that ssh itself would reject.
+#[derive(Debug, thiserror::Error)]
+pub enum SshConfigError {
+    #[error("{path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: ssh2_config::SshParserError,
+    },
+}
+
 #[derive(Default)]
 pub struct SshConfig {
     parsed: Option<Parsed>,
@@ -21,25 +33,33 @@ impl SshConfig {
     }
 
     /// `~/.ssh/config` when it exists. A file ssh itself would reject is an error.
-    pub fn load_user() -> Result<SshConfig, String> {
+    pub fn load_user() -> Result<SshConfig, SshConfigError> {
         let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) else {
             return Ok(SshConfig::none());
         };
         Self::load(&Path::new(&home).join(".ssh/config"))
     }
 
-    pub fn load(path: &Path) -> Result<SshConfig, String> {
+    pub fn load(path: &Path) -> Result<SshConfig, SshConfigError> {
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SshConfig::none()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => {
+                return Err(SshConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
         };
         let parsed = Parsed::default()
             .parse(
                 &mut BufReader::new(file),
                 ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
             )
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| SshConfigError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(SshConfig { parsed: Some(parsed) })
     }
 

@@ -13,8 +13,11 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use rusqlite::{params, Connection, OptionalExtension};
 
+mod journal;
 pub mod record;
+mod schema;
 
+pub use journal::UnfinishedRun;
 pub use record::{sha256, FileRecord, TxRecord};
 
 use crate::report::{RunKind, RunReport};
@@ -48,16 +51,6 @@ pub struct RunRow {
     pub exit_code: i64,
 }
 
-/// A change run that was never recorded: its controller stopped (killed,
-/// crashed, lost power) while hosts were in flight. From the journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnfinishedRun {
-    pub run_id: String,
-    pub kind: String,
-    /// (host, status, when): `started` means the outcome is unknown here.
-    pub hosts: Vec<(String, String, String)>,
-}
-
 /// One audited file in one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileVersion {
@@ -84,96 +77,6 @@ pub struct StateDb {
     conn: Connection,
     path: PathBuf,
 }
-
-/// Version of the schema below; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 3;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS runs (
-    id        TEXT PRIMARY KEY,
-    kind      TEXT NOT NULL,
-    started   TEXT NOT NULL,
-    finished  TEXT NOT NULL,
-    hosts     INTEGER NOT NULL,
-    compliant INTEGER NOT NULL,
-    drift     INTEGER NOT NULL,
-    error     INTEGER NOT NULL,
-    exit_code INTEGER NOT NULL,
-    report    TEXT NOT NULL          -- the full JSON report, for `show`
-);
-CREATE TABLE IF NOT EXISTS host_runs (
-    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host    TEXT NOT NULL,
-    address TEXT NOT NULL,
-    status  TEXT NOT NULL,
-    error   TEXT,
-    PRIMARY KEY (run_id, host)
-);
-CREATE TABLE IF NOT EXISTS results (
-    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host     TEXT NOT NULL,
-    baseline TEXT NOT NULL,
-    rule_id  TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    status   TEXT NOT NULL,
-    expected TEXT,
-    actual   TEXT,
-    message  TEXT,
-    PRIMARY KEY (run_id, host, baseline, rule_id)
-);
-CREATE INDEX IF NOT EXISTS results_by_rule ON results (rule_id, host);
-CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
--- v2: what apply runs changed, so `rollback` works later.
-CREATE TABLE IF NOT EXISTS blobs (
-    hash    TEXT PRIMARY KEY,      -- SHA-256 of content
-    content BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tx_hosts (
-    run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host       TEXT NOT NULL,
-    backup_dir TEXT NOT NULL,      -- on the host
-    handlers   TEXT NOT NULL,      -- JSON list of commands, secrets masked
-    sysctl     TEXT NOT NULL,      -- JSON list of [key, value before]
-    PRIMARY KEY (run_id, host)
-);
-CREATE TABLE IF NOT EXISTS backups (
-    run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host        TEXT NOT NULL,
-    seq         INTEGER NOT NULL,  -- operation number; the host copy is backup_dir/seq
-    path        TEXT NOT NULL,
-    action      TEXT NOT NULL,     -- write | metadata | remove
-    existed     INTEGER NOT NULL,
-    mode        INTEGER NOT NULL,
-    uid         INTEGER NOT NULL,
-    gid         INTEGER NOT NULL,
-    before_hash TEXT REFERENCES blobs(hash),   -- NULL: sensitive, or not a regular file
-    after_exists INTEGER NOT NULL,
-    after_hash  TEXT,              -- content in blobs unless sensitive
-    after_mode  INTEGER,
-    sensitive   INTEGER NOT NULL,
-    PRIMARY KEY (run_id, host, seq)
-);
--- v2: audited files as read, for `rectify changes`.
--- v3: what a change run has started, written as it goes, so a run whose
--- controller died before recording it is still known. Rows go when the
--- run is recorded.
-CREATE TABLE IF NOT EXISTS journal (
-    run_id  TEXT NOT NULL,
-    kind    TEXT NOT NULL,
-    host    TEXT NOT NULL,
-    status  TEXT NOT NULL,         -- started, or the host's final status
-    at      TEXT NOT NULL,
-    PRIMARY KEY (run_id, host)
-);
-CREATE TABLE IF NOT EXISTS observations (
-    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host    TEXT NOT NULL,
-    path    TEXT NOT NULL,
-    hash    TEXT REFERENCES blobs(hash),   -- NULL: the file was missing
-    PRIMARY KEY (run_id, host, path)
-);
-CREATE INDEX IF NOT EXISTS observations_by_host ON observations (host, path);
-";
 
 impl StateDb {
     /// The directory SPEC names: `$RECTIFY_STATE_DIR`, else the XDG state home.
@@ -220,33 +123,6 @@ impl StateDb {
             path: self.path.display().to_string(),
             source,
         }
-    }
-
-    fn migrate(&mut self) -> Result<(), StateError> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.wrap(e))?;
-        if version < SCHEMA_VERSION {
-            let tx = self.conn.transaction().map_err(|e| StateError::Sqlite {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
-            tx.execute_batch(SCHEMA).map_err(|e| StateError::Sqlite {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(|e| StateError::Sqlite {
-                    path: self.path.display().to_string(),
-                    source: e,
-                })?;
-            tx.commit().map_err(|e| StateError::Sqlite {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
-        }
-        Ok(())
     }
 
     /// Records a finished run, all of it or nothing.
@@ -505,58 +381,6 @@ impl StateDb {
             files,
             sysctl,
         }))
-    }
-
-    /// Notes, as it happens, that a change run started on `host` or what
-    /// became of it. Small and committed at once, so it survives the
-    /// controller being killed the next moment.
-    pub fn journal(&mut self, run_id: &str, kind: RunKind, host: &str, status: &str) -> Result<(), StateError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO journal (run_id, kind, host, status, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    run_id,
-                    kind_name(kind),
-                    host,
-                    status,
-                    chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-                ],
-            )
-            .map_err(|e| self.wrap(e))?;
-        Ok(())
-    }
-
-    /// Change runs that started but were never recorded, oldest first.
-    pub fn unfinished(&self) -> Result<Vec<UnfinishedRun>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT run_id, kind, host, status, at FROM journal
-                 WHERE run_id NOT IN (SELECT id FROM runs) ORDER BY run_id, host",
-            )
-            .map_err(|e| self.wrap(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?),
-                ))
-            })
-            .map_err(|e| self.wrap(e))?;
-        let mut runs: Vec<UnfinishedRun> = Vec::new();
-        for row in rows {
-            let (run_id, kind, host) = row.map_err(|e| self.wrap(e))?;
-            match runs.last_mut() {
-                Some(last) if last.run_id == run_id => last.hosts.push(host),
-                _ => runs.push(UnfinishedRun {
-                    run_id,
-                    kind,
-                    hosts: vec![host],
-                }),
-            }
-        }
-        Ok(runs)
     }
 
     /// The newest `limit` runs, newest first.

@@ -3,6 +3,8 @@
 //! The audit engine talks only to [`Transport`]; it never knows whether it
 //! runs over russh or a local process.
 
+mod jump;
+mod known_hosts;
 pub mod local;
 pub mod ssh;
 
@@ -131,18 +133,33 @@ pub enum HostKeyPolicy {
     AcceptNew,
 }
 
-/// Opens a connection to `host` with the transport its settings call for.
-pub async fn connect(
-    host: &Host,
-    options: &ConnectOptions,
-    keys: &ssh::KeyStore,
-    jumps: &ssh::JumpPool,
-) -> Result<Box<dyn Transport>, TransportError> {
-    if host.local {
-        return Ok(Box::new(local::LocalTransport));
+/// How a run reaches its hosts: the connection settings with the run's
+/// shared key store (a passphrase is asked for once) and jump-host pool (a
+/// bastion sees one connection per run). Built once per run; engines only
+/// ever ask it for a connection to a host.
+pub struct Connector {
+    options: ConnectOptions,
+    keys: ssh::KeyStore,
+    jumps: jump::JumpPool,
+}
+
+impl Connector {
+    pub fn new(options: ConnectOptions) -> Connector {
+        Connector {
+            options,
+            keys: ssh::KeyStore::default(),
+            jumps: jump::JumpPool::default(),
+        }
     }
-    let session = ssh::SshTransport::connect(host, options, keys, jumps).await?;
-    Ok(Box::new(session))
+
+    /// Opens a connection to `host` with the transport its settings call for.
+    pub async fn connect(&self, host: &Host) -> Result<Box<dyn Transport>, TransportError> {
+        if host.local {
+            return Ok(Box::new(local::LocalTransport));
+        }
+        let session = ssh::SshTransport::connect(host, &self.options, &self.keys, &self.jumps).await?;
+        Ok(Box::new(session))
+    }
 }
 
 /// Prefixes `argv` so it runs with the privileges the host asks for.

@@ -14,6 +14,8 @@ use russh::keys::{self, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, P
 use russh::{ChannelMsg, Disconnect};
 use tokio::net::TcpStream;
 
+use super::jump::{hop_name, JumpPool};
+use super::known_hosts::{host_key_error, revoked_line, HostKeyVerdict};
 use super::{ConnectOptions, ExecLimits, ExecOutput, HostKeyPolicy, Transport, TransportError};
 use crate::inventory::{expand_home, Host};
 use crate::shell;
@@ -43,7 +45,7 @@ impl KeyStore {
         let key = match keys::load_secret_key(path, None) {
             Ok(key) => key,
             Err(keys::Error::KeyIsEncrypted) => {
-                let passphrase = passphrase_for(path).map_err(fail)?;
+                let passphrase = passphrase_for(path).map_err(|e| fail(e.to_string()))?;
                 keys::load_secret_key(path, Some(&passphrase)).map_err(|e| fail(e.to_string()))?
             }
             Err(e) => return Err(fail(e.to_string())),
@@ -72,27 +74,20 @@ pub fn take_passphrase_from_env() {
 
 /// `RECTIFY_KEY_PASSPHRASE`, else a prompt on the controlling terminal.
 /// Never a command-line argument: those show in `ps`.
-fn passphrase_for(path: &Path) -> Result<String, String> {
+/// An encrypted key and no way to ask for its passphrase.
+#[derive(Debug, thiserror::Error)]
+#[error("key is encrypted, set RECTIFY_KEY_PASSPHRASE or run on a terminal ({0})")]
+struct NoPassphrase(std::io::Error);
+
+fn passphrase_for(path: &Path) -> Result<String, NoPassphrase> {
     let from_env = ENV_PASSPHRASE.get_or_init(|| std::env::var("RECTIFY_KEY_PASSPHRASE").ok());
     if let Some(p) = from_env {
         return Ok(p.clone());
     }
-    rpassword::prompt_password(format!("Passphrase for {}: ", path.display()))
-        .map_err(|e| format!("key is encrypted, set RECTIFY_KEY_PASSPHRASE or run on a terminal ({e})"))
+    rpassword::prompt_password(format!("Passphrase for {}: ", path.display())).map_err(NoPassphrase)
 }
 
-/// What the handler learned about the server key, reported after connect
-/// fails, since russh only sees `false`.
-#[derive(Debug)]
-enum HostKeyVerdict {
-    Unknown { fingerprint: String },
-    Changed { line: usize, fingerprint: String },
-    Revoked { line: usize, fingerprint: String },
-    LearnFailed(String),
-    Unreadable(String),
-}
-
-struct KeyChecker {
+pub(super) struct KeyChecker {
     host: String,
     port: u16,
     known_hosts: PathBuf,
@@ -150,135 +145,9 @@ impl client::Handler for KeyChecker {
 }
 
 pub struct SshTransport {
-    handle: Handle<KeyChecker>,
+    pub(super) handle: Handle<KeyChecker>,
     /// Kept alive for as long as this connection tunnels through it.
     _jump: Option<Arc<SshTransport>>,
-}
-
-/// Connections to jump hosts, shared by every target of a run that goes
-/// through the same one: a bastion sees one connection per run, however
-/// many targets sit behind it. Lives for the run, like the [`KeyStore`];
-/// dropping it (and the targets' connections) closes them.
-#[derive(Default)]
-pub struct JumpPool {
-    slots: Mutex<HashMap<JumpKey, Arc<JumpSlot>>>,
-}
-
-/// One jump host's connection: opened by the first target that needs it,
-/// awaited by the others meanwhile.
-type JumpSlot = tokio::sync::OnceCell<Result<Arc<SshTransport>, Arc<TransportError>>>;
-
-/// What makes two jump hosts one connection: where, as whom, with which
-/// key and known_hosts, and through which hops.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct JumpKey {
-    address: String,
-    port: u16,
-    user: String,
-    identity_file: Option<PathBuf>,
-    known_hosts: PathBuf,
-    via: Option<Box<JumpKey>>,
-}
-
-impl JumpKey {
-    fn of(host: &Host) -> JumpKey {
-        JumpKey {
-            address: host.address.clone(),
-            port: host.port,
-            user: host.user.clone(),
-            identity_file: host.identity_file.clone(),
-            known_hosts: host.known_hosts.clone(),
-            via: host.jump.as_deref().map(|j| Box::new(JumpKey::of(j))),
-        }
-    }
-}
-
-impl JumpPool {
-    /// The run's connection to `jump`, opened now if no target opened it yet.
-    /// A failure is reported to every target waiting for this attempt; a
-    /// target that comes later tries again, as does one that finds the
-    /// connection lost.
-    async fn connect(
-        &self,
-        jump: &Host,
-        options: &ConnectOptions,
-        keys: &KeyStore,
-    ) -> Result<Arc<SshTransport>, TransportError> {
-        let key = JumpKey::of(jump);
-        for _ in 0..2 {
-            let slot = self
-                .slots
-                .lock()
-                .expect("jump pool lock")
-                .entry(key.clone())
-                .or_default()
-                .clone();
-            let opened = slot
-                .get_or_init(|| async {
-                    Box::pin(SshTransport::connect_unbounded(jump, options, keys, self))
-                        .await
-                        .map(Arc::new)
-                        .map_err(|e| Arc::new(through(jump, e)))
-                })
-                .await;
-            match opened {
-                Ok(conn) if !conn.handle.is_closed() => return Ok(conn.clone()),
-                Ok(_) => self.forget(&key, &slot),
-                Err(e) => {
-                    self.forget(&key, &slot);
-                    return Err(TransportError::Shared(e.clone()));
-                }
-            }
-        }
-        Err(through(
-            jump,
-            TransportError::Disconnected("lost as soon as opened".into()),
-        ))
-    }
-
-    /// Drops the run's connection to `jump` if it is `conn`: a target
-    /// failed on it in a way that says the connection itself is broken
-    /// (rather than the bastion refusing that one tunnel). The next target
-    /// opens a new one instead of waiting on a dead link.
-    fn discard(&self, jump: &Host, conn: &Arc<SshTransport>) {
-        let key = JumpKey::of(jump);
-        let mut slots = self.slots.lock().expect("jump pool lock");
-        let holds_it = slots
-            .get(&key)
-            .and_then(|slot| slot.get())
-            .is_some_and(|opened| matches!(opened, Ok(c) if Arc::ptr_eq(c, conn)));
-        if holds_it {
-            slots.remove(&key);
-        }
-    }
-
-    fn forget(&self, key: &JumpKey, slot: &Arc<JumpSlot>) {
-        let mut slots = self.slots.lock().expect("jump pool lock");
-        if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-            slots.remove(key);
-        }
-    }
-}
-
-/// `jump`'s name and endpoint, for messages.
-fn hop_name(jump: &Host) -> String {
-    if jump.name == jump.address {
-        jump.endpoint()
-    } else {
-        format!("{} ({})", jump.name, jump.endpoint())
-    }
-}
-
-/// An error reaching `jump`, naming it; an error of a hop before it
-/// already names that hop and stays as it is.
-fn through(jump: &Host, error: TransportError) -> TransportError {
-    match error {
-        e @ (TransportError::Jump { .. } | TransportError::Shared(_)) => e,
-        e => TransportError::Jump {
-            jump: hop_name(jump),
-            source: Box::new(e),
-        },
-    }
 }
 
 impl SshTransport {
@@ -297,7 +166,7 @@ impl SshTransport {
             .map_err(|_| TransportError::ConnectTimeout(deadline))?
     }
 
-    async fn connect_unbounded(
+    pub(super) async fn connect_unbounded(
         host: &Host,
         options: &ConnectOptions,
         keys: &KeyStore,
@@ -368,89 +237,6 @@ impl SshTransport {
         authenticate(&mut handle, host, keys).await?;
         Ok(SshTransport { handle, _jump: jump })
     }
-}
-
-fn host_key_error(host: &Host, verdict: Option<HostKeyVerdict>) -> Option<TransportError> {
-    let known_hosts = host.known_hosts.display().to_string();
-    let name = if host.port == 22 {
-        host.address.clone()
-    } else {
-        format!("[{}]:{}", host.address, host.port)
-    };
-    Some(match verdict? {
-        HostKeyVerdict::Unknown { fingerprint } => TransportError::HostKeyUnknown {
-            host: name,
-            known_hosts,
-            fingerprint,
-        },
-        HostKeyVerdict::Changed { line, fingerprint } => TransportError::HostKeyChanged {
-            host: name,
-            known_hosts,
-            line,
-            fingerprint,
-        },
-        HostKeyVerdict::Revoked { line, fingerprint } => TransportError::HostKeyRevoked {
-            host: name,
-            known_hosts,
-            line,
-            fingerprint,
-        },
-        HostKeyVerdict::LearnFailed(reason) => TransportError::HostKeyLearn { known_hosts, reason },
-        HostKeyVerdict::Unreadable(reason) => TransportError::KnownHostsUnreadable { known_hosts, reason },
-    })
-}
-
-/// The line of `known_hosts` that marks `key` `@revoked` for this host, if
-/// any. russh's reader skips marker lines (`@revoked`, `@cert-authority`)
-/// entirely, so they are read here; `@cert-authority` stays unsupported.
-/// A missing file revokes nothing; one that cannot be read is an error, not
-/// "nothing revoked". Bytes that are not UTF-8 do not hide the lines around
-/// them.
-fn revoked_line(host: &str, port: u16, key: &PublicKey, known_hosts: &Path) -> std::io::Result<Option<usize>> {
-    let bytes = match std::fs::read(known_hosts) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let name = if port == 22 {
-        host.to_string()
-    } else {
-        format!("[{host}]:{port}")
-    };
-    Ok(text.lines().enumerate().find_map(|(i, line)| {
-        let mut fields = line.split_whitespace();
-        if fields.next() != Some("@revoked") {
-            return None;
-        }
-        let (patterns, _type, blob) = (fields.next()?, fields.next()?, fields.next()?);
-        let revoked = keys::parse_public_key_base64(blob).ok()?;
-        (revoked.key_data() == key.key_data() && hosts_match(patterns, &name)).then_some(i + 1)
-    }))
-}
-
-/// OpenSSH host-pattern lists: `*` and `?` wildcards, `!` negates. A
-/// hashed name (`|1|…`) is taken as a match: for a revoked key, refusing
-/// too much beats accepting it.
-fn hosts_match(patterns: &str, name: &str) -> bool {
-    fn glob(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, _) => s.is_empty(),
-            (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && glob(p, &s[1..])),
-            (Some(b'?'), Some(_)) => glob(&p[1..], &s[1..]),
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b) && glob(&p[1..], &s[1..]),
-            (Some(_), None) => false,
-        }
-    }
-    let mut matched = false;
-    for pattern in patterns.split(',') {
-        match pattern.strip_prefix('!') {
-            Some(negated) if glob(negated.as_bytes(), name.as_bytes()) => return false,
-            Some(_) => {}
-            None => matched |= pattern.starts_with("|1|") || glob(pattern.as_bytes(), name.as_bytes()),
-        }
-    }
-    matched
 }
 
 fn client_config(host: &Host, options: &ConnectOptions) -> client::Config {
@@ -656,61 +442,5 @@ impl SshTransport {
             ));
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KEY: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
-    const OTHER: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIA6rWI3G2sz07DnfFlrouTcysQlj2P+jpNSOEWD9OJ3X";
-
-    fn known(text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("known_hosts");
-        std::fs::write(&path, text).unwrap();
-        (dir, path)
-    }
-
-    #[test]
-    fn revoked_lines_are_found_by_key_and_host_pattern() {
-        let key = keys::parse_public_key_base64(KEY).unwrap();
-        let text = format!(
-            "# comment\n\n10.0.0.1 ssh-ed25519 {KEY}\n@revoked 10.0.0.9 ssh-ed25519 {KEY}\n\
-             @revoked * ssh-ed25519 {OTHER}\n@revoked\t*.example,!db.example  ssh-ed25519 {KEY} old\n\
-             @revoked [10.0.0.?]:2222 ssh-ed25519 {KEY}\n"
-        );
-        let (_dir, path) = known(&text);
-        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path).unwrap(), None);
-        assert_eq!(revoked_line("10.0.0.9", 22, &key, &path).unwrap(), Some(4));
-        assert_eq!(revoked_line("web.EXAMPLE", 22, &key, &path).unwrap(), Some(6));
-        assert_eq!(revoked_line("db.example", 22, &key, &path).unwrap(), None);
-        assert_eq!(revoked_line("10.0.0.1", 2222, &key, &path).unwrap(), Some(7));
-        let (_dir, path) = known(&format!("@revoked * ssh-ed25519 {KEY}\n"));
-        assert_eq!(revoked_line("anything", 22, &key, &path).unwrap(), Some(1));
-    }
-
-    #[test]
-    fn revocations_are_read_past_bad_bytes_and_an_unreadable_file_is_an_error() {
-        let key = keys::parse_public_key_base64(KEY).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("known_hosts");
-        let mut text = b"# caf\xe9\n".to_vec();
-        text.extend_from_slice(format!("@revoked * ssh-ed25519 {KEY}\n").as_bytes());
-        std::fs::write(&path, text).unwrap();
-        assert_eq!(revoked_line("h", 22, &key, &path).unwrap(), Some(2));
-        assert_eq!(revoked_line("h", 22, &key, &dir.path().join("none")).unwrap(), None);
-        // A directory where the file should be: reading fails.
-        assert!(revoked_line("h", 22, &key, dir.path()).is_err());
-    }
-
-    #[test]
-    fn cert_authority_lines_are_not_plain_entries() {
-        let key = keys::parse_public_key_base64(KEY).unwrap();
-        let (_dir, path) = known(&format!("@cert-authority 10.0.0.1 ssh-ed25519 {KEY}\n"));
-        assert!(!keys::check_known_hosts_path("10.0.0.1", 22, &key, &path).unwrap());
-        assert!(known_host_keys_path("10.0.0.1", 22, &path).unwrap().is_empty());
-        assert_eq!(revoked_line("10.0.0.1", 22, &key, &path).unwrap(), None);
     }
 }

@@ -14,7 +14,7 @@ use crate::inventory::Host;
 use crate::plan::HostPlan;
 use crate::report::{HostStatus, RuleResult, RuleStatus};
 use crate::shell::QuoteError;
-use crate::transport::{self, one_line, privileged, ExecLimits, ExecOutput, Transport};
+use crate::transport::{one_line, privileged, ExecLimits, ExecOutput, Transport};
 
 /// How long a fresh connection is retried after handlers ran: sshd refuses
 /// connections for a moment after a reload.
@@ -52,11 +52,11 @@ fn quote_failed(e: QuoteError) -> TxError {
 impl Transaction<'_> {
     fn context(&self) -> Context<'_> {
         Context {
-            run_id: self.job.run_id,
+            run_id: &self.job.run.run_id,
             plan: self.plan,
-            handlers: &self.job.handlers,
-            verify_commands: &self.job.verify_commands,
-            redactor: &self.job.redactor,
+            handlers: &self.job.work.handlers,
+            verify_commands: &self.job.work.verify_commands,
+            redactor: &self.job.work.redactor,
         }
     }
 
@@ -65,23 +65,23 @@ impl Transaction<'_> {
 
         // The whole change in one remote command; see `remote::change`.
         let script = remote::change(
-            job.run_id,
+            &job.run.run_id,
             self.plan,
             &self.handlers,
-            job.confirm_timeout,
-            job.command_timeout.as_secs().max(1),
+            job.run.confirm_timeout,
+            job.run.command_timeout.as_secs().max(1),
             &self.nonce,
         )
         .map_err(quote_failed)?;
         let validations: u32 = self.plan.files.iter().map(|f| f.validate.len() as u32).sum();
         let limits = ExecLimits {
-            timeout: job.command_timeout * (2 + validations + self.handlers.len() as u32),
+            timeout: job.run.command_timeout * (2 + validations + self.handlers.len() as u32),
             ..job.limits()
         };
         let armed_at = Instant::now();
         let result = self
             .conn
-            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
+            .exec(&privileged(job.work.become_, &["sh", "-s"]), script.as_bytes(), limits)
             .await;
         let out = match result {
             Ok(out) => out,
@@ -106,7 +106,7 @@ impl Transaction<'_> {
         // could reach the old process and confirm a change that cuts the
         // host off.
         if !self.handlers.is_empty() {
-            tokio::time::sleep(job.settle).await;
+            tokio::time::sleep(job.run.settle).await;
         }
         if job.interrupted() {
             return self.roll_back("interrupted".into(), armed_at).await;
@@ -127,13 +127,14 @@ impl Transaction<'_> {
             fresh.close().await;
             return self.roll_back("interrupted".into(), armed_at).await;
         }
-        let script = remote::verify_and_confirm(job.run_id, &job.verify_commands, &self.nonce).map_err(quote_failed)?;
+        let script = remote::verify_and_confirm(&job.run.run_id, &job.work.verify_commands, &self.nonce)
+            .map_err(quote_failed)?;
         let limits = ExecLimits {
-            timeout: job.command_timeout * (1 + job.verify_commands.len() as u32),
+            timeout: job.run.command_timeout * (1 + job.work.verify_commands.len() as u32),
             ..job.limits()
         };
         let confirmed = fresh
-            .exec(&privileged(job.become_, &["sh", "-s"]), script.as_bytes(), limits)
+            .exec(&privileged(job.work.become_, &["sh", "-s"]), script.as_bytes(), limits)
             .await;
         fresh.close().await;
         let out = match confirmed {
@@ -154,17 +155,17 @@ impl Transaction<'_> {
 
     async fn verify_baselines(&self, conn: &dyn Transport) -> Result<(), VerifyError> {
         let job = self.job;
-        if !job.verify_baselines.is_empty() {
+        if !&job.run.verify_baselines.is_empty() {
             let host = Host {
-                become_: job.become_,
-                ..job.host.clone()
+                become_: job.work.become_,
+                ..job.work.host.clone()
             };
             let results = audit_over(
                 conn,
                 &host,
-                job.verify_baselines,
+                &job.run.verify_baselines,
                 &CollectLimits::default(),
-                job.command_timeout,
+                job.run.command_timeout,
             )
             .await
             .map_err(VerifyError::Audit)?
@@ -185,7 +186,7 @@ impl Transaction<'_> {
     /// else a new one, else by waiting for the dead-man timer.
     async fn roll_back(&self, why: String, armed_at: Instant) -> Result<(), TxError> {
         let job = self.job;
-        let script = match remote::rollback(job.run_id, &self.nonce) {
+        let script = match remote::rollback(&job.run.run_id, &self.nonce) {
             Ok(s) => s,
             Err(e) => {
                 return Err(TxError::settled(
@@ -197,10 +198,10 @@ impl Transaction<'_> {
         // restore.sh reruns the handlers (and rollback commands), each
         // bounded by the command timeout on the host.
         let limits = ExecLimits {
-            timeout: job.command_timeout * (2 + self.handlers.len() as u32 + self.plan.ops.len() as u32),
+            timeout: job.run.command_timeout * (2 + self.handlers.len() as u32 + self.plan.ops.len() as u32),
             ..job.limits()
         };
-        let argv = privileged(job.become_, &["sh", "-s"]);
+        let argv = privileged(job.work.become_, &["sh", "-s"]);
         let mut out = self.conn.exec(&argv, script.as_bytes(), limits).await;
         if out.is_err() {
             if let Ok(fresh) = reconnect(job).await {
@@ -227,7 +228,7 @@ impl Transaction<'_> {
                     },
                 }
             }
-            Err(_) if job.confirm_timeout.is_some() => self.await_timer(why, armed_at).await,
+            Err(_) if job.run.confirm_timeout.is_some() => self.await_timer(why, armed_at).await,
             Err(e) => Err(TxError::settled(
                 HostStatus::RollbackFailed,
                 format!(
@@ -241,7 +242,7 @@ impl Transaction<'_> {
     /// The dead-man timer settles the run: wait until it has fired, then
     /// ask the host how it went.
     async fn await_timer(&self, why: String, armed_at: Instant) -> Result<(), TxError> {
-        let timeout = Duration::from_secs(self.job.confirm_timeout.unwrap_or(0));
+        let timeout = Duration::from_secs(self.job.run.confirm_timeout.unwrap_or(0));
         let deadline = armed_at + timeout + Duration::from_secs(60);
         let fired = armed_at + timeout;
         if Instant::now() < fired {
@@ -257,7 +258,7 @@ impl Transaction<'_> {
 
     async fn poll_settled(&self, why: String, deadline: Instant) -> Result<(), TxError> {
         let job = self.job;
-        let script = match remote::settled(job.run_id, &self.nonce) {
+        let script = match remote::settled(&job.run.run_id, &self.nonce) {
             Ok(s) => s,
             Err(e) => return Err(TxError::settled(HostStatus::RollbackFailed, format!("{why}; {e}"))),
         };
@@ -290,7 +291,7 @@ async fn reconnect(job: &HostJob<'_>) -> Result<Box<dyn Transport>, ReconnectErr
     // A reload usually takes milliseconds: retry soon, then back off.
     let mut pause = Duration::from_millis(100);
     loop {
-        match transport::connect(job.host, job.connect, job.keys, job.jumps).await {
+        match job.run.connector.connect(&job.work.host).await {
             Ok(c) => return Ok(c),
             Err(e) if e.is_permanent() || Instant::now() >= until => return Err(ReconnectError(one_line(&e))),
             Err(_) => {

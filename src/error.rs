@@ -1,0 +1,60 @@
+//! The one error a command ends with, and the exit code it means. Lower
+//! layers keep their own typed errors; this is where they meet, so the
+//! exit code is decided in one place (SPEC: 2 bad input, 3 a host could
+//! not be reached or another run holds the lock, 1 anything else).
+
+use crate::config_error::ConfigErrors;
+use crate::state::StateError;
+
+/// SPEC exit codes shared by every command.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const BAD_INPUT: u8 = 2;
+    /// Some host could not be checked, or its outcome is not known.
+    pub const UNREACHABLE: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Errors that end a command before any host is contacted.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("another run holds the lock {0}; not starting")]
+    Locked(String),
+}
+
+impl Error {
+    /// The process exit code this error ends the command with.
+    pub fn code(&self) -> u8 {
+        match self {
+            Error::Config(_) | Error::Usage(_) => exit::BAD_INPUT,
+            Error::Write { .. } | Error::State(_) => 1,
+            Error::Locked(_) => exit::UNREACHABLE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_the_spec_ones() {
+        assert_eq!(Error::Usage("x".into()).code(), 2);
+        assert_eq!(Error::Config(ConfigErrors::default()).code(), 2);
+        assert_eq!(Error::Locked("l".into()).code(), 3);
+        let write = Error::Write {
+            path: "p".into(),
+            source: std::io::Error::other("full"),
+        };
+        assert_eq!(write.code(), 1);
+        assert_eq!(write.to_string(), "cannot write p: full");
+    }
+}
