@@ -3,9 +3,13 @@
 
 use serde_yaml::{Mapping, Value};
 
-use super::package::PackageFacts;
-use super::{file_text, key_values, lookup, Stat};
+use super::file_text;
 use crate::baseline::{Check, ServiceState};
+use crate::collect::facts::command::CommandOutput;
+use crate::collect::facts::package::PackageFacts;
+use crate::collect::facts::service::{self, Init, ServiceError};
+use crate::collect::facts::stat::{self, StatError};
+use crate::collect::facts::sysctl;
 use crate::collect::ProbeOutput;
 use crate::conftext::setting::{find_setting, SettingDialect};
 
@@ -19,7 +23,8 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
     match check {
         Check::Setting { file, key, .. } if crate::conftext::include::follows_includes(file) => {
             // The effective value, wherever the includes put it.
-            let files = crate::conftext::include::ConfigFiles::decode(output, file, false)?;
+            let files =
+                crate::conftext::include::ConfigFiles::decode(output, file, false).map_err(|e| e.to_string())?;
             if matches!(files.main(), ProbeOutput::Missing) {
                 return Err(format!("{file} does not exist on the golden host"));
             }
@@ -77,26 +82,22 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
         }
         Check::Metadata(meta) => {
             put("file", meta.file.as_str().into());
-            match output {
-                ProbeOutput::Missing => put("exists", false.into()),
-                ProbeOutput::Ok(bytes) => {
-                    let stat = Stat::parse(&String::from_utf8_lossy(bytes)).ok_or("cannot parse stat output")?;
+            match stat::decode(output) {
+                Ok(None) => put("exists", false.into()),
+                Ok(Some(stat)) => {
                     put("mode", format!("{:04o}", stat.mode).into());
                     put("owner", stat.owner.into());
                     put("group", stat.group.into());
                 }
-                ProbeOutput::Status(s) => return Err(format!("cannot stat {}: {s}", meta.file)),
-                ProbeOutput::Parts(_) => return Err(format!("cannot stat {}: malformed answer", meta.file)),
+                Err(StatError::Status(s)) => return Err(format!("cannot stat {}: {s}", meta.file)),
+                Err(e @ StatError::Unparsed(_)) => return Err(e.to_string()),
             }
         }
         Check::Sysctl { key, .. } => {
-            let ProbeOutput::Ok(bytes) = output else {
+            let Ok(Some(value)) = sysctl::decode(output) else {
                 return Err(format!("cannot read sysctl {key}"));
             };
-            let value = String::from_utf8_lossy(bytes)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let value = sysctl::normalize(&value);
             put("sysctl", key.as_str().into());
             put("expect", literal(&value));
         }
@@ -108,9 +109,8 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
             let ProbeOutput::Ok(bytes) = output else {
                 return Err("the command's output could not be read".into());
             };
-            let text = String::from_utf8_lossy(bytes);
-            let (stdout, status) = text.rsplit_once('\n').ok_or("the command's output was cut off")?;
-            let status: i32 = status.parse().map_err(|_| "the command's output was cut off")?;
+            let CommandOutput { stdout, status } =
+                CommandOutput::parse(bytes).ok_or("the command's output was cut off")?;
             put("command", command.as_str().into());
             if expect.is_some() || exit_code.is_none() {
                 put("expect", literal(stdout.trim()));
@@ -120,20 +120,16 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
             }
         }
         Check::Service { name, state } => {
-            let kv = key_values(output)?;
-            let (running, enabled) = match lookup(&kv, "init") {
-                "systemd" => (
-                    lookup(&kv, "active") == "active",
-                    matches!(
-                        lookup(&kv, "enabled"),
-                        "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated"
-                    ),
-                ),
-                "sysv" if lookup(&kv, "status") != "none" => {
-                    (lookup(&kv, "status") == "0", lookup(&kv, "enabled") == "yes")
-                }
-                _ => return Err(format!("service {name} not found on the golden host")),
+            let facts = match service::decode(output) {
+                Ok(facts) if facts.init == Init::Sysv && facts.running.is_none() => None,
+                Ok(facts) => Some(facts),
+                Err(ServiceError::UnknownInit) => None,
+                Err(e @ ServiceError::Unreadable) => return Err(e.to_string()),
             };
+            let Some(facts) = facts else {
+                return Err(format!("service {name} not found on the golden host"));
+            };
+            let (running, enabled) = (facts.running == Some(true), facts.enabled == Some(true));
             put("service", name.as_str().into());
             let now = match state {
                 ServiceState::Running | ServiceState::Stopped => {
@@ -154,7 +150,7 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
             put("state", now.into());
         }
         Check::Package { name, .. } => {
-            let facts = PackageFacts::parse(name, output)?;
+            let facts = PackageFacts::parse(name, output).map_err(|e| e.to_string())?;
             put("package", name.as_str().into());
             let versions = facts.versions();
             if versions.is_empty() {

@@ -1,0 +1,91 @@
+//! The `command` subject's verdict: a command's stdout and exit status,
+//! against the rule's expectation.
+
+use super::expect::{compare, ValueSemantics};
+use super::{CollectLimits, Verdict};
+use crate::collect::facts::command::CommandOutput;
+use crate::collect::ProbeOutput;
+use crate::template::{Renderer, Vars};
+
+pub(super) fn verdict(
+    output: &ProbeOutput,
+    expect: Option<&crate::baseline::Expect>,
+    exit_code: Option<i32>,
+    limits: &CollectLimits,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, String> {
+    let ProbeOutput::Ok(bytes) = output else {
+        return Err("the command's output could not be read".into());
+    };
+    // Without its exit status suffix the output was cut at the limit.
+    let Some(CommandOutput { stdout, status }) = CommandOutput::parse(bytes) else {
+        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+    };
+    if stdout.len() as u64 > limits.max_command_output {
+        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+    }
+    match status {
+        124 | 137 => return Err(format!("command timed out after {:?}", limits.command_timeout)),
+        126 => return Err("command not executable".into()),
+        127 => return Err("command not found".into()),
+        _ => {}
+    }
+    let stdout = stdout.trim().to_string();
+    let mut expected = Vec::new();
+    let mut pass = true;
+    let mut note = None;
+    if let Some(e) = expect {
+        let c = compare(e, Some(&stdout), renderer, vars, ValueSemantics::Exact)?;
+        pass &= c.pass;
+        expected.push(c.expected);
+        note = c.note;
+    }
+    let mut actual = stdout;
+    if let Some(code) = exit_code {
+        pass &= status == code;
+        expected.push(format!("exit {code}"));
+        actual = if expect.is_some() {
+            format!("{actual} (exit {status})")
+        } else {
+            format!("exit {status}")
+        };
+    }
+    let mut v = Verdict::compared(pass, expected.join(", "), Some(actual));
+    v.message = note;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::Expect;
+    use crate::evaluate::RuleStatus;
+
+    fn ok(text: &str) -> ProbeOutput {
+        ProbeOutput::Ok(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn command_output_and_status() {
+        let limits = CollectLimits::default();
+        let (vars, r) = (Vars::new(), Renderer::default());
+        let expect = Expect::Equals("yes".into());
+        let v = verdict(&ok("  yes \n\n0"), Some(&expect), Some(0), &limits, &vars, &r).unwrap();
+        assert_eq!(v.status, RuleStatus::Pass);
+        assert_eq!(v.actual.as_deref(), Some("yes (exit 0)"));
+        let v = verdict(&ok("\n1"), None, Some(0), &limits, &vars, &r).unwrap();
+        assert_eq!((v.status, v.actual.as_deref()), (RuleStatus::Fail, Some("exit 1")));
+        assert!(verdict(&ok("\n127"), None, Some(0), &limits, &vars, &r)
+            .unwrap_err()
+            .contains("not found"));
+        assert!(verdict(&ok("\n137"), None, Some(0), &limits, &vars, &r)
+            .unwrap_err()
+            .contains("timed out"));
+        assert!(
+            verdict(&ok("truncated-without-status"), None, Some(0), &limits, &vars, &r)
+                .unwrap_err()
+                .contains("exceeded")
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! The `content` subject's verdict: a whole file against its expected
+//! text, shown as a unified diff.
+
+use super::{RuleStatus, Verdict};
+
+pub(super) fn verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdict {
+    let pass = actual == Some(expected);
+    let diff = (!pass).then(|| {
+        let actual_text = actual.unwrap_or("");
+        let actual_label = if actual.is_some() {
+            format!("actual {file}")
+        } else {
+            format!("actual {file} (missing)")
+        };
+        similar::TextDiff::from_lines(expected, actual_text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("expected {file}"), &actual_label)
+            .to_string()
+    });
+    Verdict {
+        status: if pass { RuleStatus::Pass } else { RuleStatus::Fail },
+        expected: Some(summarize_text(expected)),
+        actual: actual.map(summarize_text),
+        diff,
+        message: None,
+    }
+}
+
+/// Whole files are shown as a diff; the expected/actual fields carry a
+/// short description so reports stay readable.
+fn summarize_text(text: &str) -> String {
+    format!("{} lines, {} bytes", text.lines().count(), text.len())
+}

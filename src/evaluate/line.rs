@@ -1,0 +1,54 @@
+//! The `line` subject's verdict: the first line matching a pattern, its
+//! capture against an expectation, or that no line matches.
+
+use regex::Regex;
+
+use super::expect::ValueSemantics;
+use super::{expect_or_exists, file_text, Verdict};
+use crate::baseline::Expect;
+use crate::collect::ProbeOutput;
+use crate::template::{Renderer, Vars};
+
+pub(super) fn verdict(
+    output: &ProbeOutput,
+    file: &str,
+    pattern: &Regex,
+    expect: Option<&Expect>,
+    absent: bool,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, String> {
+    let text = file_text(output, file)?;
+    let found = text.as_deref().and_then(|t| {
+        t.lines().find_map(|line| {
+            pattern.captures(line).map(|c| {
+                (
+                    line.to_string(),
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+        })
+    });
+    if absent {
+        let pass = found.is_none();
+        return Ok(Verdict::compared(
+            pass,
+            format!("no line matching /{}/", pattern.as_str()),
+            found.map(|(line, _)| line),
+        ));
+    }
+    match expect {
+        Some(e) => {
+            let actual = found.map(|(_, captured)| captured);
+            expect_or_exists(Some(e), actual, renderer, vars, ValueSemantics::Exact)
+        }
+        None => Ok(Verdict::compared(
+            found.is_some(),
+            format!("a line matching /{}/", pattern.as_str()),
+            found.map(|(line, _)| line),
+        )),
+    }
+}

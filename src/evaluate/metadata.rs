@@ -1,0 +1,101 @@
+//! The `metadata` subject's verdict: a path's existence, mode and owners,
+//! against what `p_stat` found.
+
+use super::Verdict;
+use crate::baseline::Metadata;
+use crate::collect::facts::stat::{self, StatError};
+use crate::collect::ProbeOutput;
+
+pub(super) fn verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, String> {
+    let mut expected = Vec::new();
+    let mut actual = Vec::new();
+    let mut pass = true;
+    let stat = match stat::decode(output) {
+        Ok(stat) => stat,
+        Err(StatError::Status(s)) => return Err(format!("cannot stat {}: {s}", m.file)),
+        Err(e @ StatError::Unparsed(_)) => return Err(e.to_string()),
+    };
+    let Some(stat) = stat else {
+        let pass = m.exists == Some(false);
+        let want = if pass {
+            "absent".to_string()
+        } else {
+            "present".to_string()
+        };
+        return Ok(Verdict::compared(pass, want, Some("missing".into())));
+    };
+    if m.exists == Some(false) {
+        return Ok(Verdict::compared(
+            false,
+            "absent".into(),
+            Some(format!("present ({})", stat.kind)),
+        ));
+    }
+    if m.exists == Some(true) {
+        expected.push("present".to_string());
+        actual.push("present".to_string());
+    }
+    if let Some(mode) = m.mode {
+        pass &= stat.mode == mode;
+        expected.push(format!("mode {mode:04o}"));
+        actual.push(format!("mode {:04o}", stat.mode));
+    }
+    if let Some(max) = m.max_mode {
+        pass &= stat.mode & !max == 0;
+        expected.push(format!("mode at most {max:04o}"));
+        if m.mode.is_none() {
+            actual.push(format!("mode {:04o}", stat.mode));
+        }
+    }
+    if let Some(owner) = &m.owner {
+        pass &= *owner == stat.owner || *owner == stat.uid;
+        expected.push(format!("owner {owner}"));
+        actual.push(format!("owner {}", stat.owner));
+    }
+    if let Some(group) = &m.group {
+        pass &= *group == stat.group || *group == stat.gid;
+        expected.push(format!("group {group}"));
+        actual.push(format!("group {}", stat.group));
+    }
+    Ok(Verdict::compared(pass, expected.join(", "), Some(actual.join(", "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::RuleStatus;
+
+    fn ok(text: &str) -> ProbeOutput {
+        ProbeOutput::Ok(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn metadata_checks() {
+        let m = Metadata {
+            file: "/f".into(),
+            exists: None,
+            mode: None,
+            max_mode: Some(0o640),
+            owner: Some("root".into()),
+            group: Some("0".into()),
+        };
+        let v = verdict(&m, &ok("600 0 0 root root regular file")).unwrap();
+        assert_eq!(v.status, RuleStatus::Pass, "{v:?}");
+        let v = verdict(&m, &ok("644 0 42 root shadow regular file")).unwrap();
+        assert_eq!(v.status, RuleStatus::Fail);
+        assert_eq!(v.actual.as_deref(), Some("mode 0644, owner root, group shadow"));
+        let gone = Metadata {
+            exists: Some(false),
+            max_mode: None,
+            owner: None,
+            group: None,
+            ..m
+        };
+        assert_eq!(verdict(&gone, &ProbeOutput::Missing).unwrap().status, RuleStatus::Pass);
+        assert_eq!(
+            verdict(&gone, &ok("644 0 0 root root regular file")).unwrap().status,
+            RuleStatus::Fail
+        );
+        assert!(verdict(&gone, &ok("garbage")).is_err());
+    }
+}
