@@ -1,8 +1,24 @@
 //! The `command` subject's verdict: a command's stdout and exit status,
 //! against the rule's expectation.
 
+use crate::collect::facts::command::Run;
+use crate::collect::Probe;
+use serde_yaml::{Mapping, Value};
+
+/// The command, with the run's timeout and output limit.
+pub(super) fn probe(command: &str, limits: &CollectLimits) -> Probe {
+    Run {
+        command: command.to_string(),
+        timeout: limits.command_timeout,
+        max: limits.max_command_output,
+    }
+    .into()
+}
+
+use super::capture::literal;
 use super::expect::{compare, ValueSemantics};
 use super::{CollectLimits, Verdict};
+use crate::baseline::Expect;
 use crate::collect::facts::command::CommandOutput;
 use crate::collect::ProbeOutput;
 use crate::template::{Renderer, Vars};
@@ -54,6 +70,32 @@ pub(super) fn verdict(
     let mut v = Verdict::compared(pass, expected.join(", "), Some(actual));
     v.message = note;
     Ok(v)
+}
+
+/// What `rectify capture` keeps of a command rule: its output and/or exit
+/// status, as the rule checked them.
+pub(super) fn capture(
+    command: &str,
+    expect: Option<&Expect>,
+    exit_code: Option<i32>,
+    output: &ProbeOutput,
+) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let ProbeOutput::Ok(bytes) = output else {
+        return Err("the command's output could not be read".into());
+    };
+    let CommandOutput { stdout, status } = CommandOutput::parse(bytes).ok_or("the command's output was cut off")?;
+    put("command", command.into());
+    if expect.is_some() || exit_code.is_none() {
+        put("expect", literal(stdout.trim()));
+    }
+    if exit_code.is_some() {
+        put("exit_code", status.into());
+    }
+    Ok(m)
 }
 
 #[cfg(test)]

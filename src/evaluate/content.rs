@@ -1,7 +1,12 @@
 //! The `content` subject's verdict: a whole file against its expected
 //! text, shown as a unified diff.
 
+use serde_yaml::{Mapping, Value};
+
+use super::capture::literal;
+use super::file_text;
 use super::{RuleStatus, Verdict};
+use crate::collect::ProbeOutput;
 
 pub(super) fn verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdict {
     let pass = actual == Some(expected);
@@ -31,4 +36,16 @@ pub(super) fn verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdi
 /// short description so reports stay readable.
 fn summarize_text(text: &str) -> String {
     format!("{} lines, {} bytes", text.lines().count(), text.len())
+}
+
+/// What `rectify capture` keeps of a whole file: its text.
+pub(super) fn capture(file: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
+    put("file", file.into());
+    put("content", literal(&text));
+    Ok(m)
 }

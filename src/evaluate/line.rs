@@ -1,6 +1,9 @@
 //! The `line` subject's verdict: the first line matching a pattern, its
 //! capture against an expectation, or that no line matches.
 
+use serde_yaml::{Mapping, Value};
+
+use super::capture::literal;
 use regex::Regex;
 
 use super::expect::ValueSemantics;
@@ -51,4 +54,35 @@ pub(super) fn verdict(
             found.map(|(line, _)| line),
         )),
     }
+}
+
+/// What `rectify capture` keeps of a line rule: the captured value, or
+/// that no line matches.
+pub(super) fn capture(
+    file: &str,
+    pattern: &Regex,
+    expect: Option<&Expect>,
+    output: &ProbeOutput,
+) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let text = file_text(output, file)?.unwrap_or_default();
+    let found = text.lines().find_map(|line| {
+        pattern.captures(line).map(|c| {
+            c.get(1)
+                .or_else(|| c.get(0))
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default()
+        })
+    });
+    put("file", file.into());
+    put("line", pattern.as_str().into());
+    match (found, expect) {
+        (Some(captured), Some(_)) => put("expect", literal(&captured)),
+        (Some(_), None) => {}
+        (None, _) => put("absent", true.into()),
+    }
+    Ok(m)
 }

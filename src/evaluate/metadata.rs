@@ -1,6 +1,15 @@
 //! The `metadata` subject's verdict: a path's existence, mode and owners,
 //! against what `p_stat` found.
 
+use crate::collect::facts::stat::Stat;
+use crate::collect::Probe;
+use serde_yaml::{Mapping, Value};
+
+/// The path's stat, following symlinks.
+pub(super) fn probe(m: &Metadata) -> Probe {
+    Stat { path: m.file.clone() }.into()
+}
+
 use super::Verdict;
 use crate::baseline::Metadata;
 use crate::collect::facts::stat::{self, StatError};
@@ -58,6 +67,27 @@ pub(super) fn verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, Str
         actual.push(format!("group {}", stat.group));
     }
     Ok(Verdict::compared(pass, expected.join(", "), Some(actual.join(", "))))
+}
+
+/// What `rectify capture` keeps of a path's metadata: mode and owners, or
+/// that it does not exist.
+pub(super) fn capture(meta: &Metadata, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    put("file", meta.file.as_str().into());
+    match stat::decode(output) {
+        Ok(None) => put("exists", false.into()),
+        Ok(Some(stat)) => {
+            put("mode", format!("{:04o}", stat.mode).into());
+            put("owner", stat.owner.into());
+            put("group", stat.group.into());
+        }
+        Err(StatError::Status(s)) => return Err(format!("cannot stat {}: {s}", meta.file)),
+        Err(e @ StatError::Unparsed(_)) => return Err(e.to_string()),
+    }
+    Ok(m)
 }
 
 #[cfg(test)]

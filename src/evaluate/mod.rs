@@ -15,13 +15,8 @@ mod sysctl;
 use std::time::Duration;
 
 use crate::baseline::{Check, Rule};
-use crate::collect::facts::command::Run;
 use crate::collect::facts::file::{self, Read};
-use crate::collect::facts::package::Package;
-use crate::collect::facts::service::Service;
-use crate::collect::facts::sshd_config::{ConfigFiles, SshdConfig};
-use crate::collect::facts::stat::Stat;
-use crate::collect::facts::sysctl as sysctl_fact;
+use crate::collect::facts::sshd_config::ConfigFiles;
 use crate::collect::{Probe, ProbeOutput, Probes};
 use crate::conftext::include;
 use crate::template::{Renderer, Vars};
@@ -72,28 +67,23 @@ impl Default for CollectLimits {
 /// The fact a rule needs from a host.
 pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
     match &rule.check {
-        Check::Setting { file, .. } if include::follows_includes(file) => SshdConfig {
-            path: file.clone(),
-            max: limits.max_file,
-            lstat: false,
-        }
-        .into(),
-        Check::Setting { file, .. } | Check::Line { file, .. } | Check::Content { file, .. } => Read {
-            path: file.clone(),
-            max: limits.max_file,
-        }
-        .into(),
-        Check::Metadata(m) => Stat { path: m.file.clone() }.into(),
-        Check::Sysctl { key, .. } => sysctl_fact::read(key).into(),
-        Check::Command { command, .. } => Run {
-            command: command.clone(),
-            timeout: limits.command_timeout,
-            max: limits.max_command_output,
-        }
-        .into(),
-        Check::Service { name, .. } => Service { name: name.clone() }.into(),
-        Check::Package { name, .. } => Package { name: name.clone() }.into(),
+        Check::Setting { file, .. } => setting::probe(file, limits),
+        Check::Line { file, .. } | Check::Content { file, .. } => file_probe(file, limits),
+        Check::Metadata(m) => metadata::probe(m),
+        Check::Sysctl { key, .. } => sysctl::probe(key),
+        Check::Command { command, .. } => command::probe(command, limits),
+        Check::Service { name, .. } => service::probe(name),
+        Check::Package { name, .. } => package::probe(name),
     }
+}
+
+/// A file's content, for the subjects that read a whole file.
+fn file_probe(file: &str, limits: &CollectLimits) -> Probe {
+    Read {
+        path: file.to_string(),
+        max: limits.max_file,
+    }
+    .into()
 }
 
 /// A rule's verdict on one host, before it is labelled with the rule's id.

@@ -1,5 +1,10 @@
 //! The `package` subject's verdict on what `collect::facts::package`
 //! decoded; the rules about instances are in that module's documentation.
+
+use crate::collect::facts::package::Package;
+use crate::collect::Probe;
+use serde_yaml::{Mapping, Value};
+
 use super::Verdict;
 use crate::baseline::PackageState;
 use crate::collect::facts::package::{Instance, PackageFacts};
@@ -48,6 +53,37 @@ pub fn verdict(
         ));
     }
     Ok(v)
+}
+
+/// The package's installed instances.
+pub(super) fn probe(name: &str) -> Probe {
+    Package { name: name.to_string() }.into()
+}
+
+/// What `rectify capture` keeps of a package: installed or absent, and a
+/// version constraint every installed instance meets.
+pub(super) fn capture(name: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let facts = PackageFacts::parse(name, output).map_err(|e| e.to_string())?;
+    put("package", name.into());
+    let versions = facts.versions();
+    if versions.is_empty() {
+        put("state", "absent".into());
+    } else {
+        put("state", "installed".into());
+        // A constraint every instance there meets: the one version,
+        // or at least the oldest of several (kernels, multiarch), so
+        // an older instance elsewhere is drift.
+        match versions.as_slice() {
+            [one] if !one.is_empty() => put("version", format!("= {one}").into()),
+            [oldest, _, ..] if !oldest.is_empty() => put("version", format!(">= {oldest}").into()),
+            _ => {}
+        }
+    }
+    Ok(m)
 }
 
 #[cfg(test)]

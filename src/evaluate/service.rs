@@ -1,9 +1,18 @@
 //! The `service` subject's verdict: whether a service runs and starts at
 //! boot, as `p_svc` found it.
 
+use crate::collect::Probe;
+use serde_yaml::{Mapping, Value};
+
+/// The service's state.
+pub(super) fn probe(name: &str) -> Probe {
+    service::Service { name: name.to_string() }.into()
+}
+
 use super::Verdict;
 use crate::baseline::ServiceState;
 use crate::collect::facts::service;
+use crate::collect::facts::service::{Init, ServiceError};
 use crate::collect::ProbeOutput;
 
 pub(super) fn verdict(name: &str, want: ServiceState, output: &ProbeOutput) -> Result<Verdict, String> {
@@ -42,6 +51,44 @@ fn enabled_text(e: Option<bool>) -> &'static str {
         Some(false) => "disabled",
         None => "not found",
     }
+}
+
+/// What `rectify capture` keeps of a service: its state now, of the kind
+/// (running or enabled) the rule checked.
+pub(super) fn capture(name: &str, state: ServiceState, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let facts = match service::decode(output) {
+        Ok(facts) if facts.init == Init::Sysv && facts.running.is_none() => None,
+        Ok(facts) => Some(facts),
+        Err(ServiceError::UnknownInit) => None,
+        Err(e @ ServiceError::Unreadable) => return Err(e.to_string()),
+    };
+    let Some(facts) = facts else {
+        return Err(format!("service {name} not found on the golden host"));
+    };
+    let (running, enabled) = (facts.running == Some(true), facts.enabled == Some(true));
+    put("service", name.into());
+    let now = match state {
+        ServiceState::Running | ServiceState::Stopped => {
+            if running {
+                "running"
+            } else {
+                "stopped"
+            }
+        }
+        ServiceState::Enabled | ServiceState::Disabled => {
+            if enabled {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        }
+    };
+    put("state", now.into());
+    Ok(m)
 }
 
 #[cfg(test)]

@@ -1,12 +1,32 @@
 //! The `setting` subject's verdict: a key's value in a configuration file,
 //! following `Include` as sshd does for an sshd configuration.
 
+use super::{file_probe, CollectLimits};
+use crate::collect::facts::sshd_config::SshdConfig;
+use crate::collect::Probe;
+use serde_yaml::{Mapping, Value};
+
+use super::capture::literal;
 use super::expect::ValueSemantics;
 use super::{expect_or_exists, file_text, Verdict};
 use crate::collect::ProbeOutput;
 use crate::conftext::include;
 use crate::conftext::setting::{find_setting, SettingDialect};
 use crate::template::{Renderer, Vars};
+
+/// An sshd configuration with its includes, or the file alone.
+pub(super) fn probe(file: &str, limits: &CollectLimits) -> Probe {
+    if include::follows_includes(file) {
+        SshdConfig {
+            path: file.to_string(),
+            max: limits.max_file,
+            lstat: false,
+        }
+        .into()
+    } else {
+        file_probe(file, limits)
+    }
+}
 
 /// A setting of an sshd configuration, following its `Include`s: the
 /// effective value, and where it is when it comes from an included file.
@@ -54,4 +74,53 @@ pub(super) fn plain(
         v.message = Some(format!("{file} does not exist"));
     }
     Ok(v)
+}
+
+/// What `rectify capture` keeps of an sshd setting: the effective value,
+/// wherever the includes put it, or that it stays unset.
+pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    // The effective value, wherever the includes put it.
+    let files = crate::conftext::include::ConfigFiles::decode(output, file, false).map_err(|e| e.to_string())?;
+    if matches!(files.main(), ProbeOutput::Missing) {
+        return Err(format!("{file} does not exist on the golden host"));
+    }
+    put("file", file.into());
+    match crate::conftext::include::locate(&files, file, key)? {
+        Some(found) => {
+            put("setting", key.into());
+            put("expect", literal(&found.value));
+        }
+        None => {
+            put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+            put("absent", true.into());
+        }
+    }
+    Ok(m)
+}
+
+/// What `rectify capture` keeps of a setting: its value, or that it stays
+/// unset.
+pub(super) fn capture_plain(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
+    put("file", file.into());
+    match find_setting(&text, key, SettingDialect::for_path(file)) {
+        Some(value) => {
+            put("setting", key.into());
+            put("expect", literal(&value));
+        }
+        None => {
+            // Not set there: capture that it stays unset.
+            put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+            put("absent", true.into());
+        }
+    }
+    Ok(m)
 }

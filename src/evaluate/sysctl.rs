@@ -1,6 +1,15 @@
 //! The `sysctl` subject's verdict: a kernel parameter's live value from
 //! `/proc/sys`, blanks collapsed, against the rule's expectation.
 
+use crate::collect::Probe;
+use serde_yaml::{Mapping, Value};
+
+/// The key's file below `/proc/sys`.
+pub(super) fn probe(key: &str) -> Probe {
+    sysctl::read(key).into()
+}
+
+use super::capture::literal;
 use super::expect::ValueSemantics;
 use super::{expect_or_exists, Verdict};
 use crate::baseline::Expect;
@@ -26,4 +35,19 @@ pub(super) fn verdict(
         Ok(None) => Err(format!("unknown sysctl key {key} (no {})", sysctl_path(key))),
         Err(status) => Err(format!("cannot read {}: {status}", sysctl_path(key))),
     }
+}
+
+/// What `rectify capture` keeps of a sysctl: its live value.
+pub(super) fn capture(key: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let Ok(Some(value)) = sysctl::decode(output) else {
+        return Err(format!("cannot read sysctl {key}"));
+    };
+    let value = sysctl::normalize(&value);
+    put("sysctl", key.into());
+    put("expect", literal(&value));
+    Ok(m)
 }
