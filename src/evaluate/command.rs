@@ -1,8 +1,15 @@
-//! The `command` subject's verdict: a command's stdout and exit status,
-//! against the rule's expectation.
+//! The `command` subject: the command it runs, its verdict on the
+//! command's stdout and exit status, and what `rectify capture` keeps.
 
+use super::capture::literal;
+use super::expect::{compare, ValueSemantics};
+use super::{CollectLimits, Verdict};
+use crate::baseline::Expect;
+use crate::collect::facts::command::CommandOutput;
 use crate::collect::facts::command::Run;
 use crate::collect::Probe;
+use crate::collect::ProbeOutput;
+use crate::template::{Renderer, Vars};
 use serde_yaml::{Mapping, Value};
 
 /// The command, with the run's timeout and output limit.
@@ -14,14 +21,6 @@ pub(super) fn probe(command: &str, limits: &CollectLimits) -> Probe {
     }
     .into()
 }
-
-use super::capture::literal;
-use super::expect::{compare, ValueSemantics};
-use super::{CollectLimits, Verdict};
-use crate::baseline::Expect;
-use crate::collect::facts::command::CommandOutput;
-use crate::collect::ProbeOutput;
-use crate::template::{Renderer, Vars};
 
 pub(super) fn verdict(
     output: &ProbeOutput,

@@ -1,12 +1,11 @@
-//! The `content` subject's verdict: a whole file against its expected
-//! text, shown as a unified diff.
-
-use serde_yaml::{Mapping, Value};
+//! The `content` subject: a whole file against its expected text (shown
+//! as a unified diff), and what `rectify capture` keeps of it.
 
 use super::capture::literal;
 use super::file_text;
 use super::{RuleStatus, Verdict};
 use crate::collect::ProbeOutput;
+use serde_yaml::{Mapping, Value};
 
 pub(super) fn verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdict {
     let pass = actual == Some(expected);

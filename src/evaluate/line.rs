@@ -1,16 +1,15 @@
-//! The `line` subject's verdict: the first line matching a pattern, its
-//! capture against an expectation, or that no line matches.
-
-use serde_yaml::{Mapping, Value};
+//! The `line` subject: the first line matching a pattern, its capture
+//! against an expectation or that no line matches, and what `rectify
+//! capture` keeps of it.
 
 use super::capture::literal;
-use regex::Regex;
-
 use super::expect::ValueSemantics;
 use super::{expect_or_exists, file_text, Verdict};
 use crate::baseline::Expect;
 use crate::collect::ProbeOutput;
 use crate::template::{Renderer, Vars};
+use regex::Regex;
+use serde_yaml::{Mapping, Value};
 
 pub(super) fn verdict(
     output: &ProbeOutput,

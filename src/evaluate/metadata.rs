@@ -1,19 +1,18 @@
-//! The `metadata` subject's verdict: a path's existence, mode and owners,
-//! against what `p_stat` found.
+//! The `metadata` subject: a path's existence, mode and owners against
+//! what `p_stat` found, and what `rectify capture` keeps of them.
 
+use super::Verdict;
+use crate::baseline::Metadata;
 use crate::collect::facts::stat::Stat;
+use crate::collect::facts::stat::{self, StatError};
 use crate::collect::Probe;
+use crate::collect::ProbeOutput;
 use serde_yaml::{Mapping, Value};
 
 /// The path's stat, following symlinks.
 pub(super) fn probe(m: &Metadata) -> Probe {
     Stat { path: m.file.clone() }.into()
 }
-
-use super::Verdict;
-use crate::baseline::Metadata;
-use crate::collect::facts::stat::{self, StatError};
-use crate::collect::ProbeOutput;
 
 pub(super) fn verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, String> {
     let mut expected = Vec::new();

@@ -1,15 +1,15 @@
-//! The `package` subject's verdict on what `collect::facts::package`
-//! decoded; the rules about instances are in that module's documentation.
-
-use crate::collect::facts::package::Package;
-use crate::collect::Probe;
-use serde_yaml::{Mapping, Value};
+//! The `package` subject: the probe, the verdict on what
+//! `collect::facts::package` decoded (the rules about instances are in that
+//! module's documentation), and what `rectify capture` keeps.
 
 use super::Verdict;
 use crate::baseline::PackageState;
+use crate::collect::facts::package::Package;
 use crate::collect::facts::package::{Instance, PackageFacts};
+use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::version::VersionConstraint;
+use serde_yaml::{Mapping, Value};
 
 /// The verdict of a `package` rule; see the module documentation.
 pub fn verdict(

@@ -1,19 +1,18 @@
-//! The `service` subject's verdict: whether a service runs and starts at
-//! boot, as `p_svc` found it.
+//! The `service` subject: whether a service runs and starts at boot, as
+//! `p_svc` found it, and what `rectify capture` keeps of that.
 
+use super::Verdict;
+use crate::baseline::ServiceState;
+use crate::collect::facts::service;
+use crate::collect::facts::service::{Init, ServiceError};
 use crate::collect::Probe;
+use crate::collect::ProbeOutput;
 use serde_yaml::{Mapping, Value};
 
 /// The service's state.
 pub(super) fn probe(name: &str) -> Probe {
     service::Service { name: name.to_string() }.into()
 }
-
-use super::Verdict;
-use crate::baseline::ServiceState;
-use crate::collect::facts::service;
-use crate::collect::facts::service::{Init, ServiceError};
-use crate::collect::ProbeOutput;
 
 pub(super) fn verdict(name: &str, want: ServiceState, output: &ProbeOutput) -> Result<Verdict, String> {
     let facts = service::decode(output).map_err(|e| e.to_string())?;

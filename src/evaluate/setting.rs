@@ -1,18 +1,18 @@
-//! The `setting` subject's verdict: a key's value in a configuration file,
-//! following `Include` as sshd does for an sshd configuration.
-
-use super::{file_probe, CollectLimits};
-use crate::collect::facts::sshd_config::SshdConfig;
-use crate::collect::Probe;
-use serde_yaml::{Mapping, Value};
+//! The `setting` subject: a key's value in a configuration file, following
+//! `Include` as sshd does for an sshd configuration; its probe, verdict and
+//! what `rectify capture` keeps.
 
 use super::capture::literal;
 use super::expect::ValueSemantics;
 use super::{expect_or_exists, file_text, Verdict};
+use super::{file_probe, CollectLimits};
+use crate::collect::facts::sshd_config::SshdConfig;
+use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::conftext::include;
 use crate::conftext::setting::{find_setting, SettingDialect};
 use crate::template::{Renderer, Vars};
+use serde_yaml::{Mapping, Value};
 
 /// An sshd configuration with its includes, or the file alone.
 pub(super) fn probe(file: &str, limits: &CollectLimits) -> Probe {

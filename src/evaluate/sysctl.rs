@@ -1,21 +1,21 @@
-//! The `sysctl` subject's verdict: a kernel parameter's live value from
-//! `/proc/sys`, blanks collapsed, against the rule's expectation.
-
-use crate::collect::Probe;
-use serde_yaml::{Mapping, Value};
-
-/// The key's file below `/proc/sys`.
-pub(super) fn probe(key: &str) -> Probe {
-    sysctl::read(key).into()
-}
+//! The `sysctl` subject: a kernel parameter's live value from `/proc/sys`,
+//! blanks collapsed, against the rule's expectation, and what `rectify
+//! capture` keeps.
 
 use super::capture::literal;
 use super::expect::ValueSemantics;
 use super::{expect_or_exists, Verdict};
 use crate::baseline::Expect;
 use crate::collect::facts::sysctl::{self, sysctl_path};
+use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::template::{Renderer, Vars};
+use serde_yaml::{Mapping, Value};
+
+/// The key's file below `/proc/sys`.
+pub(super) fn probe(key: &str) -> Probe {
+    sysctl::read(key).into()
+}
 
 pub(super) fn verdict(
     output: &ProbeOutput,
