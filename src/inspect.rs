@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::baseline::{Baseline, Check, Rule};
-use crate::collect::{gather, Probe, ProbeOutput, Probes};
+use crate::collect::{gather, GatherError, Probe, ProbeOutput, Probes};
 use crate::conftext::include::locate_reading;
 use crate::evaluate::{evaluate, probe_for, CollectLimits, RuleStatus, SshdTrees};
 use crate::inventory::Host;
@@ -55,7 +55,7 @@ pub async fn audit_over(
     baselines: &[Baseline],
     limits: &CollectLimits,
     command_timeout: Duration,
-) -> Result<Audited, String> {
+) -> Result<Audited, GatherError> {
     let (rules, skipped) = select_rules(host, baselines);
     let mut probes = Probes::default();
     for (_, rule) in &rules {

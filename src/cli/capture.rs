@@ -76,7 +76,7 @@ pub fn exec(args: CaptureArgs) -> Result<u8, CliError> {
         )
         .await;
         connection.close().await;
-        captured
+        captured.map_err(|e| e.to_string())
     });
     let captured = match captured {
         Ok(c) => c,

@@ -24,6 +24,7 @@ pub enum GatherError {
     Output { frame: FrameError, detail: String },
 }
 
+/// The apply's planning and verification still report errors as text.
 impl From<GatherError> for String {
     fn from(e: GatherError) -> String {
         e.to_string()

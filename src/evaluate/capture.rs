@@ -1,6 +1,7 @@
 //! `rectify capture`: a rule's subject, with the golden host's live value as
 //! its new expectation. Pure: it reads the facts the audit collected.
 
+use super::EvalError;
 use serde_yaml::{Mapping, Value};
 
 use super::{command, content, line, metadata, package, service, setting, sysctl};
@@ -10,7 +11,7 @@ use crate::conftext::include;
 
 /// The fields that replace a rule's subject and checks, or why the rule
 /// cannot be captured (kept out of the new baseline, with that reason).
-pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
+pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     match check {
         Check::Setting { file, key, .. } if include::follows_includes(file) => setting::capture_sshd(file, key, output),
         Check::Setting { file, key, .. } => setting::capture_plain(file, key, output),

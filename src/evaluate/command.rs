@@ -3,6 +3,7 @@
 
 use super::capture::literal;
 use super::expect::{compare, ValueSemantics};
+use super::EvalError;
 use super::{CollectLimits, Verdict};
 use crate::baseline::Expect;
 use crate::collect::facts::command::CommandOutput;
@@ -29,21 +30,21 @@ pub(super) fn verdict(
     limits: &CollectLimits,
     vars: &Vars,
     renderer: &Renderer,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     let ProbeOutput::Ok(bytes) = output else {
-        return Err("the command's output could not be read".into());
+        return Err(EvalError::CommandUnreadable);
     };
     // Without its exit status suffix the output was cut at the limit.
     let Some(CommandOutput { stdout, status }) = CommandOutput::parse(bytes) else {
-        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+        return Err(EvalError::OutputExceeded(limits.max_command_output));
     };
     if stdout.len() as u64 > limits.max_command_output {
-        return Err(format!("output exceeded {} bytes", limits.max_command_output));
+        return Err(EvalError::OutputExceeded(limits.max_command_output));
     }
     match status {
-        124 | 137 => return Err(format!("command timed out after {:?}", limits.command_timeout)),
-        126 => return Err("command not executable".into()),
-        127 => return Err("command not found".into()),
+        124 | 137 => return Err(EvalError::TimedOut(limits.command_timeout)),
+        126 => return Err(EvalError::NotExecutable),
+        127 => return Err(EvalError::CommandNotFound),
         _ => {}
     }
     let stdout = stdout.trim().to_string();
@@ -78,15 +79,15 @@ pub(super) fn capture(
     expect: Option<&Expect>,
     exit_code: Option<i32>,
     output: &ProbeOutput,
-) -> Result<Mapping, String> {
+) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
     };
     let ProbeOutput::Ok(bytes) = output else {
-        return Err("the command's output could not be read".into());
+        return Err(EvalError::CommandUnreadable);
     };
-    let CommandOutput { stdout, status } = CommandOutput::parse(bytes).ok_or("the command's output was cut off")?;
+    let CommandOutput { stdout, status } = CommandOutput::parse(bytes).ok_or(EvalError::CutOff)?;
     put("command", command.into());
     if expect.is_some() || exit_code.is_none() {
         put("expect", literal(stdout.trim()));
@@ -119,13 +120,16 @@ mod tests {
         assert_eq!((v.status, v.actual.as_deref()), (RuleStatus::Fail, Some("exit 1")));
         assert!(verdict(&ok("\n127"), None, Some(0), &limits, &vars, &r)
             .unwrap_err()
+            .to_string()
             .contains("not found"));
         assert!(verdict(&ok("\n137"), None, Some(0), &limits, &vars, &r)
             .unwrap_err()
+            .to_string()
             .contains("timed out"));
         assert!(
             verdict(&ok("truncated-without-status"), None, Some(0), &limits, &vars, &r)
                 .unwrap_err()
+                .to_string()
                 .contains("exceeded")
         );
     }

@@ -3,6 +3,7 @@
 
 use super::capture::literal;
 use super::file_text;
+use super::EvalError;
 use super::{RuleStatus, Verdict};
 use crate::collect::ProbeOutput;
 use serde_yaml::{Mapping, Value};
@@ -38,12 +39,12 @@ fn summarize_text(text: &str) -> String {
 }
 
 /// What `rectify capture` keeps of a whole file: its text.
-pub(super) fn capture(file: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture(file: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
     };
-    let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
+    let text = file_text(output, file)?.ok_or_else(|| EvalError::GoneOnGolden(file.to_string()))?;
     put("file", file.into());
     put("content", literal(&text));
     Ok(m)

@@ -4,6 +4,7 @@
 
 use super::capture::literal;
 use super::expect::ValueSemantics;
+use super::EvalError;
 use super::{expect_or_exists, file_text, Verdict};
 use crate::baseline::Expect;
 use crate::collect::ProbeOutput;
@@ -19,7 +20,7 @@ pub(super) fn verdict(
     absent: bool,
     vars: &Vars,
     renderer: &Renderer,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     let text = file_text(output, file)?;
     let found = text.as_deref().and_then(|t| {
         t.lines().find_map(|line| {
@@ -62,7 +63,7 @@ pub(super) fn capture(
     pattern: &Regex,
     expect: Option<&Expect>,
     output: &ProbeOutput,
-) -> Result<Mapping, String> {
+) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);

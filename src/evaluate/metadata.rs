@@ -1,6 +1,7 @@
 //! The `metadata` subject: a path's existence, mode and owners against
 //! what `p_stat` found, and what `rectify capture` keeps of them.
 
+use super::EvalError;
 use super::Verdict;
 use crate::baseline::Metadata;
 use crate::collect::facts::stat::Stat;
@@ -14,14 +15,19 @@ pub(super) fn probe(m: &Metadata) -> Probe {
     Stat { path: m.file.clone() }.into()
 }
 
-pub(super) fn verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, String> {
+pub(super) fn verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, EvalError> {
     let mut expected = Vec::new();
     let mut actual = Vec::new();
     let mut pass = true;
     let stat = match stat::decode(output) {
         Ok(stat) => stat,
-        Err(StatError::Status(s)) => return Err(format!("cannot stat {}: {s}", m.file)),
-        Err(e @ StatError::Unparsed(_)) => return Err(e.to_string()),
+        Err(StatError::Status(status)) => {
+            return Err(EvalError::Stat {
+                file: m.file.clone(),
+                status,
+            })
+        }
+        Err(StatError::Unparsed(_)) => return Err(EvalError::StatOutput),
     };
     let Some(stat) = stat else {
         let pass = m.exists == Some(false);
@@ -70,7 +76,7 @@ pub(super) fn verdict(m: &Metadata, output: &ProbeOutput) -> Result<Verdict, Str
 
 /// What `rectify capture` keeps of a path's metadata: mode and owners, or
 /// that it does not exist.
-pub(super) fn capture(meta: &Metadata, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture(meta: &Metadata, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
@@ -83,8 +89,13 @@ pub(super) fn capture(meta: &Metadata, output: &ProbeOutput) -> Result<Mapping, 
             put("owner", stat.owner.into());
             put("group", stat.group.into());
         }
-        Err(StatError::Status(s)) => return Err(format!("cannot stat {}: {s}", meta.file)),
-        Err(e @ StatError::Unparsed(_)) => return Err(e.to_string()),
+        Err(StatError::Status(status)) => {
+            return Err(EvalError::Stat {
+                file: meta.file.clone(),
+                status,
+            })
+        }
+        Err(StatError::Unparsed(_)) => return Err(EvalError::StatOutput),
     }
     Ok(m)
 }

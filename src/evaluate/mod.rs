@@ -4,6 +4,7 @@
 pub mod capture;
 mod command;
 mod content;
+mod error;
 pub mod expect;
 mod line;
 mod metadata;
@@ -16,10 +17,11 @@ use std::time::Duration;
 
 use crate::baseline::{Check, Rule};
 use crate::collect::facts::file::{self, Read};
-use crate::collect::facts::sshd_config::ConfigFiles;
+use crate::collect::facts::sshd_config::{ConfigFiles, DecodeError};
 use crate::collect::{Probe, ProbeOutput, Probes};
 use crate::conftext::include;
 use crate::template::{Renderer, Vars};
+pub use error::EvalError;
 use expect::{compare, ValueSemantics};
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +124,7 @@ impl Verdict {
 /// once for all the rules that read it, by probe index.
 #[derive(Debug, Default)]
 pub struct SshdTrees {
-    trees: Vec<Option<Result<ConfigFiles, String>>>,
+    trees: Vec<Option<Result<ConfigFiles, DecodeError>>>,
 }
 
 impl SshdTrees {
@@ -132,9 +134,7 @@ impl SshdTrees {
             .iter()
             .zip(outputs)
             .map(|(probe, output)| match probe {
-                Probe::SshdConfig(request) => {
-                    Some(ConfigFiles::decode(output, &request.path, request.lstat).map_err(|e| e.to_string()))
-                }
+                Probe::SshdConfig(request) => Some(ConfigFiles::decode(output, &request.path, request.lstat)),
                 Probe::Read(_)
                 | Probe::Stat(_)
                 | Probe::Lstat(_)
@@ -147,11 +147,11 @@ impl SshdTrees {
     }
 
     /// The decoded configuration of probe `index`.
-    pub fn get(&self, index: usize) -> Result<&ConfigFiles, String> {
+    pub fn get(&self, index: usize) -> Result<&ConfigFiles, EvalError> {
         match self.trees.get(index) {
             Some(Some(Ok(tree))) => Ok(tree),
-            Some(Some(Err(e))) => Err(e.clone()),
-            _ => Err("internal: the sshd configuration was not decoded".into()),
+            Some(Some(Err(e))) => Err(e.clone().into()),
+            _ => Err(EvalError::NotDecoded),
         }
     }
 }
@@ -169,7 +169,7 @@ pub fn evaluate(
 ) -> Verdict {
     let probe = probe_for(rule, limits);
     let Some((index, output)) = probes.get(&probe).and_then(|i| outputs.get(i).map(|o| (i, o))) else {
-        return Verdict::error("internal: no collected fact for this rule");
+        return Verdict::error(EvalError::NoFact.to_string());
     };
     let result = match &rule.check {
         Check::Setting { file, key, expect } if include::follows_includes(file) => sshd
@@ -183,7 +183,7 @@ pub fn evaluate(
             absent,
         } => line::verdict(output, file, pattern, expect.as_ref(), *absent, vars, renderer),
         Check::Content { file, expected } => file_text(output, file).and_then(|actual| {
-            let expected = renderer.render(expected, vars).map_err(|e| e.to_string())?;
+            let expected = renderer.render(expected, vars)?;
             Ok(content::verdict(file, &expected, actual.as_deref()))
         }),
         Check::Metadata(m) => metadata::verdict(m, output),
@@ -194,17 +194,20 @@ pub fn evaluate(
         Check::Service { name, state } => service::verdict(name, *state, output),
         Check::Package { name, state, version } => package::verdict(name, *state, version.as_ref(), output),
     };
-    result.unwrap_or_else(Verdict::error)
+    result.unwrap_or_else(|e| Verdict::error(e.to_string()))
 }
 
 /// The file's text, `None` when it does not exist. Non-UTF-8 bytes are
 /// replaced, which is enough to compare settings and show diffs.
-pub(super) fn file_text(output: &ProbeOutput, file: &str) -> Result<Option<String>, String> {
+pub(super) fn file_text(output: &ProbeOutput, file: &str) -> Result<Option<String>, EvalError> {
     match output {
         ProbeOutput::Ok(_) | ProbeOutput::Missing | ProbeOutput::Status(_) | ProbeOutput::Parts(_) => {
             match file::decode(output) {
                 Ok(bytes) => Ok(bytes.map(|b| String::from_utf8_lossy(b).into_owned())),
-                Err(status) => Err(format!("cannot read {file}: {status}")),
+                Err(status) => Err(EvalError::Read {
+                    file: file.to_string(),
+                    status,
+                }),
             }
         }
     }
@@ -216,7 +219,7 @@ pub(super) fn expect_or_exists(
     renderer: &Renderer,
     vars: &Vars,
     semantics: ValueSemantics,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     match expect {
         Some(e) => {
             let c = compare(e, actual.as_deref(), renderer, vars, semantics)?;

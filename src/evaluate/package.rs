@@ -2,6 +2,7 @@
 //! `collect::facts::package` decoded (the rules about instances are in that
 //! module's documentation), and what `rectify capture` keeps.
 
+use super::EvalError;
 use super::Verdict;
 use crate::baseline::PackageState;
 use crate::collect::facts::package::Package;
@@ -17,8 +18,8 @@ pub fn verdict(
     want: PackageState,
     constraint: Option<&VersionConstraint>,
     output: &ProbeOutput,
-) -> Result<Verdict, String> {
-    let facts = PackageFacts::parse(name, output).map_err(|e| e.to_string())?;
+) -> Result<Verdict, EvalError> {
+    let facts = PackageFacts::parse(name, output)?;
     let installed = !facts.installed.is_empty();
     let actual = if installed {
         format!("installed {}", facts.versions().join(", "))
@@ -62,12 +63,12 @@ pub(super) fn probe(name: &str) -> Probe {
 
 /// What `rectify capture` keeps of a package: installed or absent, and a
 /// version constraint every installed instance meets.
-pub(super) fn capture(name: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture(name: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
     };
-    let facts = PackageFacts::parse(name, output).map_err(|e| e.to_string())?;
+    let facts = PackageFacts::parse(name, output)?;
     put("package", name.into());
     let versions = facts.versions();
     if versions.is_empty() {

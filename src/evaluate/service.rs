@@ -1,6 +1,7 @@
 //! The `service` subject: whether a service runs and starts at boot, as
 //! `p_svc` found it, and what `rectify capture` keeps of that.
 
+use super::EvalError;
 use super::Verdict;
 use crate::baseline::ServiceState;
 use crate::collect::facts::service;
@@ -14,8 +15,8 @@ pub(super) fn probe(name: &str) -> Probe {
     service::Service { name: name.to_string() }.into()
 }
 
-pub(super) fn verdict(name: &str, want: ServiceState, output: &ProbeOutput) -> Result<Verdict, String> {
-    let facts = service::decode(output).map_err(|e| e.to_string())?;
+pub(super) fn verdict(name: &str, want: ServiceState, output: &ProbeOutput) -> Result<Verdict, EvalError> {
+    let facts = service::decode(output)?;
     let (running, enabled) = (facts.running, facts.enabled);
     let (pass, actual) = match want {
         ServiceState::Running => (running == Some(true), running_text(running)),
@@ -54,7 +55,7 @@ fn enabled_text(e: Option<bool>) -> &'static str {
 
 /// What `rectify capture` keeps of a service: its state now, of the kind
 /// (running or enabled) the rule checked.
-pub(super) fn capture(name: &str, state: ServiceState, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture(name: &str, state: ServiceState, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
@@ -63,10 +64,10 @@ pub(super) fn capture(name: &str, state: ServiceState, output: &ProbeOutput) -> 
         Ok(facts) if facts.init == Init::Sysv && facts.running.is_none() => None,
         Ok(facts) => Some(facts),
         Err(ServiceError::UnknownInit) => None,
-        Err(e @ ServiceError::Unreadable) => return Err(e.to_string()),
+        Err(e @ ServiceError::Unreadable) => return Err(e.into()),
     };
     let Some(facts) = facts else {
-        return Err(format!("service {name} not found on the golden host"));
+        return Err(EvalError::ServiceNotFound(name.to_string()));
     };
     let (running, enabled) = (facts.running == Some(true), facts.enabled == Some(true));
     put("service", name.into());

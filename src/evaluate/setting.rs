@@ -4,6 +4,7 @@
 
 use super::capture::literal;
 use super::expect::ValueSemantics;
+use super::EvalError;
 use super::{expect_or_exists, file_text, Verdict};
 use super::{file_probe, CollectLimits};
 use crate::collect::facts::sshd_config::SshdConfig;
@@ -37,9 +38,9 @@ pub(super) fn sshd(
     files: &include::ConfigFiles,
     vars: &Vars,
     renderer: &Renderer,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     let exists = !matches!(files.main(), ProbeOutput::Missing);
-    let found = include::locate(files, file, key)?;
+    let found = include::locate(files, file, key).map_err(EvalError::Include)?;
     let actual = found.as_ref().map(|f| f.value.clone());
     let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
     if let Some(found) = &found {
@@ -60,7 +61,7 @@ pub(super) fn plain(
     expect: Option<&crate::baseline::Expect>,
     vars: &Vars,
     renderer: &Renderer,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     let text = file_text(output, file)?;
     let dialect = SettingDialect::for_path(file);
     let actual = text.as_deref().and_then(|t| find_setting(t, key, dialect));
@@ -78,18 +79,18 @@ pub(super) fn plain(
 
 /// What `rectify capture` keeps of an sshd setting: the effective value,
 /// wherever the includes put it, or that it stays unset.
-pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
     };
     // The effective value, wherever the includes put it.
-    let files = crate::conftext::include::ConfigFiles::decode(output, file, false).map_err(|e| e.to_string())?;
+    let files = crate::conftext::include::ConfigFiles::decode(output, file, false)?;
     if matches!(files.main(), ProbeOutput::Missing) {
-        return Err(format!("{file} does not exist on the golden host"));
+        return Err(EvalError::GoneOnGolden(file.to_string()));
     }
     put("file", file.into());
-    match crate::conftext::include::locate(&files, file, key)? {
+    match crate::conftext::include::locate(&files, file, key).map_err(EvalError::Include)? {
         Some(found) => {
             put("setting", key.into());
             put("expect", literal(&found.value));
@@ -104,12 +105,12 @@ pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Resul
 
 /// What `rectify capture` keeps of a setting: its value, or that it stays
 /// unset.
-pub(super) fn capture_plain(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture_plain(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
     };
-    let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
+    let text = file_text(output, file)?.ok_or_else(|| EvalError::GoneOnGolden(file.to_string()))?;
     put("file", file.into());
     match find_setting(&text, key, SettingDialect::for_path(file)) {
         Some(value) => {

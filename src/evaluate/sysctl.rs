@@ -4,6 +4,7 @@
 
 use super::capture::literal;
 use super::expect::ValueSemantics;
+use super::EvalError;
 use super::{expect_or_exists, Verdict};
 use crate::baseline::Expect;
 use crate::collect::facts::sysctl::{self, sysctl_path};
@@ -23,7 +24,7 @@ pub(super) fn verdict(
     expect: Option<&Expect>,
     vars: &Vars,
     renderer: &Renderer,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     match sysctl::decode(output) {
         Ok(Some(value)) => expect_or_exists(
             expect,
@@ -32,19 +33,25 @@ pub(super) fn verdict(
             vars,
             ValueSemantics::Exact,
         ),
-        Ok(None) => Err(format!("unknown sysctl key {key} (no {})", sysctl_path(key))),
-        Err(status) => Err(format!("cannot read {}: {status}", sysctl_path(key))),
+        Ok(None) => Err(EvalError::UnknownSysctl {
+            key: key.to_string(),
+            path: sysctl_path(key),
+        }),
+        Err(status) => Err(EvalError::Read {
+            file: sysctl_path(key),
+            status,
+        }),
     }
 }
 
 /// What `rectify capture` keeps of a sysctl: its live value.
-pub(super) fn capture(key: &str, output: &ProbeOutput) -> Result<Mapping, String> {
+pub(super) fn capture(key: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     let mut m = Mapping::new();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::String(k.into()), v);
     };
     let Ok(Some(value)) = sysctl::decode(output) else {
-        return Err(format!("cannot read sysctl {key}"));
+        return Err(EvalError::SysctlUnread(key.to_string()));
     };
     let value = sysctl::normalize(&value);
     put("sysctl", key.into());
