@@ -103,7 +103,7 @@ async fn audit_host(host: &Host, plan: &AuditPlan, connector: &Connector) -> Hos
     connection.close().await;
     let (mut results, observed) = match results {
         Ok(audited) => (audited.results, audited.observed),
-        Err(e) => return host_error(host, e, clock.elapsed()),
+        Err(e) => return host_error(host, e.to_string(), clock.elapsed()),
     };
     let warnings = waiver::apply(
         &plan.waivers,

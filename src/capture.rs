@@ -9,8 +9,7 @@ use chrono::Utc;
 use serde_yaml::{Mapping, Value};
 
 use crate::baseline::{Baseline, Check, Rule, Severity};
-use crate::collect::gather;
-use crate::collect::Probes;
+use crate::collect::{gather, GatherError, Probes};
 use crate::evaluate::capture::capture;
 use crate::evaluate::{probe_for, CollectLimits};
 use crate::inventory::Host;
@@ -21,6 +20,20 @@ use crate::transport::Transport;
 pub struct Captured {
     pub yaml: String,
     pub skipped: Vec<(String, String)>,
+}
+
+/// Why a golden host could not be captured at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The golden host could not be reached: the transport's error, on one line.
+    #[error("{0}")]
+    Connect(String),
+    #[error(transparent)]
+    Gather(#[from] GatherError),
+    #[error("no rule could be captured from this host")]
+    NothingCaptured,
+    #[error("{0}")]
+    Yaml(#[from] serde_yaml::Error),
 }
 
 /// A whole-file rule for `--file PATH`.
@@ -56,7 +69,7 @@ pub async fn capture_host(
     from: &Baseline,
     extra: &[Rule],
     command_timeout: Duration,
-) -> Result<Captured, String> {
+) -> Result<Captured, CaptureError> {
     let limits = CollectLimits::default();
     let rules: Vec<&Rule> = from
         .rules
@@ -92,11 +105,11 @@ pub async fn capture_host(
                 }
                 list.push(Value::Mapping(m));
             }
-            Err(why) => skipped.push((rule.id.clone(), why)),
+            Err(why) => skipped.push((rule.id.clone(), why.to_string())),
         }
     }
     if list.is_empty() {
-        return Err("no rule could be captured from this host".into());
+        return Err(CaptureError::NothingCaptured);
     }
     let mut doc = Mapping::new();
     doc.insert("name".into(), format!("{}-{}", from.name, host.name).into());
@@ -120,6 +133,6 @@ pub async fn capture_host(
     for (id, why) in &skipped {
         yaml.push_str(&format!("# Not captured: {id}: {}\n", why.replace('\n', " ")));
     }
-    yaml.push_str(&serde_yaml::to_string(&Value::Mapping(doc)).map_err(|e| e.to_string())?);
+    yaml.push_str(&serde_yaml::to_string(&Value::Mapping(doc))?);
     Ok(Captured { yaml, skipped })
 }

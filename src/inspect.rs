@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::baseline::{Baseline, Check, Rule};
-use crate::collect::{gather, Probe, ProbeOutput, Probes};
+use crate::collect::{gather, GatherError, Probe, ProbeOutput, Probes};
 use crate::conftext::include::locate_reading;
 use crate::evaluate::{evaluate, probe_for, CollectLimits, RuleStatus, SshdTrees};
 use crate::inventory::Host;
@@ -55,7 +55,7 @@ pub async fn audit_over(
     baselines: &[Baseline],
     limits: &CollectLimits,
     command_timeout: Duration,
-) -> Result<Audited, String> {
+) -> Result<Audited, GatherError> {
     let (rules, skipped) = select_rules(host, baselines);
     let mut probes = Probes::default();
     for (_, rule) in &rules {
@@ -139,12 +139,13 @@ fn observed_files(
     };
     for (index, (probe, output)) in probes.as_slice().iter().zip(outputs).enumerate() {
         match probe {
-            Probe::Read { path, .. } => observe(path, output),
+            Probe::Read(read) => observe(&read.path, output),
             // The sshd configuration and, of the files its `Include`s
             // matched, only those the walk read for some rule's key: a
             // mistaken `Include /etc/ssh/*` must not copy host keys that
             // sshd never reads into the state database.
-            Probe::SshdConfig { path: main, .. } => {
+            Probe::SshdConfig(request) => {
+                let main = &request.path;
                 let Ok(tree) = sshd.get(index) else { continue };
                 let mut read: Vec<String> = vec![main.clone()];
                 for rule in rules {
@@ -164,7 +165,7 @@ fn observed_files(
                     observe(&f.path, &f.content);
                 }
             }
-            _ => {}
+            Probe::Stat(_) | Probe::Lstat(_) | Probe::Command(_) | Probe::Service(_) | Probe::Package(_) => {}
         }
     }
     observed

@@ -3,8 +3,12 @@
 //! command, and, for `rectify rollback`, which files were changed since.
 
 use super::transaction::{HostJob, MAX_FILE};
-use crate::collect::{gather, sysctl_path, Probe, ProbeOutput, Probes};
-use crate::conftext::include::ConfigFiles;
+use crate::collect::facts::command::{CommandOutput, Run};
+use crate::collect::facts::file::{self, Read};
+use crate::collect::facts::sshd_config::{ConfigFiles, SshdConfig};
+use crate::collect::facts::stat::{self, Lstat, StatError};
+use crate::collect::facts::sysctl;
+use crate::collect::{gather, ProbeOutput, ProbeStatus, Probes};
 use crate::inventory::Host;
 use crate::plan::{self, FileFacts, FileKind, Need, Needs};
 use crate::report::Change;
@@ -60,8 +64,8 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     let mut file_probes: Vec<(String, usize, usize)> = Vec::new();
     let mut add_file = |probes: &mut Probes, path: &str| {
         if !file_probes.iter().any(|(p, _, _)| p == path) {
-            let stat = probes.add(Probe::Lstat { path: path.into() });
-            let read = probes.add(Probe::Read {
+            let stat = probes.add(Lstat { path: path.into() });
+            let read = probes.add(Read {
                 path: path.into(),
                 max: MAX_FILE,
             });
@@ -79,7 +83,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
         match need {
             Need::File(path) => add_file(&mut probes, &path),
             Need::SshdConfig(file) => {
-                let idx = probes.add(Probe::SshdConfig {
+                let idx = probes.add(SshdConfig {
                     path: file.clone(),
                     max: MAX_FILE,
                     lstat: true,
@@ -89,14 +93,11 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
                 }
             }
             Need::Sysctl(key) => {
-                let idx = probes.add(Probe::Read {
-                    path: sysctl_path(&key),
-                    max: 64 * 1024,
-                });
+                let idx = probes.add(sysctl::read(&key));
                 sysctl_probes.push((key, idx));
             }
             Need::Unless { step, command } => {
-                let idx = probes.add(Probe::Command {
+                let idx = probes.add(Run {
                     command,
                     timeout: job.run.command_timeout,
                     max: 64 * 1024,
@@ -104,7 +105,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
                 satisfied_probes.push((step, idx, true));
             }
             Need::Creates { step, path } => {
-                let idx = probes.add(Probe::Lstat { path });
+                let idx = probes.add(Lstat { path });
                 satisfied_probes.push((step, idx, false));
             }
         }
@@ -122,12 +123,12 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
             .insert(path.clone(), file_facts(&outputs[stat], &outputs[read], &path)?);
     }
     for (main, idx) in sshd_probes {
-        let tree = ConfigFiles::decode(&outputs[idx], &main, true)?;
+        let tree = ConfigFiles::decode(&outputs[idx], &main, true).map_err(|e| e.to_string())?;
         for f in &tree.files {
             if facts.files.contains_key(&f.path) {
                 continue;
             }
-            let stat = f.lstat.clone().unwrap_or(ProbeOutput::Status("garbled".into()));
+            let stat = f.lstat.clone().unwrap_or(ProbeOutput::Status(ProbeStatus::Garbled));
             facts
                 .files
                 .insert(f.path.clone(), file_facts(&stat, &f.content, &f.path)?);
@@ -135,17 +136,16 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
         facts.sshd.insert(main, tree);
     }
     for (key, idx) in sysctl_probes {
-        let value = match &outputs[idx] {
-            ProbeOutput::Ok(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
-            ProbeOutput::Missing => Err("no such kernel parameter".to_string()),
-            ProbeOutput::Status(s) => Err(s.clone()),
-            ProbeOutput::Parts(_) => Err("malformed answer".into()),
+        let value = match sysctl::decode(&outputs[idx]) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err("no such kernel parameter".to_string()),
+            Err(status) => Err(status.to_string()),
         };
         facts.sysctl.insert(key, value);
     }
     for (step, idx, is_command) in satisfied_probes {
         let ok = match &outputs[idx] {
-            ProbeOutput::Ok(bytes) if is_command => command_status(bytes) == Some(0),
+            ProbeOutput::Ok(bytes) if is_command => CommandOutput::parse(bytes).is_some_and(|c| c.status == 0),
             ProbeOutput::Ok(_) => true,
             _ => false,
         };
@@ -155,48 +155,58 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     Ok(facts)
 }
 
-/// The exit status `p_cmd` appends after the output.
-fn command_status(bytes: &[u8]) -> Option<i32> {
-    let text = String::from_utf8_lossy(bytes);
-    text.rsplit('\n').next()?.trim().parse().ok()
+/// Why a file's facts could not be read from the host's answer.
+#[derive(Debug, thiserror::Error)]
+enum FileFactsError {
+    #[error("cannot stat {path}: {status}")]
+    Stat { path: String, status: ProbeStatus },
+    #[error("unexpected stat output for {path}: {text:?}")]
+    Unparsed { path: String, text: String },
 }
 
-fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<FileFacts, String> {
-    let text = match stat {
-        ProbeOutput::Missing => return Ok(FileFacts::missing()),
-        ProbeOutput::Ok(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        ProbeOutput::Status(s) => return Err(format!("cannot stat {path}: {s}")),
-        ProbeOutput::Parts(_) => return Err(format!("cannot stat {path}: malformed answer")),
+impl From<FileFactsError> for String {
+    fn from(e: FileFactsError) -> String {
+        e.to_string()
+    }
+}
+
+/// A file's facts from its `lstat` and its content, through the one stat
+/// parser and the one status text.
+fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<FileFacts, FileFactsError> {
+    let unparsed = |text: String| FileFactsError::Unparsed {
+        path: path.to_string(),
+        text,
     };
-    // "%a %u %g %U %G %F": the type (%F) may contain blanks.
-    let mut parts = text.splitn(6, ' ');
-    let mut next = || parts.next().unwrap_or("").to_string();
-    let (mode, uid, gid, owner, group, kind) = (next(), next(), next(), next(), next(), next());
-    let bad = || format!("unexpected stat output for {path}: {text:?}");
-    let kind = match kind.trim() {
+    let stat = match stat::decode(stat) {
+        Ok(None) => return Ok(FileFacts::missing()),
+        Ok(Some(stat)) => stat,
+        Err(StatError::Status(status)) => {
+            return Err(FileFactsError::Stat {
+                path: path.to_string(),
+                status,
+            })
+        }
+        Err(StatError::Unparsed(text)) => return Err(unparsed(text)),
+    };
+    let kind = match stat.kind.trim() {
         "regular file" | "regular empty file" => FileKind::Regular,
         "directory" => FileKind::Directory,
         "symbolic link" => FileKind::Symlink,
         _ => FileKind::Other,
     };
-    let content = match read {
-        ProbeOutput::Ok(bytes) => Ok(bytes.clone()),
-        ProbeOutput::Missing => Err("missing".into()),
-        ProbeOutput::Status(s) if s == "toolarge" => Err("larger than 16 MiB".into()),
-        ProbeOutput::Status(s) if s == "overbudget" => Err(format!(
-            "not read: over rectify's limit of {} MiB of files included by an sshd configuration",
-            crate::collect::SSHD_MAX_INCLUDED >> 20
-        )),
-        ProbeOutput::Status(s) => Err(s.clone()),
-        ProbeOutput::Parts(_) => Err("malformed answer".into()),
+    let content = match file::decode(read) {
+        Ok(Some(bytes)) => Ok(bytes.to_vec()),
+        Ok(None) => Err("missing".into()),
+        Err(status) => Err(status.to_string()),
     };
+    let text = || format!("{:o} {} {}", stat.mode, stat.uid, stat.gid);
     Ok(FileFacts {
         kind,
-        mode: u32::from_str_radix(&mode, 8).map_err(|_| bad())?,
-        uid: uid.parse().map_err(|_| bad())?,
-        gid: gid.parse().map_err(|_| bad())?,
-        owner,
-        group,
+        mode: stat.mode,
+        uid: stat.uid.parse().map_err(|_| unparsed(text()))?,
+        gid: stat.gid.parse().map_err(|_| unparsed(text()))?,
+        owner: stat.owner,
+        group: stat.group,
         content,
     })
 }

@@ -54,15 +54,24 @@ impl<'de> Deserialize<'de> for Expect {
     }
 }
 
+/// Why a YAML value is not a plain value an expectation can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotScalar {
+    #[error("expect: null is not a value; use {{not: ...}} or absent: true")]
+    Null,
+    #[error("expect: expected a string, a list of strings, or {{regex|min|max|not: value}}")]
+    Other,
+}
+
 /// YAML scalars as the text a config file would hold: `4` → "4", `no` → "no".
-pub fn scalar_text(v: &Value) -> Result<String, String> {
+pub fn scalar_text(v: &Value) -> Result<String, NotScalar> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        Value::Null => Err("expect: null is not a value; use {not: ...} or absent: true".into()),
+        Value::Null => Err(NotScalar::Null),
         Value::Tagged(t) => scalar_text(&t.value),
-        _ => Err("expect: expected a string, a list of strings, or {regex|min|max|not: value}".into()),
+        _ => Err(NotScalar::Other),
     }
 }
 

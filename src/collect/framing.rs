@@ -1,6 +1,8 @@
 //! Reading the collection script's framed output. The input is untrusted:
 //! nothing here may panic, loop forever, or allocate beyond the input.
 
+use super::ProbeStatus;
+
 /// What one probe returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeOutput {
@@ -8,7 +10,7 @@ pub enum ProbeOutput {
     Missing,
     /// Another status from the script (`denied`, `isdir`, `notfile`, `toolarge`,
     /// `unreadable`), or `garbled` when its frame could not be read.
-    Status(String),
+    Status(ProbeStatus),
     /// A composite fact (an sshd configuration with its includes): the
     /// sub-frames `<index>.<k>` that came before the probe's own closing
     /// frame, in order, each with its status and body. What they mean is up
@@ -74,7 +76,7 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
                 &mut results,
                 &mut parts,
                 &header,
-                ProbeOutput::Status("garbled".into()),
+                ProbeOutput::Status(ProbeStatus::Garbled),
                 b"",
             );
             match find(&output[body_start..], prefix.as_bytes()) {
@@ -91,12 +93,12 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
         // otherwise the length was wrong and the body cannot be trusted.
         let lined_up = next.starts_with(prefix.as_bytes());
         let outcome = if !lined_up {
-            ProbeOutput::Status("garbled".into())
+            ProbeOutput::Status(ProbeStatus::Garbled)
         } else {
             match header.status {
                 "ok" => ProbeOutput::Ok(body.to_vec()),
                 "missing" => ProbeOutput::Missing,
-                other => ProbeOutput::Status(other.to_string()),
+                other => ProbeOutput::Status(ProbeStatus::parse(other)),
             }
         };
         settle(&mut results, &mut parts, &header, outcome, body);
@@ -119,7 +121,7 @@ pub fn parse_output(output: &[u8], nonce: &str, count: usize) -> Result<Vec<Prob
     }
     Ok(results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| ProbeOutput::Status("garbled".into())))
+        .map(|r| r.unwrap_or(ProbeOutput::Status(ProbeStatus::Garbled)))
         .collect())
 }
 
@@ -139,7 +141,7 @@ fn settle(
     let (list, garbled) = &mut parts[index];
     match header.sub {
         Some(k) => {
-            if k != list.len() || matches!(outcome, ProbeOutput::Status(ref s) if s == "garbled") {
+            if k != list.len() || matches!(outcome, ProbeOutput::Status(ProbeStatus::Garbled)) {
                 *garbled = true;
             }
             if !*garbled {
@@ -151,7 +153,7 @@ fn settle(
         }
         None => {
             results[index] = Some(if *garbled {
-                ProbeOutput::Status("garbled".into())
+                ProbeOutput::Status(ProbeStatus::Garbled)
             } else if !list.is_empty() {
                 match outcome {
                     ProbeOutput::Ok(_) => ProbeOutput::Parts(std::mem::take(list)),
@@ -211,7 +213,7 @@ mod tests {
         let out = b"RECTIFY:n:0:ok:2\nabRECTIFY:n:1:ok:50\nshortRECTIFY:n:end\n";
         let r = parse_output(out, "n", 2).unwrap();
         assert_eq!(r[0], ProbeOutput::Ok(b"ab".to_vec()));
-        assert_eq!(r[1], ProbeOutput::Status("garbled".into()));
+        assert_eq!(r[1], ProbeOutput::Status(ProbeStatus::Garbled));
     }
 
     #[test]
@@ -227,7 +229,7 @@ mod tests {
     fn a_short_body_is_garbled_but_the_next_frame_survives() {
         let out = b"RECTIFY:n:0:ok:10\nabcRECTIFY:n:1:ok:2\nxyRECTIFY:n:end\n";
         let parsed = parse_output(out, "n", 2).unwrap();
-        assert_eq!(parsed[0], ProbeOutput::Status("garbled".into()));
+        assert_eq!(parsed[0], ProbeOutput::Status(ProbeStatus::Garbled));
         assert_eq!(parsed[1], ProbeOutput::Ok(b"xy".to_vec()));
     }
 
@@ -264,18 +266,18 @@ RECTIFY:n:0:ok:0\nRECTIFY:n:1:ok:1\nqRECTIFY:n:end\n";
         let gap = b"RECTIFY:n:0.0:path:1\naRECTIFY:n:0.2:ok:0\nRECTIFY:n:0:ok:0\nRECTIFY:n:end\n";
         assert_eq!(
             parse_output(gap, "n", 1).unwrap()[0],
-            ProbeOutput::Status("garbled".into())
+            ProbeOutput::Status(ProbeStatus::Garbled)
         );
         let short = b"RECTIFY:n:0.0:ok:9\naRECTIFY:n:0:ok:0\nRECTIFY:n:end\n";
         assert_eq!(
             parse_output(short, "n", 1).unwrap()[0],
-            ProbeOutput::Status("garbled".into())
+            ProbeOutput::Status(ProbeStatus::Garbled)
         );
         // Never closed: the script stopped inside the composite.
         let open = b"RECTIFY:n:0.0:ok:1\naRECTIFY:n:end\n";
         assert_eq!(
             parse_output(open, "n", 1).unwrap()[0],
-            ProbeOutput::Status("garbled".into())
+            ProbeOutput::Status(ProbeStatus::Garbled)
         );
     }
 

@@ -5,9 +5,31 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::{parse_output, script, Probe, ProbeOutput, Probes};
+use super::{parse_output, script, FrameError, Probe, ProbeOutput, Probes};
 use crate::inventory::Host;
+use crate::shell::QuoteError;
 use crate::transport::{one_line, privileged, ExecLimits, Transport};
+
+/// Why a host's facts could not be gathered. Callers report it as text.
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error("{0}")]
+    Quote(#[from] QuoteError),
+    /// The transport's error, on one line.
+    #[error("{0}")]
+    Transport(String),
+    /// The script's output did not frame; `detail` is `(exit N)` or
+    /// `(killed)`, then the first line of stderr if there was one.
+    #[error("{frame} {detail}")]
+    Output { frame: FrameError, detail: String },
+}
+
+/// The apply's planning and verification still report errors as text.
+impl From<GatherError> for String {
+    fn from(e: GatherError) -> String {
+        e.to_string()
+    }
+}
 
 /// Runs the collection script for `probes` once over `connection`, with the
 /// host's privileges, and splits its output.
@@ -16,58 +38,40 @@ pub async fn gather(
     host: &Host,
     probes: &Probes,
     command_timeout: Duration,
-) -> Result<Vec<ProbeOutput>, String> {
+) -> Result<Vec<ProbeOutput>, GatherError> {
     let nonce = format!("{:032x}", rand::rng().random::<u128>());
-    let script = script::build(probes.as_slice(), &nonce).map_err(|e| e.to_string())?;
+    let script = script::build(probes.as_slice(), &nonce)?;
     let limits = exec_limits(probes.as_slice(), command_timeout);
     let output = connection
         .exec(&privileged(host.become_, &["sh", "-s"]), script.as_bytes(), limits)
         .await
-        .map_err(|e| one_line(&e))?;
+        .map_err(|e| GatherError::Transport(one_line(&e)))?;
 
-    match parse_output(&output.stdout, &nonce, probes.len()) {
-        Ok(outputs) => Ok(outputs),
-        Err(e) => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let hint = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-            let status = output
-                .exit_status
-                .map(|s| format!("exit {s}"))
-                .unwrap_or_else(|| "killed".into());
-            if hint.is_empty() {
-                Err(format!("{e} ({status})"))
-            } else {
-                Err(format!(
-                    "{e} ({status}): {}",
-                    hint.chars().take(200).collect::<String>()
-                ))
-            }
-        }
-    }
+    parse_output(&output.stdout, &nonce, probes.len()).map_err(|frame| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        let status = output
+            .exit_status
+            .map(|s| format!("exit {s}"))
+            .unwrap_or_else(|| "killed".into());
+        let detail = if hint.is_empty() {
+            format!("({status})")
+        } else {
+            format!("({status}): {}", hint.chars().take(200).collect::<String>())
+        };
+        GatherError::Output { frame, detail }
+    })
 }
 
-/// The whole script may take the base timeout plus each command's own, and
-/// may print each fact's maximum plus framing.
+/// The whole script may take the base timeout plus what each fact adds,
+/// and may print each fact's maximum plus framing.
 fn exec_limits(probes: &[Probe], base: Duration) -> ExecLimits {
     let mut timeout = base;
     let mut max_stdout: usize = 4096;
     for p in probes {
-        match p {
-            Probe::Read { max, .. } => max_stdout += *max as usize + 128,
-            Probe::SshdConfig { max, .. } => {
-                // The main file, then the included ones together within
-                // their own limit; names, lstat and framing per file.
-                use crate::collect::{SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
-                let included = (*max).saturating_mul(SSHD_MAX_FILES as u64 - 1).min(SSHD_MAX_INCLUDED);
-                max_stdout +=
-                    *max as usize + included as usize + SSHD_MAX_FILES * (4096 + 256) + SSHD_MAX_NAMES * (4096 + 128)
-            }
-            Probe::Command { timeout: t, max, .. } => {
-                timeout += *t;
-                max_stdout += *max as usize + 128;
-            }
-            _ => max_stdout += 4096,
-        }
+        let budget = p.budget();
+        timeout += budget.timeout;
+        max_stdout += budget.max_stdout;
     }
     ExecLimits {
         timeout,
@@ -82,11 +86,11 @@ mod tests {
 
     #[test]
     fn an_sshd_probe_may_send_its_main_file_and_4_mib_of_included_files() {
-        let probe = Probe::SshdConfig {
+        let probe = Probe::from(crate::collect::facts::sshd_config::SshdConfig {
             path: "/etc/ssh/sshd_config".into(),
             max: 16 << 20,
             lstat: true,
-        };
+        });
         let limits = exec_limits(&[probe], Duration::from_secs(1));
         // The main file, 4 MiB of included files, names and framing; not
         // 32 files of 16 MiB each.

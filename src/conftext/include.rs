@@ -35,10 +35,10 @@
 
 use std::borrow::Cow;
 
-use crate::collect::{Part, ProbeOutput, SSHD_MAX_FILES, SSHD_MAX_INCLUDED, SSHD_MAX_NAMES};
+pub use crate::collect::facts::sshd_config::{CollectedFile, ConfigFiles};
+use crate::collect::ProbeOutput;
 
 use super::setting::{entry, sshd_block, value_of_sshd, Entry, SettingDialect};
-use crate::collect::describe_status;
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -62,94 +62,6 @@ pub trait Source {
     fn expand(&self, pattern: &str) -> Result<Vec<String>, String>;
 }
 
-/// One file the host read for a [`crate::collect::Probe::SshdConfig`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct CollectedFile {
-    pub path: String,
-    /// Its `lstat`, when the probe asked for it.
-    pub lstat: Option<ProbeOutput>,
-    pub content: ProbeOutput,
-}
-
-/// What the host sent for a [`crate::collect::Probe::SshdConfig`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ConfigFiles {
-    /// Every file read, the main one first.
-    pub files: Vec<CollectedFile>,
-    /// Every `Include` pattern seen (absolute) and what it matched.
-    pub globs: Vec<(String, Vec<String>)>,
-    /// The host stopped at its limits: what is missing was not read.
-    pub limited: bool,
-}
-
-impl ConfigFiles {
-    /// Reads the probe's sub-frames. `main` is the probe's path; `lstat`
-    /// whether the probe asked for each file's lstat.
-    pub fn decode(output: &ProbeOutput, main: &str, lstat: bool) -> Result<ConfigFiles, String> {
-        let parts = match output {
-            ProbeOutput::Parts(parts) => parts,
-            ProbeOutput::Status(s) => return Err(format!("cannot read {main}: {}", describe_status(s))),
-            _ => return Err(format!("cannot read {main}: the host's answer was malformed")),
-        };
-        let malformed = || format!("cannot read {main}: the host's answer was malformed");
-        let text = |p: &Part| String::from_utf8_lossy(&p.body).into_owned();
-        let as_output = |p: &Part| match p.status.as_str() {
-            "ok" => ProbeOutput::Ok(p.body.clone()),
-            "missing" => ProbeOutput::Missing,
-            other => ProbeOutput::Status(other.to_string()),
-        };
-        let mut out = ConfigFiles::default();
-        // Bytes of included files so far: a host that sends more than the
-        // script's limit is not believed past it.
-        let mut included: u64 = 0;
-        let mut it = parts.iter();
-        while let Some(part) = it.next() {
-            match part.status.as_str() {
-                "path" => {
-                    let stat = if lstat {
-                        Some(as_output(it.next().ok_or_else(malformed)?))
-                    } else {
-                        None
-                    };
-                    let mut content = as_output(it.next().ok_or_else(malformed)?);
-                    if let (false, ProbeOutput::Ok(bytes)) = (out.files.is_empty(), &content) {
-                        included += bytes.len() as u64;
-                        if included > SSHD_MAX_INCLUDED {
-                            content = ProbeOutput::Status("overbudget".into());
-                        }
-                    }
-                    out.files.push(CollectedFile {
-                        path: text(part),
-                        lstat: stat,
-                        content,
-                    });
-                }
-                "glob" => out.globs.push((text(part), Vec::new())),
-                "match" => out.globs.last_mut().ok_or_else(malformed)?.1.push(text(part)),
-                "limit" => out.limited = true,
-                _ => return Err(malformed()),
-            }
-        }
-        if out.files.first().is_none_or(|f| f.path != main) {
-            return Err(malformed());
-        }
-        Ok(out)
-    }
-
-    /// The main file's content as read.
-    pub fn main(&self) -> &ProbeOutput {
-        &self.files[0].content
-    }
-
-    fn why_not_read(&self) -> String {
-        if self.limited {
-            format!("the configuration names more than {SSHD_MAX_FILES} files or {SSHD_MAX_NAMES} patterns and names, rectify's limit")
-        } else {
-            "the host did not read it".to_string()
-        }
-    }
-}
-
 impl Source for ConfigFiles {
     fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
         let file = self
@@ -160,7 +72,7 @@ impl Source for ConfigFiles {
         match &file.content {
             ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes))),
             ProbeOutput::Missing => Ok(None),
-            ProbeOutput::Status(s) => Err(format!("cannot read {path}: {}", describe_status(s))),
+            ProbeOutput::Status(s) => Err(format!("cannot read {path}: {s}")),
             ProbeOutput::Parts(_) => Err(format!("cannot read {path}: the host's answer was malformed")),
         }
     }
@@ -390,6 +302,7 @@ fn argv_split(s: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::Part;
     use std::collections::BTreeMap;
 
     /// A configuration given as its files and the pattern expansions the

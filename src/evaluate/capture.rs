@@ -1,184 +1,40 @@
 //! `rectify capture`: a rule's subject, with the golden host's live value as
 //! its new expectation. Pure: it reads the facts the audit collected.
 
+use super::EvalError;
 use serde_yaml::{Mapping, Value};
 
-use super::package::PackageFacts;
-use super::{file_text, key_values, lookup, Stat};
-use crate::baseline::{Check, ServiceState};
+use super::{command, content, line, metadata, package, service, setting, sysctl};
+use crate::baseline::Check;
 use crate::collect::ProbeOutput;
-use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::conftext::include;
 
 /// The fields that replace a rule's subject and checks, or why the rule
 /// cannot be captured (kept out of the new baseline, with that reason).
-pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, String> {
-    let mut m = Mapping::new();
-    let mut put = |k: &str, v: Value| {
-        m.insert(Value::String(k.into()), v);
-    };
+pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, EvalError> {
     match check {
-        Check::Setting { file, key, .. } if crate::conftext::include::follows_includes(file) => {
-            // The effective value, wherever the includes put it.
-            let files = crate::conftext::include::ConfigFiles::decode(output, file, false)?;
-            if matches!(files.main(), ProbeOutput::Missing) {
-                return Err(format!("{file} does not exist on the golden host"));
-            }
-            put("file", file.as_str().into());
-            match crate::conftext::include::locate(&files, file, key)? {
-                Some(found) => {
-                    put("setting", key.as_str().into());
-                    put("expect", literal(&found.value));
-                }
-                None => {
-                    put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
-                    put("absent", true.into());
-                }
-            }
-        }
-        Check::Setting { file, key, .. } => {
-            let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
-            put("file", file.as_str().into());
-            match find_setting(&text, key, SettingDialect::for_path(file)) {
-                Some(value) => {
-                    put("setting", key.as_str().into());
-                    put("expect", literal(&value));
-                }
-                None => {
-                    // Not set there: capture that it stays unset.
-                    put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
-                    put("absent", true.into());
-                }
-            }
-        }
+        Check::Setting { file, key, .. } if include::follows_includes(file) => setting::capture_sshd(file, key, output),
+        Check::Setting { file, key, .. } => setting::capture_plain(file, key, output),
         Check::Line {
             file, pattern, expect, ..
-        } => {
-            let text = file_text(output, file)?.unwrap_or_default();
-            let found = text.lines().find_map(|line| {
-                pattern.captures(line).map(|c| {
-                    c.get(1)
-                        .or_else(|| c.get(0))
-                        .map(|m| m.as_str().to_string())
-                        .unwrap_or_default()
-                })
-            });
-            put("file", file.as_str().into());
-            put("line", pattern.as_str().into());
-            match (found, expect) {
-                (Some(captured), Some(_)) => put("expect", literal(&captured)),
-                (Some(_), None) => {}
-                (None, _) => put("absent", true.into()),
-            }
-        }
-        Check::Content { file, .. } => {
-            let text = file_text(output, file)?.ok_or(format!("{file} does not exist on the golden host"))?;
-            put("file", file.as_str().into());
-            put("content", literal(&text));
-        }
-        Check::Metadata(meta) => {
-            put("file", meta.file.as_str().into());
-            match output {
-                ProbeOutput::Missing => put("exists", false.into()),
-                ProbeOutput::Ok(bytes) => {
-                    let stat = Stat::parse(&String::from_utf8_lossy(bytes)).ok_or("cannot parse stat output")?;
-                    put("mode", format!("{:04o}", stat.mode).into());
-                    put("owner", stat.owner.into());
-                    put("group", stat.group.into());
-                }
-                ProbeOutput::Status(s) => return Err(format!("cannot stat {}: {s}", meta.file)),
-                ProbeOutput::Parts(_) => return Err(format!("cannot stat {}: malformed answer", meta.file)),
-            }
-        }
-        Check::Sysctl { key, .. } => {
-            let ProbeOutput::Ok(bytes) = output else {
-                return Err(format!("cannot read sysctl {key}"));
-            };
-            let value = String::from_utf8_lossy(bytes)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            put("sysctl", key.as_str().into());
-            put("expect", literal(&value));
-        }
+        } => line::capture(file, pattern, expect.as_ref(), output),
+        Check::Content { file, .. } => content::capture(file, output),
+        Check::Metadata(meta) => metadata::capture(meta, output),
+        Check::Sysctl { key, .. } => sysctl::capture(key, output),
         Check::Command {
             command,
             expect,
             exit_code,
-        } => {
-            let ProbeOutput::Ok(bytes) = output else {
-                return Err("the command's output could not be read".into());
-            };
-            let text = String::from_utf8_lossy(bytes);
-            let (stdout, status) = text.rsplit_once('\n').ok_or("the command's output was cut off")?;
-            let status: i32 = status.parse().map_err(|_| "the command's output was cut off")?;
-            put("command", command.as_str().into());
-            if expect.is_some() || exit_code.is_none() {
-                put("expect", literal(stdout.trim()));
-            }
-            if exit_code.is_some() {
-                put("exit_code", status.into());
-            }
-        }
-        Check::Service { name, state } => {
-            let kv = key_values(output)?;
-            let (running, enabled) = match lookup(&kv, "init") {
-                "systemd" => (
-                    lookup(&kv, "active") == "active",
-                    matches!(
-                        lookup(&kv, "enabled"),
-                        "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated"
-                    ),
-                ),
-                "sysv" if lookup(&kv, "status") != "none" => {
-                    (lookup(&kv, "status") == "0", lookup(&kv, "enabled") == "yes")
-                }
-                _ => return Err(format!("service {name} not found on the golden host")),
-            };
-            put("service", name.as_str().into());
-            let now = match state {
-                ServiceState::Running | ServiceState::Stopped => {
-                    if running {
-                        "running"
-                    } else {
-                        "stopped"
-                    }
-                }
-                ServiceState::Enabled | ServiceState::Disabled => {
-                    if enabled {
-                        "enabled"
-                    } else {
-                        "disabled"
-                    }
-                }
-            };
-            put("state", now.into());
-        }
-        Check::Package { name, .. } => {
-            let facts = PackageFacts::parse(name, output)?;
-            put("package", name.as_str().into());
-            let versions = facts.versions();
-            if versions.is_empty() {
-                put("state", "absent".into());
-            } else {
-                put("state", "installed".into());
-                // A constraint every instance there meets: the one version,
-                // or at least the oldest of several (kernels, multiarch), so
-                // an older instance elsewhere is drift.
-                match versions.as_slice() {
-                    [one] if !one.is_empty() => put("version", format!("= {one}").into()),
-                    [oldest, _, ..] if !oldest.is_empty() => put("version", format!(">= {oldest}").into()),
-                    _ => {}
-                }
-            }
-        }
+        } => command::capture(command, expect.as_ref(), *exit_code, output),
+        Check::Service { name, state } => service::capture(name, *state, output),
+        Check::Package { name, .. } => package::capture(name, output),
     }
-    Ok(m)
 }
 
 /// A live value as an expectation: baselines render expectations as
 /// templates, so a value that looks like template syntax is wrapped in a
 /// raw block and stays literal.
-fn literal(value: &str) -> Value {
+pub(super) fn literal(value: &str) -> Value {
     if value.contains("{{") || value.contains("{%") || value.contains("{#") {
         Value::String(format!("{{% raw %}}{value}{{% endraw %}}"))
     } else {

@@ -1,5 +1,6 @@
 //! Comparing an actual value with an `expect:` after rendering it for the host.
 
+use super::EvalError;
 use crate::baseline::Expect;
 use crate::template::{Renderer, Vars};
 
@@ -26,8 +27,8 @@ pub fn compare(
     renderer: &Renderer,
     vars: &Vars,
     semantics: ValueSemantics,
-) -> Result<Comparison, String> {
-    let render = |s: &str| renderer.render(s, vars).map_err(|e| e.to_string());
+) -> Result<Comparison, EvalError> {
+    let render = |s: &str| renderer.render(s, vars).map_err(EvalError::from);
     let eq = |a: &str, b: &str| match semantics {
         ValueSemantics::Exact => a == b,
         ValueSemantics::Sshd => a.eq_ignore_ascii_case(b),
@@ -51,7 +52,10 @@ pub fn compare(
         }
         Expect::Regex(pattern) => {
             let pattern = render(pattern)?;
-            let re = regex::Regex::new(&pattern).map_err(|e| format!("invalid regex {pattern:?}: {e}"))?;
+            let re = regex::Regex::new(&pattern).map_err(|source| EvalError::ExpectRegex {
+                pattern: pattern.clone(),
+                source,
+            })?;
             ok(actual.is_some_and(|a| re.is_match(a)), format!("matches /{pattern}/"))
         }
         Expect::Not(unwanted) => {
@@ -61,8 +65,8 @@ pub fn compare(
         Expect::Min(bound) | Expect::Max(bound) => {
             let is_min = matches!(expect, Expect::Min(_));
             let bound_text = render(bound)?;
-            let limit = parse_number(&bound_text, semantics)
-                .ok_or_else(|| format!("expect bound {bound_text:?} is not a number"))?;
+            let limit =
+                parse_number(&bound_text, semantics).ok_or_else(|| EvalError::ExpectBound(bound_text.clone()))?;
             let expected = format!("{} {bound_text}", if is_min { ">=" } else { "<=" });
             let Some(actual) = actual else {
                 return ok(false, expected);

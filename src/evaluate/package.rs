@@ -1,118 +1,16 @@
-//! The `package` subject: what the collection script's `p_pkg` reports,
-//! taken apart, and the verdict on it.
-//!
-//! A package name can have several installed instances: rpm keeps several
-//! versions of `kernel` (or an `x86_64` and an `i686` build), dpkg keeps
-//! multiarch instances (`libssl3:amd64` and `libssl3:i386`). Every instance
-//! counts:
-//!
-//! * `state: installed` passes when at least one instance is installed;
-//!   `state: absent` when none is.
-//! * A `version` constraint must hold for **every** installed instance: an
-//!   old, vulnerable instance left installed next to a new one is drift.
-//! * `actual` lists the installed versions, sorted (Debian ordering) and
-//!   without repeats: `installed 5.14.0-362.el9, 5.14.0-427.el9`.
-//!
-//! The script's answer is `manager=dpkg|rpm|apk|none` on the first line,
-//! then the package manager's own lines, one per instance:
-//!
-//! * dpkg: `dpkg-query -W -f='${Architecture}\t${Status}\t${Version}\n'`,
-//!   every instance dpkg knows, installed or not (`deinstall ok
-//!   config-files` is a removed one);
-//! * rpm: `rpm -q --qf '%{ARCH}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n'`, only
-//!   when rpm says the package is installed (its "is not installed" line is
-//!   not passed on); an epoch of `(none)` is dropped;
-//! * apk: `apk info -e -v`, `NAME-VERSION`, only when installed.
+//! The `package` subject: the probe, the verdict on what
+//! `collect::facts::package` decoded (the rules about instances are in that
+//! module's documentation), and what `rectify capture` keeps.
 
+use super::EvalError;
 use super::Verdict;
 use crate::baseline::PackageState;
+use crate::collect::facts::package::Package;
+use crate::collect::facts::package::{Instance, PackageFacts};
+use crate::collect::Probe;
 use crate::collect::ProbeOutput;
-use crate::version::{compare_versions, VersionConstraint};
-
-/// One installed instance of a package.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instance {
-    pub version: String,
-    /// `amd64`, `x86_64`…; `None` where the manager does not say.
-    pub arch: Option<String>,
-}
-
-/// What the host said about one package name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageFacts {
-    /// `dpkg`, `rpm` or `apk`.
-    pub manager: String,
-    /// The installed instances, in the manager's order.
-    pub installed: Vec<Instance>,
-}
-
-impl PackageFacts {
-    /// Parses the probe's answer for the package `name`.
-    pub fn parse(name: &str, output: &ProbeOutput) -> Result<PackageFacts, String> {
-        let ProbeOutput::Ok(bytes) = output else {
-            return Err("the host's answer could not be read".into());
-        };
-        let text = String::from_utf8_lossy(bytes);
-        let mut lines = text.lines();
-        let manager = lines
-            .next()
-            .and_then(|l| l.strip_prefix("manager="))
-            .map(str::trim)
-            .unwrap_or("");
-        let instance = |version: &str, arch: Option<&str>| Instance {
-            version: version.trim().to_string(),
-            arch: arch
-                .map(str::trim)
-                .filter(|a| !a.is_empty() && *a != "(none)")
-                .map(String::from),
-        };
-        let lines = lines.filter(|l| !l.trim().is_empty());
-        let installed: Vec<Instance> = match manager {
-            "dpkg" => lines
-                .filter_map(|l| {
-                    let mut fields = l.split('\t');
-                    let (arch, status, version) = (fields.next()?, fields.next()?, fields.next()?);
-                    // "install ok installed", "hold ok installed"; anything
-                    // else (config-files, half-installed…) is not installed.
-                    status
-                        .trim()
-                        .ends_with(" installed")
-                        .then(|| instance(version, Some(arch)))
-                })
-                .collect(),
-            "rpm" => lines
-                .filter_map(|l| {
-                    let (arch, version) = l.split_once('\t')?;
-                    let version = version.trim();
-                    Some(instance(version.strip_prefix("(none):").unwrap_or(version), Some(arch)))
-                })
-                .collect(),
-            "apk" => lines
-                .map(|l| {
-                    let l = l.trim();
-                    instance(
-                        l.strip_prefix(name).and_then(|v| v.strip_prefix('-')).unwrap_or(l),
-                        None,
-                    )
-                })
-                .collect(),
-            "none" | "" => return Err("no package manager found (dpkg, rpm or apk)".into()),
-            other => return Err(format!("unknown package manager {other:?}")),
-        };
-        Ok(PackageFacts {
-            manager: manager.to_string(),
-            installed,
-        })
-    }
-
-    /// The installed versions, sorted by Debian ordering, without repeats.
-    pub fn versions(&self) -> Vec<&str> {
-        let mut versions: Vec<&str> = self.installed.iter().map(|i| i.version.as_str()).collect();
-        versions.sort_by(|a, b| compare_versions(a, b).then_with(|| a.cmp(b)));
-        versions.dedup();
-        versions
-    }
-}
+use crate::version::VersionConstraint;
+use serde_yaml::{Mapping, Value};
 
 /// The verdict of a `package` rule; see the module documentation.
 pub fn verdict(
@@ -120,7 +18,7 @@ pub fn verdict(
     want: PackageState,
     constraint: Option<&VersionConstraint>,
     output: &ProbeOutput,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, EvalError> {
     let facts = PackageFacts::parse(name, output)?;
     let installed = !facts.installed.is_empty();
     let actual = if installed {
@@ -156,6 +54,37 @@ pub fn verdict(
         ));
     }
     Ok(v)
+}
+
+/// The package's installed instances.
+pub(super) fn probe(name: &str) -> Probe {
+    Package { name: name.to_string() }.into()
+}
+
+/// What `rectify capture` keeps of a package: installed or absent, and a
+/// version constraint every installed instance meets.
+pub(super) fn capture(name: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let facts = PackageFacts::parse(name, output)?;
+    put("package", name.into());
+    let versions = facts.versions();
+    if versions.is_empty() {
+        put("state", "absent".into());
+    } else {
+        put("state", "installed".into());
+        // A constraint every instance there meets: the one version,
+        // or at least the oldest of several (kernels, multiarch), so
+        // an older instance elsewhere is drift.
+        match versions.as_slice() {
+            [one] if !one.is_empty() => put("version", format!("= {one}").into()),
+            [oldest, _, ..] if !oldest.is_empty() => put("version", format!(">= {oldest}").into()),
+            _ => {}
+        }
+    }
+    Ok(m)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::baseline::{Baseline, Rule};
-use crate::capture::{capture_host, Captured};
+use crate::capture::{capture_host, CaptureError, Captured};
 use crate::inventory::Host;
 use crate::transport::{one_line, ConnectOptions, Connector};
 
@@ -19,17 +19,12 @@ pub struct CaptureOptions<'a> {
     pub command_timeout: Duration,
 }
 
-/// The golden host could not be reached or read.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CaptureError(String);
-
 pub async fn capture(options: CaptureOptions<'_>) -> Result<Captured, CaptureError> {
     let connector = Connector::new(options.connect);
     let connection = connector
         .connect(options.host)
         .await
-        .map_err(|e| CaptureError(one_line(&e)))?;
+        .map_err(|e| CaptureError::Connect(one_line(&e)))?;
     let captured = capture_host(
         connection.as_ref(),
         options.host,
@@ -39,5 +34,5 @@ pub async fn capture(options: CaptureOptions<'_>) -> Result<Captured, CaptureErr
     )
     .await;
     connection.close().await;
-    captured.map_err(CaptureError)
+    captured
 }

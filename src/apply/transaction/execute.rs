@@ -25,7 +25,7 @@ const RECONNECT_FOR: Duration = Duration::from_secs(15);
 enum VerifyError {
     /// The audit itself could not run.
     #[error("{0}")]
-    Audit(String),
+    Audit(#[from] crate::collect::gather::GatherError),
     #[error("baseline rules still failing: {}", .0.join(", "))]
     Failing(Vec<String>),
 }

@@ -1,0 +1,60 @@
+//! Why a rule has no verdict on a host (an `error` result) or cannot be
+//! captured: one variant per reason, each with the text users see.
+
+use std::time::Duration;
+
+use crate::collect::facts::package::PackageError;
+use crate::collect::facts::service::ServiceError;
+use crate::collect::facts::sshd_config::DecodeError;
+use crate::collect::ProbeStatus;
+use crate::template::TemplateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read {file}: {status}")]
+    Read { file: String, status: ProbeStatus },
+    #[error("cannot stat {file}: {status}")]
+    Stat { file: String, status: ProbeStatus },
+    #[error("cannot parse stat output")]
+    StatOutput,
+    #[error("unknown sysctl key {key} (no {path})")]
+    UnknownSysctl { key: String, path: String },
+    #[error("the command's output could not be read")]
+    CommandUnreadable,
+    #[error("output exceeded {0} bytes")]
+    OutputExceeded(u64),
+    #[error("command timed out after {0:?}")]
+    TimedOut(Duration),
+    #[error("command not executable")]
+    NotExecutable,
+    #[error("command not found")]
+    CommandNotFound,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error(transparent)]
+    SshdAnswer(#[from] DecodeError),
+    /// Following sshd's `Include`s (`conftext::include`, whose errors are
+    /// text that names the file and line).
+    #[error("{0}")]
+    Include(String),
+    #[error("internal: the sshd configuration was not decoded")]
+    NotDecoded,
+    #[error("internal: no collected fact for this rule")]
+    NoFact,
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("invalid regex {pattern:?}: {source}")]
+    ExpectRegex { pattern: String, source: regex::Error },
+    #[error("expect bound {0:?} is not a number")]
+    ExpectBound(String),
+    #[error("{0} does not exist on the golden host")]
+    GoneOnGolden(String),
+    #[error("cannot read sysctl {0}")]
+    SysctlUnread(String),
+    #[error("the command's output was cut off")]
+    CutOff,
+    #[error("service {0} not found on the golden host")]
+    ServiceNotFound(String),
+}

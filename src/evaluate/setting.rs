@@ -1,0 +1,127 @@
+//! The `setting` subject: a key's value in a configuration file, following
+//! `Include` as sshd does for an sshd configuration; its probe, verdict and
+//! what `rectify capture` keeps.
+
+use super::capture::literal;
+use super::expect::ValueSemantics;
+use super::EvalError;
+use super::{expect_or_exists, file_text, Verdict};
+use super::{file_probe, CollectLimits};
+use crate::collect::facts::sshd_config::SshdConfig;
+use crate::collect::Probe;
+use crate::collect::ProbeOutput;
+use crate::conftext::include;
+use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::template::{Renderer, Vars};
+use serde_yaml::{Mapping, Value};
+
+/// An sshd configuration with its includes, or the file alone.
+pub(super) fn probe(file: &str, limits: &CollectLimits) -> Probe {
+    if include::follows_includes(file) {
+        SshdConfig {
+            path: file.to_string(),
+            max: limits.max_file,
+            lstat: false,
+        }
+        .into()
+    } else {
+        file_probe(file, limits)
+    }
+}
+
+/// A setting of an sshd configuration, following its `Include`s: the
+/// effective value, and where it is when it comes from an included file.
+pub(super) fn sshd(
+    file: &str,
+    key: &str,
+    expect: Option<&crate::baseline::Expect>,
+    files: &include::ConfigFiles,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, EvalError> {
+    let exists = !matches!(files.main(), ProbeOutput::Missing);
+    let found = include::locate(files, file, key).map_err(EvalError::Include)?;
+    let actual = found.as_ref().map(|f| f.value.clone());
+    let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
+    if let Some(found) = &found {
+        v.actual = Some(found.describe(file));
+    }
+    if !exists {
+        v.message = Some(format!("{file} does not exist"));
+    }
+    Ok(v)
+}
+
+/// A setting of any other file: the first occurrence, read in the file's
+/// dialect.
+pub(super) fn plain(
+    output: &ProbeOutput,
+    file: &str,
+    key: &str,
+    expect: Option<&crate::baseline::Expect>,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, EvalError> {
+    let text = file_text(output, file)?;
+    let dialect = SettingDialect::for_path(file);
+    let actual = text.as_deref().and_then(|t| find_setting(t, key, dialect));
+    let semantics = if dialect == SettingDialect::Sshd {
+        ValueSemantics::Sshd
+    } else {
+        ValueSemantics::Exact
+    };
+    let mut v = expect_or_exists(expect, actual, renderer, vars, semantics)?;
+    if text.is_none() {
+        v.message = Some(format!("{file} does not exist"));
+    }
+    Ok(v)
+}
+
+/// What `rectify capture` keeps of an sshd setting: the effective value,
+/// wherever the includes put it, or that it stays unset.
+pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    // The effective value, wherever the includes put it.
+    let files = crate::conftext::include::ConfigFiles::decode(output, file, false)?;
+    if matches!(files.main(), ProbeOutput::Missing) {
+        return Err(EvalError::GoneOnGolden(file.to_string()));
+    }
+    put("file", file.into());
+    match crate::conftext::include::locate(&files, file, key).map_err(EvalError::Include)? {
+        Some(found) => {
+            put("setting", key.into());
+            put("expect", literal(&found.value));
+        }
+        None => {
+            put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+            put("absent", true.into());
+        }
+    }
+    Ok(m)
+}
+
+/// What `rectify capture` keeps of a setting: its value, or that it stays
+/// unset.
+pub(super) fn capture_plain(file: &str, key: &str, output: &ProbeOutput) -> Result<Mapping, EvalError> {
+    let mut m = Mapping::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(Value::String(k.into()), v);
+    };
+    let text = file_text(output, file)?.ok_or_else(|| EvalError::GoneOnGolden(file.to_string()))?;
+    put("file", file.into());
+    match find_setting(&text, key, SettingDialect::for_path(file)) {
+        Some(value) => {
+            put("setting", key.into());
+            put("expect", literal(&value));
+        }
+        None => {
+            // Not set there: capture that it stays unset.
+            put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+            put("absent", true.into());
+        }
+    }
+    Ok(m)
+}
