@@ -1,12 +1,12 @@
 //! The one error a command ends with, and the exit code it means. Lower
 //! layers keep their own typed errors; this is where they meet, so the
-//! exit code is decided in one place (SPEC: 2 bad input, 3 a host could
+//! exit code is decided in one place (docs/reports.md: 2 bad input, 3 a host could
 //! not be reached or another run holds the lock, 1 anything else).
 
 use crate::config_error::ConfigErrors;
 use crate::state::StateError;
 
-/// SPEC exit codes shared by every command.
+/// The exit codes shared by every command (docs/reports.md).
 pub mod exit {
     pub const OK: u8 = 0;
     pub const BAD_INPUT: u8 = 2;

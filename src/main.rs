@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let cli = match rectify::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // clap exits 2 on usage errors, as SPEC wants; help and version exit 0.
+            // clap exits 2 on usage errors, as the documented exit codes say; help and version exit 0.
             e.exit();
         }
     };

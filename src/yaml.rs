@@ -65,7 +65,7 @@ impl SourceFile {
         }
     }
 
-    /// Resolves `relative` against this file's directory, as SPEC says for
+    /// Resolves `relative` against this file's directory, as docs/baseline.md and docs/playbook.md say for
     /// `remediation:` and `template:` paths.
     pub fn sibling(&self, relative: &str) -> PathBuf {
         let base = self.path.parent().unwrap_or(Path::new("."));

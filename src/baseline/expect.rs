@@ -3,7 +3,7 @@
 use serde::de::{self, Deserialize, Deserializer};
 use serde_yaml::Value;
 
-/// The forms SPEC allows. Strings may hold minijinja templates rendered
+/// The forms docs/baseline.md lists. Strings may hold minijinja templates rendered
 /// per host before comparison, so numbers are kept as text until then.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expect {

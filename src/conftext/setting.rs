@@ -1,6 +1,6 @@
 //! Reading one setting's value from a configuration file's text.
 //!
-//! This implements the baseline's `file:` + `setting:` subject (SPEC,
+//! This implements the baseline's `file:` + `setting:` subject (docs/baseline.md,
 //! "Baseline"): the value of a `KEY VALUE`, `KEY=VALUE` or `KEY = VALUE`
 //! line. Everything here is pure: the caller fetches the file's text.
 //!
@@ -64,7 +64,7 @@ pub enum SettingDialect {
 impl SettingDialect {
     /// The dialect for a file, from its name: [`SettingDialect::Sshd`] when
     /// the file name (the part after the last `/`) ends in `sshd_config` or
-    /// `ssh_config`, as the SPEC says. Drop-in files such as
+    /// `ssh_config`, as docs/baseline.md says. Drop-in files such as
     /// `/etc/ssh/sshd_config.d/50-cloud.conf` therefore read as
     /// [`SettingDialect::Generic`].
     pub fn for_path(path: &str) -> Self {

@@ -130,7 +130,7 @@ impl Host {
         Ok(via)
     }
 
-    /// `host`, `address` and `groups` are vars too (SPEC), set last so
+    /// `host`, `address` and `groups` are vars too (docs/inventory.md), set last so
     /// nothing in a file can contradict them.
     pub(super) fn set_identity_vars(&mut self) {
         use serde_yaml::Value;

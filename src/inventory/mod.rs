@@ -294,7 +294,7 @@ mod tests {
         )
     }
 
-    const SPEC_EXAMPLE: &str = r#"
+    const README_EXAMPLE: &str = r#"
 defaults:
   user: root
   port: 22
@@ -321,7 +321,7 @@ hosts:
 
     #[test]
     fn precedence_defaults_group_host() {
-        let inv = inv(SPEC_EXAMPLE).unwrap();
+        let inv = inv(README_EXAMPLE).unwrap();
         let web01 = inv.hosts.iter().find(|h| h.name == "web01").unwrap();
         let web02 = inv.hosts.iter().find(|h| h.name == "web02").unwrap();
         assert_eq!(var(web01, "role"), "web");
@@ -336,7 +336,7 @@ hosts:
 
     #[test]
     fn jump_names_an_inventory_host_or_a_target() {
-        let inv = inv(SPEC_EXAMPLE).unwrap();
+        let inv = inv(README_EXAMPLE).unwrap();
         let inner = inv.hosts.iter().find(|h| h.name == "inner").unwrap();
         let jump = inner.jump.as_ref().unwrap();
         assert_eq!(jump.address, "198.51.100.5");
@@ -350,7 +350,7 @@ hosts:
 
     #[test]
     fn limit_selects_by_name_and_group() {
-        let inv = inv(SPEC_EXAMPLE).unwrap();
+        let inv = inv(README_EXAMPLE).unwrap();
         let names = |p: &str| -> Vec<String> {
             inv.select(Some(&HostPattern::parse(p).unwrap()))
                 .into_iter()

@@ -30,7 +30,7 @@ pub fn load_baselines(paths: &[PathBuf]) -> Result<Vec<Baseline>, Error> {
 }
 
 /// The baselines and waivers of an audit. Everything that can be wrong
-/// with them is found before any host is contacted (SPEC: exit 2, nothing
+/// with them is found before any host is contacted (exit 2, nothing
 /// contacted), and reported at once.
 pub fn load_inputs(baselines: &[PathBuf], waivers: Option<&Path>) -> Result<(Vec<Baseline>, Vec<Waiver>), Error> {
     let mut errors = ConfigErrors::default();

@@ -1,6 +1,6 @@
 //! Playbooks: ordered steps that bring a host to a wanted state, the
-//! handlers they notify, and the checks that must pass afterwards (SPEC,
-//! "Playbook"). Loading validates everything that can be known offline, so a
+//! handlers they notify, and the checks that must pass afterwards
+//! (docs/playbook.md). Loading validates everything that can be known offline, so a
 //! bad playbook is exit 2 before any host is contacted.
 
 pub mod render;

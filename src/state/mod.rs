@@ -79,7 +79,7 @@ pub struct StateDb {
 }
 
 impl StateDb {
-    /// The directory SPEC names: `$RECTIFY_STATE_DIR`, else the XDG state home.
+    /// The state directory: `$RECTIFY_STATE_DIR`, else the XDG state home.
     pub fn default_dir() -> Result<PathBuf, StateError> {
         if let Some(dir) = std::env::var_os("RECTIFY_STATE_DIR").filter(|d| !d.is_empty()) {
             return Ok(PathBuf::from(dir));

@@ -299,7 +299,7 @@ fn algorithms_for(key: &PublicKey) -> Vec<keys::Algorithm> {
     }
 }
 
-/// SPEC order: the configured identity file; else the agent; else the
+/// The documented order (docs/inventory.md): the configured identity file; else the agent; else the
 /// default key files.
 async fn authenticate(handle: &mut Handle<KeyChecker>, host: &Host, store: &KeyStore) -> Result<(), TransportError> {
     let mut tried = Vec::new();
