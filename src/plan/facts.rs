@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::conftext::include::ConfigFiles;
+use crate::collect::facts::sshd_config::ConfigFiles;
 
 /// What a host said about one path (`lstat`, not following symlinks).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -106,6 +106,13 @@ pub enum PlanError {
     /// A step that cannot do what it says, named.
     #[error("step {name:?}: {why}")]
     Step { name: String, why: String },
+    /// A step on an sshd configuration whose effective value cannot be
+    /// known, named.
+    #[error("step {name:?}: {source}")]
+    Include {
+        name: String,
+        source: crate::collect::facts::sshd_config::SshdIncludeError,
+    },
     #[error("invalid regex: {0}")]
     Regex(#[from] regex::Error),
     #[error("{0} is a directory; rectify removes files only")]
