@@ -11,7 +11,7 @@ mod facts;
 mod tests;
 
 pub use cx::{set_meta, shown, PlanCx, Work};
-pub use facts::{Facts, FileFacts, FileKind, Need, Needs};
+pub use facts::{Facts, FileFacts, FileKind, Need, Needs, Unreadable};
 
 use crate::redact::Redactor;
 use crate::report::Change;
@@ -92,7 +92,7 @@ pub enum PlanError {
     #[error("{0} is not a regular file")]
     NotRegular(String),
     #[error("cannot read {path}: {why}")]
-    Unreadable { path: String, why: String },
+    Unreadable { path: String, why: Unreadable },
     #[error("{0} is a directory")]
     Directory(String),
     #[error("{0} does not exist; `setting` and `line` edit existing files")]
@@ -100,7 +100,7 @@ pub enum PlanError {
     #[error("{0} is not UTF-8 text; cannot edit it")]
     NotUtf8(String),
     #[error("cannot read the backup {from}: {why}")]
-    BackupUnreadable { from: String, why: String },
+    BackupUnreadable { from: String, why: Unreadable },
     #[error("the backup copy {0} is gone from the host")]
     BackupGone(String),
     /// A step that cannot do what it says, named.
@@ -120,7 +120,7 @@ pub enum PlanError {
     #[error("{0} does not exist (a file step sets metadata of an existing path)")]
     MetadataOfMissing(String),
     #[error("sysctl {key}: {why}")]
-    Sysctl { key: String, why: String },
+    Sysctl { key: String, why: Unreadable },
 }
 
 /// Plans a host. `Err` is a reason the host cannot be changed safely
