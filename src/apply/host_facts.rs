@@ -10,9 +10,9 @@ use crate::collect::facts::stat::{self, Lstat, StatError};
 use crate::collect::facts::sysctl;
 use crate::collect::{gather, GatherError, ProbeOutput, ProbeStatus, Probes};
 use crate::inventory::Host;
-use crate::plan::{self, FileFacts, FileKind, Need, Needs, Unreadable};
 use crate::report::Change;
 use crate::state::record::sha256;
+use crate::steps::plan::{self, FileFacts, FileKind, Need, Needs, Unreadable};
 use crate::steps::Step;
 use crate::transport::Transport;
 

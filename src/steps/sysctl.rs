@@ -7,7 +7,7 @@ use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::collect::{sysctl_path, valid_sysctl_key};
 use crate::conftext::edit::set_setting;
 use crate::conftext::setting::SettingDialect;
-use crate::plan::{Need, Needs, Op, PlanCx, PlanError, Unreadable};
+use crate::steps::plan::{Need, Needs, Op, PlanCx, PlanError, Unreadable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sysctl {

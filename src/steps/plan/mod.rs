@@ -3,7 +3,9 @@
 //! must run. Pure: no I/O, so every rule here is unit-tested.
 //!
 //! The loop lives here; what one step does lives with its kind in
-//! [`crate::steps`], which works on the shared [`PlanCx`].
+//! [`crate::steps`], which works on the shared [`PlanCx`]. A submodule of
+//! `steps`, not a layer above it: a step kind plans itself, so the planning
+//! context sits below the kinds, inside their module.
 
 mod cx;
 mod facts;
