@@ -105,6 +105,10 @@ pub enum IncludeError<E: std::error::Error> {
     Expand { file: String, line: usize, error: E },
 }
 
+/// What a walk found: where the effective value is, `None` when it is not
+/// set, or why that cannot be known.
+pub type Found<E> = Result<Option<Located>, IncludeError<E>>;
+
 /// Where the effective value of a key is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
@@ -140,21 +144,13 @@ pub const MAX_VISITED_BYTES: usize = 32 * 1024 * 1024;
 /// (or `main` does not exist). `Err` when the answer depends on something
 /// that could not be read, or when reading it would exceed
 /// [`MAX_VISITED_LINES`] or [`MAX_VISITED_BYTES`].
-pub fn locate<S: Source + ?Sized>(
-    source: &S,
-    main: &str,
-    key: &str,
-) -> Result<Option<Located>, IncludeError<S::Error>> {
+pub fn locate<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> Found<S::Error> {
     locate_reading(source, main, key).0
 }
 
 /// [`locate`], and every file the walk opened (that exists), in the order
 /// first opened: the files sshd reads to decide `key`, and only those.
-pub fn locate_reading<S: Source + ?Sized>(
-    source: &S,
-    main: &str,
-    key: &str,
-) -> (Result<Option<Located>, IncludeError<S::Error>>, Vec<String>) {
+pub fn locate_reading<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> (Found<S::Error>, Vec<String>) {
     let key = key.trim();
     let mut walk = Walk {
         source,
@@ -180,7 +176,7 @@ struct Walk<'a, S: Source + ?Sized> {
 }
 
 impl<S: Source + ?Sized> Walk<'_, S> {
-    fn file(&mut self, file: &str, depth: usize) -> Result<Option<Located>, IncludeError<S::Error>> {
+    fn file(&mut self, file: &str, depth: usize) -> Found<S::Error> {
         if depth > MAX_DEPTH {
             return Err(IncludeError::TooDeep { file: file.to_string() });
         }
