@@ -10,8 +10,10 @@
 //! [`fleet`] schedules hosts for both engines; [`error`] is the error a
 //! command ends with and its exit code.
 //!
-//! Repair: [`playbook`] (loading; each step kind in [`steps`]) → [`plan`]
-//! (pure) → [`apply`] (remote shell, one transaction per host) → [`state`] (what `rollback` needs later).
+//! Repair: [`playbook`] (loading; each step kind in [`steps`], which also
+//! holds [`steps::plan`], the pure planning context the kinds plan
+//! themselves on) → [`apply`] (remote shell, one transaction per host) →
+//! [`state`] (what `rollback` needs later).
 //!
 //! Each layer imports only from layers below it: `state` knows nothing of
 //! `apply`, `evaluate` nothing of `report`, `apply` nothing of `audit`.
@@ -32,7 +34,6 @@ pub mod history;
 pub mod inspect;
 pub mod inventory;
 pub mod ops;
-pub mod plan;
 pub mod playbook;
 pub mod redact;
 pub mod report;

@@ -5,14 +5,14 @@
 use super::transaction::{HostJob, MAX_FILE};
 use crate::collect::facts::command::{CommandOutput, Run};
 use crate::collect::facts::file::{self, Read};
-use crate::collect::facts::sshd_config::{ConfigFiles, SshdConfig};
+use crate::collect::facts::sshd_config::{ConfigFiles, DecodeError, SshdConfig};
 use crate::collect::facts::stat::{self, Lstat, StatError};
 use crate::collect::facts::sysctl;
-use crate::collect::{gather, ProbeOutput, ProbeStatus, Probes};
+use crate::collect::{gather, GatherError, ProbeOutput, ProbeStatus, Probes};
 use crate::inventory::Host;
-use crate::plan::{self, FileFacts, FileKind, Need, Needs};
 use crate::report::Change;
 use crate::state::record::sha256;
+use crate::steps::plan::{self, FileFacts, FileKind, Need, Needs, Unreadable};
 use crate::steps::Step;
 use crate::transport::Transport;
 
@@ -58,8 +58,19 @@ pub(super) fn guard<'a>(job: &'a HostJob<'_>, facts: &plan::Facts) -> (Vec<&'a S
     (kept, refused)
 }
 
+/// Why the facts a plan needs could not be gathered: the host's error.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FactsError {
+    #[error(transparent)]
+    Gather(#[from] GatherError),
+    #[error(transparent)]
+    Sshd(#[from] DecodeError),
+    #[error(transparent)]
+    File(#[from] FileFactsError),
+}
+
 /// The facts a plan needs, in one remote command.
-pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Result<plan::Facts, String> {
+pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Result<plan::Facts, FactsError> {
     let mut probes = Probes::default();
     let mut file_probes: Vec<(String, usize, usize)> = Vec::new();
     let mut add_file = |probes: &mut Probes, path: &str| {
@@ -123,7 +134,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
             .insert(path.clone(), file_facts(&outputs[stat], &outputs[read], &path)?);
     }
     for (main, idx) in sshd_probes {
-        let tree = ConfigFiles::decode(&outputs[idx], &main, true).map_err(|e| e.to_string())?;
+        let tree = ConfigFiles::decode(&outputs[idx], &main, true)?;
         for f in &tree.files {
             if facts.files.contains_key(&f.path) {
                 continue;
@@ -138,8 +149,8 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     for (key, idx) in sysctl_probes {
         let value = match sysctl::decode(&outputs[idx]) {
             Ok(Some(value)) => Ok(value),
-            Ok(None) => Err("no such kernel parameter".to_string()),
-            Err(status) => Err(status.to_string()),
+            Ok(None) => Err(Unreadable::NoSuchKey),
+            Err(status) => Err(Unreadable::Status(status)),
         };
         facts.sysctl.insert(key, value);
     }
@@ -157,17 +168,11 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
 
 /// Why a file's facts could not be read from the host's answer.
 #[derive(Debug, thiserror::Error)]
-enum FileFactsError {
+pub(super) enum FileFactsError {
     #[error("cannot stat {path}: {status}")]
     Stat { path: String, status: ProbeStatus },
     #[error("unexpected stat output for {path}: {text:?}")]
     Unparsed { path: String, text: String },
-}
-
-impl From<FileFactsError> for String {
-    fn from(e: FileFactsError) -> String {
-        e.to_string()
-    }
 }
 
 /// A file's facts from its `lstat` and its content, through the one stat
@@ -196,8 +201,8 @@ fn file_facts(stat: &ProbeOutput, read: &ProbeOutput, path: &str) -> Result<File
     };
     let content = match file::decode(read) {
         Ok(Some(bytes)) => Ok(bytes.to_vec()),
-        Ok(None) => Err("missing".into()),
-        Err(status) => Err(status.to_string()),
+        Ok(None) => Err(Unreadable::Missing),
+        Err(status) => Err(Unreadable::Status(status)),
     };
     let text = || format!("{:o} {} {}", stat.mode, stat.uid, stat.gid);
     Ok(FileFacts {

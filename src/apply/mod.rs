@@ -2,7 +2,7 @@
 //! transaction ([`transaction`]), in batches (`--serial`) that stop when too
 //! many hosts fail (`--max-fail`).
 //!
-//! [`plan`] decides what changes, [`remote`] writes the shell that does it,
+//! [`crate::steps::plan`] decides what changes, [`remote`] writes the shell that does it,
 //! [`transaction`] drives one host. This module only schedules hosts.
 
 pub mod host_facts;

@@ -19,9 +19,9 @@ use rand::Rng;
 use super::host_facts::{gather_facts, guard};
 use super::remote;
 use super::{HostWork, RunContext};
-use crate::plan::{self, FileAction, FileKind, HostPlan, Op};
 use crate::report::{Change, HostReport, HostStatus};
 use crate::state::record::{sha256, FileRecord, TxRecord};
+use crate::steps::plan::{self, FileAction, FileKind, HostPlan, Op};
 use crate::transport::one_line;
 use crate::transport::{privileged, ExecLimits, ExecOutput, Transport, TransportError};
 use execute::Transaction;
@@ -107,7 +107,7 @@ async fn transact(job: &HostJob<'_>, conn: &dyn Transport, clock: Instant) -> Ho
     let outcome = |report| HostOutcome { report, record: None };
     let facts = match gather_facts(job, conn).await {
         Ok(f) => f,
-        Err(e) => return outcome(job.report(HostStatus::Error, Some(e), Vec::new(), clock)),
+        Err(e) => return outcome(job.report(HostStatus::Error, Some(e.to_string()), Vec::new(), clock)),
     };
     let (kept, refused) = guard(job, &facts);
     let plan = match plan::plan(&kept, &facts, &job.work.redactor) {

@@ -24,13 +24,6 @@ pub enum GatherError {
     Output { frame: FrameError, detail: String },
 }
 
-/// The apply's planning and verification still report errors as text.
-impl From<GatherError> for String {
-    fn from(e: GatherError) -> String {
-        e.to_string()
-    }
-}
-
 /// Runs the collection script for `probes` once over `connection`, with the
 /// host's privileges, and splits its output.
 pub async fn gather(

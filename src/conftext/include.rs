@@ -35,9 +35,6 @@
 
 use std::borrow::Cow;
 
-pub use crate::collect::facts::sshd_config::{CollectedFile, ConfigFiles};
-use crate::collect::ProbeOutput;
-
 use super::setting::{entry, sshd_block, value_of_sshd, Entry, SettingDialect};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
@@ -53,40 +50,64 @@ pub fn follows_includes(path: &str) -> bool {
 }
 
 /// The files sshd would read for a configuration, as they are (or would
-/// be) on the host.
+/// be) on the host. Its [`Source::Error`] says why a file or a pattern's
+/// expansion is not known (the host could not read it, did not, …): the
+/// source's own reasons, which this module only passes on.
 pub trait Source {
+    type Error: std::error::Error;
     /// A file's text, borrowed where it can be; `Ok(None)` when it does
     /// not exist.
-    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String>;
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, Self::Error>;
     /// An absolute pattern's matches, in order.
-    fn expand(&self, pattern: &str) -> Result<Vec<String>, String>;
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, Self::Error>;
 }
 
-impl Source for ConfigFiles {
-    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
-        let file = self
-            .files
-            .iter()
-            .find(|f| f.path == path)
-            .ok_or_else(|| format!("{path} was not read: {}", self.why_not_read()))?;
-        match &file.content {
-            ProbeOutput::Ok(bytes) => Ok(Some(String::from_utf8_lossy(bytes))),
-            ProbeOutput::Missing => Ok(None),
-            ProbeOutput::Status(s) => Err(format!("cannot read {path}: {s}")),
-            ProbeOutput::Parts(_) => Err(format!("cannot read {path}: the host's answer was malformed")),
-        }
-    }
-
-    fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
-        match self.globs.iter().find(|(p, _)| p == pattern) {
-            Some((_, matches)) => Ok(matches.clone()),
-            None if self.limited => Err(format!("Include {pattern} was not expanded: {}", self.why_not_read())),
-            None => Err(format!(
-                "Include {pattern} was not expanded on the host (patterns with quotes or backslashes inside them are not supported)"
-            )),
-        }
-    }
+/// Why an `Include` line's pattern cannot be expanded as sshd would.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// The line's quotes do not balance (`rest`: the line after `Include`).
+    #[error("Include {rest}: its quotes do not balance (sshd refuses the line)")]
+    Unbalanced { rest: String },
+    #[error(
+        "Include pattern {pattern:?} contains a blank: sshd reads it as one pattern, which rectify cannot expand on the host"
+    )]
+    Blank { pattern: String },
+    #[error("Include {pattern}: patterns starting with ~ are not supported")]
+    Tilde { pattern: String },
 }
+
+/// Why the effective value of a key cannot be known; `E` is the
+/// [`Source`]'s reason a file or expansion is not available.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncludeError<E: std::error::Error> {
+    /// A file the walk needs is not available.
+    #[error(transparent)]
+    Source(E),
+    /// An included file does not exist (a match of a pattern that is gone).
+    #[error("{file} is included but cannot be opened (a dangling link?)")]
+    Dangling { file: String },
+    #[error(
+        "sshd configuration too complex to evaluate (more than {MAX_VISITED_LINES} lines or {} MiB read following Include, rectify's limit)",
+        MAX_VISITED_BYTES / (1024 * 1024)
+    )]
+    TooComplex,
+    #[error("{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)")]
+    TooDeep { file: String },
+    /// A pattern of the `Include` at `file`:`line` (1-based).
+    #[error("{file}:{line}: {error}")]
+    Pattern {
+        file: String,
+        line: usize,
+        error: PatternError,
+    },
+    /// The expansion of a pattern of the `Include` at `file`:`line`.
+    #[error("{file}:{line}: {error}")]
+    Expand { file: String, line: usize, error: E },
+}
+
+/// What a walk found: where the effective value is, `None` when it is not
+/// set, or why that cannot be known.
+pub type Found<E> = Result<Option<Located>, IncludeError<E>>;
 
 /// Where the effective value of a key is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,13 +144,13 @@ pub const MAX_VISITED_BYTES: usize = 32 * 1024 * 1024;
 /// (or `main` does not exist). `Err` when the answer depends on something
 /// that could not be read, or when reading it would exceed
 /// [`MAX_VISITED_LINES`] or [`MAX_VISITED_BYTES`].
-pub fn locate(source: &dyn Source, main: &str, key: &str) -> Result<Option<Located>, String> {
+pub fn locate<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> Found<S::Error> {
     locate_reading(source, main, key).0
 }
 
 /// [`locate`], and every file the walk opened (that exists), in the order
 /// first opened: the files sshd reads to decide `key`, and only those.
-pub fn locate_reading(source: &dyn Source, main: &str, key: &str) -> (Result<Option<Located>, String>, Vec<String>) {
+pub fn locate_reading<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> (Found<S::Error>, Vec<String>) {
     let key = key.trim();
     let mut walk = Walk {
         source,
@@ -145,8 +166,8 @@ pub fn locate_reading(source: &dyn Source, main: &str, key: &str) -> (Result<Opt
     (found, walk.read)
 }
 
-struct Walk<'a> {
-    source: &'a dyn Source,
+struct Walk<'a, S: Source + ?Sized> {
+    source: &'a S,
     key: &'a str,
     /// Lines read so far, plus one per file opened.
     lines: usize,
@@ -154,31 +175,22 @@ struct Walk<'a> {
     read: Vec<String>,
 }
 
-impl Walk<'_> {
-    fn too_complex(&self) -> String {
-        format!(
-            "sshd configuration too complex to evaluate (more than {MAX_VISITED_LINES} lines or {} MiB read following Include, rectify's limit)",
-            MAX_VISITED_BYTES / (1024 * 1024)
-        )
-    }
-
-    fn file(&mut self, file: &str, depth: usize) -> Result<Option<Located>, String> {
+impl<S: Source + ?Sized> Walk<'_, S> {
+    fn file(&mut self, file: &str, depth: usize) -> Found<S::Error> {
         if depth > MAX_DEPTH {
-            return Err(format!(
-                "{file}: Include nested more than {MAX_DEPTH} levels deep (sshd refuses such a configuration)"
-            ));
+            return Err(IncludeError::TooDeep { file: file.to_string() });
         }
         let source = self.source;
-        let Some(text) = source.text(file)? else {
+        let Some(text) = source.text(file).map_err(IncludeError::Source)? else {
             if depth == 0 {
                 return Ok(None);
             }
-            return Err(format!("{file} is included but cannot be opened (a dangling link?)"));
+            return Err(IncludeError::Dangling { file: file.to_string() });
         };
         self.lines += 1;
         self.bytes += text.len();
         if self.lines > MAX_VISITED_LINES || self.bytes > MAX_VISITED_BYTES {
-            return Err(self.too_complex());
+            return Err(IncludeError::TooComplex);
         }
         if !self.read.iter().any(|r| r == file) {
             self.read.push(file.to_string());
@@ -187,7 +199,7 @@ impl Walk<'_> {
         for (index, line) in text.lines().enumerate() {
             self.lines += 1;
             if self.lines > MAX_VISITED_LINES {
-                return Err(self.too_complex());
+                return Err(IncludeError::TooComplex);
             }
             // The reader's own helper: the walk and the setting reader must
             // never disagree on what a comment or a keyword is.
@@ -212,10 +224,16 @@ impl Walk<'_> {
             }
             if word.eq_ignore_ascii_case("Include") {
                 for pattern in include_patterns(rest) {
-                    let pattern = pattern.map_err(|e| format!("{file}:{}: {e}", index + 1))?;
-                    let matches = source
-                        .expand(&pattern)
-                        .map_err(|e| format!("{file}:{}: {e}", index + 1))?;
+                    let pattern = pattern.map_err(|error| IncludeError::Pattern {
+                        file: file.to_string(),
+                        line: index + 1,
+                        error,
+                    })?;
+                    let matches = source.expand(&pattern).map_err(|error| IncludeError::Expand {
+                        file: file.to_string(),
+                        line: index + 1,
+                        error,
+                    })?;
                     for path in matches {
                         if let Some(found) = self.file(&path, depth + 1)? {
                             return Ok(Some(found));
@@ -239,24 +257,21 @@ impl Walk<'_> {
 /// it contains a blank (sshd reads it as one pattern, but the host's
 /// expansion splits it, so what it matches is unknown), and the whole line
 /// is when its quotes do not balance (sshd refuses such a line).
-pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
+pub fn include_patterns(rest: &str) -> Vec<Result<String, PatternError>> {
     let rest = rest.trim();
     let rest = rest.strip_prefix('=').map_or(rest, str::trim_start);
-    let words = match argv_split(rest) {
-        Ok(words) => words,
-        Err(e) => return vec![Err(format!("Include {rest}: {e}"))],
+    let Some(words) = argv_split(rest) else {
+        return vec![Err(PatternError::Unbalanced { rest: rest.to_string() })];
     };
     words
         .into_iter()
         .map(|w| {
             if w.contains(char::is_whitespace) {
-                Err(format!(
-                    "Include pattern {w:?} contains a blank: sshd reads it as one pattern, which rectify cannot expand on the host"
-                ))
+                Err(PatternError::Blank { pattern: w })
             } else if w.starts_with('/') {
                 Ok(w)
             } else if w.starts_with('~') {
-                Err(format!("Include {w}: patterns starting with ~ are not supported"))
+                Err(PatternError::Tilde { pattern: w })
             } else {
                 Ok(format!("{SSHD_DIR}/{w}"))
             }
@@ -264,15 +279,16 @@ pub fn include_patterns(rest: &str) -> Vec<Result<String, String>> {
         .collect()
 }
 
-/// OpenSSH's `argv_split(s, .., terminate_on_comment = 1)`.
-fn argv_split(s: &str) -> Result<Vec<String>, String> {
+/// OpenSSH's `argv_split(s, .., terminate_on_comment = 1)`; `None` when
+/// the quotes do not balance.
+fn argv_split(s: &str) -> Option<Vec<String>> {
     let blank = |c: char| c == ' ' || c == '\t';
     let mut words = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
         while chars.next_if(|&c| blank(c)).is_some() {}
         match chars.peek() {
-            None | Some('#') => return Ok(words),
+            None | Some('#') => return Some(words),
             Some(_) => {}
         }
         let mut word = String::new();
@@ -293,7 +309,7 @@ fn argv_split(s: &str) -> Result<Vec<String>, String> {
             }
         }
         if quote.is_some() {
-            return Err("its quotes do not balance (sshd refuses the line)".to_string());
+            return None;
         }
         words.push(word);
     }
@@ -302,8 +318,12 @@ fn argv_split(s: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::Part;
     use std::collections::BTreeMap;
+
+    /// No expansion was given for a pattern.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0} not expanded")]
+    struct NotExpanded(String);
 
     /// A configuration given as its files and the pattern expansions the
     /// host reported.
@@ -326,14 +346,15 @@ mod tests {
     }
 
     impl Source for Files {
-        fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
+        type Error = NotExpanded;
+        fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, NotExpanded> {
             Ok(self.text.get(path).map(|t| Cow::Borrowed(t.as_str())))
         }
-        fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
+        fn expand(&self, pattern: &str) -> Result<Vec<String>, NotExpanded> {
             self.globs
                 .get(pattern)
                 .cloned()
-                .ok_or_else(|| format!("{pattern} not expanded"))
+                .ok_or_else(|| NotExpanded(pattern.to_string()))
         }
     }
 
@@ -519,24 +540,30 @@ mod tests {
             locate(&chain(16), MAIN, "Banner").unwrap(),
             at("/c/16", 0, "/etc/issue.net")
         );
-        let err = locate(&chain(17), MAIN, "Banner").unwrap_err();
+        let err = locate(&chain(17), MAIN, "Banner").unwrap_err().to_string();
         assert!(err.contains("/c/17") && err.contains("16 levels"), "{err}");
         // A file that includes itself is the same error, not a hang.
         let selfish = Files::default()
             .file(MAIN, "Include /etc/ssh/loop.conf\n")
             .file("/etc/ssh/loop.conf", "Include loop.conf\n")
             .glob("/etc/ssh/loop.conf", &["/etc/ssh/loop.conf"]);
-        assert!(locate(&selfish, MAIN, "Port").unwrap_err().contains("16 levels"));
+        assert!(locate(&selfish, MAIN, "Port")
+            .unwrap_err()
+            .to_string()
+            .contains("16 levels"));
     }
 
     #[test]
     fn what_could_not_be_read_is_an_error_not_a_missing_key() {
         // No expansion reported for the pattern.
         let files = Files::default().file(MAIN, "Include /x/*.conf\nPort 22\n");
-        assert!(locate(&files, MAIN, "Port").unwrap_err().contains("/x/*.conf"));
+        assert!(locate(&files, MAIN, "Port")
+            .unwrap_err()
+            .to_string()
+            .contains("/x/*.conf"));
         // A match whose file is gone.
         let files = files.glob("/x/*.conf", &["/x/a.conf"]);
-        let err = locate(&files, MAIN, "Port").unwrap_err();
+        let err = locate(&files, MAIN, "Port").unwrap_err().to_string();
         assert!(err.contains("/x/a.conf"), "{err}");
         // No match at all is fine, as in sshd.
         let files = Files::default()
@@ -547,25 +574,6 @@ mod tests {
         assert_eq!(locate(&Files::default(), MAIN, "Port").unwrap(), None);
     }
 
-    /// The host's answer for `files` (the main one first) and `globs`.
-    fn tree(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> ConfigFiles {
-        ConfigFiles {
-            files: files
-                .iter()
-                .map(|(path, text)| CollectedFile {
-                    path: path.to_string(),
-                    lstat: None,
-                    content: ProbeOutput::Ok(text.as_bytes().to_vec()),
-                })
-                .collect(),
-            globs: globs
-                .iter()
-                .map(|(p, m)| (p.to_string(), m.iter().map(|m| m.to_string()).collect()))
-                .collect(),
-            limited: false,
-        }
-    }
-
     #[test]
     fn a_hostile_fan_out_of_includes_is_an_error_not_a_stall() {
         // 50,000 × 50,000 visits of b.conf, no cycle, well under the size
@@ -573,11 +581,13 @@ mod tests {
         let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
         let main = "Include /etc/ssh/a.conf\n".repeat(50_000);
         let inner = "Include /etc/ssh/b.conf\n".repeat(50_000);
-        let files = tree(
-            &[(MAIN, &main), (a, &inner), (b, "# nothing\n")],
-            &[(a, &[a]), (b, &[b])],
-        );
-        let err = locate(&files, MAIN, "Banner").unwrap_err();
+        let files = Files::default()
+            .file(MAIN, &main)
+            .file(a, &inner)
+            .file(b, "# nothing\n")
+            .glob(a, &[a])
+            .glob(b, &[b]);
+        let err = locate(&files, MAIN, "Banner").unwrap_err().to_string();
         assert!(err.contains("too complex to evaluate"), "{err}");
     }
 
@@ -596,7 +606,7 @@ mod tests {
                 .glob("/etc/ssh/sp", &[])
                 .glob("/etc/ssh/dir/*.conf", &[])
                 .glob("/etc/ssh/\\", &[]);
-            let err = locate(&files, MAIN, "Port").unwrap_err();
+            let err = locate(&files, MAIN, "Port").unwrap_err().to_string();
             assert!(
                 err.contains(&format!("{MAIN}:1")) && err.contains("sp dir"),
                 "{line}: {err}"
@@ -607,7 +617,7 @@ mod tests {
             .file(MAIN, "Port 1\nInclude \"/etc/ssh/x.conf\nPort 22\n")
             .glob("/etc/ssh/x.conf", &[]);
         assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 0, "1"));
-        let err = locate(&files, MAIN, "Banner").unwrap_err();
+        let err = locate(&files, MAIN, "Banner").unwrap_err().to_string();
         assert!(err.contains(&format!("{MAIN}:2")) && err.contains("quote"), "{err}");
     }
 
@@ -624,48 +634,16 @@ mod tests {
             vec![ok("/etc/ssh/a#b"), ok("/etc/ssh/#c")]
         );
         assert_eq!(include_patterns("= /x\r"), vec![ok("/x")]);
-        assert!(include_patterns(" 'c d'")[0].as_ref().unwrap_err().contains("c d"));
-        assert!(include_patterns(" \"c")[0].as_ref().unwrap_err().contains("quote"));
-    }
-
-    #[test]
-    fn included_files_over_the_total_byte_limit_are_not_read() {
-        // A host that sends more than the limit anyway.
-        let big = format!("# {}\nLogLevel INFO\n", "x".repeat(4 << 20));
-        let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
-        let output = ProbeOutput::Parts(
-            [
-                ("path", MAIN),
-                ("ok", "Include a.conf b.conf\n"),
-                ("glob", a),
-                ("match", a),
-                ("glob", b),
-                ("match", b),
-                ("path", a),
-                ("ok", "Port 22\n"),
-                ("path", b),
-                ("ok", &big),
-            ]
-            .iter()
-            .map(|(status, body)| Part {
-                status: status.to_string(),
-                body: body.as_bytes().to_vec(),
-            })
-            .collect(),
-        );
-        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
-        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(a, 0, "22"));
-        let err = locate(&files, MAIN, "LogLevel").unwrap_err();
-        assert!(err.contains(b) && err.contains("4 MiB"), "{err}");
-        let output = ProbeOutput::Parts(match output {
-            ProbeOutput::Parts(mut parts) => {
-                parts[9].body = big.as_bytes()[..(1 << 20)].to_vec();
-                parts
-            }
-            _ => unreachable!(),
-        });
-        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
-        assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), None);
+        assert!(include_patterns(" 'c d'")[0]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("c d"));
+        assert!(include_patterns(" \"c")[0]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("quote"));
     }
 
     #[test]
@@ -686,43 +664,5 @@ mod tests {
         assert!(!follows_includes("/etc/ssh/ssh_config"));
         assert!(!follows_includes("/etc/ssh/sshd_config.d/50-cloud-init.conf"));
         assert!(!follows_includes("/etc/ssh/sshd_config.bak"));
-    }
-
-    #[test]
-    fn decoding_the_hosts_answer() {
-        let part = |status: &str, body: &str| Part {
-            status: status.into(),
-            body: body.as_bytes().to_vec(),
-        };
-        let output = ProbeOutput::Parts(vec![
-            part("path", MAIN),
-            part("ok", "Include sshd_config.d/*.conf\n"),
-            part("glob", DROPINS),
-            part("match", CLOUD),
-            part("path", CLOUD),
-            part("denied", ""),
-        ]);
-        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
-        assert_eq!(files.globs, vec![(DROPINS.to_string(), vec![CLOUD.to_string()])]);
-        let err = locate(&files, MAIN, "Port").unwrap_err();
-        assert!(err.contains("permission denied") && err.contains(CLOUD), "{err}");
-        // Malformed answers are errors.
-        for bad in [
-            vec![part("match", CLOUD)],
-            vec![part("path", MAIN)],
-            vec![part("path", CLOUD), part("ok", "")],
-            vec![part("what", "")],
-        ] {
-            assert!(ConfigFiles::decode(&ProbeOutput::Parts(bad), MAIN, false).is_err());
-        }
-        assert!(ConfigFiles::decode(&ProbeOutput::Ok(Vec::new()), MAIN, false).is_err());
-        // At the limit, what is missing says so.
-        let limited = ProbeOutput::Parts(vec![
-            part("path", MAIN),
-            part("ok", "Include /x/*\n"),
-            part("limit", ""),
-        ]);
-        let files = ConfigFiles::decode(&limited, MAIN, false).unwrap();
-        assert!(locate(&files, MAIN, "Port").unwrap_err().contains("limit"));
     }
 }

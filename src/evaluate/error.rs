@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::collect::facts::package::PackageError;
 use crate::collect::facts::service::ServiceError;
-use crate::collect::facts::sshd_config::DecodeError;
+use crate::collect::facts::sshd_config::{DecodeError, SshdIncludeError};
 use crate::collect::ProbeStatus;
 use crate::template::TemplateError;
 
@@ -35,10 +35,10 @@ pub enum EvalError {
     Package(#[from] PackageError),
     #[error(transparent)]
     SshdAnswer(#[from] DecodeError),
-    /// Following sshd's `Include`s (`conftext::include`, whose errors are
-    /// text that names the file and line).
-    #[error("{0}")]
-    Include(String),
+    /// Following sshd's `Include`s (`conftext::include`; its errors name
+    /// the file and line).
+    #[error(transparent)]
+    Include(#[from] SshdIncludeError),
     #[error("internal: the sshd configuration was not decoded")]
     NotDecoded,
     #[error("internal: no collected fact for this rule")]

@@ -7,7 +7,7 @@ use super::expect::ValueSemantics;
 use super::EvalError;
 use super::{expect_or_exists, file_text, Verdict};
 use super::{file_probe, CollectLimits};
-use crate::collect::facts::sshd_config::SshdConfig;
+use crate::collect::facts::sshd_config::{ConfigFiles, SshdConfig};
 use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::conftext::include;
@@ -35,12 +35,12 @@ pub(super) fn sshd(
     file: &str,
     key: &str,
     expect: Option<&crate::baseline::Expect>,
-    files: &include::ConfigFiles,
+    files: &ConfigFiles,
     vars: &Vars,
     renderer: &Renderer,
 ) -> Result<Verdict, EvalError> {
     let exists = !matches!(files.main(), ProbeOutput::Missing);
-    let found = include::locate(files, file, key).map_err(EvalError::Include)?;
+    let found = include::locate(files, file, key)?;
     let actual = found.as_ref().map(|f| f.value.clone());
     let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
     if let Some(found) = &found {
@@ -85,12 +85,12 @@ pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Resul
         m.insert(Value::String(k.into()), v);
     };
     // The effective value, wherever the includes put it.
-    let files = crate::conftext::include::ConfigFiles::decode(output, file, false)?;
+    let files = ConfigFiles::decode(output, file, false)?;
     if matches!(files.main(), ProbeOutput::Missing) {
         return Err(EvalError::GoneOnGolden(file.to_string()));
     }
     put("file", file.into());
-    match crate::conftext::include::locate(&files, file, key).map_err(EvalError::Include)? {
+    match include::locate(&files, file, key)? {
         Some(found) => {
             put("setting", key.into());
             put("expect", literal(&found.value));

@@ -5,7 +5,7 @@
 use serde::de::MapAccess;
 
 use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
-use crate::plan::{Need, Needs, Op, PlanCx, PlanError};
+use crate::steps::plan::{Need, Needs, Op, PlanCx, PlanError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {

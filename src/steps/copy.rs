@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::{Check, Meta, Render, RenderError, Step, StepKind, StepSyntax};
-use crate::plan::{Needs, PlanCx, PlanError};
+use crate::steps::plan::{Needs, PlanCx, PlanError};
 
 /// Files a `copy` step sends are read whole into memory; keep them small.
 const MAX_COPY_BYTES: u64 = 16 * 1024 * 1024;

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use super::line::Presence;
 use super::{Check, Meta, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::diff::unified;
-use crate::plan::{set_meta, shown};
-use crate::plan::{FileKind, Needs, PlanCx, PlanError};
 use crate::report::Change;
+use crate::steps::plan::{set_meta, shown};
+use crate::steps::plan::{FileKind, Needs, PlanCx, PlanError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {

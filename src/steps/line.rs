@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::conftext::edit::{remove_line, set_line};
-use crate::plan::{Needs, PlanCx, PlanError};
+use crate::steps::plan::{Needs, PlanCx, PlanError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {

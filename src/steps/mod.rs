@@ -19,6 +19,7 @@ pub mod command;
 pub mod copy;
 pub mod file;
 pub mod line;
+pub mod plan;
 pub mod restore;
 pub mod setting;
 pub mod sysctl;
@@ -30,7 +31,7 @@ use std::fmt::Debug;
 use serde::de::{DeserializeOwned, MapAccess};
 
 use crate::config_error::Position;
-use crate::plan::{Needs, PlanCx, PlanError};
+use crate::steps::plan::{Needs, PlanCx, PlanError};
 use crate::template::{Renderer, TemplateError, Vars};
 
 pub use check::{check_remote_path, Check, PathError};

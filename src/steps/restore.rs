@@ -3,7 +3,7 @@
 //! host (sensitive steps). Not a playbook key, so not in the registry.
 
 use super::{Meta, Render, RenderError, Step, StepKind};
-use crate::plan::{FileKind, Needs, PlanCx, PlanError};
+use crate::steps::plan::{FileKind, Needs, PlanCx, PlanError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restore {

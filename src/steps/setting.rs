@@ -8,7 +8,7 @@ use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::conftext::edit::set_setting;
 use crate::conftext::include::{follows_includes, Located};
 use crate::conftext::setting::{find_setting, SettingDialect};
-use crate::plan::{Need, Needs, PlanCx, PlanError};
+use crate::steps::plan::{Need, Needs, PlanCx, PlanError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {

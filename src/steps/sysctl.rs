@@ -7,7 +7,7 @@ use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::collect::{sysctl_path, valid_sysctl_key};
 use crate::conftext::edit::set_setting;
 use crate::conftext::setting::SettingDialect;
-use crate::plan::{Need, Needs, Op, PlanCx, PlanError};
+use crate::steps::plan::{Need, Needs, Op, PlanCx, PlanError, Unreadable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sysctl {
@@ -87,7 +87,7 @@ impl StepKind for Sysctl {
             .sysctl
             .get(key)
             .cloned()
-            .unwrap_or_else(|| Err("not gathered".into()))
+            .unwrap_or(Err(Unreadable::NotGathered))
             .map_err(|why| PlanError::Sysctl { key: key.clone(), why })?;
         let mut changed = false;
         if normalize(&live) != normalize(value) {

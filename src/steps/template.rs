@@ -5,7 +5,7 @@
 use serde::de::MapAccess;
 
 use super::{Check, Meta, Render, RenderError, Step, StepKind, StepSyntax};
-use crate::plan::{Needs, PlanCx, PlanError};
+use crate::steps::plan::{Needs, PlanCx, PlanError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {

@@ -14,7 +14,7 @@ use crate::shell::{quote, QuoteError};
 
 use super::prelude::preamble;
 use super::restore::{deadman, manifest, restore};
-use crate::plan::{FileAction, FileFacts, FileKind, HostPlan, Op};
+use crate::steps::plan::{FileAction, FileFacts, FileKind, HostPlan, Op};
 
 pub fn change(
     run_id: &str,

@@ -8,7 +8,7 @@
 use crate::shell::{quote, QuoteError, BOUNDED, RUN_CMD};
 
 use super::{backup_dir, HEADER, LOCK_DIR};
-use crate::plan::{FileAction, FileKind, HostPlan, Op};
+use crate::steps::plan::{FileAction, FileKind, HostPlan, Op};
 
 fn release_lock(run_id: &str) -> Result<String, QuoteError> {
     Ok(format!(

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
-use crate::plan::{FileAction, FileChange, FileFacts, FileKind, HostPlan, Op};
 use crate::shell::quote;
+use crate::steps::plan::{FileAction, FileChange, FileFacts, FileKind, HostPlan, Op};
 
 const NONCE: &str = "feedc0de0123456789abcdef01234567";
 

@@ -3,9 +3,9 @@
 //! message it leads to) can be tested without a host.
 
 use crate::apply::remote::{self, Replies, Rollback, Settlement};
-use crate::plan::{HostPlan, Op};
 use crate::redact::Redactor;
 use crate::report::HostStatus;
+use crate::steps::plan::{HostPlan, Op};
 
 /// How a transaction that did not end `changed` ended. Whether the host
 /// was touched is part of the type: a run that stopped before changing
@@ -232,7 +232,7 @@ pub fn safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{FileAction, FileChange, FileFacts, FileKind};
+    use crate::steps::plan::{FileAction, FileChange, FileFacts, FileKind};
 
     fn plan() -> HostPlan {
         let facts = FileFacts {

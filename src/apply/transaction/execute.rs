@@ -11,9 +11,9 @@ use crate::apply::remote::{self, Replies};
 use crate::evaluate::CollectLimits;
 use crate::inspect::audit_over;
 use crate::inventory::Host;
-use crate::plan::HostPlan;
 use crate::report::{HostStatus, RuleResult, RuleStatus};
 use crate::shell::QuoteError;
+use crate::steps::plan::HostPlan;
 use crate::transport::{one_line, privileged, ExecLimits, ExecOutput, Transport};
 
 /// How long a fresh connection is retried after handlers ran: sshd refuses

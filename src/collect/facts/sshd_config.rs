@@ -3,8 +3,11 @@
 //! bounds, and [`ConfigFiles::decode`], which turns the sub-frames into the
 //! files and pattern expansions `conftext::include` walks as sshd would.
 
+use std::borrow::Cow;
+
 use super::{Budget, FactKind};
 use crate::collect::{Part, ProbeOutput, ProbeStatus};
+use crate::conftext::include::{IncludeError, Source};
 use crate::shell::{quote, QuoteError};
 
 /// Most files an [`SshdConfig`] reads, the main one included.
@@ -211,11 +214,79 @@ impl ConfigFiles {
     }
 
     /// Why a file or pattern the walk needs is not in the answer.
-    pub fn why_not_read(&self) -> String {
+    pub fn why_not_read(&self) -> NotRead {
         if self.limited {
-            format!("the configuration names more than {SSHD_MAX_FILES} files or {SSHD_MAX_NAMES} patterns and names, rectify's limit")
+            NotRead::Limited
         } else {
-            "the host did not read it".to_string()
+            NotRead::NotSent
+        }
+    }
+}
+
+/// Why a file or pattern an sshd configuration's walk needs is not in the
+/// host's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotRead {
+    #[error("the configuration names more than {SSHD_MAX_FILES} files or {SSHD_MAX_NAMES} patterns and names, rectify's limit")]
+    Limited,
+    #[error("the host did not read it")]
+    NotSent,
+}
+
+/// Why a file or expansion the `Include` walk needs is not known from the
+/// host's answer ([`ConfigFiles`] as a [`Source`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unread {
+    #[error("{path} was not read: {why}")]
+    NotRead { path: String, why: NotRead },
+    /// The host sent a status (or a malformed answer) instead of the text.
+    #[error("cannot read {path}: {status}")]
+    CannotRead { path: String, status: ProbeStatus },
+    #[error("Include {pattern} was not expanded: {why}")]
+    NotExpanded { pattern: String, why: NotRead },
+    #[error(
+        "Include {pattern} was not expanded on the host (patterns with quotes or backslashes inside them are not supported)"
+    )]
+    NotExpandedOnHost { pattern: String },
+}
+
+/// Following the `Include`s of a configuration the host read.
+pub type SshdIncludeError = IncludeError<Unread>;
+
+impl Source for ConfigFiles {
+    type Error = Unread;
+
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, Unread> {
+        let file = self
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .ok_or_else(|| Unread::NotRead {
+                path: path.to_string(),
+                why: self.why_not_read(),
+            })?;
+        let status = match &file.content {
+            ProbeOutput::Ok(bytes) => return Ok(Some(String::from_utf8_lossy(bytes))),
+            ProbeOutput::Missing => return Ok(None),
+            ProbeOutput::Status(s) => s.clone(),
+            ProbeOutput::Parts(_) => ProbeStatus::Malformed,
+        };
+        Err(Unread::CannotRead {
+            path: path.to_string(),
+            status,
+        })
+    }
+
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, Unread> {
+        match self.globs.iter().find(|(p, _)| p == pattern) {
+            Some((_, matches)) => Ok(matches.clone()),
+            None if self.limited => Err(Unread::NotExpanded {
+                pattern: pattern.to_string(),
+                why: self.why_not_read(),
+            }),
+            None => Err(Unread::NotExpandedOnHost {
+                pattern: pattern.to_string(),
+            }),
         }
     }
 }
@@ -224,6 +295,7 @@ impl ConfigFiles {
 mod tests {
     use super::*;
     use crate::collect::script::test_support::run_locally;
+    use crate::conftext::include::locate;
 
     /// `p_sshd` on real files with a real `sh`: what it reads, and what the
     /// controller then makes of it.
@@ -241,7 +313,6 @@ mod tests {
 
     #[test]
     fn sshd_includes_are_expanded_on_the_host_in_lexical_order() {
-        use crate::conftext::include::locate;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         let write = |rel: &str, text: &str| std::fs::write(dir.path().join(rel), text).unwrap();
@@ -304,7 +375,6 @@ mod tests {
 
     #[test]
     fn sshd_includes_are_bounded_and_hostile_names_stay_data() {
-        use crate::conftext::include::locate;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         // A file including itself, and more files than the limit.
@@ -316,7 +386,9 @@ mod tests {
         let looped = sshd_config(&dir.path().join("loop_sshd_config"), false);
         assert_eq!(looped.files.len(), 1);
         assert_eq!(looped.globs.len(), 2);
-        let err = locate(&looped, &format!("{d}/loop_sshd_config"), "Port").unwrap_err();
+        let err = locate(&looped, &format!("{d}/loop_sshd_config"), "Port")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("16 levels"), "{err}");
         std::fs::create_dir(dir.path().join("many")).unwrap();
         for n in 0..(SSHD_MAX_FILES + 5) {
@@ -340,7 +412,9 @@ mod tests {
                 .value,
             "1"
         );
-        let err = locate(&many, &format!("{d}/sshd_config"), "Banner").unwrap_err();
+        let err = locate(&many, &format!("{d}/sshd_config"), "Banner")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("limit"), "{err}");
         // Names with quotes, `$(…)` and newlines are read as they are.
         let odd = dir.path().join("odd");
@@ -361,7 +435,6 @@ mod tests {
 
     #[test]
     fn sshd_included_files_are_bounded_in_total_bytes() {
-        use crate::conftext::include::locate;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
         std::fs::create_dir(dir.path().join("big")).unwrap();
@@ -395,7 +468,97 @@ mod tests {
         assert!(included as u64 <= SSHD_MAX_INCLUDED, "{included}");
         // What was read decides; what was not is an error naming the limit.
         assert_eq!(locate(&files, &main, "LogLevel").unwrap().unwrap().value, "L0");
-        let err = locate(&files, &main, "Banner").unwrap_err();
+        let err = locate(&files, &main, "Banner").unwrap_err().to_string();
         assert!(err.contains("4 MiB") && err.contains("big/4.conf"), "{err}");
+    }
+
+    const MAIN: &str = "/etc/ssh/sshd_config";
+    const DROPINS: &str = "/etc/ssh/sshd_config.d/*.conf";
+    const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
+
+    fn at(file: &str, line: usize, value: &str) -> Option<crate::conftext::include::Located> {
+        Some(crate::conftext::include::Located {
+            file: file.into(),
+            line,
+            value: value.into(),
+        })
+    }
+
+    #[test]
+    fn included_files_over_the_total_byte_limit_are_not_read() {
+        // A host that sends more than the limit anyway.
+        let big = format!("# {}\nLogLevel INFO\n", "x".repeat(4 << 20));
+        let (a, b) = ("/etc/ssh/a.conf", "/etc/ssh/b.conf");
+        let output = ProbeOutput::Parts(
+            [
+                ("path", MAIN),
+                ("ok", "Include a.conf b.conf\n"),
+                ("glob", a),
+                ("match", a),
+                ("glob", b),
+                ("match", b),
+                ("path", a),
+                ("ok", "Port 22\n"),
+                ("path", b),
+                ("ok", &big),
+            ]
+            .iter()
+            .map(|(status, body)| Part {
+                status: status.to_string(),
+                body: body.as_bytes().to_vec(),
+            })
+            .collect(),
+        );
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(a, 0, "22"));
+        let err = locate(&files, MAIN, "LogLevel").unwrap_err().to_string();
+        assert!(err.contains(b) && err.contains("4 MiB"), "{err}");
+        let output = ProbeOutput::Parts(match output {
+            ProbeOutput::Parts(mut parts) => {
+                parts[9].body = big.as_bytes()[..(1 << 20)].to_vec();
+                parts
+            }
+            _ => unreachable!(),
+        });
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(locate(&files, MAIN, "LogLevel").unwrap(), None);
+    }
+
+    #[test]
+    fn decoding_the_hosts_answer() {
+        let part = |status: &str, body: &str| Part {
+            status: status.into(),
+            body: body.as_bytes().to_vec(),
+        };
+        let output = ProbeOutput::Parts(vec![
+            part("path", MAIN),
+            part("ok", "Include sshd_config.d/*.conf\n"),
+            part("glob", DROPINS),
+            part("match", CLOUD),
+            part("path", CLOUD),
+            part("denied", ""),
+        ]);
+        let files = ConfigFiles::decode(&output, MAIN, false).unwrap();
+        assert_eq!(files.globs, vec![(DROPINS.to_string(), vec![CLOUD.to_string()])]);
+        let err = locate(&files, MAIN, "Port").unwrap_err().to_string();
+        assert!(err.contains("permission denied") && err.contains(CLOUD), "{err}");
+        // Malformed answers are errors.
+        for bad in [
+            vec![part("match", CLOUD)],
+            vec![part("path", MAIN)],
+            vec![part("path", CLOUD), part("ok", "")],
+            vec![part("what", "")],
+        ] {
+            assert!(ConfigFiles::decode(&ProbeOutput::Parts(bad), MAIN, false).is_err());
+        }
+        assert!(ConfigFiles::decode(&ProbeOutput::Ok(Vec::new()), MAIN, false).is_err());
+        // At the limit, what is missing says so.
+        let limited = ProbeOutput::Parts(vec![
+            part("path", MAIN),
+            part("ok", "Include /x/*\n"),
+            part("limit", ""),
+        ]);
+        let files = ConfigFiles::decode(&limited, MAIN, false).unwrap();
+        assert!(locate(&files, MAIN, "Port").unwrap_err().to_string().contains("limit"));
     }
 }

@@ -1,7 +1,7 @@
 //! The planner's rules, one step kind and one refusal at a time.
 
 use super::*;
-use crate::conftext::include::ConfigFiles;
+use crate::collect::facts::sshd_config::ConfigFiles;
 use crate::steps::command::Command;
 use crate::steps::file::File;
 use crate::steps::setting::Setting;
@@ -36,8 +36,8 @@ const CLOUD: &str = "/etc/ssh/sshd_config.d/50-cloud-init.conf";
 /// Facts for an sshd configuration: its files (the main one first) and
 /// what each `Include` pattern expanded to on the host.
 fn sshd_facts(files: &[(&str, &str)], globs: &[(&str, &[&str])]) -> Facts {
+    use crate::collect::facts::sshd_config::CollectedFile;
     use crate::collect::ProbeOutput;
-    use crate::conftext::include::CollectedFile;
     let mut facts = Facts::default();
     let mut tree = ConfigFiles::default();
     for (path, text) in files {

@@ -3,7 +3,25 @@
 
 use std::collections::BTreeMap;
 
-use crate::conftext::include::ConfigFiles;
+use crate::collect::facts::sshd_config::ConfigFiles;
+use crate::collect::ProbeStatus;
+
+/// Why a file's content or a live sysctl value is not known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unreadable {
+    /// The file does not exist.
+    #[error("missing")]
+    Missing,
+    /// The host answered with a status instead of the value.
+    #[error("{0}")]
+    Status(ProbeStatus),
+    /// The kernel has no such parameter.
+    #[error("no such kernel parameter")]
+    NoSuchKey,
+    /// No step asked for it, so it was not gathered.
+    #[error("not gathered")]
+    NotGathered,
+}
 
 /// What a host said about one path (`lstat`, not following symlinks).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +33,7 @@ pub struct FileFacts {
     pub owner: String,
     pub group: String,
     /// The content of a regular file; `Err` says why it could not be read.
-    pub content: Result<Vec<u8>, String>,
+    pub content: Result<Vec<u8>, Unreadable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +54,7 @@ impl FileFacts {
             gid: 0,
             owner: String::new(),
             group: String::new(),
-            content: Err("missing".into()),
+            content: Err(Unreadable::Missing),
         }
     }
 }
@@ -46,7 +64,7 @@ impl FileFacts {
 pub struct Facts {
     pub files: BTreeMap<String, FileFacts>,
     /// Live sysctl values by key.
-    pub sysctl: BTreeMap<String, Result<String, String>>,
+    pub sysctl: BTreeMap<String, Result<String, Unreadable>>,
     /// Per command step: whether it is already satisfied (`unless`
     /// succeeded, or `creates` exists).
     pub satisfied: BTreeMap<usize, bool>,

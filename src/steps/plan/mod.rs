@@ -3,7 +3,9 @@
 //! must run. Pure: no I/O, so every rule here is unit-tested.
 //!
 //! The loop lives here; what one step does lives with its kind in
-//! [`crate::steps`], which works on the shared [`PlanCx`].
+//! [`crate::steps`], which works on the shared [`PlanCx`]. A submodule of
+//! `steps`, not a layer above it: a step kind plans itself, so the planning
+//! context sits below the kinds, inside their module.
 
 mod cx;
 mod facts;
@@ -11,7 +13,7 @@ mod facts;
 mod tests;
 
 pub use cx::{set_meta, shown, PlanCx, Work};
-pub use facts::{Facts, FileFacts, FileKind, Need, Needs};
+pub use facts::{Facts, FileFacts, FileKind, Need, Needs, Unreadable};
 
 use crate::redact::Redactor;
 use crate::report::Change;
@@ -92,7 +94,7 @@ pub enum PlanError {
     #[error("{0} is not a regular file")]
     NotRegular(String),
     #[error("cannot read {path}: {why}")]
-    Unreadable { path: String, why: String },
+    Unreadable { path: String, why: Unreadable },
     #[error("{0} is a directory")]
     Directory(String),
     #[error("{0} does not exist; `setting` and `line` edit existing files")]
@@ -100,12 +102,19 @@ pub enum PlanError {
     #[error("{0} is not UTF-8 text; cannot edit it")]
     NotUtf8(String),
     #[error("cannot read the backup {from}: {why}")]
-    BackupUnreadable { from: String, why: String },
+    BackupUnreadable { from: String, why: Unreadable },
     #[error("the backup copy {0} is gone from the host")]
     BackupGone(String),
     /// A step that cannot do what it says, named.
     #[error("step {name:?}: {why}")]
     Step { name: String, why: String },
+    /// A step on an sshd configuration whose effective value cannot be
+    /// known, named.
+    #[error("step {name:?}: {source}")]
+    Include {
+        name: String,
+        source: crate::collect::facts::sshd_config::SshdIncludeError,
+    },
     #[error("invalid regex: {0}")]
     Regex(#[from] regex::Error),
     #[error("{0} is a directory; rectify removes files only")]
@@ -113,7 +122,7 @@ pub enum PlanError {
     #[error("{0} does not exist (a file step sets metadata of an existing path)")]
     MetadataOfMissing(String),
     #[error("sysctl {key}: {why}")]
-    Sysctl { key: String, why: String },
+    Sysctl { key: String, why: Unreadable },
 }
 
 /// Plans a host. `Err` is a reason the host cannot be changed safely

@@ -6,7 +6,8 @@
 use std::borrow::Cow;
 
 use super::{Facts, FileAction, FileChange, FileKind, Op, PlanError, HIDDEN};
-use crate::conftext::include::{locate, ConfigFiles, Located, Source};
+use crate::collect::facts::sshd_config::{ConfigFiles, Unread};
+use crate::conftext::include::{locate, Located, Source};
 use crate::diff::unified;
 use crate::redact::Redactor;
 use crate::report::Change;
@@ -148,9 +149,9 @@ impl<'a> PlanCx<'a> {
         main: &str,
         key: &str,
     ) -> Result<Option<Located>, PlanError> {
-        locate(&Planned { work: &self.work, tree }, main, key).map_err(|why| PlanError::Step {
+        locate(&Planned { work: &self.work, tree }, main, key).map_err(|source| PlanError::Include {
             name: step.name.clone(),
-            why,
+            source,
         })
     }
 
@@ -296,21 +297,23 @@ impl<'a> PlanCx<'a> {
 
 /// The sshd configuration as the steps so far leave it: planned content
 /// where a step changed a file, the host's otherwise; patterns expand as
-/// they did on the host. (The `String` errors are [`Source`]'s contract.)
+/// they did on the host.
 struct Planned<'a> {
     work: &'a [(String, Work)],
     tree: &'a ConfigFiles,
 }
 
 impl Source for Planned<'_> {
-    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, String> {
+    type Error = Unread;
+
+    fn text(&self, path: &str) -> Result<Option<Cow<'_, str>>, Unread> {
         match self.work.iter().find(|(p, _)| p == path) {
             Some((_, w)) => Ok(w.content.as_ref().map(|c| String::from_utf8_lossy(c))),
             None => self.tree.text(path),
         }
     }
 
-    fn expand(&self, pattern: &str) -> Result<Vec<String>, String> {
+    fn expand(&self, pattern: &str) -> Result<Vec<String>, Unread> {
         self.tree.expand(pattern)
     }
 }
