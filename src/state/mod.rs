@@ -14,6 +14,7 @@ use chrono::SecondsFormat;
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod journal;
+mod private;
 pub mod record;
 mod schema;
 
@@ -28,6 +29,8 @@ pub enum StateError {
     Sqlite { path: String, source: rusqlite::Error },
     #[error("cannot create state directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
+    #[error("cannot make state database {path} private (0600): {source}")]
+    Private { path: String, source: std::io::Error },
     #[error("state database {path} holds run {run_id} in a form this version cannot read: {reason}")]
     Corrupt {
         path: String,
@@ -98,15 +101,20 @@ impl StateDb {
     }
 
     pub fn open(dir: &Path) -> Result<StateDb, StateError> {
-        std::fs::create_dir_all(dir).map_err(|source| StateError::Dir {
+        let dir_error = |source| StateError::Dir {
             path: dir.display().to_string(),
             source,
-        })?;
+        };
+        private::create_dir(dir).map_err(dir_error)?;
         let path = dir.join("state.db");
         let wrap = |source| StateError::Sqlite {
             path: path.display().to_string(),
             source,
         };
+        private::prepare_database(&path).map_err(|source| StateError::Private {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(&path).map_err(wrap)?;
         // Other rectify processes may hold the write lock for a moment.
         conn.busy_timeout(Duration::from_secs(30)).map_err(wrap)?;
