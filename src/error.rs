@@ -13,6 +13,9 @@ pub mod exit {
     /// Some host could not be checked, or its outcome is not known.
     pub const UNREACHABLE: u8 = 3;
     pub const INTERRUPTED: u8 = 130;
+    /// stdout's reader went away (`rectify runs | head -1`): 128 + SIGPIPE,
+    /// what the shell reports for a tool the signal ended.
+    pub const BROKEN_PIPE: u8 = 141;
 }
 
 /// Errors that end a command before any host is contacted.
@@ -28,6 +31,8 @@ pub enum Error {
     State(#[from] StateError),
     #[error("another run holds the lock {0}; not starting")]
     Locked(String),
+    #[error("stdout was closed by its reader")]
+    BrokenPipe,
 }
 
 impl Error {
@@ -37,6 +42,7 @@ impl Error {
             Error::Config(_) | Error::Usage(_) => exit::BAD_INPUT,
             Error::Write { .. } | Error::State(_) => 1,
             Error::Locked(_) => exit::UNREACHABLE,
+            Error::BrokenPipe => exit::BROKEN_PIPE,
         }
     }
 }

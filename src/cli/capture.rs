@@ -81,7 +81,7 @@ pub async fn exec(args: CaptureArgs) -> Result<u8, Error> {
     for (id, why) in &captured.skipped {
         eprintln!("warning: {id} not captured: {why}");
     }
-    println!(
+    outln!(
         "wrote {}: {} rules from {} as they are on {}",
         args.output.display(),
         written.rules.len(),

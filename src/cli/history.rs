@@ -47,17 +47,20 @@ pub fn exec_stats(args: StatsArgs) -> Result<u8, Error> {
     let since = since(&args.since)?;
     let stats = ops::history::stats(&since)?;
     if args.format == HistoryFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&stats).expect("stats serialise"));
+        outln!("{}", serde_json::to_string_pretty(&stats).expect("stats serialise"));
         return Ok(exit::OK);
     }
-    println!("{} audit runs since {since}", stats.runs);
-    println!("\nrules (recurring drift first)");
-    println!(
+    outln!("{} audit runs since {since}", stats.runs);
+    outln!("\nrules (recurring drift first)");
+    outln!(
         "  {:<28} {:<9} {:>12} {:>9}  recurring drift",
-        "rule", "severity", "failing now", "failures"
+        "rule",
+        "severity",
+        "failing now",
+        "failures"
     );
     for r in &stats.rules {
-        println!(
+        outln!(
             "  {:<28} {:<9} {:>12} {:>9}  {}",
             for_terminal(&r.rule),
             r.severity,
@@ -75,13 +78,13 @@ pub fn exec_stats(args: StatsArgs) -> Result<u8, Error> {
                 .join("; ")
         );
         if !r.failing_now.is_empty() {
-            println!("  {:<28} failing on {}", "", for_terminal(&r.failing_now.join(", ")));
+            outln!("  {:<28} failing on {}", "", for_terminal(&r.failing_now.join(", ")));
         }
     }
-    println!("\nhosts (compliance over time, oldest first: + compliant, x drift)");
+    outln!("\nhosts (compliance over time, oldest first: + compliant, x drift)");
     for h in &stats.hosts {
         let line: String = h.timeline.iter().map(|(_, ok)| if *ok { '+' } else { 'x' }).collect();
-        println!(
+        outln!(
             "  {:<24} {:>3}/{:<3} compliant  {line}",
             for_terminal(&h.host),
             h.compliant_runs,
@@ -99,17 +102,17 @@ pub fn exec_changes(args: ChangesArgs) -> Result<u8, Error> {
     let since = since(&args.since)?;
     let changes = ops::history::changes(&args.host, &since)?;
     if args.format == HistoryFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&changes).expect("changes serialise"));
+        outln!("{}", serde_json::to_string_pretty(&changes).expect("changes serialise"));
         return Ok(exit::OK);
     }
     if changes.is_empty() {
-        println!(
+        outln!(
             "no changes to {}'s audited files since {since}",
             for_terminal(&args.host)
         );
     }
     for c in &changes {
-        println!(
+        outln!(
             "{}  {}  (run {} → {})",
             day(&c.to),
             for_terminal(&c.path),
@@ -117,7 +120,7 @@ pub fn exec_changes(args: ChangesArgs) -> Result<u8, Error> {
             c.to_run
         );
         for line in for_terminal(&c.diff).lines() {
-            println!("    {line}");
+            outln!("    {line}");
         }
     }
     Ok(exit::OK)

@@ -1,5 +1,22 @@
 //! The command line: parses arguments, calls the library, prints. It
 //! decides nothing about hosts or rules itself.
+//!
+//! Everything for stdout goes through [`emit`] (or `outln!`), never
+//! `println!`: `println!` panics (exit 101) when the reader of a pipe has
+//! gone (`rectify runs | head -1`). A closed stdout ends the command
+//! quietly with exit 141, what the shell reports for a tool SIGPIPE ended.
+//! rectify does not restore SIGPIPE's default action instead: the signal
+//! would also kill it on a write to any other closed pipe (a ProxyCommand
+//! or a local command that exited early), mid-apply, before it could roll
+//! hosts back or record the run.
+
+/// `println!` for stdout through [`emit`]: returns `Err(Error::BrokenPipe)`
+/// from the enclosing function when stdout's reader has gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
 
 pub mod apply;
 pub mod audit;
@@ -138,8 +155,7 @@ pub fn deliver(
             source,
         })?;
     }
-    print_report(output.format, report, verbose, diff);
-    Ok(())
+    print_report(output.format, report, verbose, diff)
 }
 
 /// `{date}`, `{time}` and `{run_id}` in a report path become the run's
@@ -165,11 +181,30 @@ pub fn record(report: &RunReport, records: &[(String, crate::apply::TxRecord)]) 
 }
 
 /// Prints a report to stdout, in colour only on a terminal without NO_COLOR.
-pub fn print_report(format: Format, report: &RunReport, verbose: bool, diff: bool) {
+pub fn print_report(format: Format, report: &RunReport, verbose: bool, diff: bool) -> Result<(), Error> {
     use std::io::IsTerminal;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let options = HumanOptions { color, verbose, diff };
-    print!("{}", format.render(report, options));
+    emit(&format.render(report, options))
+}
+
+/// Writes `text` to stdout. A reader that has gone is `Error::BrokenPipe`
+/// (a quiet exit 141), any other failure a write error naming stdout.
+pub fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::BrokenPipe {
+                Error::BrokenPipe
+            } else {
+                Error::Write {
+                    path: "stdout".into(),
+                    source,
+                }
+            }
+        })
 }
 
 /// Prints an error once, as `error: file:line:col: message` followed by the
@@ -181,6 +216,8 @@ pub fn report_error(e: &Error) {
                 eprint_diagnostic(err);
             }
         }
+        // The reader of stdout has gone: nobody is left to tell.
+        Error::BrokenPipe => {}
         other => eprintln!("error: {other}"),
     }
 }

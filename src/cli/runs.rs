@@ -15,20 +15,34 @@ pub struct RunsArgs {
 pub fn exec(args: RunsArgs) -> Result<u8, Error> {
     let (rows, unfinished) = crate::ops::history::runs(args.limit)?;
     if rows.is_empty() && unfinished.is_empty() {
-        println!("no runs recorded yet");
+        outln!("no runs recorded yet");
         return Ok(exit::OK);
     }
     for run in &unfinished {
-        println!("{}", describe_unfinished(run));
+        outln!("{}", describe_unfinished(run));
     }
-    println!(
+    outln!(
         "{:<24} {:<8} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
-        "RUN", "KIND", "STARTED", "HOSTS", "COMPLIANT", "DRIFT", "ERROR", "EXIT"
+        "RUN",
+        "KIND",
+        "STARTED",
+        "HOSTS",
+        "COMPLIANT",
+        "DRIFT",
+        "ERROR",
+        "EXIT"
     );
     for r in rows {
-        println!(
+        outln!(
             "{:<24} {:<8} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
-            r.run_id, r.kind, r.started, r.hosts, r.compliant, r.drift, r.error, r.exit_code
+            r.run_id,
+            r.kind,
+            r.started,
+            r.hosts,
+            r.compliant,
+            r.drift,
+            r.error,
+            r.exit_code
         );
     }
     Ok(exit::OK)

@@ -23,11 +23,11 @@ pub struct ShowArgs {
 pub fn exec(args: ShowArgs) -> Result<u8, Error> {
     match crate::ops::history::show(&args.run_id)? {
         Shown::Recorded(report) => {
-            super::print_report(args.format, &report, args.verbose, true);
+            super::print_report(args.format, &report, args.verbose, true)?;
             Ok(exit::OK)
         }
         Shown::Unfinished(run) => {
-            print!("{}", super::runs::describe_unfinished(&run));
+            super::emit(&super::runs::describe_unfinished(&run))?;
             Ok(exit::UNREACHABLE)
         }
     }

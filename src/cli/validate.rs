@@ -19,7 +19,7 @@ pub fn exec(args: ValidateArgs) -> Result<u8, Error> {
     let mut failed = false;
     for path in &args.files {
         match validate_file(path) {
-            Ok(kind) => println!("ok    {} ({})", path.display(), kind.as_str()),
+            Ok(kind) => outln!("ok    {} ({})", path.display(), kind.as_str()),
             Err(errors) => {
                 failed = true;
                 for e in &errors.0 {
