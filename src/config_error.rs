@@ -128,18 +128,15 @@ fn offset_of(text: &str, position: Position) -> usize {
 /// Finds where a semantic problem sits when the YAML parser cannot say:
 /// the `nth` (0-based) line where `key:` is followed by `value`. Falls back to
 /// the first line mentioning `value`, then to the start of the file.
+///
+/// Plain string search, no regex: `key` and `value` come from the user's
+/// file, and a pattern built from a 1 MB value exceeds the regex engine's
+/// size limit (it panicked).
 pub fn find_key_value(text: &str, key: &str, value: &str, nth: usize) -> Position {
-    let key_re = regex::Regex::new(&format!(
-        r#"(^|[\s{{,-])"?{}"?\s*:\s*["']?{}"#,
-        regex::escape(key),
-        regex::escape(value)
-    ))
-    .expect("escaped pattern is valid");
     let mut seen = 0;
     for (i, line) in text.lines().enumerate() {
-        if let Some(m) = key_re.find(line) {
+        if let Some(start) = key_value_at(line, key, value) {
             if seen == nth {
-                let start = line[m.start()..].find(key).map(|k| m.start() + k).unwrap_or(m.start());
                 return Position {
                     line: i + 1,
                     column: line[..start].chars().count() + 1,
@@ -161,6 +158,43 @@ pub fn find_key_value(text: &str, key: &str, value: &str, nth: usize) -> Positio
     Position { line: 1, column: 1 }
 }
 
+/// The byte offset of `key` in the first `key: value` pair on `line`: `key`
+/// at the start or after whitespace, `{`, `,` or `-`, optionally in double
+/// quotes, then `:` (spaces around it allowed), then `value`, optionally
+/// after a quote.
+fn key_value_at(line: &str, key: &str, value: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(found) = line[from..].find(key) {
+        let start = from + found;
+        from = start + key.len();
+        let before = line[..start].strip_suffix('"').unwrap_or(&line[..start]);
+        let boundary = before
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '{' | ',' | '-'));
+        if !boundary {
+            continue;
+        }
+        let after = &line[start + key.len()..];
+        let after = after.strip_prefix('"').unwrap_or(after).trim_start();
+        let Some(after) = after.strip_prefix(':') else {
+            continue;
+        };
+        let after = after.trim_start();
+        let after = after
+            .strip_prefix('"')
+            .or_else(|| after.strip_prefix('\''))
+            .unwrap_or(after);
+        if after.starts_with(value) {
+            return Some(start);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +212,22 @@ mod tests {
         assert_eq!(find_key_value(text, "id", "A", 0), Position { line: 2, column: 5 });
         assert_eq!(find_key_value(text, "id", "A", 1), Position { line: 5, column: 7 });
         assert_eq!(find_key_value(text, "id", "Z", 0), Position { line: 1, column: 1 });
+        let flow = "- {\"id\": 'A', x: 1}\nmode:\"B\"\n";
+        assert_eq!(find_key_value(flow, "id", "A", 0), Position { line: 1, column: 5 });
+        assert_eq!(find_key_value(flow, "mode", "B", 0), Position { line: 2, column: 1 });
+        // `xid` is not `id`: only the fallback (the value itself) finds it.
+        assert_eq!(
+            find_key_value("xid: A\n", "id", "A", 0),
+            Position { line: 1, column: 6 }
+        );
+    }
+
+    /// A value far beyond any regex size limit is located, not a panic: no
+    /// pattern is built from user text.
+    #[test]
+    fn a_huge_value_is_located_without_a_regex() {
+        let huge = "7".repeat(1_000_000);
+        let text = format!("rules:\n  - id: A\n    mode: '{huge}'\n");
+        assert_eq!(find_key_value(&text, "mode", &huge, 0), Position { line: 3, column: 5 });
     }
 }
