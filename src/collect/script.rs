@@ -88,3 +88,54 @@ pub(crate) mod test_support {
         parse_output(&out.stdout, "n0nce", probes).unwrap()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::build_for_test;
+    use crate::collect::facts::stat::Stat;
+    use crate::collect::framing::{parse_output, ProbeOutput};
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// A login shell that prints a prompt without a newline before the
+    /// script (it glues onto the first frame's header) and more text
+    /// without a newline after it: every fact is read as without noise.
+    #[test]
+    fn noise_without_newlines_around_the_script_changes_no_fact() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        let probes = [
+            Stat {
+                path: f.to_str().unwrap().into(),
+            }
+            .into(),
+            Stat {
+                path: dir.path().join("absent").to_str().unwrap().into(),
+            }
+            .into(),
+        ];
+        let script = build_for_test(&probes);
+        let run = |wrapper: &str| {
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(wrapper)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+            child.wait_with_output().unwrap().stdout
+        };
+        let quiet = parse_output(&run("sh -s"), "n0nce", probes.len()).unwrap();
+        let noisy_out = run("printf 'motd> RECTIFY:other:0:ok:1\\n'; printf 'motd> '; sh -s; printf 'bye> '");
+        assert!(
+            String::from_utf8_lossy(&noisy_out).starts_with("motd> RECTIFY:other:0:ok:1\nmotd> RECTIFY:n0nce:0:"),
+            "the prompt glues onto the first header"
+        );
+        let noisy = parse_output(&noisy_out, "n0nce", probes.len()).unwrap();
+        assert_eq!(noisy, quiet);
+        assert!(matches!(quiet[0], ProbeOutput::Ok(_)), "{quiet:?}");
+        assert_eq!(quiet[1], ProbeOutput::Missing);
+    }
+}

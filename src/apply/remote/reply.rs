@@ -1,6 +1,7 @@
 //! What the apply's scripts answer, read back. Every answer is one line
-//! `RECTIFY:<nonce>:<kind>:<field>…`, printed by the prelude's `say`; any
-//! other line (a login shell's greeting, a command's output) is skipped.
+//! `RECTIFY:<nonce>:<kind>:<field>…`, printed by the prelude's `say`,
+//! possibly after noise without a newline; any other line (a login shell's
+//! greeting, a command's output) is skipped.
 //! The nonce is random per run, so nothing printed on the host can forge
 //! an answer.
 
@@ -64,9 +65,14 @@ pub enum Settlement {
 }
 
 impl Reply {
-    /// The answer on `line`, if it is one of this run's.
+    /// The answer on `line`, if it is one of this run's. The frame may
+    /// follow noise on the same line: a login shell's prompt printed
+    /// without a newline (`printf "motd> "` in `~/.bashrc`) glues onto the
+    /// first answer. The first `RECTIFY:<nonce>:` counts; only this run's
+    /// scripts know the nonce, and whatever a reply carries comes after it.
     pub fn parse(line: &str, nonce: &str) -> Option<Reply> {
-        let rest = line.strip_prefix("RECTIFY:")?.strip_prefix(nonce)?.strip_prefix(':')?;
+        let marker = format!("RECTIFY:{nonce}:");
+        let rest = &line[line.find(&marker)? + marker.len()..];
         let (kind, rest) = rest.split_once(':').unwrap_or((rest, ""));
         let pair = || rest.split_once(':').unwrap_or((rest, ""));
         let indexed = || {
@@ -172,11 +178,33 @@ mod tests {
             format!("RECTIFY:{NONCE}:rollback:restored:zero"),
             format!("RECTIFY:{NONCE}:rollback:maybe"),
             format!("RECTIFY:{NONCE}:settled:soon"),
-            format!(" RECTIFY:{NONCE}:ok:locked"),
             format!("RECTIFY:{NONCE}"),
+            format!("RECTIFY:{}:ok:locked", &NONCE[1..]),
         ] {
             assert_eq!(Reply::parse(&line, NONCE), None, "{line}");
         }
+    }
+
+    /// A prompt printed without a newline (even one forging another run's
+    /// frame) glues onto the first answer; the answer is still read.
+    #[test]
+    fn an_answer_after_noise_on_its_line_is_read() {
+        for noise in ["motd> ", " ", "RECTIFY:ffff:ok:timer", "\x1b[0m$ "] {
+            let line = format!("{noise}RECTIFY:{NONCE}:ok:committed");
+            assert_eq!(
+                Reply::parse(&line, NONCE),
+                Some(Reply::Done("committed".into())),
+                "{line}"
+            );
+        }
+        let first = format!("motd> RECTIFY:{NONCE}:validate:0:out RECTIFY:{NONCE}:ok:x");
+        assert_eq!(
+            Reply::parse(&first, NONCE),
+            Some(Reply::Rejected {
+                index: 0,
+                output: format!("out RECTIFY:{NONCE}:ok:x")
+            })
+        );
     }
 
     #[test]

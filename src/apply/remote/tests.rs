@@ -1,6 +1,7 @@
 //! Round trips of the apply's protocol: each script is generated, run by a
 //! real `sh` behind a noisy "login shell" (lines before and after, one
-//! forging an answer with another nonce), and its answers parsed back. The
+//! forging an answer with another nonce, and a prompt without a newline
+//! that glues onto the first answer), and its answers parsed back. The
 //! host's backup directory and lock are moved into a temp directory.
 
 use std::os::unix::fs::MetadataExt;
@@ -46,7 +47,8 @@ impl Host {
         let file = self.dir.path().join("script.sh");
         std::fs::write(&file, local).unwrap();
         let noisy = format!(
-            "echo 'Welcome: restored 0'; echo 'RECTIFY:{}:ok:committed'; echo restored; sh {}; rc=$?; echo 'bye: timer'; exit $rc",
+            "echo 'Welcome: restored 0'; echo 'RECTIFY:{}:ok:committed'; echo restored; printf 'motd> '; sh {}; rc=$?; \
+             printf 'bye: timer'; exit $rc",
             "0".repeat(32),
             quote(file.to_str().unwrap()).unwrap()
         );
