@@ -1,7 +1,8 @@
 //! The one error a command ends with, and the exit code it means. Lower
 //! layers keep their own typed errors; this is where they meet, so the
 //! exit code is decided in one place (docs/reports.md: 2 bad input, 3 a host could
-//! not be reached or another run holds the lock, 1 anything else).
+//! not be reached or another run holds the lock, 141 stdout's reader gone,
+//! 1 anything else).
 
 use crate::config_error::ConfigErrors;
 use crate::state::StateError;
@@ -27,6 +28,10 @@ pub enum Error {
     Usage(String),
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
+    /// A `--report` or `--lock` path found unwritable before the run: bad
+    /// input, like an unreadable baseline.
+    #[error("cannot write {path}: {source}")]
+    Unwritable { path: String, source: std::io::Error },
     #[error(transparent)]
     State(#[from] StateError),
     #[error("another run holds the lock {0}; not starting")]
@@ -39,7 +44,7 @@ impl Error {
     /// The process exit code this error ends the command with.
     pub fn code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Usage(_) => exit::BAD_INPUT,
+            Error::Config(_) | Error::Usage(_) | Error::Unwritable { .. } => exit::BAD_INPUT,
             Error::Write { .. } | Error::State(_) => 1,
             Error::Locked(_) => exit::UNREACHABLE,
             Error::BrokenPipe => exit::BROKEN_PIPE,
@@ -56,6 +61,13 @@ mod tests {
         assert_eq!(Error::Usage("x".into()).code(), 2);
         assert_eq!(Error::Config(ConfigErrors::default()).code(), 2);
         assert_eq!(Error::Locked("l".into()).code(), 3);
+        assert_eq!(Error::BrokenPipe.code(), 141);
+        let unwritable = Error::Unwritable {
+            path: "r.xml".into(),
+            source: std::io::Error::other("no such directory"),
+        };
+        assert_eq!(unwritable.code(), 2);
+        assert_eq!(unwritable.to_string(), "cannot write r.xml: no such directory");
         let write = Error::Write {
             path: "p".into(),
             source: std::io::Error::other("full"),

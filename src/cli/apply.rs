@@ -120,6 +120,7 @@ pub async fn exec(args: ApplyArgs) -> Result<u8, Error> {
         &hosts,
         &options(&args.change, conn, args.serial, args.max_fail),
     )?;
+    args.output.check_writable()?;
     let _lock = conn.take_lock()?;
     let run_id = new_run_id(Utc::now());
     let (outcome, interrupted) = run_with_progress(vec![(plan, run_id)], conn).await;
@@ -205,6 +206,7 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
     let hosts = hosts(&args.targets)?;
     let conn = &args.connection;
     let remediations = Remediations::render(playbooks, &hosts, &args.change.extra_vars())?;
+    args.output.check_writable()?;
     let _lock = conn.take_lock()?;
     let fix_id = new_run_id(Utc::now());
 

@@ -55,6 +55,7 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
     let (baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
     let hosts = args.targets.resolve()?;
     let conn = &args.connection;
+    args.output.check_writable()?;
     let _lock = conn.take_lock()?;
     let limits = CollectLimits {
         max_file: args.max_file_size,

@@ -121,6 +121,38 @@ pub struct Output {
 }
 
 impl Output {
+    /// Checks, before any host is contacted, that every `--report` file can
+    /// be written where [`deliver`] will write it: a file created and
+    /// removed in its directory, as the atomic write does, and the path not
+    /// a directory. A directory part with `{date}`, `{time}` or `{run_id}`
+    /// is only known after the run and is not checked.
+    pub fn check_writable(&self) -> Result<(), Error> {
+        for (_, path) in &self.reports {
+            let unwritable = |source| Error::Unwritable {
+                path: path.display().to_string(),
+                source,
+            };
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            if parent.to_string_lossy().contains('{') {
+                continue;
+            }
+            if path.is_dir() {
+                return Err(unwritable(std::io::Error::from(std::io::ErrorKind::IsADirectory)));
+            }
+            let probe = parent.join(format!(".rectify-check-{}", std::process::id()));
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+                .map_err(unwritable)?;
+            let _ = std::fs::remove_file(&probe);
+        }
+        Ok(())
+    }
+
     /// The run's exit code; a Nagios plugin is judged by the plugin codes.
     pub fn exit_code(&self, report: &RunReport) -> u8 {
         if self.format == Format::Nagios {

@@ -57,6 +57,7 @@ pub async fn exec(args: RollbackArgs) -> Result<u8, Error> {
         forks: conn.forks as usize,
     };
     let plan = recorded.plan(hosts, &options)?;
+    args.output.check_writable()?;
     let _lock = conn.take_lock()?;
     let (outcomes, interrupted) = run_with_progress(vec![(plan, new_run_id(Utc::now()))], conn).await;
     let Some(outcome) = outcomes.into_iter().next() else {

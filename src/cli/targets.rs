@@ -67,7 +67,9 @@ pub struct ConnectionArgs {
 
 impl ConnectionArgs {
     /// Takes `--lock`; the lock lasts as long as the returned file is open
-    /// (the kernel releases it when the process dies, however it dies).
+    /// (the kernel releases it when the process dies, however it dies). A
+    /// lock file that cannot be opened is bad input (exit 2): every command
+    /// takes it before contacting any host.
     pub fn take_lock(&self) -> Result<Option<std::fs::File>, Error> {
         let Some(path) = &self.lock else { return Ok(None) };
         let file = std::fs::OpenOptions::new()
@@ -75,7 +77,7 @@ impl ConnectionArgs {
             .truncate(false)
             .write(true)
             .open(path)
-            .map_err(|source| Error::Write {
+            .map_err(|source| Error::Unwritable {
                 path: path.display().to_string(),
                 source,
             })?;

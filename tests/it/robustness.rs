@@ -175,3 +175,54 @@ fn deep_nesting_is_rejected_at_once_with_a_position() {
     assert!(stderr(&out).contains("b.yaml:2:"), "names the line: {}", stderr(&out));
     assert!(stderr(&out).contains("nested"), "{}", stderr(&out));
 }
+
+/// A `--report FORMAT=PATH` or `--lock` that cannot be written is bad input:
+/// exit 2 naming the path, before anything runs (the audit's command rule,
+/// which would leave a mark, never ran) and with no report on stdout.
+#[test]
+fn an_unwritable_report_or_lock_path_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mark = d.join("ran");
+    std::fs::write(
+        d.join("b.yaml"),
+        format!(
+            "name: b\nrules:\n  - id: MARK\n    command: touch {}; echo ok\n    expect: ok\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("a-directory")).unwrap();
+    let state = d.join("state");
+    let state_env = [("RECTIFY_STATE_DIR", state.to_str().unwrap())];
+    for (flag, value, named) in [
+        ("--report", "junit=no-such-dir/out.xml", "no-such-dir/out.xml"),
+        ("--report", "json=a-directory", "a-directory"),
+        ("--lock", "no-such-dir/nightly.lock", "no-such-dir/nightly.lock"),
+        ("--lock", "a-directory", "a-directory"),
+    ] {
+        let out = rectify_in(&["audit", "--local", "-b", "b.yaml", flag, value], d, &state_env);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("cannot write {named}")),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{flag} {value}: no report");
+        assert!(!mark.exists(), "{flag} {value}: the audit ran");
+    }
+    // A writable report path still works, and writes no stray check file.
+    let out = rectify_in(
+        &["audit", "--local", "-b", "b.yaml", "--report", "json=r.json"],
+        d,
+        &state_env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(mark.exists() && d.join("r.json").exists());
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-directory", "b.yaml", "r.json", "ran", "state"]);
+}
