@@ -184,9 +184,7 @@ fn matches(pattern: &str, name: &str, path: bool) -> bool {
 fn match_at(p: &[char], n: &[char], start: bool, path: bool) -> bool {
     // Whether a wildcard may not stand for n[i]: a `/`, or the leading `.`
     // of a path component (`start`: n[0] begins one).
-    let hidden = |i: usize| {
-        path && (n[i] == '/' || (n[i] == '.' && if i == 0 { start } else { n[i - 1] == '/' }))
-    };
+    let hidden = |i: usize| path && (n[i] == '/' || (n[i] == '.' && if i == 0 { start } else { n[i - 1] == '/' }));
     let next = |i: usize| n[i] == '/';
     let Some(&first) = p.first() else { return n.is_empty() };
     match first {
@@ -207,9 +205,12 @@ fn match_at(p: &[char], n: &[char], start: bool, path: bool) -> bool {
     }
 }
 
-/// A bracket expression after its `[`: its ranges, whether negated, and
-/// how many characters it took with its `]`; `None` when unclosed.
-fn bracket(p: &[char]) -> Option<(Vec<(char, char)>, bool, usize)> {
+/// A bracket expression: its ranges (inclusive), whether negated, and how
+/// many pattern characters it took with its `]`.
+type Bracket = (Vec<(char, char)>, bool, usize);
+
+/// The bracket expression after a `[`; `None` when unclosed.
+fn bracket(p: &[char]) -> Option<Bracket> {
     let mut i = 0;
     let negated = matches!(p.first(), Some('!' | '^'));
     if negated {
@@ -242,8 +243,14 @@ mod tests {
     fn keys_become_proc_paths_as_procps_spells_them() {
         assert_eq!(proc_rel("net.ipv4.ip_forward"), "net/ipv4/ip_forward");
         assert_eq!(proc_rel("net/ipv4/ip_forward"), "net/ipv4/ip_forward");
-        assert_eq!(proc_rel("net.ipv4.conf.eth0/1.rp_filter"), "net/ipv4/conf/eth0.1/rp_filter");
-        assert_eq!(proc_rel("net/ipv4/conf/eth0.1/rp_filter"), "net/ipv4/conf/eth0.1/rp_filter");
+        assert_eq!(
+            proc_rel("net.ipv4.conf.eth0/1.rp_filter"),
+            "net/ipv4/conf/eth0.1/rp_filter"
+        );
+        assert_eq!(
+            proc_rel("net/ipv4/conf/eth0.1/rp_filter"),
+            "net/ipv4/conf/eth0.1/rp_filter"
+        );
         assert_eq!(proc_rel("kernel"), "kernel");
     }
 
@@ -312,12 +319,21 @@ mod tests {
     #[test]
     fn the_last_explicit_assignment_wins_and_globs_yield_to_it() {
         let files = [
-            ("/etc/sysctl.d/10.conf", "net.ipv4.conf.*.send_redirects = 7\nnet.ipv4.ip_forward=1\n"),
-            ("/etc/sysctl.d/20.conf", "net.ipv4.conf.default.send_redirects = 5\n-net.ipv4.conf.lo.*\n"),
+            (
+                "/etc/sysctl.d/10.conf",
+                "net.ipv4.conf.*.send_redirects = 7\nnet.ipv4.ip_forward=1\n",
+            ),
+            (
+                "/etc/sysctl.d/20.conf",
+                "net.ipv4.conf.default.send_redirects = 5\n-net.ipv4.conf.lo.*\n",
+            ),
             ("/etc/sysctl.conf", "net/ipv4/ip_forward = 0\n"),
         ];
         let at = |key: &str| persisted(files, key).map(|p| (p.file, p.line, p.value));
-        assert_eq!(at("net.ipv4.ip_forward"), Some(("/etc/sysctl.conf".into(), 1, "0".into())));
+        assert_eq!(
+            at("net.ipv4.ip_forward"),
+            Some(("/etc/sysctl.conf".into(), 1, "0".into()))
+        );
         // The explicit default wins although the glob comes first.
         assert_eq!(
             at("net.ipv4.conf.default.send_redirects"),

@@ -199,7 +199,9 @@ pub fn evaluate(
         }),
         Check::Metadata(m) => metadata::verdict(m, output),
         Check::Sysctl { key, expect, check } => {
-            let files = sysctl::extra_probe(*check).and_then(|p| probes.get(&p)).and_then(|i| outputs.get(i));
+            let files = sysctl::extra_probe(*check)
+                .and_then(|p| probes.get(&p))
+                .and_then(|i| outputs.get(i));
             let subject = sysctl::Subject {
                 key,
                 check: *check,

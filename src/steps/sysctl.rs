@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::collect::{sysctl_path, valid_sysctl_key};
-use crate::conftext::sysctl::{load_order, persisted};
 use crate::conftext::edit::set_setting;
 use crate::conftext::setting::SettingDialect;
+use crate::conftext::sysctl::{load_order, persisted};
 use crate::steps::plan::{Need, Needs, Op, PlanCx, PlanError, Unreadable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,8 +13,14 @@ const KEYS: &[(&str, &str)] = &[
     ("net.ipv4.ip_forward", "net/ipv4/ip_forward"),
     ("net.ipv4.tcp_rmem", "net/ipv4/tcp_rmem"),
     ("net.ipv4.conf.all.send_redirects", "net/ipv4/conf/all/send_redirects"),
-    ("net.ipv4.conf.default.send_redirects", "net/ipv4/conf/default/send_redirects"),
-    ("net.ipv4.conf.default.accept_redirects", "net/ipv4/conf/default/accept_redirects"),
+    (
+        "net.ipv4.conf.default.send_redirects",
+        "net/ipv4/conf/default/send_redirects",
+    ),
+    (
+        "net.ipv4.conf.default.accept_redirects",
+        "net/ipv4/conf/default/accept_redirects",
+    ),
     ("net.ipv4.conf.all.rp_filter", "net/ipv4/conf/all/rp_filter"),
     ("net.ipv4.conf.default.rp_filter", "net/ipv4/conf/default/rp_filter"),
     ("net.ipv4.conf.lo.rp_filter", "net/ipv4/conf/lo/rp_filter"),
@@ -166,7 +172,10 @@ fn both_fails_naming_the_side_that_differs() {
     assert_eq!(rule(h, "ASLR-LIVE")["status"], "pass");
     let r = rule(h, "ASLR-BOTH");
     assert_eq!(r["status"], "fail", "{r}");
-    assert!(r["message"].as_str().unwrap().contains("persisted: not persisted"), "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("persisted: not persisted"),
+        "{r}"
+    );
     for (id, persisted) in [("FWD-BOTH", &loaded[0]), ("KPTR-BOTH", &loaded[1])] {
         let r = rule(h, id);
         let live = r["expected"].as_str().unwrap();
@@ -186,24 +195,23 @@ fn both_fails_naming_the_side_that_differs() {
 /// later overrides it. Truth: procps loading the host's files.
 #[test]
 fn persist_refuses_a_file_that_would_be_overridden() {
-    let spec = |name: &str| {
-        HostSpec::new(name).file(
-            "sysctl.conf",
-            format!("# local\nkernel.hostname = {name}-old\n"),
-            0o644,
-        )
-    };
+    let spec =
+        |name: &str| HostSpec::new(name).file("sysctl.conf", format!("# local\nkernel.hostname = {name}-old\n"), 0o644);
     let fleet = Fleet::start(vec![spec("h1")]);
     let hostname = [("kernel.hostname", "kernel/hostname")];
 
     // /etc/sysctl.conf is read last: a drop-in cannot win.
-    let dropin = "name: p\nsteps:\n  - sysctl: {key: kernel.hostname, value: h1, persist: /etc/sysctl.d/90-rectify.conf}\n";
+    let dropin =
+        "name: p\nsteps:\n  - sysctl: {key: kernel.hostname, value: h1, persist: /etc/sysctl.d/90-rectify.conf}\n";
     let (code, report) = apply_fleet(&fleet, dropin, &[]);
     assert_ne!(code, Some(0), "{report}");
     let h = host(&report, "h1");
     let text = h.to_string();
     assert!(text.contains("/etc/sysctl.conf:2 sets h1-old"), "{text}");
-    assert_eq!(sh(&fleet, "h1", "test -e /etc/sysctl.d/90-rectify.conf || echo absent"), "absent\n");
+    assert_eq!(
+        sh(&fleet, "h1", "test -e /etc/sysctl.d/90-rectify.conf || echo absent"),
+        "absent\n"
+    );
     assert_eq!(procps_loads(&fleet, "h1", &hostname)[0].as_deref(), Some("h1-old"));
 
     // Written where it wins: applied, what procps loads, then unchanged.
@@ -219,7 +227,8 @@ fn persist_refuses_a_file_that_would_be_overridden() {
     // A drop-in that wins, then a local file sorting later overrides it:
     // the second run is not `unchanged`.
     sh(&fleet, "h1", "sed -i '/kernel.hostname/d' /etc/sysctl.conf");
-    let early = "name: p\nsteps:\n  - sysctl: {key: kernel.hostname, value: h1, persist: /etc/sysctl.d/50-rectify.conf}\n";
+    let early =
+        "name: p\nsteps:\n  - sysctl: {key: kernel.hostname, value: h1, persist: /etc/sysctl.d/50-rectify.conf}\n";
     let (code, report) = apply_fleet(&fleet, early, &[]);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(procps_loads(&fleet, "h1", &hostname)[0].as_deref(), Some("h1"));

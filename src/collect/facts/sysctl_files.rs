@@ -134,7 +134,10 @@ impl SysctlFound {
     /// `replace` stands in for one file's content (an apply's planned
     /// edit; the file may not exist yet). A file that cannot be read is an
     /// error: what it sets is unknown.
-    pub fn boot_files<'a>(&'a self, replace: Option<(&'a str, &'a str)>) -> Result<Vec<(&'a str, Cow<'a, str>)>, SysctlFilesError> {
+    pub fn boot_files<'a>(
+        &'a self,
+        replace: Option<(&'a str, &'a str)>,
+    ) -> Result<Vec<(&'a str, Cow<'a, str>)>, SysctlFilesError> {
         if self.limited {
             return Err(SysctlFilesError::Limited);
         }
@@ -204,7 +207,11 @@ mod tests {
         assert_eq!(found.files[4].1, ProbeOutput::Status(ProbeStatus::OverBudget));
         let err = found.persisted("kernel.x").unwrap_err().to_string();
         assert!(err.contains("4.conf"), "{err}");
-        for bad in [vec![part("path", b"/x")], vec![part("ok", b"")], vec![part("path", b"/x"), part("path", b"/y")]] {
+        for bad in [
+            vec![part("path", b"/x")],
+            vec![part("ok", b"")],
+            vec![part("path", b"/x"), part("path", b"/y")],
+        ] {
             assert!(SysctlFound::decode(&ProbeOutput::Parts(bad)).is_err());
         }
         let limited = SysctlFound::decode(&ProbeOutput::Parts(vec![part("limit", b"")])).unwrap();

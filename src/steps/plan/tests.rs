@@ -403,7 +403,9 @@ fn a_persisted_sysctl_value_must_be_what_the_next_boot_loads() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("reads /etc/sysctl.d/90-rectify.conf instead"), "{err}");
-    let err = run(&step("/etc/rectify-sysctl.conf"), found(&[])).unwrap_err().to_string();
+    let err = run(&step("/etc/rectify-sysctl.conf"), found(&[]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not read at boot"), "{err}");
     // Written where it wins: planned.
     assert_eq!(
