@@ -166,8 +166,11 @@ fn write_inputs(fleet: &Fleet, names: &[String], dir: &Path) {
             p.replace('/', "-")
         ));
     }
+    // Live values only, as the other tools read them (`sysctl -n`).
     for (k, v) in SYSCTLS {
-        baseline.push_str(&format!("  - id: SYSCTL-{k}\n    sysctl: {k}\n    expect: \"{v}\"\n"));
+        baseline.push_str(&format!(
+            "  - id: SYSCTL-{k}\n    sysctl: {k}\n    check: live\n    expect: \"{v}\"\n"
+        ));
     }
     std::fs::write(dir.join("baseline.yaml"), baseline).unwrap();
 

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use crate::baseline::{Baseline, Check, Rule};
+use crate::collect::facts::sysctl_files::SysctlFound;
 use crate::collect::{gather, GatherError, Probe, ProbeOutput, Probes};
 use crate::conftext::include::locate_reading;
-use crate::evaluate::{evaluate, probe_for, CollectLimits, RuleStatus, SshdTrees};
+use crate::evaluate::{evaluate, probe_for, probes_for, CollectLimits, RuleStatus, SshdTrees};
 use crate::inventory::Host;
 use crate::redact::Redactor;
 use crate::report::{Observed, RuleResult};
@@ -59,7 +60,9 @@ pub async fn audit_over(
     let (rules, skipped) = select_rules(host, baselines);
     let mut probes = Probes::default();
     for (_, rule) in &rules {
-        probes.add(probe_for(rule, limits));
+        for probe in probes_for(rule, limits) {
+            probes.add(probe);
+        }
     }
     let outputs = if probes.is_empty() {
         Vec::new()
@@ -163,6 +166,14 @@ fn observed_files(
                 }
                 for f in tree.files.iter().filter(|f| read.contains(&f.path)) {
                     observe(&f.path, &f.content);
+                }
+            }
+            // Every sysctl file the host sent: each can decide a key.
+            Probe::SysctlFiles(_) => {
+                if let Ok(found) = SysctlFound::decode(output) {
+                    for (path, content) in &found.files {
+                        observe(path, content);
+                    }
                 }
             }
             Probe::Stat(_) | Probe::Lstat(_) | Probe::Command(_) | Probe::Service(_) | Probe::Package(_) => {}

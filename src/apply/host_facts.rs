@@ -8,6 +8,7 @@ use crate::collect::facts::file::{self, Read};
 use crate::collect::facts::sshd_config::{ConfigFiles, DecodeError, SshdConfig};
 use crate::collect::facts::stat::{self, Lstat, StatError};
 use crate::collect::facts::sysctl;
+use crate::collect::facts::sysctl_files::{SysctlFiles, SysctlFound};
 use crate::collect::{gather, GatherError, ProbeOutput, ProbeStatus, Probes};
 use crate::inventory::Host;
 use crate::report::Change;
@@ -86,6 +87,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     let mut sysctl_probes = Vec::new();
     let mut satisfied_probes = Vec::new();
     let mut sshd_probes: Vec<(String, usize)> = Vec::new();
+    let mut sysctl_files_probe = None;
     let mut needs = Needs::default();
     for (i, step) in job.work.steps.iter().enumerate() {
         step.kind.needs(i, &mut needs);
@@ -107,6 +109,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
                 let idx = probes.add(sysctl::read(&key));
                 sysctl_probes.push((key, idx));
             }
+            Need::SysctlFiles => sysctl_files_probe = Some(probes.add(SysctlFiles)),
             Need::Unless { step, command } => {
                 let idx = probes.add(Run {
                     command,
@@ -154,6 +157,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
         };
         facts.sysctl.insert(key, value);
     }
+    facts.sysctl_files = sysctl_files_probe.map(|idx| SysctlFound::decode(&outputs[idx]));
     for (step, idx, is_command) in satisfied_probes {
         let ok = match &outputs[idx] {
             ProbeOutput::Ok(bytes) if is_command => CommandOutput::parse(bytes).is_some_and(|c| c.status == 0),

@@ -51,6 +51,18 @@ pub enum ServiceState {
     Disabled,
 }
 
+/// Which value of a `sysctl` rule's key is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SysctlCheck {
+    /// The running kernel's, from `/proc/sys`.
+    Live,
+    /// What the next boot loads: the last assignment in the sysctl files.
+    Persisted,
+    /// Both, each against the expectation.
+    #[default]
+    Both,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageState {
@@ -89,6 +101,7 @@ struct RawRule {
     state: Option<String>,
     version: Option<String>,
     expect: Option<Expect>,
+    check: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +136,7 @@ pub enum Check {
     Sysctl {
         key: String,
         expect: Option<Expect>,
+        check: SysctlCheck,
     },
     Command {
         command: String,

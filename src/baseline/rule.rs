@@ -146,6 +146,7 @@ impl RuleBuilder<'_> {
         only("exit_code", r.exit_code.is_some(), &["command"]);
         only("state", r.state.is_some(), &["service", "package"]);
         only("version", r.version.is_some(), &["package"]);
+        only("check", r.check.is_some(), &["sysctl"]);
 
         match subjects[0] {
             "file" => self.file_check(errors),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::collect::facts::package::PackageError;
 use crate::collect::facts::service::ServiceError;
 use crate::collect::facts::sshd_config::{DecodeError, SshdIncludeError};
+use crate::collect::facts::sysctl_files::SysctlFilesError;
 use crate::collect::ProbeStatus;
 use crate::template::TemplateError;
 
@@ -51,6 +52,12 @@ pub enum EvalError {
     ExpectBound(String),
     #[error("{0} does not exist on the golden host")]
     GoneOnGolden(String),
+    /// The sysctl files' answer, or one of the files, cannot be used.
+    #[error(transparent)]
+    SysctlFiles(#[from] SysctlFilesError),
+    /// The persisted side of a `check: both` sysctl rule has no verdict.
+    #[error("persisted: {0}")]
+    Persisted(Box<EvalError>),
     #[error("cannot read sysctl {0}")]
     SysctlUnread(String),
     #[error("the command's output was cut off")]

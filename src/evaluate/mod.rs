@@ -79,6 +79,16 @@ pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
     }
 }
 
+/// Every fact a rule needs: [`probe_for`]'s first, then any other (the
+/// sysctl files for a rule that checks persisted values).
+pub fn probes_for(rule: &Rule, limits: &CollectLimits) -> Vec<Probe> {
+    let mut probes = vec![probe_for(rule, limits)];
+    if let Check::Sysctl { check, .. } = &rule.check {
+        probes.extend(sysctl::extra_probe(*check));
+    }
+    probes
+}
+
 /// A file's content, for the subjects that read a whole file.
 fn file_probe(file: &str, limits: &CollectLimits) -> Probe {
     Read {
@@ -140,7 +150,8 @@ impl SshdTrees {
                 | Probe::Lstat(_)
                 | Probe::Command(_)
                 | Probe::Service(_)
-                | Probe::Package(_) => None,
+                | Probe::Package(_)
+                | Probe::SysctlFiles(_) => None,
             })
             .collect();
         SshdTrees { trees }
@@ -187,7 +198,19 @@ pub fn evaluate(
             Ok(content::verdict(file, &expected, actual.as_deref()))
         }),
         Check::Metadata(m) => metadata::verdict(m, output),
-        Check::Sysctl { key, expect } => sysctl::verdict(output, key, expect.as_ref(), vars, renderer),
+        Check::Sysctl { key, expect, check } => {
+            let files = sysctl::extra_probe(*check)
+                .and_then(|p| probes.get(&p))
+                .and_then(|i| outputs.get(i));
+            let subject = sysctl::Subject {
+                key,
+                check: *check,
+                expect: expect.as_ref(),
+                live: output,
+                files,
+            };
+            sysctl::verdict(&subject, vars, renderer)
+        }
         Check::Command { expect, exit_code, .. } => {
             command::verdict(output, expect.as_ref(), *exit_code, limits, vars, renderer)
         }

@@ -1,5 +1,9 @@
 //! `sysctl:` — a live kernel value, optionally persisted in a sysctl.d
-//! file. `rollback` puts old live values back through this kind.
+//! file. A persisted value must be the one the next boot loads: the plan
+//! reads every sysctl file as procps `sysctl --system` does, with the
+//! persist file as it will be written, and refuses when the file is not
+//! read at boot or a later assignment overrides it (naming file:line).
+//! `rollback` puts old live values back through this kind.
 
 use serde::Deserialize;
 
@@ -7,6 +11,7 @@ use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
 use crate::collect::{sysctl_path, valid_sysctl_key};
 use crate::conftext::edit::set_setting;
 use crate::conftext::setting::SettingDialect;
+use crate::conftext::sysctl::{load_order, persisted};
 use crate::steps::plan::{Need, Needs, Op, PlanCx, PlanError, Unreadable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +82,7 @@ impl StepKind for Sysctl {
         needs.push(Need::Sysctl(self.key.clone()));
         if let Some(p) = &self.persist {
             needs.file(p);
+            needs.push(Need::SysctlFiles);
         }
     }
 
@@ -105,11 +111,52 @@ impl StepKind for Sysctl {
             );
         }
         if let Some(file) = persist {
+            let mut planned = String::new();
             changed |= cx.edit_or_create(step, index, file, |text| {
-                set_setting(text, key, value, SettingDialect::Generic)
+                planned = set_setting(text, key, value, SettingDialect::Generic);
+                planned.clone()
+            })?;
+            wins_at_boot(self, file, &planned, cx).map_err(|why| PlanError::Step {
+                name: step.name.clone(),
+                why,
             })?;
         }
         Ok(changed)
+    }
+}
+
+/// Whether `file`, with its `planned` text, is what the next boot loads
+/// for the step's key; `Err` says why not, naming the file and line that
+/// override it.
+fn wins_at_boot(s: &Sysctl, file: &str, planned: &str, cx: &PlanCx<'_>) -> Result<(), String> {
+    let found = match &cx.facts().sysctl_files {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Err(format!("the sysctl files were {}", Unreadable::NotGathered)),
+    };
+    let files = found.boot_files(Some((file, planned))).map_err(|e| e.to_string())?;
+    if !files.iter().any(|(p, _)| *p == file) {
+        let name = file.rsplit('/').next().unwrap_or(file);
+        let paths: Vec<&str> = found.files.iter().map(|(p, _)| p.as_str()).collect();
+        let instead = load_order(&paths)
+            .into_iter()
+            .map(|i| paths[i])
+            .find(|p| p.rsplit('/').next() == Some(name));
+        return Err(match instead {
+            Some(other) => format!("persist: {file} is not read at boot: `sysctl --system` reads {other} instead"),
+            None => format!(
+                "persist: {file} is not read at boot: `sysctl --system` reads *.conf in /etc/sysctl.d, /run/sysctl.d, \
+                 /usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d, then /etc/sysctl.conf"
+            ),
+        });
+    }
+    match persisted(files.iter().map(|(p, t)| (*p, t.as_ref())), &s.key) {
+        Some(p) if p.file == file && p.value == normalize(&s.value) => Ok(()),
+        Some(p) => Err(format!(
+            "{} = {} in {file} would not be what the next boot loads: {}:{} sets {} after it",
+            s.key, s.value, p.file, p.line, p.value
+        )),
+        None => Err(format!("{} = {} in {file} is not read at boot", s.key, s.value)),
     }
 }
 

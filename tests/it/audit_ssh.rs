@@ -20,7 +20,7 @@ rules:
   - {id: APP-LISTEN-LINE, file: /etc/app/app.conf, line: '^listen = (\S+)', expect: 0.0.0.0}
   - {id: APP-NO-DEBUG, file: /etc/app/app.conf, line: '^debug', absent: true}
   - {id: APP-MODE, file: /etc/app/app.conf, mode: "0640", owner: root, group: root}
-  - {id: ASLR, sysctl: kernel.randomize_va_space, expect: ["1", "2"]}
+  - {id: ASLR, sysctl: kernel.randomize_va_space, check: live, expect: ["1", "2"]}
   - {id: HOSTNAME-CMD, command: "cat /etc/hostname-check", expect: "{{ host }}", exit_code: 0}
   - {id: SSH-SERVICE, service: ssh, state: running}
   - {id: SSH-PACKAGE, package: openssh-server, state: installed, version: ">= 1:8"}
@@ -168,7 +168,7 @@ fn host_keys_unknown_or_changed_fail_only_that_host() {
     let baseline = write(
         &dir,
         "b.yaml",
-        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
+        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, check: live, expect: Linux}\n",
     );
 
     let run = |policy: &str| {
@@ -222,7 +222,7 @@ fn auth_failure_and_silent_listener_are_errors_while_others_finish() {
     let baseline = write(
         &dir,
         "b.yaml",
-        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
+        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, check: live, expect: Linux}\n",
     );
     let started = std::time::Instant::now();
     let out = audit_json(&inv, &baseline, &["--connect-timeout", "3"]);
@@ -479,7 +479,7 @@ fn encrypted_key_agent_hashed_known_hosts_and_nonstandard_port() {
     let b = write(
         &dir,
         "b.yaml",
-        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
+        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, check: live, expect: Linux}\n",
     );
 
     // Hashed known_hosts, with the [host]:port form for port 2222.

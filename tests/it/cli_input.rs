@@ -124,7 +124,7 @@ fn local_audit_reports_pass_and_fail_with_spec_fields() {
          - {{id: PORT, file: {f}, setting: db.port, expect: {{min: 6000}}}}\n\
          - {{id: WHOLE, file: {f}, content: \"mode = slow\\n\"}}\n\
          - {{id: UNDEF, file: {f}, setting: mode, expect: '{{{{ nope }}}}'}}\n\
-         - {{id: ONLY-WEB, hosts: 'web*', sysctl: kernel.ostype, expect: Linux}}\n",
+         - {{id: ONLY-WEB, hosts: 'web*', sysctl: kernel.ostype, check: live, expect: Linux}}\n",
         f = file.display()
     );
     std::fs::write(dir.path().join("b.yaml"), baseline).unwrap();
@@ -219,7 +219,7 @@ fn ctrl_c_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("b.yaml"),
-        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, expect: Linux}\n",
+        "name: t\nrules:\n  - {id: OS, sysctl: kernel.ostype, check: live, expect: Linux}\n",
     )
     .unwrap();
     // A listener that accepts and never answers keeps the audit busy.
@@ -259,7 +259,7 @@ fn waivers_count_as_compliant_until_they_expire() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("b.yaml"),
-        "name: t\nrules:\n  - {id: OSTYPE, sysctl: kernel.ostype, expect: Plan9}\n",
+        "name: t\nrules:\n  - {id: OSTYPE, sysctl: kernel.ostype, check: live, expect: Plan9}\n",
     )
     .unwrap();
     std::fs::write(
@@ -304,7 +304,7 @@ fn waivers_count_as_compliant_until_they_expire() {
 fn runs_are_recorded_and_show_reproduces_them_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    std::fs::write(dir.path().join("b.yaml"), "name: t\nrules:\n  - {id: OSTYPE, sysctl: kernel.ostype, expect: Linux}\n  - {id: NOPE, sysctl: kernel.ostype, expect: Plan9}\n").unwrap();
+    std::fs::write(dir.path().join("b.yaml"), "name: t\nrules:\n  - {id: OSTYPE, sysctl: kernel.ostype, check: live, expect: Linux}\n  - {id: NOPE, sysctl: kernel.ostype, check: live, expect: Plan9}\n").unwrap();
     let with_state = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_rectify"))
             .args(args)
@@ -357,17 +357,17 @@ fn nagios_and_prometheus_formats() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("low.yaml"),
-        "name: t\nrules:\n  - {id: LOW, severity: low, sysctl: kernel.ostype, expect: Plan9}\n  - {id: OK, sysctl: kernel.ostype, expect: Linux}\n",
+        "name: t\nrules:\n  - {id: LOW, severity: low, sysctl: kernel.ostype, check: live, expect: Plan9}\n  - {id: OK, sysctl: kernel.ostype, check: live, expect: Linux}\n",
     )
     .unwrap();
     std::fs::write(
         dir.path().join("high.yaml"),
-        "name: h\nrules:\n  - {id: HIGH, severity: high, sysctl: kernel.ostype, expect: Plan9}\n",
+        "name: h\nrules:\n  - {id: HIGH, severity: high, sysctl: kernel.ostype, check: live, expect: Plan9}\n",
     )
     .unwrap();
     std::fs::write(
         dir.path().join("ok.yaml"),
-        "name: o\nrules:\n  - {id: OK, sysctl: kernel.ostype, expect: Linux}\n",
+        "name: o\nrules:\n  - {id: OK, sysctl: kernel.ostype, check: live, expect: Linux}\n",
     )
     .unwrap();
 

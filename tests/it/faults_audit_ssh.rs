@@ -18,7 +18,7 @@ fn color_host(name: &str, color: &str) -> HostSpec {
 /// Two rules every host gets: one that passes everywhere, and one that
 /// passes on a `blue` host and fails on a `red` one.
 const COMMON_RULES: &str = r#"
-  - {id: OS, sysctl: kernel.ostype, expect: Linux}
+  - {id: OS, sysctl: kernel.ostype, check: live, expect: Linux}
   - {id: COLOR, file: /etc/color.conf, line: '^color = (\S+)', expect: blue}
 "#;
 

@@ -17,4 +17,5 @@ mod include_ssh;
 mod login_noise_ssh;
 mod report_schema;
 mod robustness;
+mod sysctl_persisted;
 mod transport_ssh;

@@ -51,7 +51,7 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
              - {{id: PASS, title: mode, severity: high, file: {f}, setting: mode, expect: fast}}\n\
              - {{id: FAIL, file: {f}, content: \"mode = slow\\n\"}}\n\
              - {{id: ERROR, file: {f}, setting: mode, expect: '{{{{ nope }}}}'}}\n\
-             - {{id: SKIPPED, hosts: 'web*', sysctl: kernel.ostype, expect: Linux}}\n\
+             - {{id: SKIPPED, hosts: 'web*', sysctl: kernel.ostype, check: live, expect: Linux}}\n\
              - {{id: WAIVED, severity: low, file: {f}, setting: port, expect: '22'}}\n\
              - {{id: EXPIRED, file: {f}, setting: port, expect: '23'}}\n"
         ),

@@ -13,6 +13,7 @@ pub mod service;
 pub mod sshd_config;
 pub mod stat;
 pub mod sysctl;
+pub mod sysctl_files;
 
 use std::time::Duration;
 
@@ -102,6 +103,8 @@ facts! {
     Package(package::Package),
     /// An sshd configuration and every file its `Include` directives name.
     SshdConfig(sshd_config::SshdConfig),
+    /// The sysctl files `sysctl --system` may read at boot.
+    SysctlFiles(sysctl_files::SysctlFiles),
 }
 
 /// The prelude's shell functions: each kind's text once, in list order.

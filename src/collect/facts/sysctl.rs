@@ -21,14 +21,12 @@ pub fn valid_sysctl_key(key: &str) -> bool {
 }
 
 /// `/proc/sys` path of a sysctl key: `net.ipv4.ip_forward` →
-/// `/proc/sys/net/ipv4/ip_forward`. Keys may use `/` as the separator too.
+/// `/proc/sys/net/ipv4/ip_forward`. Keys may use `/` as the separator too;
+/// dots and slashes swap as procps swaps them
+/// ([`crate::conftext::sysctl::proc_rel`]), so a key reads the file
+/// `sysctl` itself would.
 pub fn sysctl_path(key: &str) -> String {
-    let rel = if key.contains('/') {
-        key.to_string()
-    } else {
-        key.replace('.', "/")
-    };
-    format!("/proc/sys/{rel}")
+    format!("/proc/sys/{}", crate::conftext::sysctl::proc_rel(key))
 }
 
 /// The probe reading `key`'s live value.

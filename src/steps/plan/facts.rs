@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::collect::facts::sshd_config::ConfigFiles;
+use crate::collect::facts::sysctl_files::{SysctlFilesError, SysctlFound};
 use crate::collect::ProbeStatus;
 
 /// Why a file's content or a live sysctl value is not known.
@@ -71,6 +72,9 @@ pub struct Facts {
     /// Per sshd configuration a `setting` step edits: what its `Include`s
     /// expanded to and the files read (each also in `files`).
     pub sshd: BTreeMap<String, ConfigFiles>,
+    /// The sysctl files `sysctl --system` may read, when a step persists a
+    /// sysctl value; `None` when no step asked for them.
+    pub sysctl_files: Option<Result<SysctlFound, SysctlFilesError>>,
 }
 
 /// One fact a step needs before it can be planned.
@@ -83,6 +87,8 @@ pub enum Need {
     SshdConfig(String),
     /// A live kernel value, into [`Facts::sysctl`].
     Sysctl(String),
+    /// The sysctl files, into [`Facts::sysctl_files`].
+    SysctlFiles,
     /// Step `step` is satisfied when `command` succeeds.
     Unless { step: usize, command: String },
     /// Step `step` is satisfied when `path` exists.

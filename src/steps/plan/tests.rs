@@ -272,6 +272,7 @@ fn sysctl_sets_live_value_and_creates_the_persist_file() {
     let mut facts = Facts::default();
     facts.sysctl.insert("net.ipv4.ip_forward".into(), Ok("1\n".into()));
     facts.files.insert("/etc/sysctl.d/90.conf".into(), FileFacts::missing());
+    facts.sysctl_files = Some(Ok(Default::default()));
     let s = Sysctl {
         key: "net.ipv4.ip_forward".into(),
         value: "0".into(),
@@ -350,4 +351,69 @@ fn satisfied_commands_do_not_run() {
     };
     let p = plan(&[info("a", &c, &[]), info("b", &c, &[])], &facts, &Redactor::default()).unwrap();
     assert_eq!(p.ops.len(), 1);
+}
+
+#[test]
+fn a_persisted_sysctl_value_must_be_what_the_next_boot_loads() {
+    use crate::collect::facts::sysctl_files::SysctlFound;
+    use crate::collect::ProbeOutput;
+    let found = |files: &[(&str, &str)]| SysctlFound {
+        files: files
+            .iter()
+            .map(|(p, t)| (p.to_string(), ProbeOutput::Ok(t.as_bytes().to_vec())))
+            .collect(),
+        limited: false,
+    };
+    let step = |persist: &str| Sysctl {
+        key: "net.ipv4.ip_forward".into(),
+        value: "0".into(),
+        persist: Some(persist.into()),
+    };
+    let run = |s: &Sysctl, files: SysctlFound| {
+        let mut facts = Facts::default();
+        facts.sysctl.insert("net.ipv4.ip_forward".into(), Ok("0\n".into()));
+        for (p, _) in &files.files {
+            facts.files.insert(p.clone(), FileFacts::missing());
+        }
+        facts.files.insert(s.persist.clone().unwrap(), FileFacts::missing());
+        facts.sysctl_files = Some(Ok(files));
+        plan(&[info("s", s, &[])], &facts, &Redactor::default()).map(|p| p.files.len())
+    };
+    // /etc/sysctl.conf is read last and sets it otherwise: refused, naming it.
+    let err = run(
+        &step("/etc/sysctl.d/90-rectify.conf"),
+        found(&[("/etc/sysctl.conf", "# x\nnet/ipv4/ip_forward=1\n")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/etc/sysctl.conf:2 sets 1"), "{err}");
+    // A name sorting later in another directory overrides it too.
+    let err = run(
+        &step("/etc/sysctl.d/10-rectify.conf"),
+        found(&[("/run/sysctl.d/20-late.conf", "-net.ipv4.ip_forward = 1\n")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/run/sysctl.d/20-late.conf:1"), "{err}");
+    // A same-named file in an earlier directory hides the persist file.
+    let err = run(
+        &step("/run/sysctl.d/90-rectify.conf"),
+        found(&[("/etc/sysctl.d/90-rectify.conf", "kernel.x = 1\n")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("reads /etc/sysctl.d/90-rectify.conf instead"), "{err}");
+    let err = run(&step("/etc/rectify-sysctl.conf"), found(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not read at boot"), "{err}");
+    // Written where it wins: planned.
+    assert_eq!(
+        run(
+            &step("/etc/sysctl.d/99-zz.conf"),
+            found(&[("/etc/sysctl.d/50-a.conf", "net.ipv4.ip_forward = 1\n")])
+        )
+        .unwrap(),
+        1
+    );
 }
