@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::baseline::{Baseline, Check, Rule};
 use crate::collect::{gather, GatherError, Probe, ProbeOutput, Probes};
 use crate::conftext::include::locate_reading;
-use crate::evaluate::{evaluate, probe_for, CollectLimits, RuleStatus, SshdTrees};
+use crate::evaluate::when::{self, HostFacts};
+use crate::evaluate::{evaluate, probe_for, CollectLimits, RuleStatus, SshdTrees, Verdict};
 use crate::inventory::Host;
 use crate::redact::Redactor;
 use crate::report::{Observed, RuleResult};
@@ -40,6 +41,41 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
     (applicable, skipped)
 }
 
+/// `None` when the baseline's and the rule's `when:` hold on the host;
+/// else the rule's verdict: `skipped` with the reason, or `error` when a
+/// condition's fact could not be read.
+fn applicability(baseline: &Baseline, rule: &Rule, facts: &HostFacts) -> Option<Verdict> {
+    let conditions = [
+        (baseline.when.as_ref(), format!("baseline {}: ", baseline.name)),
+        (rule.when.as_ref(), String::new()),
+    ];
+    for (w, whose) in conditions {
+        let Some(w) = w else { continue };
+        match when::judge(w, facts) {
+            Ok(h) if h.holds => {}
+            Ok(h) => {
+                return Some(Verdict {
+                    status: RuleStatus::Skipped,
+                    expected: None,
+                    actual: None,
+                    diff: None,
+                    message: Some(format!("not applicable: {whose}{}", h.why)),
+                })
+            }
+            Err(e) => {
+                return Some(Verdict {
+                    status: RuleStatus::Error,
+                    expected: None,
+                    actual: None,
+                    diff: None,
+                    message: Some(format!("{whose}when: {e}")),
+                })
+            }
+        }
+    }
+    None
+}
+
 /// What auditing one host found.
 pub struct Audited {
     pub results: Vec<RuleResult>,
@@ -58,8 +94,16 @@ pub async fn audit_over(
 ) -> Result<Audited, GatherError> {
     let (rules, skipped) = select_rules(host, baselines);
     let mut probes = Probes::default();
-    for (_, rule) in &rules {
+    for (baseline, rule) in &rules {
         probes.add(probe_for(rule, limits));
+        // `when:` facts ride in the same remote command; a rule that turns
+        // out not to apply has had its own fact gathered for nothing,
+        // which costs less than a second round trip.
+        for w in baseline.when.iter().chain(&rule.when) {
+            for p in when::probes(w, limits) {
+                probes.add(p);
+            }
+        }
     }
     let outputs = if probes.is_empty() {
         Vec::new()
@@ -73,7 +117,16 @@ pub async fn audit_over(
         // Baseline vars are defaults; the host's own vars override them.
         let mut vars: Vars = baseline.vars.clone();
         vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let verdict = evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer);
+        let facts = HostFacts {
+            probes: &probes,
+            outputs: &outputs,
+            limits,
+            vars: &vars,
+        };
+        let verdict = match applicability(baseline, rule, &facts) {
+            Some(not_applicable) => not_applicable,
+            None => evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer),
+        };
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -165,7 +218,12 @@ fn observed_files(
                     observe(&f.path, &f.content);
                 }
             }
-            Probe::Stat(_) | Probe::Lstat(_) | Probe::Command(_) | Probe::Service(_) | Probe::Package(_) => {}
+            Probe::Stat(_)
+            | Probe::Lstat(_)
+            | Probe::Command(_)
+            | Probe::Service(_)
+            | Probe::Package(_)
+            | Probe::OsRelease(_) => {}
         }
     }
     observed
@@ -188,6 +246,7 @@ mod tests {
             rationale: None,
             remediation: None,
             hosts: None,
+            when: None,
             check: Check::Setting {
                 file: main.into(),
                 key: key.into(),

@@ -3,6 +3,7 @@
 mod check;
 pub mod expect;
 mod rule;
+pub mod when;
 
 use rule::RuleBuilder;
 
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use expect::Expect;
+pub use when::When;
 
 use crate::config_error::{find_key_value, ConfigErrors};
 use crate::inventory::HostPattern;
@@ -70,6 +72,7 @@ struct RawRule {
     rationale: Option<String>,
     remediation: Option<String>,
     hosts: Option<String>,
+    when: Option<serde_yaml::Value>,
     file: Option<String>,
     setting: Option<String>,
     line: Option<String>,
@@ -98,6 +101,7 @@ struct RawBaseline {
     description: Option<String>,
     #[serde(default)]
     vars: Vars,
+    when: Option<serde_yaml::Value>,
     rules: Vec<RawRule>,
 }
 
@@ -158,6 +162,8 @@ pub struct Rule {
     pub rationale: Option<String>,
     pub remediation: Option<PathBuf>,
     pub hosts: Option<HostPattern>,
+    /// Applies only where this holds; skipped elsewhere.
+    pub when: Option<When>,
     pub check: Check,
 }
 
@@ -166,6 +172,8 @@ pub struct Baseline {
     pub name: String,
     pub description: Option<String>,
     pub vars: Vars,
+    /// The whole baseline applies only where this holds.
+    pub when: Option<When>,
     pub rules: Vec<Rule>,
     pub path: PathBuf,
 }
@@ -202,6 +210,19 @@ impl Baseline {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        let when = match raw.when.as_ref().map(When::parse) {
+            Some(Err(e)) => {
+                // Placed at the baseline's own `when:` (not indented), else
+                // at the key the error names.
+                let at = top_level_key(&source.text, "when")
+                    .filter(|_| e.key == "when")
+                    .unwrap_or_else(|| find_key_value(&source.text, &e.key, "", 0));
+                errors.push(source.error_at(at, e.to_string()));
+                None
+            }
+            Some(Ok(w)) => Some(w),
+            None => None,
+        };
         if raw.rules.is_empty() {
             errors.push(source.error_at(
                 find_key_value(&source.text, "rules", "", 0),
@@ -215,10 +236,20 @@ impl Baseline {
             name: raw.name,
             description: raw.description,
             vars: raw.vars,
+            when,
             rules,
             path: source.path.clone(),
         })
     }
+}
+
+/// Where a top-level (unindented) `key:` is.
+fn top_level_key(text: &str, key: &str) -> Option<crate::config_error::Position> {
+    let prefix = format!("{key}:");
+    text.lines().position(|l| l.starts_with(&prefix)).map(|i| crate::config_error::Position {
+        line: i + 1,
+        column: 1,
+    })
 }
 
 /// "0640", "640", "4755" → the mode bits; anything else is `None`.

@@ -12,6 +12,7 @@ pub mod package;
 mod service;
 mod setting;
 mod sysctl;
+pub mod when;
 
 use std::time::Duration;
 
@@ -140,7 +141,8 @@ impl SshdTrees {
                 | Probe::Lstat(_)
                 | Probe::Command(_)
                 | Probe::Service(_)
-                | Probe::Package(_) => None,
+                | Probe::Package(_)
+                | Probe::OsRelease(_) => None,
             })
             .collect();
         SshdTrees { trees }

@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod file;
+pub mod os_release;
 pub mod package;
 pub mod service;
 pub mod sshd_config;
@@ -102,6 +103,8 @@ facts! {
     Package(package::Package),
     /// An sshd configuration and every file its `Include` directives name.
     SshdConfig(sshd_config::SshdConfig),
+    /// The host's `/etc/os-release` (or `/usr/lib/os-release`), for `when:`.
+    OsRelease(os_release::OsRelease),
 }
 
 /// The prelude's shell functions: each kind's text once, in list order.
