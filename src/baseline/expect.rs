@@ -13,7 +13,10 @@ pub enum Expect {
     Min(String),
     Max(String),
     /// `{min: A, max: B}`: both bounds, inclusive.
-    Range { min: String, max: String },
+    Range {
+        min: String,
+        max: String,
+    },
     Not(String),
     /// The value, read as a list of words (split at blanks and commas),
     /// holds every one of these.
@@ -112,7 +115,9 @@ fn one_word<E: de::Error>(word: String) -> Result<String, E> {
 pub enum NotScalar {
     #[error("expect: null is not a value; use {{not: ...}} or absent: true")]
     Null,
-    #[error("expect: expected a string, a list of strings, or {{regex|min|max|not|contains|subset_of|none_of: value}}")]
+    #[error(
+        "expect: expected a string, a list of strings, or {{regex|min|max|not|contains|subset_of|none_of: value}}"
+    )]
     Other,
 }
 
@@ -173,8 +178,14 @@ mod tests {
             e("{contains: [alice, bob]}").unwrap(),
             Expect::Contains(vec!["alice".into(), "bob".into()])
         );
-        assert_eq!(e("{subset_of: [a, b]}").unwrap(), Expect::SubsetOf(vec!["a".into(), "b".into()]));
-        assert_eq!(e("{none_of: [3des-cbc]}").unwrap(), Expect::NoneOf(vec!["3des-cbc".into()]));
+        assert_eq!(
+            e("{subset_of: [a, b]}").unwrap(),
+            Expect::SubsetOf(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            e("{none_of: [3des-cbc]}").unwrap(),
+            Expect::NoneOf(vec!["3des-cbc".into()])
+        );
     }
 
     #[test]

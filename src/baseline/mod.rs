@@ -246,10 +246,9 @@ impl Baseline {
 /// Where a top-level (unindented) `key:` is.
 fn top_level_key(text: &str, key: &str) -> Option<crate::config_error::Position> {
     let prefix = format!("{key}:");
-    text.lines().position(|l| l.starts_with(&prefix)).map(|i| crate::config_error::Position {
-        line: i + 1,
-        column: 1,
-    })
+    text.lines()
+        .position(|l| l.starts_with(&prefix))
+        .map(|i| crate::config_error::Position { line: i + 1, column: 1 })
 }
 
 /// "0640", "640", "4755" → the mode bits; anything else is `None`.
@@ -353,6 +352,25 @@ rules:
         )
         .unwrap_err();
         assert_eq!(errors.0.len(), 2, "{errors}");
+    }
+
+    #[test]
+    fn when_on_rules_and_baselines() {
+        let b = load(
+            "name: t\nwhen: {file: /etc/ssh/sshd_config}\nrules:\n  - {id: A, when: {os: [debian, ubuntu]}, sysctl: a.b, expect: '1'}\n",
+        )
+        .unwrap();
+        assert_eq!(b.when, Some(When::File("/etc/ssh/sshd_config".into())));
+        assert_eq!(b.rules[0].when, Some(When::Os(vec!["debian".into(), "ubuntu".into()])));
+        // Errors point at the condition at fault, or at `when:` itself.
+        let e = first_error("name: t\nrules:\n  - id: A\n    when: {os: debian, osx: 1}\n    sysctl: a.b\n");
+        assert!(e.starts_with("b.yaml:4:24: rule A: when: unknown condition `osx`"), "{e}");
+        let e = first_error("name: t\nrules:\n  - id: A\n    sysctl: a.b\n    when: []\n");
+        assert!(e.starts_with("b.yaml:5:5: rule A: when: an empty list"), "{e}");
+        let e = first_error("name: t\nrules:\n  - {id: A, sysctl: a.b, when: {file: x}}\nwhen: 3\n");
+        assert!(e.starts_with("b.yaml:3:") && e.contains("absolute"), "{e}");
+        let e = first_error("name: t\nrules:\n  - {id: A, sysctl: a.b, when: {file: /x}}\nwhen: 3\n");
+        assert!(e.starts_with("b.yaml:4:1: when: expected a mapping"), "{e}");
     }
 
     #[test]

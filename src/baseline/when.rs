@@ -90,7 +90,10 @@ impl When {
             if ok {
                 Ok(n)
             } else {
-                Err(err(key, format!("invalid {key} name {n:?}: letters, digits and @_.:+- only")))
+                Err(err(
+                    key,
+                    format!("invalid {key} name {n:?}: letters, digits and @_.:+- only"),
+                ))
             }
         };
         match key {
@@ -136,7 +139,10 @@ impl When {
                 }
                 _ => Err(err(key, "`any` takes a non-empty list of conditions")),
             },
-            other => Err(err(other, format!("unknown condition `{other}`; expected one of {KEYS}"))),
+            other => Err(err(
+                other,
+                format!("unknown condition `{other}`; expected one of {KEYS}"),
+            )),
         }
     }
 }
@@ -162,10 +168,19 @@ mod tests {
                 When::Version(">= 9".parse().unwrap())
             ])
         );
-        assert_eq!(w("{package: openssh-server}").unwrap(), When::Package("openssh-server".into()));
-        assert_eq!(w("{file: /etc/ssh/sshd_config}").unwrap(), When::File("/etc/ssh/sshd_config".into()));
+        assert_eq!(
+            w("{package: openssh-server}").unwrap(),
+            When::Package("openssh-server".into())
+        );
+        assert_eq!(
+            w("{file: /etc/ssh/sshd_config}").unwrap(),
+            When::File("/etc/ssh/sshd_config".into())
+        );
         assert_eq!(w("{service: ssh}").unwrap(), When::Service("ssh".into()));
-        assert_eq!(w("{command: 'test -d /x'}").unwrap(), When::Command("test -d /x".into()));
+        assert_eq!(
+            w("{command: 'test -d /x'}").unwrap(),
+            When::Command("test -d /x".into())
+        );
         assert_eq!(
             w("{var: {role: web, tier: 1}}").unwrap(),
             When::Var(vec![("role".into(), "web".into()), ("tier".into(), "1".into())])

@@ -271,9 +271,17 @@ mod tests {
         assert!(!cmp(Expect::Contains(v(&["alice"])), Some("Alice"), Sshd).pass);
         assert!(!cmp(Expect::Contains(v(&["alice"])), None, Sshd).pass);
 
-        let aead = v(&["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"]);
+        let aead = v(&[
+            "chacha20-poly1305@openssh.com",
+            "aes256-gcm@openssh.com",
+            "aes128-gcm@openssh.com",
+        ]);
         assert!(cmp(Expect::SubsetOf(aead.clone()), ciphers, Sshd).pass);
-        let c = cmp(Expect::SubsetOf(aead.clone()), Some("aes128-cbc,aes256-gcm@openssh.com"), Sshd);
+        let c = cmp(
+            Expect::SubsetOf(aead.clone()),
+            Some("aes128-cbc,aes256-gcm@openssh.com"),
+            Sshd,
+        );
         assert_eq!((c.pass, c.note.as_deref()), (false, Some("not allowed: aes128-cbc")));
         assert!(!cmp(Expect::SubsetOf(aead), None, Sshd).pass);
 
@@ -281,7 +289,10 @@ mod tests {
         assert!(cmp(Expect::NoneOf(cbc.clone()), ciphers, Sshd).pass);
         assert!(cmp(Expect::NoneOf(cbc.clone()), None, Sshd).pass);
         let c = cmp(Expect::NoneOf(cbc.clone()), Some("3des-cbc, aes128-cbc"), Sshd);
-        assert_eq!((c.pass, c.note.as_deref()), (false, Some("present: 3des-cbc, aes128-cbc")));
+        assert_eq!(
+            (c.pass, c.note.as_deref()),
+            (false, Some("present: 3des-cbc, aes128-cbc"))
+        );
         // `+aes128-cbc` adds to a default list rectify cannot see.
         let c = cmp(Expect::NoneOf(cbc.clone()), Some("+aes128-ctr"), Sshd);
         assert!(!c.pass && c.note.unwrap().contains("default list"));

@@ -92,11 +92,18 @@ pub fn judge(when: &When, facts: &HostFacts) -> Result<Holds, EvalError> {
             let h = judge(inner, facts)?;
             // "file /x exists, and the rule wants not" reads oddly; the
             // fact alone with the negation named is clearer.
-            holds(!h.holds, if h.holds { format!("{} (when: not)", h.why) } else { h.why })
+            holds(
+                !h.holds,
+                if h.holds {
+                    format!("{} (when: not)", h.why)
+                } else {
+                    h.why
+                },
+            )
         }
         When::Os(ids) => {
             let os = os_facts(facts)?;
-            let ok = ids.iter().any(|i| *i == os.id);
+            let ok = ids.contains(&os.id);
             if ok {
                 holds(true, format!("os is {}", os.id))
             } else {
@@ -131,7 +138,10 @@ pub fn judge(when: &When, facts: &HostFacts) -> Result<Holds, EvalError> {
                     constraint.matches(v),
                     format!("version is {v}, rule wants {constraint}"),
                 ),
-                None => holds(false, format!("os {} has no VERSION_ID, rule wants {constraint}", os.id)),
+                None => holds(
+                    false,
+                    format!("os {} has no VERSION_ID, rule wants {constraint}", os.id),
+                ),
             }
         }
         When::Package(name) => {
@@ -277,7 +287,10 @@ mod tests {
         ));
         assert!(!f(
             "{package: openssh-server}",
-            vec![(pkg.clone(), "manager=dpkg\namd64\tdeinstall ok config-files\t1:9.2p1-2\n")]
+            vec![(
+                pkg.clone(),
+                "manager=dpkg\namd64\tdeinstall ok config-files\t1:9.2p1-2\n"
+            )]
         ));
         assert!(!f("{package: openssh-server}", vec![(pkg, "manager=rpm\n")]));
         let svc = service_probe("ssh");
@@ -285,12 +298,23 @@ mod tests {
             "{service: ssh}",
             vec![(svc.clone(), "init=systemd\nactive=inactive\nenabled=disabled\n")]
         ));
-        assert!(!f("{service: ssh}", vec![(svc.clone(), "init=systemd\nactive=inactive\nenabled=\n")]));
-        assert!(!f("{service: ssh}", vec![(svc, "init=sysv\nstatus=none\nenabled=none\n")]));
+        assert!(!f(
+            "{service: ssh}",
+            vec![(svc.clone(), "init=systemd\nactive=inactive\nenabled=\n")]
+        ));
+        assert!(!f(
+            "{service: ssh}",
+            vec![(svc, "init=sysv\nstatus=none\nenabled=none\n")]
+        ));
         let cmd = command_probe("test -d /run/systemd/system", &limits);
         assert!(f("{command: test -d /run/systemd/system}", vec![(cmd.clone(), "\n0")]));
         assert!(!f("{command: test -d /run/systemd/system}", vec![(cmd.clone(), "\n1")]));
-        assert!(judge_on("{command: test -d /run/systemd/system}", &[(cmd, "\n137")], &Vars::new()).is_err());
+        assert!(judge_on(
+            "{command: test -d /run/systemd/system}",
+            &[(cmd, "\n137")],
+            &Vars::new()
+        )
+        .is_err());
 
         let mut vars = Vars::new();
         vars.insert("role".into(), "web".into());

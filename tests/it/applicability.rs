@@ -92,14 +92,16 @@ rules:
             .collect::<Vec<_>>();
         let major: u32 = version.split('.').next().unwrap().parse().unwrap();
         let marker = sh(&fleet, h, "test -e /etc/rectify-marker && echo yes") == "yes\n";
-        let pkg = sh(&fleet, h, "dpkg-query -W -f='${Status}' openssh-server 2>/dev/null")
-            .ends_with(" installed");
+        let pkg = sh(&fleet, h, "dpkg-query -W -f='${Status}' openssh-server 2>/dev/null").ends_with(" installed");
         let svc = sh(&fleet, h, "test -e /etc/init.d/ssh && echo yes") == "yes\n";
         let web = h == "deb";
         let expect = |id_: &str, applies: bool, when_applies: &str| {
             let got = status(&report, h, id_);
             let want = if applies { when_applies } else { "skipped" };
-            assert_eq!(got, want, "{id_} on {h} (os {id}, like {like:?}, version {version}): {report:#}");
+            assert_eq!(
+                got, want,
+                "{id_} on {h} (os {id}, like {like:?}, version {version}): {report:#}"
+            );
             if !applies {
                 let m = message(&report, h, id_);
                 assert!(m.starts_with("not applicable: "), "{id_} on {h}: {m:?}");
@@ -148,7 +150,10 @@ fn a_baseline_that_does_not_apply_skips_every_rule_and_is_not_drift() {
                 - {id: B, when: {os: debian}, file: /etc/rectify-marker, setting: x, expect: y}\n";
     let (code, report) = audit_fleet(&fleet, text, &[]);
     assert_eq!(code, Some(1), "{report:#}");
-    assert_eq!(sh(&fleet, "plain", "test -e /etc/rectify-marker || echo missing"), "missing\n");
+    assert_eq!(
+        sh(&fleet, "plain", "test -e /etc/rectify-marker || echo missing"),
+        "missing\n"
+    );
     for id in ["A", "B"] {
         assert_eq!(status(&report, "plain", id), "skipped");
         assert_eq!(
@@ -252,10 +257,21 @@ rules:
         let grace: u64 = sshd_t(&fleet, h, "logingracetime").parse().unwrap();
         let ciphers = sshd_t(&fleet, h, "ciphers");
         let ciphers: Vec<&str> = ciphers.split(',').collect();
-        let users_out = sh(&fleet, h, "/usr/sbin/sshd -T -f /etc/ssh/sshd_config | grep '^allowusers '");
-        let users: Vec<&str> = users_out.lines().filter_map(|l| l.strip_prefix("allowusers ")).collect();
+        let users_out = sh(
+            &fleet,
+            h,
+            "/usr/sbin/sshd -T -f /etc/ssh/sshd_config | grep '^allowusers '",
+        );
+        let users: Vec<&str> = users_out
+            .lines()
+            .filter_map(|l| l.strip_prefix("allowusers "))
+            .collect();
         let verdict = |ok: bool| if ok { "pass" } else { "fail" };
-        assert_eq!(status(&report, h, "GRACE"), verdict((1..=60).contains(&grace)), "{h}: {grace}");
+        assert_eq!(
+            status(&report, h, "GRACE"),
+            verdict((1..=60).contains(&grace)),
+            "{h}: {grace}"
+        );
         assert_eq!(
             status(&report, h, "NO-CBC"),
             verdict(!ciphers.iter().any(|c| c.ends_with("-cbc"))),
@@ -266,6 +282,10 @@ rules:
             verdict(ciphers.iter().all(|c| c.contains("gcm") || c.starts_with("chacha20"))),
             "{h}: {ciphers:?}"
         );
-        assert_eq!(status(&report, h, "ALICE"), verdict(users.contains(&"alice")), "{h}: {users:?}");
+        assert_eq!(
+            status(&report, h, "ALICE"),
+            verdict(users.contains(&"alice")),
+            "{h}: {users:?}"
+        );
     }
 }

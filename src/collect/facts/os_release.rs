@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(alma.version_id.as_deref(), Some("9.3"));
         // Alpine's, unquoted; Arch's has no VERSION_ID.
         let alpine = decode("NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n");
-        assert_eq!((alpine.id.as_str(), alpine.version_id.as_deref()), ("alpine", Some("3.19.1")));
+        assert_eq!(
+            (alpine.id.as_str(), alpine.version_id.as_deref()),
+            ("alpine", Some("3.19.1"))
+        );
         let arch = decode("NAME=\"Arch Linux\"\nID=arch\nBUILD_ID=rolling\n");
         assert_eq!(arch.version_id, None);
         assert_eq!(decode("# nothing\n").id, "linux");
