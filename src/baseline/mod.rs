@@ -364,7 +364,10 @@ rules:
         assert_eq!(b.rules[0].when, Some(When::Os(vec!["debian".into(), "ubuntu".into()])));
         // Errors point at the condition at fault, or at `when:` itself.
         let e = first_error("name: t\nrules:\n  - id: A\n    when: {os: debian, osx: 1}\n    sysctl: a.b\n");
-        assert!(e.starts_with("b.yaml:4:24: rule A: when: unknown condition `osx`"), "{e}");
+        assert!(
+            e.starts_with("b.yaml:4:24: rule A: when: unknown condition `osx`"),
+            "{e}"
+        );
         let e = first_error("name: t\nrules:\n  - id: A\n    sysctl: a.b\n    when: []\n");
         assert!(e.starts_with("b.yaml:5:5: rule A: when: an empty list"), "{e}");
         let e = first_error("name: t\nrules:\n  - {id: A, sysctl: a.b, when: {file: x}}\nwhen: 3\n");

@@ -168,6 +168,17 @@ fn a_baseline_that_does_not_apply_skips_every_rule_and_is_not_drift() {
     let text = text.replace("rectify-marker}", "rectify-nowhere}");
     let (code, report) = audit_fleet(&fleet, &text, &[]);
     assert_eq!(code, Some(0), "{report:#}");
+    let summary = &report["summary"];
+    assert_eq!(
+        (
+            &summary["compliant"],
+            &summary["drift"],
+            &summary["rules_fail"],
+            &summary["rules_skipped"]
+        ),
+        (&2.into(), &0.into(), &0.into(), &4.into()),
+        "{summary:#}"
+    );
     for h in ["marked", "plain"] {
         assert_eq!(status(&report, h, "A"), "skipped");
         assert_eq!(host(&report, h)["status"], "compliant");

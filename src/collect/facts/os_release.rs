@@ -5,6 +5,7 @@
 
 use super::{Budget, FactKind};
 use crate::collect::{ProbeOutput, ProbeStatus};
+use crate::shell::{quote, QuoteError};
 
 /// The host's os-release file, at most [`OS_RELEASE_MAX`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -19,14 +20,14 @@ impl FactKind for OsRelease {
     // back like os-release(5) says.
     const SHELL: &'static str = r#"p_osrel() {
   for f in /etc/os-release /usr/lib/os-release; do
-    if [ -e "$f" ]; then p_read "$1" 65536 "$f"; return 0; fi
+    if [ -e "$f" ]; then p_read "$1" "$2" "$f"; return 0; fi
   done
   frame "$1" missing 0
 }
 "#;
 
-    fn call(&self, index: usize) -> Result<String, crate::shell::QuoteError> {
-        Ok(format!("p_osrel {index}"))
+    fn call(&self, index: usize) -> Result<String, QuoteError> {
+        Ok(format!("p_osrel {index} {}", quote(&OS_RELEASE_MAX.to_string())?))
     }
 
     fn budget(&self) -> Budget {
@@ -136,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn the_script_falls_back_and_bounds_the_answer() {
+    fn the_script_sends_this_machines_os_release() {
         // Whatever this machine has: /etc/os-release or the fallback;
         // run_locally executes the real prelude.
         let out = run_locally(&[Probe::from(OsRelease)]);
