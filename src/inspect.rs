@@ -233,6 +233,75 @@ fn observed_files(
 mod tests {
     use super::*;
 
+    /// This machine, counting the remote commands an audit sends.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl Transport for Counting {
+        async fn exec(
+            &self,
+            argv: &[String],
+            stdin: &[u8],
+            limits: crate::transport::ExecLimits,
+        ) -> Result<crate::transport::ExecOutput, crate::transport::TransportError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            crate::transport::local::LocalTransport.exec(argv, stdin, limits).await
+        }
+
+        async fn close(&self) {}
+    }
+
+    #[tokio::test]
+    async fn when_facts_come_in_the_rules_one_remote_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("here");
+        std::fs::write(&here, "x\n").unwrap();
+        let text = format!(
+            "name: w\nwhen: {{command: 'true'}}\nrules:\n\
+             - {{id: HERE, when: {{file: {here}}}, command: 'echo hi', expect: hi}}\n\
+             - {{id: GONE, when: {{file: {here}.gone}}, command: 'echo hi', expect: hi}}\n\
+             - {{id: NOT-HERE, when: {{not: {{file: {here}}}}}, command: 'echo hi', expect: hi}}\n\
+             - {{id: OS, when: {{any: [{{os: nowhere}}, {{os_like: nowhere}}]}}, command: 'echo hi', expect: hi}}\n",
+            here = here.display()
+        );
+        let baseline = Baseline::from_source(&crate::yaml::SourceFile {
+            path: "w.yaml".into(),
+            text,
+        })
+        .unwrap();
+        let counting = Counting(Default::default());
+        let audited = audit_over(
+            &counting,
+            &Host::local_machine(),
+            &[baseline],
+            &CollectLimits::default(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let status: Vec<(&str, RuleStatus)> = audited.results.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(
+            status,
+            [
+                ("HERE", RuleStatus::Pass),
+                ("GONE", RuleStatus::Skipped),
+                ("NOT-HERE", RuleStatus::Skipped),
+                ("OS", RuleStatus::Skipped)
+            ]
+        );
+        let gone = audited.results[1].message.as_deref().unwrap();
+        assert_eq!(
+            gone,
+            format!("not applicable: file {}.gone does not exist", here.display())
+        );
+        let not_here = audited.results[2].message.as_deref().unwrap();
+        assert_eq!(
+            not_here,
+            format!("not applicable: file {} exists (when: not)", here.display())
+        );
+    }
+
     #[test]
     fn only_the_files_sshd_reads_for_a_rule_are_stored() {
         use crate::baseline::Severity;
