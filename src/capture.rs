@@ -56,6 +56,7 @@ pub fn file_rule(path: &str) -> Rule {
         rationale: None,
         remediation: None,
         hosts: None,
+        when: None,
         check: Check::Content {
             file: path.to_string(),
             expected: String::new(),

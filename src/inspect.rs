@@ -8,7 +8,8 @@ use crate::baseline::{Baseline, Check, Rule};
 use crate::collect::facts::sysctl_files::SysctlFound;
 use crate::collect::{gather, GatherError, Probe, ProbeOutput, Probes};
 use crate::conftext::include::locate_reading;
-use crate::evaluate::{evaluate, probe_for, probes_for, CollectLimits, RuleStatus, SshdTrees};
+use crate::evaluate::when::{self, HostFacts};
+use crate::evaluate::{evaluate, probe_for, probes_for, CollectLimits, RuleStatus, SshdTrees, Verdict};
 use crate::inventory::Host;
 use crate::redact::Redactor;
 use crate::report::{Observed, RuleResult};
@@ -41,6 +42,41 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
     (applicable, skipped)
 }
 
+/// `None` when the baseline's and the rule's `when:` hold on the host;
+/// else the rule's verdict: `skipped` with the reason, or `error` when a
+/// condition's fact could not be read.
+fn applicability(baseline: &Baseline, rule: &Rule, facts: &HostFacts) -> Option<Verdict> {
+    let conditions = [
+        (baseline.when.as_ref(), format!("baseline {}: ", baseline.name)),
+        (rule.when.as_ref(), String::new()),
+    ];
+    for (w, whose) in conditions {
+        let Some(w) = w else { continue };
+        match when::judge(w, facts) {
+            Ok(h) if h.holds => {}
+            Ok(h) => {
+                return Some(Verdict {
+                    status: RuleStatus::Skipped,
+                    expected: None,
+                    actual: None,
+                    diff: None,
+                    message: Some(format!("not applicable: {whose}{}", h.why)),
+                })
+            }
+            Err(e) => {
+                return Some(Verdict {
+                    status: RuleStatus::Error,
+                    expected: None,
+                    actual: None,
+                    diff: None,
+                    message: Some(format!("{whose}when: {e}")),
+                })
+            }
+        }
+    }
+    None
+}
+
 /// What auditing one host found.
 pub struct Audited {
     pub results: Vec<RuleResult>,
@@ -59,9 +95,17 @@ pub async fn audit_over(
 ) -> Result<Audited, GatherError> {
     let (rules, skipped) = select_rules(host, baselines);
     let mut probes = Probes::default();
-    for (_, rule) in &rules {
+    for (baseline, rule) in &rules {
         for probe in probes_for(rule, limits) {
             probes.add(probe);
+        }
+        // `when:` facts ride in the same remote command; a rule that turns
+        // out not to apply has had its own fact gathered for nothing,
+        // which costs less than a second round trip.
+        for w in baseline.when.iter().chain(&rule.when) {
+            for p in when::probes(w, limits) {
+                probes.add(p);
+            }
         }
     }
     let outputs = if probes.is_empty() {
@@ -76,7 +120,16 @@ pub async fn audit_over(
         // Baseline vars are defaults; the host's own vars override them.
         let mut vars: Vars = baseline.vars.clone();
         vars.extend(host.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let verdict = evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer);
+        let facts = HostFacts {
+            probes: &probes,
+            outputs: &outputs,
+            limits,
+            vars: &vars,
+        };
+        let verdict = match applicability(baseline, rule, &facts) {
+            Some(not_applicable) => not_applicable,
+            None => evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer),
+        };
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -176,7 +229,12 @@ fn observed_files(
                     }
                 }
             }
-            Probe::Stat(_) | Probe::Lstat(_) | Probe::Command(_) | Probe::Service(_) | Probe::Package(_) => {}
+            Probe::Stat(_)
+            | Probe::Lstat(_)
+            | Probe::Command(_)
+            | Probe::Service(_)
+            | Probe::Package(_)
+            | Probe::OsRelease(_) => {}
         }
     }
     observed
@@ -185,6 +243,75 @@ fn observed_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// This machine, counting the remote commands an audit sends.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl Transport for Counting {
+        async fn exec(
+            &self,
+            argv: &[String],
+            stdin: &[u8],
+            limits: crate::transport::ExecLimits,
+        ) -> Result<crate::transport::ExecOutput, crate::transport::TransportError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            crate::transport::local::LocalTransport.exec(argv, stdin, limits).await
+        }
+
+        async fn close(&self) {}
+    }
+
+    #[tokio::test]
+    async fn when_facts_come_in_the_rules_one_remote_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("here");
+        std::fs::write(&here, "x\n").unwrap();
+        let text = format!(
+            "name: w\nwhen: {{command: 'true'}}\nrules:\n\
+             - {{id: HERE, when: {{file: {here}}}, command: 'echo hi', expect: hi}}\n\
+             - {{id: GONE, when: {{file: {here}.gone}}, command: 'echo hi', expect: hi}}\n\
+             - {{id: NOT-HERE, when: {{not: {{file: {here}}}}}, command: 'echo hi', expect: hi}}\n\
+             - {{id: OS, when: {{any: [{{os: nowhere}}, {{os_like: nowhere}}]}}, command: 'echo hi', expect: hi}}\n",
+            here = here.display()
+        );
+        let baseline = Baseline::from_source(&crate::yaml::SourceFile {
+            path: "w.yaml".into(),
+            text,
+        })
+        .unwrap();
+        let counting = Counting(Default::default());
+        let audited = audit_over(
+            &counting,
+            &Host::local_machine(),
+            &[baseline],
+            &CollectLimits::default(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let status: Vec<(&str, RuleStatus)> = audited.results.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(
+            status,
+            [
+                ("HERE", RuleStatus::Pass),
+                ("GONE", RuleStatus::Skipped),
+                ("NOT-HERE", RuleStatus::Skipped),
+                ("OS", RuleStatus::Skipped)
+            ]
+        );
+        let gone = audited.results[1].message.as_deref().unwrap();
+        assert_eq!(
+            gone,
+            format!("not applicable: file {}.gone does not exist", here.display())
+        );
+        let not_here = audited.results[2].message.as_deref().unwrap();
+        assert_eq!(
+            not_here,
+            format!("not applicable: file {} exists (when: not)", here.display())
+        );
+    }
 
     #[test]
     fn only_the_files_sshd_reads_for_a_rule_are_stored() {
@@ -199,6 +326,7 @@ mod tests {
             rationale: None,
             remediation: None,
             hosts: None,
+            when: None,
             check: Check::Setting {
                 file: main.into(),
                 key: key.into(),

@@ -3,6 +3,7 @@
 mod check;
 pub mod expect;
 mod rule;
+pub mod when;
 
 use rule::RuleBuilder;
 
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use expect::Expect;
+pub use when::When;
 
 use crate::config_error::{find_key_value, ConfigErrors};
 use crate::inventory::HostPattern;
@@ -82,6 +84,7 @@ struct RawRule {
     rationale: Option<String>,
     remediation: Option<String>,
     hosts: Option<String>,
+    when: Option<serde_yaml::Value>,
     file: Option<String>,
     setting: Option<String>,
     line: Option<String>,
@@ -111,6 +114,7 @@ struct RawBaseline {
     description: Option<String>,
     #[serde(default)]
     vars: Vars,
+    when: Option<serde_yaml::Value>,
     rules: Vec<RawRule>,
 }
 
@@ -172,6 +176,8 @@ pub struct Rule {
     pub rationale: Option<String>,
     pub remediation: Option<PathBuf>,
     pub hosts: Option<HostPattern>,
+    /// Applies only where this holds; skipped elsewhere.
+    pub when: Option<When>,
     pub check: Check,
 }
 
@@ -180,6 +186,8 @@ pub struct Baseline {
     pub name: String,
     pub description: Option<String>,
     pub vars: Vars,
+    /// The whole baseline applies only where this holds.
+    pub when: Option<When>,
     pub rules: Vec<Rule>,
     pub path: PathBuf,
 }
@@ -216,6 +224,19 @@ impl Baseline {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        let when = match raw.when.as_ref().map(When::parse) {
+            Some(Err(e)) => {
+                // Placed at the baseline's own `when:` (not indented), else
+                // at the key the error names.
+                let at = top_level_key(&source.text, "when")
+                    .filter(|_| e.key == "when")
+                    .unwrap_or_else(|| find_key_value(&source.text, &e.key, "", 0));
+                errors.push(source.error_at(at, e.to_string()));
+                None
+            }
+            Some(Ok(w)) => Some(w),
+            None => None,
+        };
         if raw.rules.is_empty() {
             errors.push(source.error_at(
                 find_key_value(&source.text, "rules", "", 0),
@@ -229,10 +250,19 @@ impl Baseline {
             name: raw.name,
             description: raw.description,
             vars: raw.vars,
+            when,
             rules,
             path: source.path.clone(),
         })
     }
+}
+
+/// Where a top-level (unindented) `key:` is.
+fn top_level_key(text: &str, key: &str) -> Option<crate::config_error::Position> {
+    let prefix = format!("{key}:");
+    text.lines()
+        .position(|l| l.starts_with(&prefix))
+        .map(|i| crate::config_error::Position { line: i + 1, column: 1 })
 }
 
 /// "0640", "640", "4755" → the mode bits; anything else is `None`.
@@ -336,6 +366,28 @@ rules:
         )
         .unwrap_err();
         assert_eq!(errors.0.len(), 2, "{errors}");
+    }
+
+    #[test]
+    fn when_on_rules_and_baselines() {
+        let b = load(
+            "name: t\nwhen: {file: /etc/ssh/sshd_config}\nrules:\n  - {id: A, when: {os: [debian, ubuntu]}, sysctl: a.b, expect: '1'}\n",
+        )
+        .unwrap();
+        assert_eq!(b.when, Some(When::File("/etc/ssh/sshd_config".into())));
+        assert_eq!(b.rules[0].when, Some(When::Os(vec!["debian".into(), "ubuntu".into()])));
+        // Errors point at the condition at fault, or at `when:` itself.
+        let e = first_error("name: t\nrules:\n  - id: A\n    when: {os: debian, osx: 1}\n    sysctl: a.b\n");
+        assert!(
+            e.starts_with("b.yaml:4:24: rule A: when: unknown condition `osx`"),
+            "{e}"
+        );
+        let e = first_error("name: t\nrules:\n  - id: A\n    sysctl: a.b\n    when: []\n");
+        assert!(e.starts_with("b.yaml:5:5: rule A: when: an empty list"), "{e}");
+        let e = first_error("name: t\nrules:\n  - {id: A, sysctl: a.b, when: {file: x}}\nwhen: 3\n");
+        assert!(e.starts_with("b.yaml:3:") && e.contains("absolute"), "{e}");
+        let e = first_error("name: t\nrules:\n  - {id: A, sysctl: a.b, when: {file: /x}}\nwhen: 3\n");
+        assert!(e.starts_with("b.yaml:4:1: when: expected a mapping"), "{e}");
     }
 
     #[test]

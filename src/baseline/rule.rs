@@ -2,7 +2,7 @@
 //! which subject it names, and the checks shared by subjects. Each
 //! subject's own fields are read in `check/`.
 
-use super::{Check, Expect, RawRule, Rule};
+use super::{Check, Expect, RawRule, Rule, When};
 use crate::config_error::{find_key_value, ConfigError};
 use crate::inventory::HostPattern;
 use crate::template::Renderer;
@@ -56,6 +56,14 @@ impl RuleBuilder<'_> {
             Some(Ok(p)) => Some(p),
             None => None,
         };
+        let when = match r.when.as_ref().map(When::parse) {
+            Some(Err(e)) => {
+                errors.push(self.error(&e.key, "", e.to_string()));
+                None
+            }
+            Some(Ok(w)) => Some(w),
+            None => None,
+        };
         let remediation = r.remediation.as_deref().map(|rel| self.source.sibling(rel));
         if let (Some(path), Some(rel)) = (&remediation, &r.remediation) {
             if !path.is_file() {
@@ -92,6 +100,7 @@ impl RuleBuilder<'_> {
             rationale: r.rationale.clone(),
             remediation,
             hosts,
+            when,
             check,
         })
     }

@@ -62,24 +62,102 @@ pub fn compare(
             let unwanted = render(unwanted)?;
             ok(!actual.is_some_and(|a| eq(a, &unwanted)), format!("not {unwanted}"))
         }
-        Expect::Min(bound) | Expect::Max(bound) => {
-            let is_min = matches!(expect, Expect::Min(_));
-            let bound_text = render(bound)?;
-            let limit =
-                parse_number(&bound_text, semantics).ok_or_else(|| EvalError::ExpectBound(bound_text.clone()))?;
-            let expected = format!("{} {bound_text}", if is_min { ">=" } else { "<=" });
-            let Some(actual) = actual else {
-                return ok(false, expected);
-            };
-            match parse_number(actual, semantics) {
-                Some(value) => ok(if is_min { value >= limit } else { value <= limit }, expected),
-                None => Ok(Comparison {
-                    pass: false,
-                    expected,
-                    note: Some(format!("{actual:?} is not a number")),
-                }),
-            }
+        Expect::Min(bound) => bounds(Some(&render(bound)?), None, actual, semantics),
+        Expect::Max(bound) => bounds(None, Some(&render(bound)?), actual, semantics),
+        Expect::Range { min, max } => bounds(Some(&render(min)?), Some(&render(max)?), actual, semantics),
+        Expect::Contains(want) | Expect::SubsetOf(want) | Expect::NoneOf(want) => {
+            let want: Vec<String> = want.iter().map(|w| render(w)).collect::<Result<_, _>>()?;
+            Ok(words(expect, &want, actual, semantics))
         }
+    }
+}
+
+/// `min`, `max` or both, inclusive.
+fn bounds(
+    min: Option<&str>,
+    max: Option<&str>,
+    actual: Option<&str>,
+    semantics: ValueSemantics,
+) -> Result<Comparison, EvalError> {
+    let limit = |text: &str| parse_number(text, semantics).ok_or_else(|| EvalError::ExpectBound(text.to_string()));
+    let (low, high) = (min.map(limit).transpose()?, max.map(limit).transpose()?);
+    let expected = match (min, max) {
+        (Some(a), Some(b)) => format!(">= {a}, <= {b}"),
+        (Some(a), None) => format!(">= {a}"),
+        (None, Some(b)) => format!("<= {b}"),
+        (None, None) => unreachable!("a bound is given"),
+    };
+    let Some(actual) = actual else {
+        return Ok(Comparison {
+            pass: false,
+            expected,
+            note: None,
+        });
+    };
+    match parse_number(actual, semantics) {
+        Some(value) => Ok(Comparison {
+            pass: low.is_none_or(|l| value >= l) && high.is_none_or(|h| value <= h),
+            expected,
+            note: None,
+        }),
+        None => Ok(Comparison {
+            pass: false,
+            expected,
+            note: Some(format!("{actual:?} is not a number")),
+        }),
+    }
+}
+
+/// The list forms: the value split into words at blanks and commas, each
+/// compared exactly (user names and algorithm names are case-sensitive).
+fn words(expect: &Expect, want: &[String], actual: Option<&str>, semantics: ValueSemantics) -> Comparison {
+    let list = format!("[{}]", want.join(", "));
+    let expected = match expect {
+        Expect::Contains(_) => format!("contains {list}"),
+        Expect::SubsetOf(_) => format!("only words from {list}"),
+        _ => format!("none of {list}"),
+    };
+    let done = |pass: bool, note: Option<String>| Comparison {
+        pass,
+        expected: expected.clone(),
+        note,
+    };
+    let Some(actual) = actual else {
+        // Unset holds no word: like `not`, only `none_of` passes.
+        return done(matches!(expect, Expect::NoneOf(_)), None);
+    };
+    // sshd: `Ciphers +x`, `-x` or `^x` edit the compiled-in default list,
+    // which rectify does not know, so what sshd uses cannot be judged.
+    if semantics == ValueSemantics::Sshd && actual.trim_start().starts_with(['+', '-', '^']) {
+        return done(
+            false,
+            Some(format!(
+                "{actual:?} changes sshd's default list, which rectify cannot see; write the whole list"
+            )),
+        );
+    }
+    let have: Vec<&str> = actual
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (bad, what): (Vec<&str>, &str) = match expect {
+        Expect::Contains(_) => (
+            want.iter().map(String::as_str).filter(|w| !have.contains(w)).collect(),
+            "missing",
+        ),
+        Expect::SubsetOf(_) => (
+            have.iter().copied().filter(|h| !want.iter().any(|w| w == h)).collect(),
+            "not allowed",
+        ),
+        _ => (
+            have.iter().copied().filter(|h| want.iter().any(|w| w == h)).collect(),
+            "present",
+        ),
+    };
+    if bad.is_empty() {
+        done(true, None)
+    } else {
+        done(false, Some(format!("{what}: {}", bad.join(", "))))
     }
 }
 
@@ -153,6 +231,76 @@ mod tests {
         assert_eq!(
             cmp(Expect::Max("{{ limit }}".into()), Some("1"), Exact).expected,
             "<= 4"
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        use ValueSemantics::*;
+        let r = |min: &str, max: &str| Expect::Range {
+            min: min.into(),
+            max: max.into(),
+        };
+        // LoginGraceTime: 0 means no limit at all, which `max` alone passed.
+        assert!(!cmp(r("1", "60"), Some("0"), Sshd).pass);
+        assert!(cmp(r("1", "60"), Some("60"), Sshd).pass);
+        assert!(cmp(r("1", "60"), Some("1"), Sshd).pass);
+        // sshd's time units: 1m is 60 seconds, 1m1s is 61.
+        assert!(cmp(r("1", "60"), Some("1m"), Sshd).pass);
+        assert!(cmp(r("1", "60"), Some("30S"), Sshd).pass);
+        assert!(!cmp(r("1", "60"), Some("1m1s"), Sshd).pass);
+        assert!(!cmp(r("1", "60"), Some("2m"), Sshd).pass);
+        // Outside sshd a unit is not a number.
+        let c = cmp(r("1", "60"), Some("1m"), Exact);
+        assert!(!c.pass && c.note.is_some());
+        assert!(!cmp(r("1", "60"), None, Sshd).pass);
+        assert_eq!(cmp(r("1", "{{ limit }}"), Some("3"), Exact).expected, ">= 1, <= 4");
+        assert!(!cmp(r("1", "{{ limit }}"), Some("5"), Exact).pass);
+    }
+
+    #[test]
+    fn lists() {
+        use ValueSemantics::*;
+        let v = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ciphers = Some("chacha20-poly1305@openssh.com,aes256-gcm@openssh.com");
+        assert!(cmp(Expect::Contains(v(&["aes256-gcm@openssh.com"])), ciphers, Sshd).pass);
+        let c = cmp(Expect::Contains(v(&["alice", "bob"])), Some("root alice"), Sshd);
+        assert_eq!((c.pass, c.note.as_deref()), (false, Some("missing: bob")));
+        assert!(cmp(Expect::Contains(v(&["alice"])), Some("root  alice"), Exact).pass);
+        // Names are case-sensitive, even in sshd.
+        assert!(!cmp(Expect::Contains(v(&["alice"])), Some("Alice"), Sshd).pass);
+        assert!(!cmp(Expect::Contains(v(&["alice"])), None, Sshd).pass);
+
+        let aead = v(&[
+            "chacha20-poly1305@openssh.com",
+            "aes256-gcm@openssh.com",
+            "aes128-gcm@openssh.com",
+        ]);
+        assert!(cmp(Expect::SubsetOf(aead.clone()), ciphers, Sshd).pass);
+        let c = cmp(
+            Expect::SubsetOf(aead.clone()),
+            Some("aes128-cbc,aes256-gcm@openssh.com"),
+            Sshd,
+        );
+        assert_eq!((c.pass, c.note.as_deref()), (false, Some("not allowed: aes128-cbc")));
+        assert!(!cmp(Expect::SubsetOf(aead), None, Sshd).pass);
+
+        let cbc = v(&["aes128-cbc", "3des-cbc"]);
+        assert!(cmp(Expect::NoneOf(cbc.clone()), ciphers, Sshd).pass);
+        assert!(cmp(Expect::NoneOf(cbc.clone()), None, Sshd).pass);
+        let c = cmp(Expect::NoneOf(cbc.clone()), Some("3des-cbc, aes128-cbc"), Sshd);
+        assert_eq!(
+            (c.pass, c.note.as_deref()),
+            (false, Some("present: 3des-cbc, aes128-cbc"))
+        );
+        // `+aes128-cbc` adds to a default list rectify cannot see.
+        let c = cmp(Expect::NoneOf(cbc.clone()), Some("+aes128-ctr"), Sshd);
+        assert!(!c.pass && c.note.unwrap().contains("default list"));
+        // In other files a leading `-` is just part of a word.
+        assert!(cmp(Expect::NoneOf(cbc), Some("-x"), Exact).pass);
+        assert_eq!(
+            cmp(Expect::Contains(v(&["{{ limit }}"])), Some("4 5"), Exact).expected,
+            "contains [4]"
         );
     }
 

@@ -12,6 +12,7 @@ pub mod package;
 mod service;
 mod setting;
 mod sysctl;
+pub mod when;
 
 use std::time::Duration;
 
@@ -151,7 +152,8 @@ impl SshdTrees {
                 | Probe::Command(_)
                 | Probe::Service(_)
                 | Probe::Package(_)
-                | Probe::SysctlFiles(_) => None,
+                | Probe::SysctlFiles(_)
+                | Probe::OsRelease(_) => None,
             })
             .collect();
         SshdTrees { trees }

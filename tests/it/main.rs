@@ -5,6 +5,7 @@
 mod fleet;
 
 mod ansible_inventory;
+mod applicability;
 mod apply_ssh;
 mod audit_ssh;
 mod capture_ssh;

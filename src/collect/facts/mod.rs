@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod file;
+pub mod os_release;
 pub mod package;
 pub mod service;
 pub mod sshd_config;
@@ -105,6 +106,8 @@ facts! {
     SshdConfig(sshd_config::SshdConfig),
     /// The sysctl files `sysctl --system` may read at boot.
     SysctlFiles(sysctl_files::SysctlFiles),
+    /// The host's `/etc/os-release` (or `/usr/lib/os-release`), for `when:`.
+    OsRelease(os_release::OsRelease),
 }
 
 /// The prelude's shell functions: each kind's text once, in list order.
