@@ -40,13 +40,27 @@ pub fn change(
         s.push_str(&format!(" \"${{c{i}:-}}\""));
     }
     s.push_str("; }\n{\nlock\n");
+    for (i, f) in plan.files.iter().enumerate() {
+        s.push_str(&format!(
+            "trusted {i} {} {}\n",
+            quote(&f.path)?,
+            if f.unsafe_writes { 1 } else { 0 }
+        ));
+    }
     for i in &candidates {
         let change = &plan.files[*i];
-        let FileAction::Write { content, .. } = &change.action else {
+        let FileAction::Write {
+            content,
+            mode,
+            owner,
+            group,
+        } = &change.action
+        else {
             continue;
         };
         let (dir, name) = change.path.rsplit_once('/').unwrap_or(("", &change.path));
-        let template = format!("{dir}/.{name}.rectify-XXXXXX");
+        let prefix = format!("{dir}/.{name}.rectify-");
+        let spec = chown_spec(owner, group, &change.before)?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(content);
         let mut wrapped = String::with_capacity(encoded.len() + encoded.len() / 76 + 1);
         for chunk in encoded.as_bytes().chunks(76) {
@@ -54,8 +68,8 @@ pub fn change(
             wrapped.push('\n');
         }
         s.push_str(&format!(
-            "upload {i} {} {} <<'{delimiter}'\n{wrapped}{delimiter}\nc{i}=$cand\n",
-            quote(&template)?,
+            "upload {i} {} {} {mode:o} {spec} <<'{delimiter}'\n{wrapped}{delimiter}\nc{i}=$cand i{i}=$ino\n",
+            quote(&prefix)?,
             quote(&change.path)?
         ));
         for v in &change.validate {
@@ -129,10 +143,7 @@ fn commit(plan: &HostPlan) -> Result<String, QuoteError> {
                 let c = &plan.files[*f];
                 let path = quote(&c.path)?;
                 match &c.action {
-                    FileAction::Write { mode, owner, group, .. } => {
-                        let spec = chown_spec(owner, group, &c.before)?;
-                        format!("put {k} \"$c{f}\" {path} {mode:o} {spec}\n")
-                    }
+                    FileAction::Write { .. } => format!("put {k} \"$c{f}\" {path} \"$i{f}\"\n"),
                     FileAction::Chmod { mode, owner, group } => {
                         let mode = mode.map(|m| format!("{m:o}")).unwrap_or_else(|| "''".into());
                         let spec = chown_spec(owner, group, &c.before)?;

@@ -85,6 +85,7 @@ fn plan(target: &Path, old: &[u8], new: &[u8], validate: &str, mark: &Path) -> H
             },
             validate: vec![validate.to_string()],
             sensitive: false,
+            unsafe_writes: false,
         }],
         ops: vec![
             Op::File(0),

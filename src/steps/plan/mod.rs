@@ -47,6 +47,9 @@ pub struct FileChange {
     /// Validate commands (with `{path}`) for the candidate.
     pub validate: Vec<String>,
     pub sensitive: bool,
+    /// Its steps allow a directory others can write (see the prelude's
+    /// `trusted`).
+    pub unsafe_writes: bool,
 }
 
 /// One committed operation, in step order.
