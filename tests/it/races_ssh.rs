@@ -84,10 +84,20 @@ fn victim_checksum_is_what_the_tests_compare_with() {
 fn a_directory_a_user_owns_is_refused_by_default() {
     let fleet = host();
     attack(&fleet, 12, SWAP_CANDIDATES);
-    let (code, h) = apply(&fleet, &playbook(false, COPY, ""));
-    assert_eq!(code, Some(1), "{h}");
-    let error = h["error"].as_str().unwrap_or_default();
-    assert!(error.contains("/etc/userapp") && error.contains("unsafe_writes"), "{h}");
+    // Refused at plan time: `--check` says so too; nothing is locked or
+    // uploaded.
+    for extra in [&["--check"][..], &[]] {
+        write(fleet.dir(), "app.conf", "new\n");
+        let (code, report) = apply_fleet(&fleet, &playbook(false, COPY, ""), extra);
+        let h = &report["hosts"][0];
+        assert_eq!(code, Some(3), "{h}");
+        assert_eq!(h["status"], "error", "{h}");
+        let error = h["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("/etc/userapp is owned by uid") && error.contains("unsafe_writes: true"),
+            "{h}"
+        );
+    }
     assert_victim_intact(&fleet);
     assert_eq!(fleet.read_file("h", "/etc/userapp/app.conf"), b"old\n");
 }
@@ -97,7 +107,8 @@ fn a_metadata_change_in_a_user_directory_is_refused_by_default() {
     let fleet = host();
     attack(&fleet, 8, SWAP_TARGET);
     let (code, h) = apply(&fleet, &playbook(false, META, FAILING_VERIFY));
-    assert_eq!(code, Some(1), "{h}");
+    assert_eq!(code, Some(3), "{h}");
+    assert_eq!(h["status"], "error", "{h}");
     assert!(h["error"].as_str().unwrap_or_default().contains("unsafe_writes"), "{h}");
     assert_victim_intact(&fleet);
 }

@@ -71,6 +71,10 @@ pub struct Facts {
     /// Per sshd configuration a `setting` step edits: what its `Include`s
     /// expanded to and the files read (each also in `files`).
     pub sshd: BTreeMap<String, ConfigFiles>,
+    /// `lstat` of every directory above a needed path (see [`super::trust`]).
+    pub dirs: BTreeMap<String, super::trust::DirFacts>,
+    /// The uid the apply runs as on the host, when gathered.
+    pub uid: Option<u32>,
 }
 
 /// One fact a step needs before it can be planned.
