@@ -1,8 +1,10 @@
 //! The change script: everything that changes the host, as one script on
 //! stdin, so the whole change costs one remote round trip. Take the lock;
-//! write each new file (base64 in a here-document: any bytes, never in a
-//! command line) to a private temp file next to its target and run its
-//! `validate`; back up, write `restore.sh`, arm the dead-man timer; commit
+//! refuse targets in directories others can write (`trusted`, unless the
+//! step set `unsafe_writes`); write each new file (base64 in a
+//! here-document: any bytes, never in a command line) to a temp file next
+//! to its target, created exclusively and given its mode and owner through
+//! its descriptor, and run its `validate`; back up, write `restore.sh`, arm the dead-man timer; commit
 //! every operation; run the handlers. Each step is one call of a prelude
 //! function with quoted arguments; each phase is answered `ok:PHASE`.
 //! Until `prepared`, a failure removes the candidates and releases the lock
