@@ -13,6 +13,7 @@ use crate::collect::{gather, GatherError, ProbeOutput, ProbeStatus, Probes};
 use crate::inventory::Host;
 use crate::report::Change;
 use crate::state::record::sha256;
+use crate::steps::plan::trust::{self, DirFacts};
 use crate::steps::plan::{self, FileFacts, FileKind, Need, Needs, Unreadable};
 use crate::steps::Step;
 use crate::transport::Transport;
@@ -92,6 +93,26 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     for (i, step) in job.work.steps.iter().enumerate() {
         step.kind.needs(i, &mut needs);
     }
+    // The directories above every path a step may change, and who the
+    // apply runs as: planning refuses directories others can write.
+    let mut dir_probes: Vec<(String, usize)> = Vec::new();
+    for need in &needs.0 {
+        if let Need::File(path) | Need::SshdConfig(path) = need {
+            for dir in trust::ancestors(path) {
+                if !dir_probes.iter().any(|(d, _)| *d == dir) {
+                    let idx = probes.add(Lstat { path: dir.clone() });
+                    dir_probes.push((dir, idx));
+                }
+            }
+        }
+    }
+    let uid_probe = (!dir_probes.is_empty()).then(|| {
+        probes.add(Run {
+            command: "id -u".into(),
+            timeout: job.run.command_timeout,
+            max: 64,
+        })
+    });
     for need in needs.0 {
         match need {
             Need::File(path) => add_file(&mut probes, &path),
@@ -131,6 +152,32 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
     let outputs = gather(conn, &host, &probes, job.run.command_timeout).await?;
 
     let mut facts = plan::Facts::default();
+    for (dir, idx) in dir_probes {
+        // A directory the host would not describe is left to its own check.
+        if let Ok(Some(s)) = stat::decode(&outputs[idx]) {
+            if let Ok(uid) = s.uid.parse() {
+                let kind = match s.kind.trim() {
+                    "directory" => FileKind::Directory,
+                    "symbolic link" => FileKind::Symlink,
+                    _ => FileKind::Other,
+                };
+                facts.dirs.insert(
+                    dir,
+                    DirFacts {
+                        kind,
+                        mode: s.mode,
+                        uid,
+                    },
+                );
+            }
+        }
+    }
+    facts.uid = uid_probe.and_then(|idx| match &outputs[idx] {
+        ProbeOutput::Ok(bytes) => CommandOutput::parse(bytes)
+            .filter(|c| c.status == 0)
+            .and_then(|c| c.stdout.trim().parse().ok()),
+        _ => None,
+    });
     for (path, stat, read) in file_probes {
         facts
             .files

@@ -36,6 +36,7 @@ pub fn render(playbook: &Playbook, vars: &Vars, r: &Renderers) -> Result<Rendere
             notify: step.notify.clone(),
             sensitive: step.sensitive,
             validate,
+            unsafe_writes: step.unsafe_writes,
             at: step.at,
         });
     }

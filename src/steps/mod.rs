@@ -72,6 +72,10 @@ pub struct Step {
     /// Run on the candidate file before it replaces the target; `{path}`
     /// is the candidate's quoted path.
     pub validate: Option<String>,
+    /// Write in a directory a user other than root (or the connecting
+    /// user) can write: refused otherwise, since that user could swap
+    /// names under every command (`unsafe_writes: true`).
+    pub unsafe_writes: bool,
     /// Where the step starts in the playbook, for errors found per host.
     pub at: Position,
 }
@@ -84,6 +88,7 @@ impl Clone for Step {
             notify: self.notify.clone(),
             sensitive: self.sensitive,
             validate: self.validate.clone(),
+            unsafe_writes: self.unsafe_writes,
             at: self.at,
         }
     }
@@ -98,6 +103,7 @@ impl Step {
             notify,
             sensitive,
             validate: None,
+            unsafe_writes: false,
             at: Position { line: 1, column: 1 },
         }
     }
@@ -241,6 +247,7 @@ mod tests {
                 "notify",
                 "sensitive",
                 "validate",
+                "unsafe_writes",
                 "template",
                 "dest",
                 "mode",

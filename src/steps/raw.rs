@@ -9,7 +9,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, Vis
 use super::{read_kind_key, step_fields, RawKinds};
 
 /// Keys every step may have, whatever its kind.
-pub(super) const COMMON: &[&str] = &["name", "notify", "sensitive", "validate"];
+pub(super) const COMMON: &[&str] = &["name", "notify", "sensitive", "validate", "unsafe_writes"];
 
 #[derive(Default)]
 pub(crate) struct RawStep {
@@ -17,6 +17,7 @@ pub(crate) struct RawStep {
     pub notify: Vec<String>,
     pub sensitive: bool,
     pub validate: Option<String>,
+    pub unsafe_writes: bool,
     /// Kind keys and their extra keys that are set (not null), in order.
     pub set: Vec<&'static str>,
     pub kinds: RawKinds,
@@ -50,6 +51,7 @@ impl<'de> Visitor<'de> for StepVisitor {
                 "notify" => raw.notify = map.next_value()?,
                 "sensitive" => raw.sensitive = map.next_value()?,
                 "validate" => raw.validate = map.next_value()?,
+                "unsafe_writes" => raw.unsafe_writes = map.next_value()?,
                 kind_key => {
                     if read_kind_key(&mut raw.kinds, kind_key, &mut map)? {
                         raw.set.push(kind_key);

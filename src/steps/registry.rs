@@ -158,6 +158,7 @@ pub(crate) fn build(raw: &RawStep, cx: &mut super::Check<'_>, handlers: &[&str])
             notify,
             sensitive: raw.sensitive,
             validate: raw.validate.clone(),
+            unsafe_writes: raw.unsafe_writes,
             at: cx.at(),
         }),
         _ => Err(errors),

@@ -36,7 +36,7 @@ fn a_hanging_handler_is_cut_off_and_the_host_restored() {
 #[test]
 fn a_full_filesystem_changes_nothing() {
     let spec = HostSpec::new("h").setup(
-        "mkdir -p /etc/full && mount -t tmpfs -o size=16k tmpfs /etc/full && printf 'a 1\\n' > /etc/full/app.conf && (dd if=/dev/zero of=/etc/full/filler bs=1k count=64 2>/dev/null || true)",
+        "mkdir -p /etc/full && mount -t tmpfs -o size=16k,mode=0755 tmpfs /etc/full && printf 'a 1\\n' > /etc/full/app.conf && (dd if=/dev/zero of=/etc/full/filler bs=1k count=64 2>/dev/null || true)",
     );
     let fleet = Fleet::start(vec![spec]);
     let playbook = "name: full\nsteps:\n  - template: big.j2\n    dest: /etc/full/app.conf\n";
@@ -112,7 +112,7 @@ fn a_planted_symlink_is_refused_and_its_target_untouched() {
 #[test]
 fn a_target_on_a_read_only_filesystem_changes_nothing() {
     let spec = HostSpec::new("h").file("demo.conf", DEMO, 0o644).setup(
-        "mkdir /run/ro && mount -t tmpfs tmpfs /run/ro && printf 'Color blue\\n' > /run/ro/app.conf \
+        "mkdir /run/ro && mount -t tmpfs -o mode=0755 tmpfs /run/ro && printf 'Color blue\\n' > /run/ro/app.conf \
          && mount -o remount,ro /run/ro",
     );
     let fleet = Fleet::start(vec![spec]);

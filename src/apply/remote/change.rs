@@ -1,8 +1,10 @@
 //! The change script: everything that changes the host, as one script on
 //! stdin, so the whole change costs one remote round trip. Take the lock;
-//! write each new file (base64 in a here-document: any bytes, never in a
-//! command line) to a private temp file next to its target and run its
-//! `validate`; back up, write `restore.sh`, arm the dead-man timer; commit
+//! refuse targets in directories others can write (`trusted`, unless the
+//! step set `unsafe_writes`); write each new file (base64 in a
+//! here-document: any bytes, never in a command line) to a temp file next
+//! to its target, created exclusively and given its mode and owner through
+//! its descriptor, and run its `validate`; back up, write `restore.sh`, arm the dead-man timer; commit
 //! every operation; run the handlers. Each step is one call of a prelude
 //! function with quoted arguments; each phase is answered `ok:PHASE`.
 //! Until `prepared`, a failure removes the candidates and releases the lock
@@ -40,13 +42,27 @@ pub fn change(
         s.push_str(&format!(" \"${{c{i}:-}}\""));
     }
     s.push_str("; }\n{\nlock\n");
+    for (i, f) in plan.files.iter().enumerate() {
+        s.push_str(&format!(
+            "trusted {i} {} {}\n",
+            quote(&f.path)?,
+            if f.unsafe_writes { 1 } else { 0 }
+        ));
+    }
     for i in &candidates {
         let change = &plan.files[*i];
-        let FileAction::Write { content, .. } = &change.action else {
+        let FileAction::Write {
+            content,
+            mode,
+            owner,
+            group,
+        } = &change.action
+        else {
             continue;
         };
         let (dir, name) = change.path.rsplit_once('/').unwrap_or(("", &change.path));
-        let template = format!("{dir}/.{name}.rectify-XXXXXX");
+        let prefix = format!("{dir}/.{name}.rectify-");
+        let spec = chown_spec(owner, group, &change.before)?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(content);
         let mut wrapped = String::with_capacity(encoded.len() + encoded.len() / 76 + 1);
         for chunk in encoded.as_bytes().chunks(76) {
@@ -54,8 +70,8 @@ pub fn change(
             wrapped.push('\n');
         }
         s.push_str(&format!(
-            "upload {i} {} {} <<'{delimiter}'\n{wrapped}{delimiter}\nc{i}=$cand\n",
-            quote(&template)?,
+            "upload {i} {} {} {mode:o} {spec} <<'{delimiter}'\n{wrapped}{delimiter}\nc{i}=$cand i{i}=$ino\n",
+            quote(&prefix)?,
             quote(&change.path)?
         ));
         for v in &change.validate {
@@ -129,10 +145,7 @@ fn commit(plan: &HostPlan) -> Result<String, QuoteError> {
                 let c = &plan.files[*f];
                 let path = quote(&c.path)?;
                 match &c.action {
-                    FileAction::Write { mode, owner, group, .. } => {
-                        let spec = chown_spec(owner, group, &c.before)?;
-                        format!("put {k} \"$c{f}\" {path} {mode:o} {spec}\n")
-                    }
+                    FileAction::Write { .. } => format!("put {k} \"$c{f}\" {path} \"$i{f}\"\n"),
                     FileAction::Chmod { mode, owner, group } => {
                         let mode = mode.map(|m| format!("{m:o}")).unwrap_or_else(|| "''".into());
                         let spec = chown_spec(owner, group, &c.before)?;

@@ -15,6 +15,31 @@ use super::{backup_dir, HEADER, LOCK_DIR};
 /// lock; `stop` (after it: the controller restores) removes only the
 /// candidates. Both need `candidates`, which each change script defines
 /// for its own candidate variables.
+/// The two functions that keep every file operation off links, shared
+/// with `restore.sh`. fd 8 is theirs. `hold` opens what a name holds now
+/// and checks the descriptor is that very inode (no link, nothing swapped
+/// in between); `fresh` creates a file exclusively under a random name
+/// nobody could plant beforehand. chown, chmod, cp and touch then act on
+/// `/proc/$$/fd/8`, which a local user cannot re-point. (A file hard-linked
+/// into a user's directory would pass `hold`; the kernel's
+/// `fs.protected_hardlinks` keeps users from linking files they do not
+/// own.)
+pub(super) const NOFOLLOW: &str = r#"hold() {
+  { [ -f "$1" ] || [ -d "$1" ]; } && [ ! -L "$1" ] || return 1
+  { command exec 8<"$1"; } 2>/dev/null || return 1
+  h_i=$(stat -L -c %d:%i "/proc/$$/fd/8" 2>/dev/null)
+  if [ -n "$h_i" ] && [ "$h_i" = "$(stat -c %d:%i -- "$1" 2>/dev/null)" ]; then return 0; fi
+  exec 8<&-; return 1
+}
+fresh() {
+  fresh=$1$(tr -dc 'A-Za-z0-9' </dev/urandom 2>/dev/null | head -c 6)
+  set -C; { command exec 8>"$fresh"; } 2>/dev/null; f_rc=$?; set +C
+  [ "$f_rc" = 0 ] || return 1
+  if [ -f "/proc/$$/fd/8" ] && [ "$(stat -L -c %h:%s "/proc/$$/fd/8")" = 1:0 ]; then return 0; fi
+  exec 8>&-; return 1
+}
+"#;
+
 const FUNCTIONS: &str = r#"say() { r_line=$1; shift; for r_a in "$@"; do r_line=$r_line:$r_a; done; printf 'RECTIFY:%s:%s\n' "$N" "$r_line"; }
 ok() { say ok "$1"; }
 fail() { say fail "$1" "$2"; exit 1; }
@@ -27,11 +52,42 @@ lock() {
   else say busy "$(cat "$LOCK/run" 2>/dev/null || echo unknown)"; exit 1; fi
   ok locked
 }
+trusted() {
+  # $1 candidate index, $2 target, $3 1 when its step allows a directory
+  # others can write. Every directory from the target's up to / must be
+  # owned by root (or the connecting user) and writable by nobody else
+  # (a sticky one, like /tmp, only above the target's own): whoever can
+  # write a directory can swap names in it under any command run there.
+  [ "$3" = 1 ] && return 0
+  t_me=$(id -u); t_d=${2%/*}
+  t_d=$(readlink -f -- "${t_d:-/}") || abort "trust$1" "cannot resolve the directory of $2"
+  t_top=1
+  while :; do
+    t_s=$(stat -c '%u %a' -- "${t_d:-/}") || abort "trust$1" "cannot stat ${t_d:-/}"
+    t_u=${t_s% *}; t_m=${t_s#* }
+    if [ "$t_u" != 0 ] && [ "$t_u" != "$t_me" ]; then
+      abort "trust$1" "refusing to write $2: ${t_d:-/} is owned by uid $t_u, not root; a local user could swap files there while rectify works (set unsafe_writes: true on the step to write there anyway)"
+    fi
+    if [ $((0$t_m & 022)) != 0 ] && { [ -n "$t_top" ] || [ $((0$t_m & 01000)) = 0 ]; }; then
+      abort "trust$1" "refusing to write $2: ${t_d:-/} is writable by group or others (mode $t_m); a local user could swap files there while rectify works (set unsafe_writes: true on the step to write there anyway)"
+    fi
+    [ -n "$t_d" ] || break
+    t_d=${t_d%/*}; t_top=
+  done
+}
 upload() {
-  # $1 candidate index, $2 mktemp template, $3 target; the content, in
-  # base64, on stdin. The candidate's name is left in $cand.
-  cand=$(mktemp "$2") || abort "upload$1" "cannot create a file next to $3"
-  base64 -d > "$cand" || abort "upload$1" "cannot write next to $3"
+  # $1 candidate index, $2 name prefix (DIR/.NAME.rectify-), $3 target,
+  # $4 mode, $5 owner:group or ''; the content, in base64, on stdin. It is
+  # written, chowned and chmodded through its descriptor: whoever can
+  # write the directory may rename or replace the name, never redirect
+  # these. Its name is left in $cand, its device:inode in $ino.
+  fresh "$2" || abort "upload$1" "cannot create a file next to $3"
+  cand=$fresh
+  base64 -d >&8 || abort "upload$1" "cannot write next to $3"
+  if [ -n "$5" ]; then chown -- "$5" "/proc/$$/fd/8" || abort "upload$1" "chown of the new $3 failed"; fi
+  chmod -- "$4" "/proc/$$/fd/8" || abort "upload$1" "chmod of the new $3 failed"
+  ino=$(stat -L -c %d:%i "/proc/$$/fd/8") || abort "upload$1" "cannot stat the new $3"
+  exec 8>&-
 }
 validate() {
   # $1 candidate index, $2 candidate, $3 command: the candidate's name
@@ -49,7 +105,11 @@ backup_area() {
   mkdir -p "${BK%/*}" && chmod 0700 "${BK%/*}" && mkdir -m 0700 "$BK" ||
     abort prepare 'cannot create the backup directory'
 }
-backup() { cp -p -- "$2" "$BK/$1" || abort "$1" 'cannot back up'; }
+backup() {
+  # Copies the file the name holds now, never a link's target.
+  hold "$2" && cp -p -- "/proc/$$/fd/8" "$BK/$1" || abort "$1" 'cannot back up (not the regular file planned any more?)'
+  exec 8<&-
+}
 arm() {
   if command -v setsid >/dev/null 2>&1; then setsid sh "$BK/deadman.sh" </dev/null >/dev/null 2>&1 &
   else nohup sh "$BK/deadman.sh" </dev/null >/dev/null 2>&1 & fi
@@ -63,18 +123,23 @@ begin() {
   : > "$BK/$1.done" || stop "$1" 'cannot mark the operation'
 }
 put() {
-  # $1 operation, $2 candidate, $3 target, $4 mode, $5 owner:group or ''.
+  # $1 operation, $2 candidate, $3 target, $4 the candidate's device:inode.
+  # rename(2) (mv -T) follows no link: should the candidate's name have been
+  # swapped, what lands at the target is not the file written, and the
+  # check after it stops the run (the controller restores).
   begin "$1" "$3"
-  if [ -n "$5" ]; then chown -- "$5" "$2" || stop "$1" 'chown failed'; fi
-  chmod -- "$4" "$2" || stop "$1" 'chmod failed'
-  mv -f -- "$2" "$3" || stop "$1" 'rename failed'
+  mv -fT -- "$2" "$3" || stop "$1" 'rename failed'
+  [ "$(stat -c %d:%i -- "$3" 2>/dev/null)" = "$4" ] || stop "$1" 'what was moved into place is not the file written: replaced while rectify worked'
   ok "$1"
 }
 meta() {
-  # $1 operation, $2 path, $3 mode or '', $4 owner:group or ''.
+  # $1 operation, $2 path, $3 mode or '', $4 owner:group or ''; through
+  # the descriptor `hold` checked, never through a link.
   begin "$1" "$2"
-  if [ -n "$4" ]; then chown -- "$4" "$2" || stop "$1" 'chown failed'; fi
-  if [ -n "$3" ]; then chmod -- "$3" "$2" || stop "$1" 'chmod failed'; fi
+  hold "$2" || stop "$1" 'is not the file planned any more (a link, or replaced); not following it'
+  if [ -n "$4" ]; then chown -- "$4" "/proc/$$/fd/8" || stop "$1" 'chown failed'; fi
+  if [ -n "$3" ]; then chmod -- "$3" "/proc/$$/fd/8" || stop "$1" 'chmod failed'; fi
+  exec 8<&-
   ok "$1"
 }
 remove() { begin "$1" "$2"; rm -f -- "$2" || stop "$1" 'remove failed'; ok "$1"; }
@@ -122,7 +187,7 @@ settled() {
 /// directory and lock.
 pub fn preamble(run_id: &str, nonce: &str) -> Result<String, QuoteError> {
     Ok(format!(
-        "{HEADER}{RUN_CMD}{FUNCTIONS}N={}\nRUN={}\nBK={}\nLOCK={}\n",
+        "{HEADER}{RUN_CMD}{NOFOLLOW}{FUNCTIONS}N={}\nRUN={}\nBK={}\nLOCK={}\n",
         quote(nonce)?,
         quote(run_id)?,
         quote(&backup_dir(run_id))?,

@@ -7,6 +7,7 @@
 
 use crate::shell::{quote, QuoteError, BOUNDED, RUN_CMD};
 
+use super::prelude::NOFOLLOW;
 use super::{backup_dir, HEADER, LOCK_DIR};
 use crate::steps::plan::{FileAction, FileKind, HostPlan, Op};
 
@@ -64,14 +65,28 @@ pub(super) fn restore(
 ) -> Result<String, QuoteError> {
     let bk = backup_dir(run_id);
     let mut s = format!(
-        "{HEADER}BK={}
+        "{HEADER}{NOFOLLOW}BK={}
 rc=0
+# Through `hold`/`fresh` only: a local user who can write a target's
+# directory may plant a link there at any moment; it is never followed.
 restore_file() {{
   [ -e \"$BK/$1.done\" ] || return 0
   # A write always changes content: the same bytes mean it never happened.
-  if [ -f \"$2\" ] && [ ! -L \"$2\" ] && cmp -s -- \"$BK/$1\" \"$2\"; then return 0; fi
-  t=$(mktemp \"${{2%/*}}/.rectify-restore.XXXXXX\") || {{ rc=1; return; }}
-  if cp -p -- \"$BK/$1\" \"$t\" && mv -f -- \"$t\" \"$2\" && cmp -s -- \"$BK/$1\" \"$2\"; then :; else rm -f -- \"$t\"; rc=1; fi
+  if hold \"$2\"; then
+    if [ -f \"$2\" ] && cmp -s -- \"$BK/$1\" \"/proc/$$/fd/8\"; then exec 8<&-; return 0; fi
+    exec 8<&-
+  fi
+  fresh \"${{2%/*}}/.rectify-restore.\" || {{ rc=1; return; }}
+  t=$fresh
+  if cat -- \"$BK/$1\" >&8 && chown -- \"$(stat -c %u:%g -- \"$BK/$1\")\" \"/proc/$$/fd/8\" &&
+    chmod -- \"$(stat -c %a -- \"$BK/$1\")\" \"/proc/$$/fd/8\" && touch -r \"$BK/$1\" \"/proc/$$/fd/8\"; then
+    i=$(stat -L -c %d:%i \"/proc/$$/fd/8\"); exec 8>&-
+    # rename(2) follows no link; the file at the target must be the one written.
+    if mv -fT -- \"$t\" \"$2\" && [ \"$(stat -c %d:%i -- \"$2\" 2>/dev/null)\" = \"$i\" ]; then return 0; fi
+  else
+    exec 8>&-
+  fi
+  rm -f -- \"$t\"; rc=1
 }}
 remove_new() {{
   [ -e \"$BK/$1.done\" ] || return 0
@@ -80,7 +95,12 @@ remove_new() {{
 }}
 restore_meta() {{
   [ -e \"$BK/$1.done\" ] || return 0
-  chown -- \"$3:$4\" \"$2\" && chmod -- \"$5\" \"$2\" || rc=1
+  if hold \"$2\"; then
+    chown -- \"$3:$4\" \"/proc/$$/fd/8\" && chmod -- \"$5\" \"/proc/$$/fd/8\" || rc=1
+    exec 8<&-
+  else
+    rc=1
+  fi
 }}
 # Handlers and rollback commands are bounded: a restore must end. Without a
 # usable `timeout` they are not bounded on the host: a rollback the

@@ -87,6 +87,7 @@ fn plan(target: &Path, old: &[u8], new: &[u8], validate: &str, mark: &Path) -> H
             },
             validate: vec![validate.to_string()],
             sensitive: false,
+            unsafe_writes: false,
         }],
         ops: vec![
             Op::File(0),
@@ -131,6 +132,40 @@ fn a_change_commits_and_rolls_back_through_a_noisy_login_shell() {
     // A second rollback finds the run settled by the controller.
     let (r, _, _) = host.run(&rollback(&host.run_id, NONCE).unwrap());
     assert_eq!(r.rollback, Some(Rollback::Busy));
+}
+
+/// The host's own check, for when the directory changed since planning:
+/// a target in a directory another user owns is refused before anything
+/// is written, unless its step allowed it.
+#[test]
+fn a_directory_another_user_owns_is_refused_on_the_host() {
+    let host = Host::new();
+    let dir = host.dir.path().join("theirs");
+    std::fs::create_dir(&dir).unwrap();
+    let target = dir.join("conf");
+    let mark = host.dir.path().join("mark");
+    let mut plan = plan(&target, OLD, NEW, "true", &mark);
+    std::os::unix::fs::chown(&dir, Some(65534), None).unwrap();
+    let (r, code, stdout) = host.run(&change(&host.run_id, &plan, &[], None, 5, NONCE).unwrap());
+    assert_eq!(code, Some(1), "{stdout}");
+    let (op, message) = r.failed.clone().unwrap();
+    assert_eq!(op, "trust0");
+    assert!(
+        message.contains("is owned by uid 65534, not root") && message.contains("unsafe_writes"),
+        "{message}"
+    );
+    assert!(!r.has("uploaded") && !host.lock().exists() && !mark.exists());
+    assert_eq!(std::fs::read(&target).unwrap(), OLD);
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "a candidate was left behind"
+    );
+
+    plan.files[0].unsafe_writes = true;
+    let (_, code, stdout) = host.run(&change(&host.run_id, &plan, &[], None, 5, NONCE).unwrap());
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(std::fs::read(&target).unwrap(), NEW);
 }
 
 #[test]

@@ -251,6 +251,7 @@ mod tests {
                 action: FileAction::Remove,
                 validate: Vec::new(),
                 sensitive: false,
+                unsafe_writes: false,
             }],
             ops: vec![
                 Op::File(0),

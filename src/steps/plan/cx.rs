@@ -26,6 +26,8 @@ pub struct Work {
     pub meta_changed: bool,
     pub validate: Vec<String>,
     pub sensitive: bool,
+    /// A step that changed it allows a directory others can write.
+    pub unsafe_writes: bool,
     /// Index of the last step that changed it, where its op goes.
     pub last_step: Option<usize>,
 }
@@ -34,6 +36,7 @@ impl Work {
     /// Marks the path changed by step `i`.
     pub fn touched_by(&mut self, step: &Step, i: usize) {
         self.sensitive |= step.sensitive;
+        self.unsafe_writes |= step.unsafe_writes;
         self.last_step = Some(i);
     }
 
@@ -132,6 +135,7 @@ impl<'a> PlanCx<'a> {
                 meta_changed: false,
                 validate: Vec::new(),
                 sensitive: false,
+                unsafe_writes: false,
                 last_step: None,
             },
         ));
@@ -285,6 +289,7 @@ impl<'a> PlanCx<'a> {
                 action,
                 validate: w.validate,
                 sensitive: w.sensitive,
+                unsafe_writes: w.unsafe_writes,
             });
             ops_at.push((last, Op::File(files.len() - 1)));
         }

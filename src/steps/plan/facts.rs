@@ -75,6 +75,10 @@ pub struct Facts {
     /// The sysctl files `sysctl --system` may read, when a step persists a
     /// sysctl value; `None` when no step asked for them.
     pub sysctl_files: Option<Result<SysctlFound, SysctlFilesError>>,
+    /// `lstat` of every directory above a needed path (see [`super::trust`]).
+    pub dirs: BTreeMap<String, super::trust::DirFacts>,
+    /// The uid the apply runs as on the host, when gathered.
+    pub uid: Option<u32>,
 }
 
 /// One fact a step needs before it can be planned.

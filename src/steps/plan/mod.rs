@@ -11,6 +11,7 @@ mod cx;
 mod facts;
 #[cfg(test)]
 mod tests;
+pub mod trust;
 
 pub use cx::{set_meta, shown, PlanCx, Work};
 pub use facts::{Facts, FileFacts, FileKind, Need, Needs, Unreadable};
@@ -47,6 +48,9 @@ pub struct FileChange {
     /// Validate commands (with `{path}`) for the candidate.
     pub validate: Vec<String>,
     pub sensitive: bool,
+    /// Its steps allow a directory others can write (see the prelude's
+    /// `trusted`).
+    pub unsafe_writes: bool,
 }
 
 /// One committed operation, in step order.
@@ -121,6 +125,8 @@ pub enum PlanError {
     RemoveDirectory(String),
     #[error("{0} does not exist (a file step sets metadata of an existing path)")]
     MetadataOfMissing(String),
+    #[error("refusing to write {path}: {dir} {why}; a local user could swap files there while rectify works (set unsafe_writes: true on the step to write there anyway)")]
+    UntrustedDir { path: String, dir: String, why: String },
     #[error("sysctl {key}: {why}")]
     Sysctl { key: String, why: Unreadable },
 }
@@ -141,6 +147,9 @@ pub fn plan(steps: &[&Step], facts: &Facts, redactor: &Redactor) -> Result<HostP
         }
     }
     let (files, ops, changes) = cx.finish();
+    for f in &files {
+        trust::check(f, facts)?;
+    }
     Ok(HostPlan {
         files,
         ops,
