@@ -27,7 +27,10 @@
 //! The two dialects ([`SettingDialect`]):
 //!
 //! * **Sshd** (`sshd_config`, `ssh_config`): keys compare ASCII
-//!   case-insensitively and the first occurrence wins, as in sshd. A `Match`
+//!   case-insensitively, aliases of one keyword are the same key
+//!   (`ChallengeResponseAuthentication` is `KbdInteractiveAuthentication`,
+//!   see [`super::sshd_keywords`]), and the first occurrence wins, as in
+//!   sshd. A `Match`
 //!   line starts a conditional block whose keys are ignored; in sshd the
 //!   block lasts to the next `Match` line or the end of the file. `Match
 //!   all` (the only criterion, any case, maybe quoted or followed by a
@@ -46,9 +49,14 @@
 //!   `b.c`); otherwise the whole key is looked up literally in the global
 //!   section, so sysctl-style `net.ipv4.ip_forward = 1` works.
 //!
+//! Following `Include` and judging `Match` blocks and keywords that add up
+//! across lines is [`super::include`]'s work, for sshd_config.
+//!
 //! Nothing here panics, whatever the input: slicing only happens at
 //! character boundaries found by searching, and the work is linear in the
 //! length of the text.
+
+use super::sshd_keywords::same_keyword;
 
 /// How a file's settings are read; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +140,7 @@ fn locate_sshd(content: &str, key: &str) -> Option<(usize, String)> {
                 continue;
             }
         }
-        if !in_match && entry.key.eq_ignore_ascii_case(key) {
+        if !in_match && same_keyword(entry.key, key) {
             return Some((index, value_of(entry.rest, SettingDialect::Sshd)));
         }
     }

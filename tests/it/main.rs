@@ -16,4 +16,5 @@ mod html_report;
 mod include_ssh;
 mod login_noise_ssh;
 mod report_schema;
+mod sshd_verdicts;
 mod transport_ssh;
