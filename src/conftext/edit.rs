@@ -947,4 +947,25 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn sshd_edit_at_a_line_keeps_the_alias_and_its_block() {
+        let text = "Match User x\n  Port 1\nMatch all\n  challengeResponseAuthentication  yes # old\n";
+        assert_eq!(
+            set_sshd_setting_at(text, 3, "KbdInteractiveAuthentication", "no"),
+            "Match User x\n  Port 1\nMatch all\n  challengeResponseAuthentication  no # old\n"
+        );
+        // Already right, not a line of that key, or out of range: unchanged.
+        assert_eq!(
+            set_sshd_setting_at(text, 3, "KbdInteractiveAuthentication", "yes"),
+            text
+        );
+        assert_eq!(set_sshd_setting_at(text, 1, "KbdInteractiveAuthentication", "no"), text);
+        assert_eq!(set_sshd_setting_at(text, 9, "Port", "2"), text);
+        // The file-level edit finds the alias too.
+        assert_eq!(
+            set_setting("KeepAlive=no\n", "TCPKeepAlive", "yes", SettingDialect::Sshd),
+            "KeepAlive=yes\n"
+        );
+    }
 }

@@ -6,7 +6,8 @@
 //! ssh_config (the client's `Include` has other rules: relative to `~/.ssh`,
 //! and `Host` blocks).
 //!
-//! How sshd reads them, and so how [`locate`] does:
+//! How sshd reads them, and so how [`resolve`] (and [`locate`], its global
+//! value) does:
 //!
 //! * `Include PATTERN...` is processed in place: each pattern, made absolute
 //!   by prefixing `/etc/ssh/` unless it starts with `/`, is expanded like
@@ -15,12 +16,19 @@
 //!   first occurrence winning, a key set in a file included at the top of
 //!   sshd_config beats the main file's own line, and a key the main file
 //!   sets before its `Include` line beats the included one.
+//! * A keyword's aliases are the keyword ([`super::sshd_keywords`]), and
+//!   the keywords that add up (`Port`, `AllowUsers`, …) give all their
+//!   lines' words.
 //! * An `Include` inside a `Match` block includes conditional settings:
-//!   they are not the global value, and are skipped like the block's own.
-//!   `Match all` ends the block: what follows it (an `Include` too) is
-//!   global again, as `sshd -T` shows.
-//!   A `Match` inside an included file lasts to the end of that file only;
-//!   the including file's state resumes after the `Include` line.
+//!   they belong to that block. A `Match` inside an included file lasts to
+//!   the end of that file only; the including file's state resumes after
+//!   the `Include` line.
+//! * `Match all` blocks apply to every connection and override the lines
+//!   outside blocks, as `sshd -T` shows (for keywords allowed in `Match`;
+//!   the others read them as global lines). Each conditional block that
+//!   sets the key gets its own value ([`Effective`]).
+//! * The whole tree is read: a block further down can change the answer,
+//!   so a file or pattern that cannot be read is an error for every key.
 //! * Includes nest up to 16 levels below the main file; deeper, sshd refuses
 //!   to start, and so the value is an error here.
 //!
@@ -827,6 +835,64 @@ mod tests {
             let walked = locate(&files, MAIN, key).unwrap().map(|f| (f.line, f.value));
             assert_eq!(walked, locate_setting(text, key, SettingDialect::Sshd), "{key}");
         }
+    }
+
+    #[test]
+    fn aliases_lists_and_match_blocks_as_sshd_t_shows_them() {
+        let files = Files::default()
+            .file(
+                MAIN,
+                "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication yes\nPort 22\n\
+                 PasswordAuthentication no\nMatch User root\n  PasswordAuthentication yes\n  \
+                 passwordauthentication no\n  AllowUsers root\nMatch Address 10.0.0.0/8\n  \
+                 PasswordAuthentication no\n",
+            )
+            .file(
+                CLOUD,
+                "ChallengeResponseAuthentication=no\nport 2222\nAllowUsers a  \"b\"\nMatch all\n  AllowUsers c\n",
+            )
+            .glob(DROPINS, &[CLOUD]);
+        // First spelling wins, whichever alias it is.
+        let kbd = resolve(&files, MAIN, "KbdInteractiveAuthentication").unwrap();
+        assert_eq!(kbd.global, at(CLOUD, 0, "no"));
+        assert!(kbd.blocks.is_empty());
+        // Lines add up, in the order sshd reads them.
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(CLOUD, 1, "2222 22"));
+        // `Match all` overrides the global list; a conditional block's
+        // connections get its lines and the `Match all` ones.
+        let users = resolve(&files, MAIN, "AllowUsers").unwrap();
+        assert_eq!(users.global, at(CLOUD, 4, "c"));
+        assert_eq!(users.blocks.len(), 1);
+        assert_eq!(
+            users.blocks[0].value,
+            Located {
+                file: CLOUD.into(),
+                line: 4,
+                value: "c root".into()
+            }
+        );
+        // Each conditional block, first occurrence within it.
+        let password = resolve(&files, MAIN, "PasswordAuthentication").unwrap();
+        assert_eq!(password.global, at(MAIN, 3, "no"));
+        let described: Vec<String> = password.blocks.iter().map(BlockValue::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "yes (Match User root at /etc/ssh/sshd_config:5)",
+                "no (Match Address 10.0.0.0/8 at /etc/ssh/sshd_config:9)"
+            ]
+        );
+    }
+
+    #[test]
+    fn match_all_overrides_global_lines_for_keywords_allowed_in_match() {
+        let files = Files::default().file(
+            MAIN,
+            "PermitRootLogin no\nPort 1\nMatch all\nPermitRootLogin yes\nPort 2\n",
+        );
+        assert_eq!(locate(&files, MAIN, "PermitRootLogin").unwrap(), at(MAIN, 3, "yes"));
+        // Port may not be in a Match block: sshd reads the line globally.
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 1, "1 2"));
     }
 
     #[test]
