@@ -35,7 +35,10 @@
 //!   block lasts to the next `Match` line or the end of the file. `Match
 //!   all` (the only criterion, any case, maybe quoted or followed by a
 //!   comment) matches every connection, so keys after it count again, as
-//!   `sshd -T` shows. In ssh_config a `Host` line ends a
+//!   `sshd -T` shows for keywords not allowed in `Match` (for sshd_config,
+//!   [`super::include`] reads blocks fully as sshd does: there a `Match
+//!   all` block overrides the lines outside blocks, and conditional blocks
+//!   are judged). In ssh_config a `Host` line ends a
 //!   `Match` block, so keys after it count again (sshd_config cannot
 //!   contain `Host`, so this is harmless there). `Host` blocks themselves
 //!   are read like the rest of the file.
@@ -152,9 +155,9 @@ fn locate_sshd(content: &str, key: &str) -> Option<(usize, String)> {
 /// starts (`Match` with criteria), `Some(false)` when what follows applies
 /// to every connection again (`Match all`, as in OpenSSH's `servconf.c`,
 /// `all` in any case, quoted or not, optionally followed by a comment; and,
-/// in ssh_config, `Host`), `None` for any other line. Shared with the
-/// `Include` walk.
-pub(super) fn sshd_block(key: &str, rest: &str) -> Option<bool> {
+/// in ssh_config, `Host`), `None` for any other line. (sshd_config's own
+/// reading of blocks, where `Match all` overrides, is `super::include`'s.)
+fn sshd_block(key: &str, rest: &str) -> Option<bool> {
     if key.eq_ignore_ascii_case("Match") {
         Some(!value_of(rest, SettingDialect::Sshd).eq_ignore_ascii_case("all"))
     } else if key.eq_ignore_ascii_case("Host") {
