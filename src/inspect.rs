@@ -366,10 +366,10 @@ mod tests {
         let observed = observed_files(&rules, &probes, &outputs, &sshd, &limits, &Redactor::default());
         let paths: Vec<&str> = observed.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(paths, [main, cloud]);
-        // Port alone: sshd reads the drop-in before the main file's Port
-        // line, so it is stored; the key still is not.
+        // Port alone: only the main file sets it, so the drop-in is not
+        // stored, nor the key.
         let observed = observed_files(&rules[..1], &probes, &outputs, &sshd, &limits, &Redactor::default());
         let paths: Vec<&str> = observed.iter().map(|o| o.path.as_str()).collect();
-        assert_eq!(paths, [main, cloud]);
+        assert_eq!(paths, [main]);
     }
 }

@@ -87,10 +87,35 @@ pub fn set_setting(content: &str, key: &str, value: &str, dialect: SettingDialec
     let lines = split_lines(content);
     let edited = match locate_setting(content, key, dialect) {
         Some((_, current)) if current == value => return content.to_string(),
-        Some((index, _)) => replace(content, &lines, index, key, value, dialect),
+        Some((index, _)) => replace(content, &lines, index, key, value, dialect, None),
         None => insert(content, &lines, key, value, dialect),
     };
     edited.unwrap_or_else(|| content.to_string())
+}
+
+/// Sets the sshd setting on line `index` (0-based, as [`str::lines`]
+/// counts) to `value`: the line sshd reads, found by following `Include`
+/// and `Match all` blocks ([`super::include`]), whatever the spelling of
+/// its keyword (`ChallengeResponseAuthentication` for
+/// `KbdInteractiveAuthentication`: the line keeps its spelling). Only that
+/// line changes, as [`set_setting`] changes a line; the text comes back
+/// unchanged when the line already reads `value`, when it is not a setting
+/// of `key` (or an alias of it), or when the edit cannot be expressed.
+pub fn set_sshd_setting_at(content: &str, index: usize, key: &str, value: &str) -> String {
+    let (key, value) = (key.trim(), value.trim());
+    let dialect = SettingDialect::Sshd;
+    let Some(line) = content.lines().nth(index) else {
+        return content.to_string();
+    };
+    if key.is_empty() || value.contains('\n') || is_block_keyword(key) {
+        return content.to_string();
+    }
+    match find_setting(line, key, dialect) {
+        Some(current) if current == value => content.to_string(),
+        Some(_) => replace(content, &split_lines(content), index, key, value, dialect, Some(index))
+            .unwrap_or_else(|| content.to_string()),
+        None => content.to_string(),
+    }
 }
 
 /// Ansible `lineinfile` (without `backrefs`): makes `line` present.
@@ -164,6 +189,7 @@ fn replace(
     key: &str,
     value: &str,
     dialect: SettingDialect,
+    at_line: Option<usize>,
 ) -> Option<String> {
     let line = lines.get(index)?;
     let (text, cr) = split_cr(line.text);
@@ -199,7 +225,13 @@ fn replace(
     let stable = format!("{}{cr}", stable.trim_end());
     candidates.push(stable.clone());
     let build = |new_line: &str| splice(lines, index, new_line);
-    choose(key, value, dialect, candidates.iter().map(|c| build(c)), build(&stable))
+    let read = |text: &str| match at_line {
+        // The edited line alone: it may sit where the file-level reader
+        // does not look (a `Match all` block).
+        Some(index) => text.lines().nth(index).and_then(|l| find_setting(l, key, dialect)),
+        None => find_setting(text, key, dialect),
+    };
+    choose(value, &read, candidates.iter().map(|c| build(c)), build(&stable))
 }
 
 /// Adds the missing key; see [`set_setting`] for where.
@@ -272,25 +304,25 @@ fn insert(content: &str, lines: &[Line<'_>], key: &str, value: &str, dialect: Se
     let styled = new_line(sep);
     let stable = new_line(stable_separator(sep, value));
     let candidates = [styled, new_line(default_separator(dialect)), new_line(" = ")];
-    choose(key, value, dialect, candidates.iter().map(|c| build(c)), build(&stable))
+    let read = |text: &str| find_setting(text, key, dialect);
+    choose(value, &read, candidates.iter().map(|c| build(c)), build(&stable))
 }
 
 /// The first candidate text that reads `key` as `value`; failing that,
 /// `fallback` if the key can at least be read from it (the value has quotes
 /// or a comment the reader interprets); failing that, `None`.
 fn choose(
-    key: &str,
     value: &str,
-    dialect: SettingDialect,
+    read: &dyn Fn(&str) -> Option<String>,
     candidates: impl Iterator<Item = String>,
     fallback: String,
 ) -> Option<String> {
     for text in candidates {
-        if find_setting(&text, key, dialect).as_deref() == Some(value) {
+        if read(&text).as_deref() == Some(value) {
             return Some(text);
         }
     }
-    find_setting(&fallback, key, dialect).map(|_| fallback)
+    read(&fallback).map(|_| fallback)
 }
 
 fn default_separator(dialect: SettingDialect) -> &'static str {
@@ -914,5 +946,26 @@ mod tests {
                 let _ = remove_line(text, &re);
             }
         }
+    }
+
+    #[test]
+    fn sshd_edit_at_a_line_keeps_the_alias_and_its_block() {
+        let text = "Match User x\n  Port 1\nMatch all\n  challengeResponseAuthentication  yes # old\n";
+        assert_eq!(
+            set_sshd_setting_at(text, 3, "KbdInteractiveAuthentication", "no"),
+            "Match User x\n  Port 1\nMatch all\n  challengeResponseAuthentication  no # old\n"
+        );
+        // Already right, not a line of that key, or out of range: unchanged.
+        assert_eq!(
+            set_sshd_setting_at(text, 3, "KbdInteractiveAuthentication", "yes"),
+            text
+        );
+        assert_eq!(set_sshd_setting_at(text, 1, "KbdInteractiveAuthentication", "no"), text);
+        assert_eq!(set_sshd_setting_at(text, 9, "Port", "2"), text);
+        // The file-level edit finds the alias too.
+        assert_eq!(
+            set_setting("KeepAlive=no\n", "TCPKeepAlive", "yes", SettingDialect::Sshd),
+            "KeepAlive=yes\n"
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! ssh_config (the client's `Include` has other rules: relative to `~/.ssh`,
 //! and `Host` blocks).
 //!
-//! How sshd reads them, and so how [`locate`] does:
+//! How sshd reads them, and so how [`resolve`] (and [`locate`], its global
+//! value) does:
 //!
 //! * `Include PATTERN...` is processed in place: each pattern, made absolute
 //!   by prefixing `/etc/ssh/` unless it starts with `/`, is expanded like
@@ -15,12 +16,19 @@
 //!   first occurrence winning, a key set in a file included at the top of
 //!   sshd_config beats the main file's own line, and a key the main file
 //!   sets before its `Include` line beats the included one.
+//! * A keyword's aliases are the keyword ([`super::sshd_keywords`]), and
+//!   the keywords that add up (`Port`, `AllowUsers`, …) give all their
+//!   lines' words.
 //! * An `Include` inside a `Match` block includes conditional settings:
-//!   they are not the global value, and are skipped like the block's own.
-//!   `Match all` ends the block: what follows it (an `Include` too) is
-//!   global again, as `sshd -T` shows.
-//!   A `Match` inside an included file lasts to the end of that file only;
-//!   the including file's state resumes after the `Include` line.
+//!   they belong to that block. A `Match` inside an included file lasts to
+//!   the end of that file only; the including file's state resumes after
+//!   the `Include` line.
+//! * `Match all` blocks apply to every connection and override the lines
+//!   outside blocks, as `sshd -T` shows (for keywords allowed in `Match`;
+//!   the others read them as global lines). Each conditional block that
+//!   sets the key gets its own value ([`Effective`]).
+//! * The whole tree is read: a block further down can change the answer,
+//!   so a file or pattern that cannot be read is an error for every key.
 //! * Includes nest up to 16 levels below the main file; deeper, sshd refuses
 //!   to start, and so the value is an error here.
 //!
@@ -35,7 +43,8 @@
 
 use std::borrow::Cow;
 
-use super::setting::{entry, sshd_block, value_of_sshd, Entry, SettingDialect};
+use super::setting::{entry, value_of_sshd, Entry, SettingDialect};
+use super::sshd_keywords::{accumulates, allowed_in_match, same_keyword};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -140,17 +149,36 @@ pub const MAX_VISITED_LINES: usize = 100_000;
 pub const MAX_VISITED_BYTES: usize = 32 * 1024 * 1024;
 
 /// The effective (global) occurrence of `key` in the configuration rooted at
-/// `main`, following `Include` as sshd does; `Ok(None)` when it is not set
-/// (or `main` does not exist). `Err` when the answer depends on something
-/// that could not be read, or when reading it would exceed
-/// [`MAX_VISITED_LINES`] or [`MAX_VISITED_BYTES`].
+/// `main`, following `Include` as sshd does: what `sshd -T` prints, see
+/// [`Effective::global`]; `Ok(None)` when it is not set (or `main` does not
+/// exist). `Err` when the answer depends on something that could not be
+/// read, or when reading it would exceed [`MAX_VISITED_LINES`] or
+/// [`MAX_VISITED_BYTES`].
 pub fn locate<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> Found<S::Error> {
-    locate_reading(source, main, key).0
+    resolve(source, main, key).map(|e| e.global)
 }
 
-/// [`locate`], and every file the walk opened (that exists), in the order
-/// first opened: the files sshd reads to decide `key`, and only those.
+/// [`locate`], and the files that explain the value: those holding an
+/// occurrence of `key` (in any block) and the files that include them, in
+/// the order first found. A file the walk read without finding the key in
+/// it (a private key matched by a mistaken `Include /etc/ssh/*`) is not
+/// among them.
 pub fn locate_reading<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> (Found<S::Error>, Vec<String>) {
+    let (effective, read) = resolve_reading(source, main, key);
+    (effective.map(|e| e.global), read)
+}
+
+/// What sshd makes of `key` for every connection: the global value and
+/// the value of each conditional `Match` block that sets it.
+pub fn resolve<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> Result<Effective, IncludeError<S::Error>> {
+    resolve_reading(source, main, key).0
+}
+
+fn resolve_reading<S: Source + ?Sized>(
+    source: &S,
+    main: &str,
+    key: &str,
+) -> (Result<Effective, IncludeError<S::Error>>, Vec<String>) {
     let key = key.trim();
     let mut walk = Walk {
         source,
@@ -158,12 +186,110 @@ pub fn locate_reading<S: Source + ?Sized>(source: &S, main: &str, key: &str) -> 
         lines: 0,
         bytes: 0,
         read: Vec::new(),
+        chain: Vec::new(),
+        blocks: Vec::new(),
+        found: Vec::new(),
     };
     if key.is_empty() {
-        return (Ok(None), walk.read);
+        return (Ok(Effective::default()), walk.read);
     }
-    let found = walk.file(main, 0);
-    (found, walk.read)
+    let effective = walk
+        .file(main, 0, None)
+        .map(|()| effective(key, &walk.blocks, &walk.found));
+    (effective, walk.read)
+}
+
+/// The key's value for every connection, as sshd 9.2 computes it (checked
+/// with `sshd -T [-C …]`): the global value, then the lines of the `Match`
+/// blocks a connection matches, taken as a whole, override it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effective {
+    /// What `sshd -T` prints and what a connection no conditional block
+    /// matches gets: the first occurrence in a `Match all` block when one
+    /// sets the key (those blocks apply to every connection and override
+    /// the lines outside blocks), else the first occurrence outside `Match`
+    /// blocks. For keywords that add up ([`accumulates`]) the value is
+    /// all those lines' words joined by one space, located at the first.
+    /// A keyword not allowed in `Match` blocks reads `Match all` blocks as
+    /// global lines, in file order, as sshd does.
+    pub global: Option<Located>,
+    /// Each conditional `Match` block that sets the key, in file order,
+    /// with the value a connection matching that block (and no other
+    /// conditional block) gets: the first occurrence (or, adding up, all
+    /// lines) among that block's lines and the `Match all` blocks' lines.
+    pub blocks: Vec<BlockValue>,
+}
+
+/// A conditional `Match` block and the value it gives its connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockValue {
+    pub block: Block,
+    pub value: Located,
+}
+
+/// A `Match` line: where it is and its criteria as written
+/// (`User root`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub file: String,
+    /// 0-based, as counted by [`str::lines`].
+    pub line: usize,
+    pub criteria: String,
+    /// `Match all`: every connection.
+    pub all: bool,
+}
+
+impl BlockValue {
+    /// `yes (Match User root at /etc/ssh/sshd_config:40)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (Match {} at {}:{})",
+            self.value.value,
+            self.block.criteria,
+            self.block.file,
+            self.block.line + 1
+        )
+    }
+}
+
+fn effective(key: &str, blocks: &[Block], found: &[(Option<usize>, Located)]) -> Effective {
+    let list = accumulates(key);
+    let fold = |pick: &dyn Fn(Option<usize>) -> bool| -> Option<Located> {
+        let mut hits = found.iter().filter(|(ctx, _)| pick(*ctx)).map(|(_, at)| at);
+        let first = hits.next()?.clone();
+        if !list {
+            return Some(first);
+        }
+        let mut value = first.value.clone();
+        for at in hits {
+            if !at.value.is_empty() {
+                value.push(' ');
+                value.push_str(&at.value);
+            }
+        }
+        Some(Located { value, ..first })
+    };
+    let is_all = |ctx: Option<usize>| ctx.is_some_and(|b| blocks[b].all);
+    if !allowed_in_match(key) {
+        return Effective {
+            global: fold(&|ctx| ctx.is_none() || is_all(ctx)),
+            blocks: Vec::new(),
+        };
+    }
+    let global = fold(&is_all).or_else(|| fold(&|ctx| ctx.is_none()));
+    let mut values = Vec::new();
+    for (index, block) in blocks.iter().enumerate() {
+        if block.all || !found.iter().any(|(ctx, _)| *ctx == Some(index)) {
+            continue;
+        }
+        if let Some(value) = fold(&|ctx| ctx == Some(index) || is_all(ctx)) {
+            values.push(BlockValue {
+                block: block.clone(),
+                value,
+            });
+        }
+    }
+    Effective { global, blocks: values }
 }
 
 struct Walk<'a, S: Source + ?Sized> {
@@ -172,18 +298,29 @@ struct Walk<'a, S: Source + ?Sized> {
     /// Lines read so far, plus one per file opened.
     lines: usize,
     bytes: usize,
+    /// The files that hold an occurrence of the key, and those including
+    /// them, in the order first found.
     read: Vec<String>,
+    /// The file being read and those including it, outermost first.
+    chain: Vec<String>,
+    /// Every `Match` line met, in file order.
+    blocks: Vec<Block>,
+    /// Every occurrence of the key, in the order sshd reads them, with the
+    /// block it is in (an index in `blocks`; `None` outside blocks).
+    found: Vec<(Option<usize>, Located)>,
 }
 
 impl<S: Source + ?Sized> Walk<'_, S> {
-    fn file(&mut self, file: &str, depth: usize) -> Found<S::Error> {
+    /// Reads `file`, whose lines start in block `context` (that of the
+    /// `Include` line that named it).
+    fn file(&mut self, file: &str, depth: usize, context: Option<usize>) -> Result<(), IncludeError<S::Error>> {
         if depth > MAX_DEPTH {
             return Err(IncludeError::TooDeep { file: file.to_string() });
         }
         let source = self.source;
         let Some(text) = source.text(file).map_err(IncludeError::Source)? else {
             if depth == 0 {
-                return Ok(None);
+                return Ok(());
             }
             return Err(IncludeError::Dangling { file: file.to_string() });
         };
@@ -192,10 +329,21 @@ impl<S: Source + ?Sized> Walk<'_, S> {
         if self.lines > MAX_VISITED_LINES || self.bytes > MAX_VISITED_BYTES {
             return Err(IncludeError::TooComplex);
         }
-        if !self.read.iter().any(|r| r == file) {
-            self.read.push(file.to_string());
-        }
-        let mut in_match = false;
+        self.chain.push(file.to_string());
+        let result = self.lines_of(file, &text, depth, context);
+        self.chain.pop();
+        result
+    }
+
+    fn lines_of(
+        &mut self,
+        file: &str,
+        text: &str,
+        depth: usize,
+        context: Option<usize>,
+    ) -> Result<(), IncludeError<S::Error>> {
+        let source = self.source;
+        let mut context = context;
         for (index, line) in text.lines().enumerate() {
             self.lines += 1;
             if self.lines > MAX_VISITED_LINES {
@@ -206,21 +354,40 @@ impl<S: Source + ?Sized> Walk<'_, S> {
             let Some(Entry { key: word, rest, .. }) = entry(line) else {
                 continue;
             };
-            if let Some(block) = sshd_block(word, rest) {
-                in_match = block;
-                if word.eq_ignore_ascii_case("Match") {
-                    continue;
-                }
-            }
-            if in_match {
-                continue;
-            }
-            if word.eq_ignore_ascii_case(self.key) {
-                return Ok(Some(Located {
+            if word.eq_ignore_ascii_case("Match") {
+                // A Match in an included file lasts to the end of that file
+                // only: `context` is this call's own.
+                let criteria = value_of_sshd(rest);
+                self.blocks.push(Block {
                     file: file.to_string(),
                     line: index,
-                    value: value_of_sshd(rest),
-                }));
+                    all: criteria.eq_ignore_ascii_case("all"),
+                    criteria,
+                });
+                context = Some(self.blocks.len() - 1);
+                continue;
+            }
+            if same_keyword(word, self.key) {
+                let value = if accumulates(self.key) {
+                    list_words(rest)
+                } else {
+                    value_of_sshd(rest)
+                };
+                // This file and those that include it explain the value.
+                for f in &self.chain {
+                    if !self.read.contains(f) {
+                        self.read.push(f.clone());
+                    }
+                }
+                self.found.push((
+                    context,
+                    Located {
+                        file: file.to_string(),
+                        line: index,
+                        value,
+                    },
+                ));
+                continue;
             }
             if word.eq_ignore_ascii_case("Include") {
                 for pattern in include_patterns(rest) {
@@ -235,14 +402,24 @@ impl<S: Source + ?Sized> Walk<'_, S> {
                         error,
                     })?;
                     for path in matches {
-                        if let Some(found) = self.file(&path, depth + 1)? {
-                            return Ok(Some(found));
-                        }
+                        self.file(&path, depth + 1, context)?;
                     }
                 }
             }
         }
-        Ok(None)
+        Ok(())
+    }
+}
+
+/// The words of a line of a keyword that adds up, split as sshd splits
+/// arguments (quotes group, `#` at a word's start ends the line), joined
+/// by one space; the line as read when its quotes do not balance.
+fn list_words(rest: &str) -> String {
+    let trimmed = rest.trim();
+    let trimmed = trimmed.strip_prefix('=').map_or(trimmed, str::trim_start);
+    match argv_split(trimmed) {
+        Some(words) => words.join(" "),
+        None => value_of_sshd(rest),
     }
 }
 
@@ -613,12 +790,15 @@ mod tests {
             );
         }
         // Quotes that do not balance: sshd refuses the line.
+        // Even for a key set before it: later lines could still add to
+        // it or override it in a `Match` block.
         let files = Files::default()
-            .file(MAIN, "Port 1\nInclude \"/etc/ssh/x.conf\nPort 22\n")
+            .file(MAIN, "Banner /b\nInclude \"/etc/ssh/x.conf\nPort 22\n")
             .glob("/etc/ssh/x.conf", &[]);
-        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 0, "1"));
-        let err = locate(&files, MAIN, "Banner").unwrap_err().to_string();
-        assert!(err.contains(&format!("{MAIN}:2")) && err.contains("quote"), "{err}");
+        for key in ["Banner", "Port", "LogLevel"] {
+            let err = locate(&files, MAIN, key).unwrap_err().to_string();
+            assert!(err.contains(&format!("{MAIN}:2")) && err.contains("quote"), "{err}");
+        }
     }
 
     #[test]
@@ -655,6 +835,64 @@ mod tests {
             let walked = locate(&files, MAIN, key).unwrap().map(|f| (f.line, f.value));
             assert_eq!(walked, locate_setting(text, key, SettingDialect::Sshd), "{key}");
         }
+    }
+
+    #[test]
+    fn aliases_lists_and_match_blocks_as_sshd_t_shows_them() {
+        let files = Files::default()
+            .file(
+                MAIN,
+                "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication yes\nPort 22\n\
+                 PasswordAuthentication no\nMatch User root\n  PasswordAuthentication yes\n  \
+                 passwordauthentication no\n  AllowUsers root\nMatch Address 10.0.0.0/8\n  \
+                 PasswordAuthentication no\n",
+            )
+            .file(
+                CLOUD,
+                "ChallengeResponseAuthentication=no\nport 2222\nAllowUsers a  \"b\"\nMatch all\n  AllowUsers c\n",
+            )
+            .glob(DROPINS, &[CLOUD]);
+        // First spelling wins, whichever alias it is.
+        let kbd = resolve(&files, MAIN, "KbdInteractiveAuthentication").unwrap();
+        assert_eq!(kbd.global, at(CLOUD, 0, "no"));
+        assert!(kbd.blocks.is_empty());
+        // Lines add up, in the order sshd reads them.
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(CLOUD, 1, "2222 22"));
+        // `Match all` overrides the global list; a conditional block's
+        // connections get its lines and the `Match all` ones.
+        let users = resolve(&files, MAIN, "AllowUsers").unwrap();
+        assert_eq!(users.global, at(CLOUD, 4, "c"));
+        assert_eq!(users.blocks.len(), 1);
+        assert_eq!(
+            users.blocks[0].value,
+            Located {
+                file: CLOUD.into(),
+                line: 4,
+                value: "c root".into()
+            }
+        );
+        // Each conditional block, first occurrence within it.
+        let password = resolve(&files, MAIN, "PasswordAuthentication").unwrap();
+        assert_eq!(password.global, at(MAIN, 3, "no"));
+        let described: Vec<String> = password.blocks.iter().map(BlockValue::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "yes (Match User root at /etc/ssh/sshd_config:5)",
+                "no (Match Address 10.0.0.0/8 at /etc/ssh/sshd_config:9)"
+            ]
+        );
+    }
+
+    #[test]
+    fn match_all_overrides_global_lines_for_keywords_allowed_in_match() {
+        let files = Files::default().file(
+            MAIN,
+            "PermitRootLogin no\nPort 1\nMatch all\nPermitRootLogin yes\nPort 2\n",
+        );
+        assert_eq!(locate(&files, MAIN, "PermitRootLogin").unwrap(), at(MAIN, 3, "yes"));
+        // Port may not be in a Match block: sshd reads the line globally.
+        assert_eq!(locate(&files, MAIN, "Port").unwrap(), at(MAIN, 1, "1 2"));
     }
 
     #[test]

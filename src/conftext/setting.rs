@@ -27,12 +27,18 @@
 //! The two dialects ([`SettingDialect`]):
 //!
 //! * **Sshd** (`sshd_config`, `ssh_config`): keys compare ASCII
-//!   case-insensitively and the first occurrence wins, as in sshd. A `Match`
+//!   case-insensitively, aliases of one keyword are the same key
+//!   (`ChallengeResponseAuthentication` is `KbdInteractiveAuthentication`,
+//!   see [`super::sshd_keywords`]), and the first occurrence wins, as in
+//!   sshd. A `Match`
 //!   line starts a conditional block whose keys are ignored; in sshd the
 //!   block lasts to the next `Match` line or the end of the file. `Match
 //!   all` (the only criterion, any case, maybe quoted or followed by a
 //!   comment) matches every connection, so keys after it count again, as
-//!   `sshd -T` shows. In ssh_config a `Host` line ends a
+//!   `sshd -T` shows for keywords not allowed in `Match` (for sshd_config,
+//!   [`super::include`] reads blocks fully as sshd does: there a `Match
+//!   all` block overrides the lines outside blocks, and conditional blocks
+//!   are judged). In ssh_config a `Host` line ends a
 //!   `Match` block, so keys after it count again (sshd_config cannot
 //!   contain `Host`, so this is harmless there). `Host` blocks themselves
 //!   are read like the rest of the file.
@@ -46,9 +52,14 @@
 //!   `b.c`); otherwise the whole key is looked up literally in the global
 //!   section, so sysctl-style `net.ipv4.ip_forward = 1` works.
 //!
+//! Following `Include` and judging `Match` blocks and keywords that add up
+//! across lines is [`super::include`]'s work, for sshd_config.
+//!
 //! Nothing here panics, whatever the input: slicing only happens at
 //! character boundaries found by searching, and the work is linear in the
 //! length of the text.
+
+use super::sshd_keywords::same_keyword;
 
 /// How a file's settings are read; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +143,7 @@ fn locate_sshd(content: &str, key: &str) -> Option<(usize, String)> {
                 continue;
             }
         }
-        if !in_match && entry.key.eq_ignore_ascii_case(key) {
+        if !in_match && same_keyword(entry.key, key) {
             return Some((index, value_of(entry.rest, SettingDialect::Sshd)));
         }
     }
@@ -144,9 +155,9 @@ fn locate_sshd(content: &str, key: &str) -> Option<(usize, String)> {
 /// starts (`Match` with criteria), `Some(false)` when what follows applies
 /// to every connection again (`Match all`, as in OpenSSH's `servconf.c`,
 /// `all` in any case, quoted or not, optionally followed by a comment; and,
-/// in ssh_config, `Host`), `None` for any other line. Shared with the
-/// `Include` walk.
-pub(super) fn sshd_block(key: &str, rest: &str) -> Option<bool> {
+/// in ssh_config, `Host`), `None` for any other line. (sshd_config's own
+/// reading of blocks, where `Match all` overrides, is `super::include`'s.)
+fn sshd_block(key: &str, rest: &str) -> Option<bool> {
     if key.eq_ignore_ascii_case("Match") {
         Some(!value_of(rest, SettingDialect::Sshd).eq_ignore_ascii_case("all"))
     } else if key.eq_ignore_ascii_case("Host") {

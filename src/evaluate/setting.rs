@@ -3,7 +3,7 @@
 //! what `rectify capture` keeps.
 
 use super::capture::literal;
-use super::expect::ValueSemantics;
+use super::expect::{compare, ValueSemantics};
 use super::EvalError;
 use super::{expect_or_exists, file_text, Verdict};
 use super::{file_probe, CollectLimits};
@@ -12,6 +12,7 @@ use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::conftext::include;
 use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::report::RuleStatus;
 use crate::template::{Renderer, Vars};
 use serde_yaml::{Mapping, Value};
 
@@ -30,7 +31,9 @@ pub(super) fn probe(file: &str, limits: &CollectLimits) -> Probe {
 }
 
 /// A setting of an sshd configuration, following its `Include`s: the
-/// effective value, and where it is when it comes from an included file.
+/// effective value (what `sshd -T` prints), and where it is when it comes
+/// from an included file; with an `expect:`, also the value of every
+/// conditional `Match` block that sets the key (`conftext::include`).
 pub(super) fn sshd(
     file: &str,
     key: &str,
@@ -40,11 +43,34 @@ pub(super) fn sshd(
     renderer: &Renderer,
 ) -> Result<Verdict, EvalError> {
     let exists = !matches!(files.main(), ProbeOutput::Missing);
-    let found = include::locate(files, file, key)?;
+    let effective = include::resolve(files, file, key)?;
+    let found = effective.global;
     let actual = found.as_ref().map(|f| f.value.clone());
     let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
     if let Some(found) = &found {
         v.actual = Some(found.describe(file));
+    }
+    // The rule holds only when every connection gets a right value: each
+    // conditional Match block that sets the key is judged too, and the
+    // failing ones are named.
+    if let Some(expect) = expect {
+        let mut wrong = Vec::new();
+        for block in &effective.blocks {
+            let c = compare(expect, Some(&block.value.value), renderer, vars, ValueSemantics::Sshd)?;
+            if !c.pass {
+                wrong.push(block.describe());
+            }
+        }
+        if !wrong.is_empty() {
+            v.status = RuleStatus::Fail;
+            let global = v.actual.take().unwrap_or_else(|| "(not set)".to_string());
+            v.actual = Some(format!("{global}; {}", wrong.join("; ")));
+            v.message = Some(format!(
+                "{} Match block(s) give connections another value: {}",
+                wrong.len(),
+                wrong.join("; ")
+            ));
+        }
     }
     if !exists {
         v.message = Some(format!("{file} does not exist"));

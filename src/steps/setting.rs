@@ -1,11 +1,14 @@
 //! `setting:` — one `KEY VALUE` setting edited in place. In an sshd
 //! configuration the edit goes where sshd reads the key, following
-//! `Include`, and is refused when it would not take effect.
+//! `Include` (on the line sshd reads, whatever alias of the keyword it
+//! uses), and is refused when it would not take effect. `Match` blocks
+//! other than `Match all` are not edited: an audit names those that still
+//! give connections another value.
 
 use serde::Deserialize;
 
 use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
-use crate::conftext::edit::set_setting;
+use crate::conftext::edit::{set_setting, set_sshd_setting_at};
 use crate::conftext::include::{follows_includes, Located};
 use crate::conftext::setting::{find_setting, SettingDialect};
 use crate::steps::plan::{Need, Needs, PlanCx, PlanError};
@@ -93,11 +96,16 @@ impl StepKind for Setting {
             name: step.name.clone(),
             why,
         };
-        let target = cx
-            .effective(step, tree, file, key)?
-            .map_or_else(|| file.clone(), |found| found.file);
-        let changed = cx.edit_text(step, index, &target, |text| {
-            set_setting(text, key, value, SettingDialect::Sshd)
+        // The line sshd reads may spell the keyword as an alias
+        // (`ChallengeResponseAuthentication`) or sit in a `Match all`
+        // block: that very line is edited.
+        let effective = cx.effective(step, tree, file, key)?;
+        let target = effective
+            .as_ref()
+            .map_or_else(|| file.clone(), |found| found.file.clone());
+        let changed = cx.edit_text(step, index, &target, |text| match &effective {
+            Some(found) => set_sshd_setting_at(text, found.line, key, value),
+            None => set_setting(text, key, value, SettingDialect::Sshd),
         })?;
         let after = cx.effective(step, tree, file, key)?;
         let wanted = find_setting(&format!("{key} {value}"), key, SettingDialect::Sshd);

@@ -227,12 +227,21 @@ rules:
     assert_eq!(sshd_t(&fleet, "matchall", "banner"), "/etc/issue.net");
     assert_eq!(sshd_t(&fleet, "spaced", "maxauthtries"), "3");
 
+    // But user nobody's connections get the block's banner (the first
+    // matching block wins), so the rule does not hold for every connection.
+    let nobody = fleet.exec(
+        "matchall",
+        "sshd -T -f /etc/ssh/sshd_config -C user=nobody,host=x,addr=192.0.2.1",
+    );
+    let nobody = String::from_utf8_lossy(&nobody.stdout);
+    assert!(nobody.lines().any(|l| l == "banner /etc/nobody"), "{nobody}");
+
     let report = json(&audit_json(&inv, &baseline, &[]));
     let banner = rule(host(&report, "matchall"), "SSH-BANNER");
-    assert_eq!(banner["status"], "pass", "{banner:#}");
+    assert_eq!(banner["status"], "fail", "{banner:#}");
     assert_eq!(
         banner["actual"],
-        format!("/etc/issue.net (from {CLOUD}:4)"),
+        format!("/etc/issue.net (from {CLOUD}:4); /etc/nobody (Match User nobody at {CLOUD}:1)"),
         "{banner:#}"
     );
     let tries = rule(host(&report, "spaced"), "SSH-TRIES");

@@ -19,5 +19,6 @@ mod login_noise_ssh;
 mod races_ssh;
 mod report_schema;
 mod robustness;
+mod sshd_verdicts;
 mod sysctl_persisted;
 mod transport_ssh;
