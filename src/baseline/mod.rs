@@ -105,6 +105,21 @@ struct RawRule {
     version: Option<String>,
     expect: Option<Expect>,
     check: Option<String>,
+    #[serde(rename = "match")]
+    connection: Option<RawConnection>,
+}
+
+/// A `setting` rule's `match:` as written: one connection, the fields of
+/// `sshd -T -C`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    user: Option<String>,
+    host: Option<String>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    lport: Option<u16>,
+    rdomain: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +140,9 @@ pub enum Check {
         file: String,
         key: String,
         expect: Option<Expect>,
+        /// `match:`: judge the value this one connection gets, not every
+        /// connection's.
+        connection: Option<crate::conftext::sshd_match::Connection>,
     },
     Line {
         file: String,

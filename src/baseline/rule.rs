@@ -156,6 +156,7 @@ impl RuleBuilder<'_> {
         only("state", r.state.is_some(), &["service", "package"]);
         only("version", r.version.is_some(), &["package"]);
         only("check", r.check.is_some(), &["sysctl"]);
+        only("match", r.connection.is_some(), &["file"]);
 
         match subjects[0] {
             "file" => self.file_check(errors),

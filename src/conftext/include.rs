@@ -44,7 +44,8 @@
 use std::borrow::Cow;
 
 use super::setting::{entry, value_of_sshd, Entry, SettingDialect};
-use super::sshd_keywords::{accumulates, allowed_in_match, same_keyword};
+use super::sshd_keywords::{accumulates, allowed_in_match, global_only, same_keyword};
+use super::sshd_match::{self, Connection, CriteriaError};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
 pub const SSHD_DIR: &str = "/etc/ssh";
@@ -109,6 +110,18 @@ pub enum IncludeError<E: std::error::Error> {
         line: usize,
         error: PatternError,
     },
+    /// A `Match` line (at `file`:`line`, 1-based) that cannot be judged for
+    /// a connection.
+    #[error("{file}:{line}: {error}")]
+    Criteria {
+        file: String,
+        line: usize,
+        error: CriteriaError,
+    },
+    /// A keyword sshd refuses inside a conditional `Match` block: sshd does
+    /// not start with this configuration.
+    #[error("{file}:{line}: {keyword} is not allowed within a Match block (sshd refuses this configuration)")]
+    NotInMatch { file: String, line: usize, keyword: String },
     /// The expansion of a pattern of the `Include` at `file`:`line`.
     #[error("{file}:{line}: {error}")]
     Expand { file: String, line: usize, error: E },
@@ -253,22 +266,7 @@ impl BlockValue {
 }
 
 fn effective(key: &str, blocks: &[Block], found: &[(Option<usize>, Located)]) -> Effective {
-    let list = accumulates(key);
-    let fold = |pick: &dyn Fn(Option<usize>) -> bool| -> Option<Located> {
-        let mut hits = found.iter().filter(|(ctx, _)| pick(*ctx)).map(|(_, at)| at);
-        let first = hits.next()?.clone();
-        if !list {
-            return Some(first);
-        }
-        let mut value = first.value.clone();
-        for at in hits {
-            if !at.value.is_empty() {
-                value.push(' ');
-                value.push_str(&at.value);
-            }
-        }
-        Some(Located { value, ..first })
-    };
+    let fold = |pick: &dyn Fn(Option<usize>) -> bool| fold(key, found, pick);
     let is_all = |ctx: Option<usize>| ctx.is_some_and(|b| blocks[b].all);
     if !allowed_in_match(key) {
         return Effective {
@@ -290,6 +288,77 @@ fn effective(key: &str, blocks: &[Block], found: &[(Option<usize>, Located)]) ->
         }
     }
     Effective { global, blocks: values }
+}
+
+/// The first of the occurrences `pick` keeps (by their block), or for a
+/// keyword that adds up all their words, located at the first.
+fn fold(key: &str, found: &[(Option<usize>, Located)], pick: &dyn Fn(Option<usize>) -> bool) -> Option<Located> {
+    let mut hits = found.iter().filter(|(ctx, _)| pick(*ctx)).map(|(_, at)| at);
+    let first = hits.next()?.clone();
+    if !accumulates(key) {
+        return Some(first);
+    }
+    let mut value = first.value.clone();
+    for at in hits {
+        if !at.value.is_empty() {
+            value.push(' ');
+            value.push_str(&at.value);
+        }
+    }
+    Some(Located { value, ..first })
+}
+
+/// The value of `key` for one connection, as `sshd -T -C` prints it:
+/// sshd re-reads the configuration for the connection with every line
+/// outside the `Match` blocks it matches skipped, the first occurrence in
+/// those blocks (in file order, `Match all` included; for keywords that add
+/// up, all of them) overriding the global value. `Ok(None)`: not set.
+/// A `Match` line whose criteria sshd refuses is an error, as is a `Group`
+/// criterion of a block that sets the key (see [`super::sshd_match`]).
+pub fn resolve_for<S: Source + ?Sized>(
+    source: &S,
+    main: &str,
+    key: &str,
+    conn: &Connection,
+) -> Result<Option<Located>, IncludeError<S::Error>> {
+    let key = key.trim();
+    let mut walk = Walk {
+        source,
+        key,
+        lines: 0,
+        bytes: 0,
+        read: Vec::new(),
+        chain: Vec::new(),
+        blocks: Vec::new(),
+        found: Vec::new(),
+    };
+    if key.is_empty() {
+        return Ok(None);
+    }
+    walk.file(main, 0, None)?;
+    let (blocks, found) = (&walk.blocks, &walk.found);
+    if !allowed_in_match(key) {
+        return Ok(effective(key, blocks, found).global);
+    }
+    let mut matching = Vec::with_capacity(blocks.len());
+    for (index, block) in blocks.iter().enumerate() {
+        let sets_key = found.iter().any(|(ctx, _)| *ctx == Some(index));
+        let m = match sshd_match::matches(&block.criteria, conn) {
+            Ok(m) => m,
+            // A Group criterion only matters where the block sets the key.
+            Err(CriteriaError::Group(_)) if !sets_key => false,
+            Err(error) => {
+                return Err(IncludeError::Criteria {
+                    file: block.file.clone(),
+                    line: block.line + 1,
+                    error,
+                })
+            }
+        };
+        matching.push(m);
+    }
+    let in_matching = |ctx: Option<usize>| ctx.is_some_and(|b| matching[b]);
+    Ok(fold(key, found, &in_matching).or_else(|| fold(key, found, &|ctx| ctx.is_none())))
 }
 
 struct Walk<'a, S: Source + ?Sized> {
@@ -366,6 +435,16 @@ impl<S: Source + ?Sized> Walk<'_, S> {
                 });
                 context = Some(self.blocks.len() - 1);
                 continue;
+            }
+            // sshd refuses to start when a conditional block sets a global
+            // keyword (`Port` under `Match User x`); `Match all` reads it as
+            // a global line.
+            if global_only(word) && context.is_some_and(|b| !self.blocks[b].all) {
+                return Err(IncludeError::NotInMatch {
+                    file: file.to_string(),
+                    line: index + 1,
+                    keyword: word.to_string(),
+                });
             }
             if same_keyword(word, self.key) {
                 let value = if accumulates(self.key) {
@@ -829,12 +908,44 @@ mod tests {
     #[test]
     fn without_includes_the_walk_reads_a_file_as_the_setting_reader_does() {
         use crate::conftext::setting::locate_setting;
-        let text = ";Port 1\n# Port 2\n;X 1\nMatch User x\n  Port 3\nmatch all # g\n  port=4\nX 2\r\nMatch y\nY 1\n";
+        let text = ";Port 1\n# Port 2\n;X 1\nMatch User x\n  Y 3\nmatch all # g\n  port=4\nX 2\r\nMatch y\nY 1\n";
         for key in ["Port", ";Port", "X", ";X", "Match", "Y", "#", ";"] {
             let files = Files::default().file(MAIN, text);
             let walked = locate(&files, MAIN, key).unwrap().map(|f| (f.line, f.value));
             assert_eq!(walked, locate_setting(text, key, SettingDialect::Sshd), "{key}");
         }
+    }
+
+    #[test]
+    fn one_connection_as_sshd_t_c_shows_it() {
+        // Checked with `sshd -T -f FILE -C user=…,host=h,addr=…` (9.2).
+        let text = "PasswordAuthentication yes\nAllowUsers g1\nMatch User bob\n  PasswordAuthentication no\n  \
+                    AllowUsers b1\nMatch Address 10.0.0.0/8,!10.1.2.3\n  X11Forwarding yes\n  AllowUsers a1\n\
+                    Match All\n  X11Forwarding no\nMatch Group wheel\n  MaxAuthTries 2\n";
+        let files = Files::default().file(MAIN, text);
+        let conn = |user: &str, addr: &str| Connection {
+            user: Some(user.into()),
+            host: Some("h".into()),
+            addr: Some(addr.parse().unwrap()),
+            ..Connection::default()
+        };
+        let value = |key: &str, c: &Connection| resolve_for(&files, MAIN, key, c).unwrap().map(|l| l.value);
+        let (bob, al, al_out) = (conn("bob", "10.1.1.1"), conn("al", "10.1.2.3"), conn("al", "10.1.1.1"));
+        assert_eq!(value("PasswordAuthentication", &bob).as_deref(), Some("no"));
+        assert_eq!(value("PasswordAuthentication", &al).as_deref(), Some("yes"));
+        assert_eq!(value("AllowUsers", &bob).as_deref(), Some("b1 a1"));
+        assert_eq!(value("AllowUsers", &al).as_deref(), Some("g1"));
+        assert_eq!(value("X11Forwarding", &al_out).as_deref(), Some("yes"));
+        assert_eq!(value("X11Forwarding", &al).as_deref(), Some("no"));
+        // The Group block sets MaxAuthTries: unknown here, an error.
+        assert!(matches!(
+            resolve_for(&files, MAIN, "MaxAuthTries", &bob),
+            Err(IncludeError::Criteria { line: 11, .. })
+        ));
+        // sshd refuses `Port` under a conditional block, not under `Match all`.
+        let bad = Files::default().file(MAIN, "Match all\n Port 1\nMatch User x\n  Port 2222\n");
+        let err = resolve(&bad, MAIN, "PasswordAuthentication").unwrap_err();
+        assert!(matches!(err, IncludeError::NotInMatch { line: 4, .. }), "{err}");
     }
 
     #[test]

@@ -10,4 +10,5 @@ pub mod edit;
 pub mod include;
 pub mod setting;
 pub mod sshd_keywords;
+pub mod sshd_match;
 pub mod sysctl;

@@ -90,6 +90,7 @@ const IN_MATCH: &[&str] = &[
     "pubkeyauthoptions",
     "rdomain",
     "rekeylimit",
+    "requiredrsasize",
     "revokedkeys",
     "setenv",
     "streamlocalbindmask",
@@ -100,6 +101,58 @@ const IN_MATCH: &[&str] = &[
     "x11forwarding",
     "x11uselocalhost",
 ];
+
+/// Keywords sshd 9.2 refuses inside a conditional `Match` block ("not
+/// allowed within a Match block"): those `sshd -T` prints that `sshd -t`
+/// refuses there, checked one by one. Keywords neither here nor in
+/// [`IN_MATCH`] (deprecated ones, unknown words) are not judged.
+const GLOBAL_ONLY: &[&str] = &[
+    "addressfamily",
+    "ciphers",
+    "compression",
+    "fingerprinthash",
+    "gssapicleanupcredentials",
+    "gssapikexalgorithms",
+    "gssapikeyexchange",
+    "gssapistorecredentialsonrekey",
+    "gssapistrictacceptorcheck",
+    "hostcertificate",
+    "hostkey",
+    "hostkeyagent",
+    "hostkeyalgorithms",
+    "ignoreuserknownhosts",
+    "kerberosorlocalpasswd",
+    "kerberosticketcleanup",
+    "kexalgorithms",
+    "listenaddress",
+    "logingracetime",
+    "macs",
+    "maxstartups",
+    "modulifile",
+    "permituserenvironment",
+    "persourcemaxstartups",
+    "persourcenetblocksize",
+    "pidfile",
+    "port",
+    "printlastlog",
+    "printmotd",
+    "securitykeyprovider",
+    "strictmodes",
+    "subsystem",
+    "syslogfacility",
+    "tcpkeepalive",
+    "usedns",
+    "usepam",
+    "versionaddendum",
+    "xauthlocation",
+];
+
+/// Whether sshd refuses `key` (any spelling) inside a conditional `Match`
+/// block; see [`GLOBAL_ONLY`].
+pub fn global_only(key: &str) -> bool {
+    let key = canonical(key);
+    GLOBAL_ONLY.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
 
 /// The keyword `word` names, lower case where it is an alias, else `word`
 /// itself (compare the result ASCII case-insensitively).

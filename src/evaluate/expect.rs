@@ -21,6 +21,17 @@ pub enum ValueSemantics {
     Sshd,
 }
 
+/// The value sshd reads `v` as: `without-password` is the old name of
+/// `PermitRootLogin prohibit-password` (servconf.c maps both to one
+/// setting; `sshd -T` on 9.2 prints whichever was written).
+fn sshd_value(v: &str) -> &str {
+    if v.eq_ignore_ascii_case("without-password") {
+        "prohibit-password"
+    } else {
+        v
+    }
+}
+
 pub fn compare(
     expect: &Expect,
     actual: Option<&str>,
@@ -31,7 +42,7 @@ pub fn compare(
     let render = |s: &str| renderer.render(s, vars).map_err(EvalError::from);
     let eq = |a: &str, b: &str| match semantics {
         ValueSemantics::Exact => a == b,
-        ValueSemantics::Sshd => a.eq_ignore_ascii_case(b),
+        ValueSemantics::Sshd => sshd_value(a).eq_ignore_ascii_case(sshd_value(b)),
     };
     let ok = |pass: bool, expected: String| {
         Ok(Comparison {
@@ -216,6 +227,10 @@ mod tests {
         assert!(cmp(Expect::Equals("no".into()), Some("no"), Exact).pass);
         assert!(!cmp(Expect::Equals("no".into()), Some("No"), Exact).pass);
         assert!(cmp(Expect::Equals("no".into()), Some("No"), Sshd).pass);
+        assert!(cmp(Expect::Equals("prohibit-password".into()), Some("without-password"), Sshd).pass);
+        assert!(cmp(Expect::Not("without-password".into()), Some("yes"), Sshd).pass);
+        assert!(!cmp(Expect::Not("without-password".into()), Some("prohibit-password"), Sshd).pass);
+        assert!(!cmp(Expect::Equals("prohibit-password".into()), Some("without-password"), Exact).pass);
         assert!(!cmp(Expect::Equals("no".into()), None, Exact).pass);
         assert!(cmp(Expect::AnyOf(vec!["a".into(), "b".into()]), Some("b"), Exact).pass);
         assert!(cmp(Expect::Regex("^9\\.".into()), Some("9.2"), Exact).pass);

@@ -185,10 +185,16 @@ pub fn evaluate(
         return Verdict::error(EvalError::NoFact.to_string());
     };
     let result = match &rule.check {
-        Check::Setting { file, key, expect } if include::follows_includes(file) => sshd
-            .get(index)
-            .and_then(|files| setting::sshd(file, key, expect.as_ref(), files, vars, renderer)),
-        Check::Setting { file, key, expect } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
+        Check::Setting {
+            file,
+            key,
+            expect,
+            connection,
+        } if include::follows_includes(file) => sshd.get(index).and_then(|files| match connection {
+            Some(conn) => setting::sshd_for(file, key, expect.as_ref(), conn, files, vars, renderer),
+            None => setting::sshd(file, key, expect.as_ref(), files, vars, renderer),
+        }),
+        Check::Setting { file, key, expect, .. } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
         Check::Line {
             file,
             pattern,

@@ -11,6 +11,7 @@ use crate::collect::facts::sshd_config::{ConfigFiles, SshdConfig};
 use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::conftext::include;
+use crate::conftext::sshd_match::Connection;
 use crate::conftext::setting::{find_setting, SettingDialect};
 use crate::report::RuleStatus;
 use crate::template::{Renderer, Vars};
@@ -71,6 +72,31 @@ pub(super) fn sshd(
                 wrong.join("; ")
             ));
         }
+    }
+    if !exists {
+        v.message = Some(format!("{file} does not exist"));
+    }
+    Ok(v)
+}
+
+/// A setting of an sshd configuration for the one connection of the
+/// rule's `match:`: what `sshd -T -C user=…,host=…,addr=…` prints
+/// (`conftext::include::resolve_for`).
+pub(super) fn sshd_for(
+    file: &str,
+    key: &str,
+    expect: Option<&crate::baseline::Expect>,
+    conn: &Connection,
+    files: &ConfigFiles,
+    vars: &Vars,
+    renderer: &Renderer,
+) -> Result<Verdict, EvalError> {
+    let exists = !matches!(files.main(), ProbeOutput::Missing);
+    let found = include::resolve_for(files, file, key, conn)?;
+    let actual = found.as_ref().map(|f| f.value.clone());
+    let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
+    if let Some(found) = &found {
+        v.actual = Some(found.describe(file));
     }
     if !exists {
         v.message = Some(format!("{file} does not exist"));

@@ -1,7 +1,10 @@
-//! Reading a `setting` rule: a key without blanks or `=`.
+//! Reading a `setting` rule: a key without blanks or `=`, and for an sshd
+//! configuration an optional `match:` connection.
 
-use super::super::{Check, RuleBuilder};
+use super::super::{Check, RawConnection, RuleBuilder};
 use crate::config_error::ConfigError;
+use crate::conftext::include::follows_includes;
+use crate::conftext::sshd_match::Connection;
 
 impl RuleBuilder<'_> {
     pub(super) fn setting_check(&self, file: String, key: &str, errors: &mut Vec<ConfigError>) -> Option<Check> {
@@ -9,10 +12,62 @@ impl RuleBuilder<'_> {
         if key.trim().is_empty() || key.contains(char::is_whitespace) || key.contains('=') {
             errors.push(self.error("setting", key, format!("invalid setting key {key:?}")));
         }
+        let connection = r.connection.as_ref().map(|raw| {
+            if !follows_includes(&file) {
+                errors.push(self.error(
+                    "match",
+                    "",
+                    format!("`match` applies to sshd configurations (a file named *sshd_config), not {file}"),
+                ));
+            }
+            self.connection(raw, errors)
+        });
         Some(Check::Setting {
             file,
             key: key.to_string(),
             expect: r.expect.clone(),
+            connection,
         })
+    }
+
+    /// `match:` as sshd's `-C` reads it: `user`, `host` and `addr` are
+    /// required, addresses are IP addresses.
+    fn connection(&self, raw: &RawConnection, errors: &mut Vec<ConfigError>) -> Connection {
+        for (field, value) in [("user", &raw.user), ("host", &raw.host), ("addr", &raw.addr)] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                errors.push(self.error(
+                    "match",
+                    "",
+                    format!("`match` needs `{field}` (as sshd -T -C does: user, host and addr)"),
+                ));
+            }
+        }
+        let mut ip = |field: &str, value: &Option<String>| {
+            let text = value.as_deref()?;
+            match text.trim().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(self.error(
+                        field,
+                        text,
+                        format!("invalid `match` {field} {text:?}: an IPv4 or IPv6 address"),
+                    ));
+                    None
+                }
+            }
+        };
+        let addr = ip("addr", &raw.addr);
+        let laddr = ip("laddr", &raw.laddr);
+        if raw.lport == Some(0) {
+            errors.push(self.error("lport", "0", "invalid `match` lport 0".into()));
+        }
+        Connection {
+            user: raw.user.clone(),
+            host: raw.host.clone(),
+            addr,
+            laddr,
+            lport: raw.lport,
+            rdomain: raw.rdomain.clone(),
+        }
     }
 }
