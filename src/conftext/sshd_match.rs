@@ -11,7 +11,10 @@
 //!   (`10.0.0.0/8`, an address alone) or, when it is not one, a wildcard
 //!   pattern over the address text; `!` negates. A CIDR with bits set past
 //!   its mask (`10.0.0.1/8`) makes sshd refuse the configuration.
-//! * `LocalPort`: a port number.
+//! * `LocalPort`: a port number. Without `lport` in the connection,
+//!   `sshd -T -C` refuses to answer ("'Match LocalPort' in configuration
+//!   but 'lport' not in connection test specification"), and so is an
+//!   error here; a missing `laddr` or `rdomain` just does not match.
 //! * `Group` needs the host's group database, which the controller does not
 //!   have: evaluating it is an error naming it, never a guess.
 
@@ -41,6 +44,8 @@ pub enum CriteriaError {
     BadAddress(String),
     #[error("invalid Match LocalPort {0:?} (sshd refuses the line)")]
     BadPort(String),
+    #[error("Match LocalPort needs `lport` in `match:` (sshd -T -C refuses to answer without it)")]
+    NoLport,
     #[error("Match Group {0}: needs the host's group database, which rectify does not read for `match:`")]
     Group(String),
 }
@@ -76,7 +81,7 @@ pub fn matches(criteria: &str, conn: &Connection) -> Result<bool, CriteriaError>
                     .ok()
                     .filter(|p| *p != 0)
                     .ok_or_else(|| CriteriaError::BadPort((*arg).to_string()))?;
-                conn.lport == Some(port)
+                conn.lport.ok_or(CriteriaError::NoLport)? == port
             }
             "group" => return Err(CriteriaError::Group((*arg).to_string())),
             _ => return Err(CriteriaError::Unknown((*attr).to_string())),
@@ -92,7 +97,11 @@ fn pattern_list(s: &str, list: &str, lower: bool) -> bool {
     let mut found = false;
     for entry in list.split(',') {
         let (neg, pat) = entry.strip_prefix('!').map_or((false, entry), |p| (true, p));
-        let pat = if lower { pat.to_ascii_lowercase() } else { pat.to_string() };
+        let pat = if lower {
+            pat.to_ascii_lowercase()
+        } else {
+            pat.to_string()
+        };
         if wildcard(s.as_bytes(), pat.as_bytes()) {
             if neg {
                 return false;
@@ -153,7 +162,9 @@ fn cidr(s: &str) -> Cidr {
         Some((a, l)) => (a, Some(l)),
         None => (s, None),
     };
-    let Ok(ip) = a.parse::<IpAddr>() else { return Cidr::NotOne };
+    let Ok(ip) = a.parse::<IpAddr>() else {
+        return Cidr::NotOne;
+    };
     let max = if ip.is_ipv4() { 32 } else { 128 };
     match len {
         None => Cidr::Net(ip, max),
@@ -230,11 +241,17 @@ mod tests {
         assert!(matches("Colour red", &c).is_err());
         assert!(matches("LocalPort x", &c).is_err());
         assert!(matches("Group wheel", &c).is_err());
+        let no_port = Connection { lport: None, ..c };
+        assert_eq!(matches("LocalPort 22", &no_port), Err(CriteriaError::NoLport));
     }
 
     #[test]
     fn masks() {
-        assert!(in_net("2001:db8::1".parse().unwrap(), "2001:db8::".parse().unwrap(), 32));
+        assert!(in_net(
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::".parse().unwrap(),
+            32
+        ));
         assert!(!host_bits_clear("10.0.0.1".parse().unwrap(), 8));
         assert!(host_bits_clear("10.0.0.1".parse().unwrap(), 32));
         assert!(host_bits_clear("::".parse().unwrap(), 0));

@@ -227,10 +227,24 @@ mod tests {
         assert!(cmp(Expect::Equals("no".into()), Some("no"), Exact).pass);
         assert!(!cmp(Expect::Equals("no".into()), Some("No"), Exact).pass);
         assert!(cmp(Expect::Equals("no".into()), Some("No"), Sshd).pass);
-        assert!(cmp(Expect::Equals("prohibit-password".into()), Some("without-password"), Sshd).pass);
+        assert!(
+            cmp(
+                Expect::Equals("prohibit-password".into()),
+                Some("without-password"),
+                Sshd
+            )
+            .pass
+        );
         assert!(cmp(Expect::Not("without-password".into()), Some("yes"), Sshd).pass);
         assert!(!cmp(Expect::Not("without-password".into()), Some("prohibit-password"), Sshd).pass);
-        assert!(!cmp(Expect::Equals("prohibit-password".into()), Some("without-password"), Exact).pass);
+        assert!(
+            !cmp(
+                Expect::Equals("prohibit-password".into()),
+                Some("without-password"),
+                Exact
+            )
+            .pass
+        );
         assert!(!cmp(Expect::Equals("no".into()), None, Exact).pass);
         assert!(cmp(Expect::AnyOf(vec!["a".into(), "b".into()]), Some("b"), Exact).pass);
         assert!(cmp(Expect::Regex("^9\\.".into()), Some("9.2"), Exact).pass);
