@@ -19,6 +19,7 @@ mod login_noise_ssh;
 mod races_ssh;
 mod report_schema;
 mod robustness;
+mod secrets_ssh;
 mod sshd_verdicts;
 mod sysctl_persisted;
 mod transport_ssh;
