@@ -80,7 +80,10 @@ fn secrets_filtered_multiline_or_in_handlers_never_show_and_rollback_refuses_mas
     let key = fleet.read_file("h", "/etc/app-key.pem");
     assert!(String::from_utf8_lossy(&key).contains(PEM_LINES[1]));
     let conf = String::from_utf8_lossy(&fleet.read_file("h", "/etc/app.conf")).into_owned();
-    assert!(conf.contains("Password HUNTER2-XYZZY") && conf.contains("Hint hunter2+Xyzzy"), "{conf}");
+    assert!(
+        conf.contains("Password HUNTER2-XYZZY") && conf.contains("Hint hunter2+Xyzzy"),
+        "{conf}"
+    );
     assert_eq!(fleet.read_file("h", "/run/token"), b"tok-Qwerty-99");
 
     for format in ["human", "json"] {
@@ -99,7 +102,11 @@ fn secrets_filtered_multiline_or_in_handlers_never_show_and_rollback_refuses_mas
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("handler 1") && stderr.contains("refuses"), "{stderr}");
     assert_clean("refused rollback", &both(&out));
-    assert_eq!(fleet.read_file("h", "/run/token"), b"tok-Qwerty-99", "handler not rerun");
+    assert_eq!(
+        fleet.read_file("h", "/run/token"),
+        b"tok-Qwerty-99",
+        "handler not rerun"
+    );
     assert!(String::from_utf8_lossy(&fleet.read_file("h", "/etc/app.conf")).contains("HUNTER2-XYZZY"));
 
     for f in std::fs::read_dir(state.path()).unwrap() {
