@@ -271,6 +271,32 @@ pub enum RenderError {
 mod tests {
     use super::*;
 
+    /// Reading a secret var marks the render however the value is
+    /// transformed; other vars and plain text do not.
+    #[test]
+    fn a_render_that_reads_a_secret_is_marked_whatever_the_filter() {
+        let mut vars = Vars::new();
+        vars.insert("db_password".into(), "hunter22".into());
+        vars.insert("key".into(), "a\nb".into());
+        vars.insert("port".into(), "22".into());
+        let listed: std::collections::BTreeSet<String> = ["key".to_string()].into();
+        let renderers = Renderers::default();
+        let cx = Render::new(&vars, &renderers, &listed);
+        assert_eq!(
+            cx.text("p={{ db_password | upper | replace('H', 'x') }}").unwrap(),
+            "p=xUNTER22"
+        );
+        assert!(cx.take_touched_secret());
+        assert!(!cx.take_touched_secret(), "the mark is reset");
+        cx.text("port {{ port }}").unwrap();
+        cx.command("echo plain").unwrap();
+        assert!(!cx.take_touched_secret());
+        cx.command("printf %s {{ key }}").unwrap();
+        assert!(cx.take_touched_secret());
+        cx.text("{% if false %}{{ db_password }}{% endif %}").unwrap();
+        assert!(cx.take_touched_secret(), "every branch counts");
+    }
+
     /// The registry yields the keys serde lists and the kinds messages
     /// name, in the order users have always seen them.
     #[test]
