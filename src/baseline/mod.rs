@@ -152,6 +152,10 @@ pub enum Check {
         file: String,
         key: String,
         expect: Option<Expect>,
+        /// `absent: true`: the key is set nowhere the reader looks (for
+        /// sshd: no included file, no Match block), as `rectify capture`
+        /// writes for a key the golden host leaves unset.
+        absent: bool,
     },
     Line {
         file: String,
