@@ -59,3 +59,53 @@ fn step_names(path: &std::path::Path) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::baseline::{Baseline, Remediation};
+
+    /// The shipped playbook, reached from a baseline in `baselines/`.
+    fn load(remediation: &str) -> Result<Baseline, crate::config_error::ConfigErrors> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines");
+        let text = format!(
+            "name: t\nrules:\n  - id: A\n    remediation: {remediation}\n    file: /etc/ssh/sshd_config\n    setting: X11Forwarding\n    expect: \"no\"\n"
+        );
+        Baseline::from_source(&crate::yaml::SourceFile {
+            path: dir.join("t.yaml"),
+            text,
+        })
+    }
+
+    #[test]
+    fn a_path_is_the_whole_playbook_and_steps_name_a_subset() {
+        let playbook = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/../playbooks/ssh-hardening.yaml");
+        let b = load("../playbooks/ssh-hardening.yaml").unwrap();
+        assert_eq!(
+            b.rules[0].remediation,
+            Some(Remediation {
+                playbook: playbook.clone(),
+                steps: None
+            })
+        );
+        let b = load("{playbook: ../playbooks/ssh-hardening.yaml, steps: [no X11 forwarding]}").unwrap();
+        assert_eq!(
+            b.rules[0].remediation,
+            Some(Remediation {
+                playbook,
+                steps: Some(vec!["no X11 forwarding".into()])
+            })
+        );
+    }
+
+    #[test]
+    fn an_unknown_step_name_is_an_error_at_its_line() {
+        let e = load("{playbook: ../playbooks/ssh-hardening.yaml, steps: [no X11]}").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("t.yaml:4:"), "{text}");
+        assert!(text.contains("has no step named \"no X11\""), "{text}");
+        let e = load("{playbook: ../playbooks/ssh-hardening.yaml, steps: []}").unwrap_err();
+        assert!(e.to_string().contains("names no step"), "{e}");
+        let e = load("{playbook: ../playbooks/ssh-hardening.yaml, step: [no X11 forwarding]}").unwrap_err();
+        assert!(e.to_string().contains("t.yaml:"), "{e}");
+    }
+}
