@@ -25,7 +25,11 @@ impl RuleBuilder<'_> {
         }
         if let Some(steps) = &steps {
             if steps.is_empty() {
-                errors.push(self.error("steps", "", "`steps` names no step; omit it to run the whole playbook".into()));
+                errors.push(self.error(
+                    "steps",
+                    "",
+                    "`steps` names no step; omit it to run the whole playbook".into(),
+                ));
             }
             // A playbook that does not parse is reported by its own loader
             // (fix loads every remediation); here only names are compared.
@@ -78,7 +82,8 @@ mod tests {
 
     #[test]
     fn a_path_is_the_whole_playbook_and_steps_name_a_subset() {
-        let playbook = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/../playbooks/ssh-hardening.yaml");
+        let playbook =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/../playbooks/ssh-hardening.yaml");
         let b = load("../playbooks/ssh-hardening.yaml").unwrap();
         assert_eq!(
             b.rules[0].remediation,

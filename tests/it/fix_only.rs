@@ -36,13 +36,19 @@ fn fix_changes_only_what_fails_and_keeps_stricter_values() {
 
     let before = fleet.read_file("strict", "/etc/ssh/sshd_config");
     let report = json(&audit_json(Path::new(&inv), &baseline, &[]));
-    assert_eq!(failing_rules(host(&report, "strict")), vec!["SSH-X11-FORWARDING"], "{report}");
+    assert_eq!(
+        failing_rules(host(&report, "strict")),
+        vec!["SSH-X11-FORWARDING"],
+        "{report}"
+    );
 
     let out = run_rectify(&["fix", "-b", &b, "-i", &inv, "--format", "json"], &[]);
     let report = json(&out);
     assert_eq!(out.status.code(), Some(0), "{report}");
     let after = String::from_utf8(fleet.read_file("strict", "/etc/ssh/sshd_config")).unwrap();
-    let expected = String::from_utf8(before).unwrap().replace("X11Forwarding yes\n", "X11Forwarding no\n");
+    let expected = String::from_utf8(before)
+        .unwrap()
+        .replace("X11Forwarding yes\n", "X11Forwarding no\n");
     assert_eq!(after, expected, "only the X11Forwarding line may change");
     // What the reloaded daemon reads.
     assert_eq!(sshd_t(&fleet, "strict", "x11forwarding"), "no");
@@ -79,11 +85,7 @@ fn a_captured_unset_sshd_key_fails_where_a_drop_in_sets_it() {
     assert_eq!(sshd_t(&fleet, "dropin", "permitrootlogin"), "yes");
     assert_ne!(sshd_t(&fleet, "golden", "permitrootlogin"), "yes");
     let report = json(&audit_json(&inv, &captured, &[]));
-    assert_eq!(
-        failing_rules(host(&report, "golden")),
-        Vec::<&str>::new(),
-        "{report}"
-    );
+    assert_eq!(failing_rules(host(&report, "golden")), Vec::<&str>::new(), "{report}");
     assert_eq!(failing_rules(host(&report, "dropin")), vec!["ROOT"], "{report}");
     let actual = host(&report, "dropin")["results"][0]["actual"].to_string();
     assert!(actual.contains("01-permitrootlogin.conf"), "{actual}");
