@@ -185,10 +185,24 @@ pub fn evaluate(
         return Verdict::error(EvalError::NoFact.to_string());
     };
     let result = match &rule.check {
-        Check::Setting { file, key, expect } if include::follows_includes(file) => sshd
+        Check::Setting {
+            file,
+            key,
+            absent: true,
+            ..
+        } if include::follows_includes(file) => {
+            sshd.get(index).and_then(|files| setting::sshd_absent(file, key, files))
+        }
+        Check::Setting {
+            file,
+            key,
+            absent: true,
+            ..
+        } => setting::plain_absent(output, file, key),
+        Check::Setting { file, key, expect, .. } if include::follows_includes(file) => sshd
             .get(index)
             .and_then(|files| setting::sshd(file, key, expect.as_ref(), files, vars, renderer)),
-        Check::Setting { file, key, expect } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
+        Check::Setting { file, key, expect, .. } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
         Check::Line {
             file,
             pattern,

@@ -1,4 +1,5 @@
-//! Reading a `setting` rule: a key without blanks or `=`.
+//! Reading a `setting` rule: a key without blanks or `=`, and an
+//! expectation or `absent: true`.
 
 use super::super::{Check, RuleBuilder};
 use crate::config_error::ConfigError;
@@ -9,10 +10,15 @@ impl RuleBuilder<'_> {
         if key.trim().is_empty() || key.contains(char::is_whitespace) || key.contains('=') {
             errors.push(self.error("setting", key, format!("invalid setting key {key:?}")));
         }
+        let absent = r.absent.unwrap_or(false);
+        if absent && r.expect.is_some() {
+            errors.push(self.error("absent", "", "`absent: true` and `expect` contradict each other".into()));
+        }
         Some(Check::Setting {
             file,
             key: key.to_string(),
             expect: r.expect.clone(),
+            absent,
         })
     }
 }
