@@ -97,9 +97,19 @@ pub async fn capture_host(
                 if let Some(r) = &rule.rationale {
                     put("rationale", r.as_str().into());
                 }
-                if let Some(p) = &rule.remediation {
+                if let Some(r) = &rule.remediation {
+                    let p = &r.playbook;
                     let absolute = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-                    put("remediation", absolute.display().to_string().into());
+                    let path: Value = absolute.display().to_string().into();
+                    match &r.steps {
+                        None => put("remediation", path),
+                        Some(steps) => {
+                            let mut m = Mapping::new();
+                            m.insert("playbook".into(), path);
+                            m.insert("steps".into(), steps.iter().map(|s| Value::from(s.as_str())).collect());
+                            put("remediation", Value::Mapping(m));
+                        }
+                    }
                 }
                 for (k, v) in fields {
                     m.insert(k, v);

@@ -331,6 +331,7 @@ mod tests {
                 file: main.into(),
                 key: key.into(),
                 expect: None,
+                absent: false,
                 connection: None,
             },
         };

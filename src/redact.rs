@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::template::Vars;
 
-const MASK: &str = "********";
+pub const MASK: &str = "********";
 const MIN_SECRET_LEN: usize = 3;
 
 #[derive(Debug, Clone, Default)]
@@ -36,6 +36,18 @@ impl Redactor {
             if listed.contains(name) || secret_name(name) {
                 collect(value, &mut values);
             }
+        }
+        // What is shown is often not the value itself: a diff shows a
+        // multi-line secret (a PEM key) line by line, and a template may
+        // have cased it. Each line and each casing is masked too.
+        let whole = std::mem::take(&mut values);
+        for v in whole {
+            if v.contains('\n') {
+                values.extend(v.lines().map(|l| l.trim().to_string()));
+            }
+            values.push(v.to_uppercase());
+            values.push(v.to_lowercase());
+            values.push(v);
         }
         values.retain(|v| v.chars().count() >= MIN_SECRET_LEN);
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
@@ -90,6 +102,13 @@ mod tests {
             "-pass ********\n+pass ******** visible"
         );
         assert!(secret_name("GITHUB_TOKEN"));
+        vars.insert(
+            "key_secret".into(),
+            "-----BEGIN K-----\nAAAAlineone\nBBBBlinetwo\n-----END K-----\n".into(),
+        );
+        let r = Redactor::new(&vars, &listed);
+        assert_eq!(r.redact("+AAAAlineone\n+BBBBlinetwo\n"), "+********\n+********\n");
+        assert_eq!(r.redact("pw=HUNTER22"), "pw=********");
         assert!(!secret_name("port"));
     }
 }

@@ -61,6 +61,19 @@ impl Renderer {
             .map_err(|e| TemplateError(describe(&e)))
     }
 
+    /// The top-level variables `source` reads (static analysis: every
+    /// branch counts, taken or not), so a caller can tell whether a render
+    /// could carry a secret into its output, however filtered.
+    pub fn referenced(&self, source: &str) -> Result<std::collections::HashSet<String>, TemplateError> {
+        if !source.contains("{{") && !source.contains("{%") {
+            return Ok(Default::default());
+        }
+        self.env
+            .template_from_str(source)
+            .map(|t| t.undeclared_variables(false))
+            .map_err(|e| TemplateError(describe(&e)))
+    }
+
     /// Checks syntax only, for `validate`.
     pub fn check_syntax(&self, source: &str) -> Result<(), TemplateError> {
         self.env

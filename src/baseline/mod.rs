@@ -2,6 +2,7 @@
 
 mod check;
 pub mod expect;
+mod remediation;
 mod rule;
 pub mod when;
 
@@ -72,6 +73,32 @@ pub enum PackageState {
     Absent,
 }
 
+/// `remediation:` as written: a playbook path (the whole playbook), or the
+/// playbook and the names of the steps that fix this rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawRemediation {
+    Playbook(String),
+    Steps(RawRemediationSteps),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemediationSteps {
+    playbook: String,
+    steps: Vec<String>,
+}
+
+/// What `fix` runs where a rule fails: a playbook, whole or only the named
+/// steps (so settings other rules already pass on are never rewritten).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remediation {
+    pub playbook: PathBuf,
+    /// Step names, checked against the playbook at load time; `None` is
+    /// every step.
+    pub steps: Option<Vec<String>>,
+}
+
 /// A rule as written: every field any subject may use. [`Baseline::load`]
 /// turns it into a [`Check`] and rejects combinations that make no sense.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,7 +109,7 @@ struct RawRule {
     #[serde(default)]
     severity: Severity,
     rationale: Option<String>,
-    remediation: Option<String>,
+    remediation: Option<RawRemediation>,
     hosts: Option<String>,
     when: Option<serde_yaml::Value>,
     file: Option<String>,
@@ -140,6 +167,10 @@ pub enum Check {
         file: String,
         key: String,
         expect: Option<Expect>,
+        /// `absent: true`: the key is set nowhere the reader looks (for
+        /// sshd: no included file, no Match block), as `rectify capture`
+        /// writes for a key the golden host leaves unset.
+        absent: bool,
         /// `match:`: judge the value this one connection gets, not every
         /// connection's.
         connection: Option<crate::conftext::sshd_match::Connection>,
@@ -192,7 +223,7 @@ pub struct Rule {
     pub title: String,
     pub severity: Severity,
     pub rationale: Option<String>,
-    pub remediation: Option<PathBuf>,
+    pub remediation: Option<Remediation>,
     pub hosts: Option<HostPattern>,
     /// Applies only where this holds; skipped elsewhere.
     pub when: Option<When>,

@@ -64,16 +64,7 @@ impl RuleBuilder<'_> {
             Some(Ok(w)) => Some(w),
             None => None,
         };
-        let remediation = r.remediation.as_deref().map(|rel| self.source.sibling(rel));
-        if let (Some(path), Some(rel)) = (&remediation, &r.remediation) {
-            if !path.is_file() {
-                errors.push(self.error(
-                    "remediation",
-                    rel,
-                    format!("remediation playbook {} does not exist", path.display()),
-                ));
-            }
-        }
+        let remediation = self.remediation(&mut errors);
         if let Some(expect) = &r.expect {
             for text in expect.texts() {
                 if let Err(e) = self.renderer.check_syntax(text) {

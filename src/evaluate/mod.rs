@@ -188,8 +188,23 @@ pub fn evaluate(
         Check::Setting {
             file,
             key,
+            absent: true,
+            ..
+        } if include::follows_includes(file) => {
+            sshd.get(index).and_then(|files| setting::sshd_absent(file, key, files))
+        }
+        Check::Setting {
+            file,
+            key,
+            absent: true,
+            ..
+        } => setting::plain_absent(output, file, key),
+        Check::Setting {
+            file,
+            key,
             expect,
             connection,
+            ..
         } if include::follows_includes(file) => sshd.get(index).and_then(|files| match connection {
             Some(conn) => setting::sshd_for(file, key, expect.as_ref(), conn, files, vars, renderer),
             None => setting::sshd(file, key, expect.as_ref(), files, vars, renderer),

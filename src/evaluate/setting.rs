@@ -104,6 +104,34 @@ pub(super) fn sshd_for(
     Ok(v)
 }
 
+/// `absent: true` on an sshd configuration: passes only when the key is set
+/// nowhere sshd reads, neither globally (the main file or any included
+/// drop-in) nor in a Match block; else the value found, and where.
+pub(super) fn sshd_absent(file: &str, key: &str, files: &ConfigFiles) -> Result<Verdict, EvalError> {
+    let effective = include::resolve(files, file, key)?;
+    let mut found: Vec<String> = effective.global.iter().map(|f| f.describe(file)).collect();
+    found.extend(effective.blocks.iter().map(|b| b.describe()));
+    let actual = (!found.is_empty()).then(|| found.join("; "));
+    let mut v = Verdict::compared(found.is_empty(), "not set".into(), actual);
+    if matches!(files.main(), ProbeOutput::Missing) {
+        v.message = Some(format!("{file} does not exist"));
+    }
+    Ok(v)
+}
+
+/// `absent: true` on any other file: the key has no occurrence.
+pub(super) fn plain_absent(output: &ProbeOutput, file: &str, key: &str) -> Result<Verdict, EvalError> {
+    let text = file_text(output, file)?;
+    let actual = text
+        .as_deref()
+        .and_then(|t| find_setting(t, key, SettingDialect::for_path(file)));
+    let mut v = Verdict::compared(actual.is_none(), "not set".into(), actual);
+    if text.is_none() {
+        v.message = Some(format!("{file} does not exist"));
+    }
+    Ok(v)
+}
+
 /// A setting of any other file: the first occurrence, read in the file's
 /// dialect.
 pub(super) fn plain(
@@ -148,7 +176,10 @@ pub(super) fn capture_sshd(file: &str, key: &str, output: &ProbeOutput) -> Resul
             put("expect", literal(&found.value));
         }
         None => {
-            put("line", format!("(?i)^\\s*{}(\\s|=|$)", regex::escape(key)).into());
+            // A `setting` rule, not a `line` one: judged through Include and
+            // Match as sshd reads them, so a drop-in that sets the key later
+            // fails it.
+            put("setting", key.into());
             put("absent", true.into());
         }
     }

@@ -1,9 +1,13 @@
 //! `rectify fix`: which remediation playbook fixes which host. Every
 //! remediation playbook is loaded (and rendered for every host) before
 //! anything is contacted; after the first audit, each playbook is applied
-//! only to the hosts where a rule linked to it fails.
+//! only to the hosts where a rule linked to it fails, and there only with
+//! the steps those failing rules name (every step where one of them names
+//! the whole playbook). A step of a rule that passes never runs, so a value
+//! already stricter than the rule (`MaxAuthTries 2` against `max: 4`) is
+//! never loosened to the playbook's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::apply::{plan_for, work_for, ApplyOptions};
@@ -22,7 +26,7 @@ pub fn load_playbooks(baselines: &[Baseline]) -> Result<BTreeMap<PathBuf, Playbo
     let mut playbooks: BTreeMap<PathBuf, Playbook> = BTreeMap::new();
     let mut errors = ConfigErrors::default();
     for rule in baselines.iter().flat_map(|b| &b.rules) {
-        if let Some(path) = &rule.remediation {
+        if let Some(path) = rule.remediation.as_ref().map(|r| &r.playbook) {
             if !playbooks.contains_key(path) {
                 match Playbook::load(path) {
                     Ok(p) => {
@@ -68,10 +72,15 @@ impl Remediations {
         let mut plans = Vec::new();
         for (n, (path, work)) in self.rendered.into_iter().enumerate() {
             let playbook = &self.playbooks[&path];
-            let failing = failing_hosts(baselines, before, &path);
             let work: Vec<HostWork> = work
                 .into_iter()
-                .filter(|w| failing.contains(&w.host.name.as_str()))
+                .filter_map(|mut w| {
+                    match wanted_steps(baselines, before, &w.host.name, &path)? {
+                        Wanted::All => {}
+                        Wanted::Named(names) => w.steps.retain(|s| names.contains(s.name.as_str())),
+                    }
+                    (!w.steps.is_empty()).then_some(w)
+                })
                 .collect();
             if work.is_empty() {
                 continue;
@@ -82,20 +91,35 @@ impl Remediations {
     }
 }
 
-/// The hosts of `before` with a failing rule whose remediation is `path`.
-fn failing_hosts<'a>(baselines: &[Baseline], before: &'a RunReport, path: &PathBuf) -> Vec<&'a str> {
-    before
-        .hosts
-        .iter()
-        .filter(|h| {
-            h.results.iter().any(|r| {
-                matches!(r.status, RuleStatus::Fail | RuleStatus::Error)
-                    && baselines
-                        .iter()
-                        .flat_map(|b| &b.rules)
-                        .any(|rule| rule.id == r.id && rule.remediation.as_ref() == Some(path))
-            })
-        })
-        .map(|h| h.name.as_str())
-        .collect()
+/// Which steps of one playbook a host needs.
+enum Wanted<'a> {
+    All,
+    Named(BTreeSet<&'a str>),
+}
+
+/// The steps of the playbook at `path` that the rules failing on `host` in
+/// `before` name; `None` when no rule linked to it fails there.
+fn wanted_steps<'a>(baselines: &'a [Baseline], before: &RunReport, host: &str, path: &PathBuf) -> Option<Wanted<'a>> {
+    let results = &before.hosts.iter().find(|h| h.name == host)?.results;
+    let mut wanted: Option<Wanted<'a>> = None;
+    for rule in baselines.iter().flat_map(|b| &b.rules) {
+        let Some(remediation) = rule.remediation.as_ref().filter(|r| &r.playbook == path) else {
+            continue;
+        };
+        let failing = results
+            .iter()
+            .any(|r| r.id == rule.id && matches!(r.status, RuleStatus::Fail | RuleStatus::Error));
+        if !failing {
+            continue;
+        }
+        wanted = Some(match (wanted, &remediation.steps) {
+            (Some(Wanted::All), _) | (_, None) => Wanted::All,
+            (Some(Wanted::Named(mut names)), Some(steps)) => {
+                names.extend(steps.iter().map(String::as_str));
+                Wanted::Named(names)
+            }
+            (None, Some(steps)) => Wanted::Named(steps.iter().map(String::as_str).collect()),
+        });
+    }
+    wanted
 }

@@ -68,6 +68,9 @@ impl RecordedRun {
             let Some(record) = self.db.tx_record(run_id, &host.name)? else {
                 continue;
             };
+            if !options.check {
+                refuse_masked_handlers(run_id, &host.name, &record)?;
+            }
             work.push(restore_work(host, run_id, record));
         }
         if work.is_empty() {
@@ -91,6 +94,30 @@ impl RecordedRun {
             force: options.force,
         })
     }
+}
+
+/// Handlers are recorded with their secrets masked (the database never
+/// keeps a secret), so one that used a secret would rerun with `********`
+/// in its place: write a wrong token, call an API with a wrong password.
+/// Refusing is the honest answer; the user reruns it with the real vars.
+fn refuse_masked_handlers(run_id: &str, host: &str, record: &TxRecord) -> Result<(), Error> {
+    let masked: Vec<String> = record
+        .handlers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.contains(crate::redact::MASK))
+        .map(|(i, h)| format!("handler {} ({h})", i + 1))
+        .collect();
+    if masked.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "run {run_id} on {host}: {} used a secret, recorded masked; rollback would rerun it with \
+         {} instead of the secret, so it refuses. Restore with `rectify apply` of the playbook \
+         with the earlier content and the same -e/vars, or look first with `rectify rollback --check`",
+        masked.join(", "),
+        crate::redact::MASK
+    )))
 }
 
 /// The steps that put back what `record` says the run found.

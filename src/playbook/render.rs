@@ -21,20 +21,23 @@ pub struct Rendered {
 /// line and column.
 pub fn render(playbook: &Playbook, vars: &Vars, r: &Renderers) -> Result<Rendered, crate::config_error::ConfigError> {
     let mut steps = Vec::with_capacity(playbook.steps.len());
-    let cx = Render { vars, renderers: r };
+    let cx = Render::new(vars, r, &playbook.secrets);
     for (i, step) in playbook.steps.iter().enumerate() {
         let fail = |e: String| playbook.step_error(i, format!("step {:?}: {e}", step.name));
         let kind = step.kind.render(&cx).map_err(|e| fail(e.to_string()))?;
         let validate = step
             .validate
             .as_deref()
-            .map(|v| r.commands.render(v, vars).map_err(|e| fail(e.to_string())))
+            .map(|v| cx.command(v).map_err(|e| fail(e.to_string())))
             .transpose()?;
+        // A step whose output was rendered from a secret shows and stores
+        // no content or diff, as if it said `sensitive: true`.
+        let touched = cx.take_touched_secret();
         steps.push(Step {
             name: step.name.clone(),
             kind,
             notify: step.notify.clone(),
-            sensitive: step.sensitive,
+            sensitive: step.sensitive || touched,
             validate,
             unsafe_writes: step.unsafe_writes,
             at: step.at,
@@ -42,7 +45,7 @@ pub fn render(playbook: &Playbook, vars: &Vars, r: &Renderers) -> Result<Rendere
     }
     let mut handlers = Vec::new();
     for h in &playbook.handlers {
-        let command = r.commands.render(&h.command, vars).map_err(|e| {
+        let command = cx.command(&h.command).map_err(|e| {
             playbook.source.error_at(
                 crate::config_error::find_key_value(&playbook.source.text, &h.name, "", 0),
                 format!("handler {:?}: {e}", h.name),

@@ -187,10 +187,44 @@ impl Default for Renderers {
 pub struct Render<'a> {
     pub vars: &'a Vars,
     pub renderers: &'a Renderers,
+    /// Vars listed under the playbook's `secrets:` (vars named like a
+    /// secret count too, see [`crate::redact::secret_name`]).
+    pub secrets: &'a std::collections::BTreeSet<String>,
+    /// Set once a rendered text read a secret var: its output is then
+    /// treated as sensitive, since a filter (`upper`, `replace`, `b64encode`)
+    /// or a multi-line value can carry the secret past the redactor.
+    pub touched_secret: std::cell::Cell<bool>,
 }
 
-impl Render<'_> {
+impl<'a> Render<'a> {
+    pub fn new(vars: &'a Vars, renderers: &'a Renderers, secrets: &'a std::collections::BTreeSet<String>) -> Self {
+        Render {
+            vars,
+            renderers,
+            secrets,
+            touched_secret: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Whether anything rendered since the last call read a secret var;
+    /// resets the mark.
+    pub fn take_touched_secret(&self) -> bool {
+        self.touched_secret.replace(false)
+    }
+
+    fn note_secrets(&self, r: &crate::template::Renderer, s: &str) -> Result<(), RenderError> {
+        let names = r.referenced(s)?;
+        if names
+            .iter()
+            .any(|n| self.vars.contains_key(n) && (self.secrets.contains(n) || crate::redact::secret_name(n)))
+        {
+            self.touched_secret.set(true);
+        }
+        Ok(())
+    }
+
     pub fn text(&self, s: &str) -> Result<String, RenderError> {
+        self.note_secrets(&self.renderers.text, s)?;
         Ok(self.renderers.text.render(s, self.vars)?)
     }
 
@@ -202,6 +236,7 @@ impl Render<'_> {
     }
 
     pub fn command(&self, s: &str) -> Result<String, RenderError> {
+        self.note_secrets(&self.renderers.commands, s)?;
         Ok(self.renderers.commands.render(s, self.vars)?)
     }
 
@@ -235,6 +270,32 @@ pub enum RenderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading a secret var marks the render however the value is
+    /// transformed; other vars and plain text do not.
+    #[test]
+    fn a_render_that_reads_a_secret_is_marked_whatever_the_filter() {
+        let mut vars = Vars::new();
+        vars.insert("db_password".into(), "hunter22".into());
+        vars.insert("key".into(), "a\nb".into());
+        vars.insert("port".into(), "22".into());
+        let listed: std::collections::BTreeSet<String> = ["key".to_string()].into();
+        let renderers = Renderers::default();
+        let cx = Render::new(&vars, &renderers, &listed);
+        assert_eq!(
+            cx.text("p={{ db_password | upper | replace('H', 'x') }}").unwrap(),
+            "p=xUNTER22"
+        );
+        assert!(cx.take_touched_secret());
+        assert!(!cx.take_touched_secret(), "the mark is reset");
+        cx.text("port {{ port }}").unwrap();
+        cx.command("echo plain").unwrap();
+        assert!(!cx.take_touched_secret());
+        cx.command("printf %s {{ key }}").unwrap();
+        assert!(cx.take_touched_secret());
+        cx.text("{% if false %}{{ db_password }}{% endif %}").unwrap();
+        assert!(cx.take_touched_secret(), "every branch counts");
+    }
 
     /// The registry yields the keys serde lists and the kinds messages
     /// name, in the order users have always seen them.

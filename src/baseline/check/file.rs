@@ -28,8 +28,8 @@ impl RuleBuilder<'_> {
             ));
             return None;
         }
-        if r.absent.is_some() && r.line.is_none() {
-            errors.push(self.error("absent", "", "`absent` applies to `line` rules".into()));
+        if r.absent.is_some() && r.line.is_none() && r.setting.is_none() {
+            errors.push(self.error("absent", "", "`absent` applies to `line` and `setting` rules".into()));
         }
         if let Some(key) = &r.setting {
             return self.setting_check(file, key, errors);

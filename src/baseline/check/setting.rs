@@ -1,5 +1,6 @@
-//! Reading a `setting` rule: a key without blanks or `=`, and for an sshd
-//! configuration an optional `match:` connection.
+//! Reading a `setting` rule: a key without blanks or `=`, an
+//! expectation or `absent: true`, and for an sshd configuration an optional
+//! `match:` connection.
 
 use super::super::{Check, RawConnection, RuleBuilder};
 use crate::config_error::ConfigError;
@@ -12,6 +13,10 @@ impl RuleBuilder<'_> {
         if key.trim().is_empty() || key.contains(char::is_whitespace) || key.contains('=') {
             errors.push(self.error("setting", key, format!("invalid setting key {key:?}")));
         }
+        let absent = r.absent.unwrap_or(false);
+        if absent && r.expect.is_some() {
+            errors.push(self.error("absent", "", "`absent: true` and `expect` contradict each other".into()));
+        }
         let connection = r.connection.as_ref().map(|raw| {
             if !follows_includes(&file) {
                 errors.push(self.error(
@@ -20,12 +25,16 @@ impl RuleBuilder<'_> {
                     format!("`match` applies to sshd configurations (a file named *sshd_config), not {file}"),
                 ));
             }
+            if absent {
+                errors.push(self.error("match", "", "`match` does not combine with `absent: true`".into()));
+            }
             self.connection(raw, errors)
         });
         Some(Check::Setting {
             file,
             key: key.to_string(),
             expect: r.expect.clone(),
+            absent,
             connection,
         })
     }
