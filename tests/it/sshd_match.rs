@@ -168,7 +168,8 @@ fn a_bad_match_field_is_a_baseline_error_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let text = "name: b\nrules:\n  - id: A\n    file: /etc/ssh/sshd_config\n    setting: X11Forwarding\n    \
                 match:\n      user: u\n      host: h\n      addr: 10.0.0.300\n  - id: B\n    file: /etc/ssh/ssh_config\n    \
-                setting: X11Forwarding\n    match: {user: u, host: h, addr: 10.0.0.1}\n";
+                setting: X11Forwarding\n    match: {user: u, host: h, addr: 10.0.0.1}\n  - id: C\n    \
+                file: /etc/ssh/sshd_config\n    setting: Banner\n    absent: true\n    match: {user: u, host: h, addr: 10.0.0.1}\n";
     std::fs::write(dir.path().join("b.yaml"), text).unwrap();
     let out = rectify_in(&["validate", "b.yaml"], dir.path(), &[]);
     let err = String::from_utf8_lossy(&out.stderr);
