@@ -1,14 +1,15 @@
 //! Package versions: comparing them, and the `version:` constraint of a
 //! `package` rule (`version: ">= 1.2"`).
 //!
-//! Comparison follows the Debian algorithm ([`compare_versions`]). It also
-//! orders rpm `[EPOCH:]VERSION-RELEASE` strings and apk `VERSION-rN`
-//! strings sensibly in the common cases (dotted numbers, a release or `rN`
-//! revision, `~` pre-releases). Known differences from the native tools:
-//! rpm sorts a numeric segment after an alphabetic one (`1.0a` < `1.01`
-//! holds in both, but `1.a` vs `1.1` differ) and apk sorts its `_alpha`,
-//! `_beta`, `_pre`, `_rc` suffixes before the release (`1.0_rc1` < `1.0`),
-//! while here they sort after it.
+//! Each package manager orders versions its own way, and a constraint is
+//! judged with the order of the manager that answered on the host
+//! ([`Scheme`]): dpkg's ([`compare_versions`]), rpm's `rpmvercmp`
+//! ([`rpm`]) or apk's `apk_version_compare` ([`apk`]). They disagree on
+//! real versions: `1.0.a` is earlier than `1.0.1` for rpm, later for dpkg;
+//! `1.0_rc1` is earlier than `1.0` for apk, later for dpkg.
+
+pub mod apk;
+pub mod rpm;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -72,9 +73,48 @@ pub struct VersionConstraint {
 }
 
 impl VersionConstraint {
-    /// Whether the installed version satisfies the constraint.
+    /// Whether the installed version satisfies the constraint, in Debian
+    /// order (an os `VERSION_ID`, a dpkg package).
     pub fn matches(&self, installed: &str) -> bool {
-        self.op.accepts(compare_versions(installed, &self.version))
+        self.matches_in(Scheme::Dpkg, installed)
+    }
+
+    /// Whether the installed version satisfies the constraint, in the
+    /// order of the package manager that reported it.
+    pub fn matches_in(&self, scheme: Scheme, installed: &str) -> bool {
+        self.op.accepts(scheme.compare(installed, &self.version))
+    }
+}
+
+/// Whose version order applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// dpkg's (Debian Policy 5.6.12).
+    Dpkg,
+    /// rpm's `rpmvercmp` on epoch, version and release.
+    Rpm,
+    /// apk-tools' `apk_version_compare`.
+    Apk,
+}
+
+impl Scheme {
+    /// The order of the package manager named as the package fact names
+    /// it (`dpkg`, `rpm`, `apk`); Debian's for anything else.
+    pub fn of_manager(manager: &str) -> Scheme {
+        match manager {
+            "rpm" => Scheme::Rpm,
+            "apk" => Scheme::Apk,
+            _ => Scheme::Dpkg,
+        }
+    }
+
+    /// Compare two versions in this order.
+    pub fn compare(self, a: &str, b: &str) -> Ordering {
+        match self {
+            Scheme::Dpkg => compare_versions(a, b),
+            Scheme::Rpm => rpm::compare(a, b),
+            Scheme::Apk => apk::compare(a, b),
+        }
     }
 }
 
@@ -248,7 +288,7 @@ fn compare_part(mut a: &[u8], mut b: &[u8]) -> Ordering {
 }
 
 /// Compare two runs of ASCII digits as numbers; empty is zero.
-fn compare_numbers(a: &[u8], b: &[u8]) -> Ordering {
+pub(crate) fn compare_numbers(a: &[u8], b: &[u8]) -> Ordering {
     let strip = |n: &[u8]| -> usize { n.iter().take_while(|&&c| c == b'0').count() };
     let a = &a[strip(a)..];
     let b = &b[strip(b)..];
@@ -268,6 +308,121 @@ mod tests {
             "asymmetric comparison of {a:?} and {b:?}"
         );
         ordering
+    }
+
+    /// Whether `program` runs here (`program args…` succeeds). A test that
+    /// checks against a real tool skips where the tool is missing, except
+    /// in CI (`.ci/run` installs it), where that is a failure.
+    pub(crate) fn has_tool(program: &str, args: &[&str]) -> bool {
+        let here = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            here || std::env::var_os("CI").is_none(),
+            "{program} is missing on a CI machine"
+        );
+        if !here {
+            eprintln!("no {program} here: the comparison with the real tool does not apply");
+        }
+        here
+    }
+
+    /// Versions whose pairs are compared with the real tools: the cases
+    /// where dpkg, rpm and apk disagree, epochs, releases, `~` and `^`.
+    pub(crate) const TRICKY: &[&str] = &[
+        "0",
+        "1",
+        "1.0",
+        "1.0.0",
+        "1.0.1",
+        "1.01",
+        "1.1",
+        "1.10",
+        "1.9",
+        "10",
+        "2.0",
+        "1.0a",
+        "1.0b",
+        "1.0.a",
+        "1.a",
+        "1.0A",
+        "1.0~rc1",
+        "1.0~rc2",
+        "1.0~",
+        "1.0~~",
+        "1.0~rc1~git1",
+        "1.0^",
+        "1.0^git1",
+        "1.0^git2",
+        "1.0~rc1^git1",
+        "1.0+dfsg",
+        "1.0_1",
+        "1.0_rc1",
+        "1.0_p1",
+        "1.0-1",
+        "1.0-2",
+        "1.0-10",
+        "1.0-1.el9",
+        "1.0-1.el9_3",
+        "1.0-1ubuntu1",
+        "1.0-1~bpo12+1",
+        "1:1.0",
+        "0:1.0",
+        "2:0.1",
+        "1:1.0-1",
+        "9.2p1-2+deb12u3",
+        "9.2p1-2+deb12u10",
+        "8.7p1-38.el9",
+        "8.7p1-34.el9_3.3",
+        "5.14.0-427.el9",
+        "5.14.0-503.el9",
+        "1.1.1k-12.el8_9",
+        "1.1.1k-9.el8_7",
+        "2.36-9+deb12u4",
+        "1.0.0.0",
+        "1.2.3-r4",
+        "1.0-r0",
+    ];
+
+    #[test]
+    fn agrees_with_dpkg_compare_versions() {
+        if !has_tool("dpkg", &["--version"]) {
+            return;
+        }
+        let dpkg = |a: &str, op: &str, b: &str| {
+            std::process::Command::new("dpkg")
+                .args(["--compare-versions", a, op, b])
+                .output()
+                .expect("dpkg runs")
+        };
+        // Only versions dpkg accepts without a warning (`^` and `_` are
+        // not Debian syntax).
+        let valid: Vec<&str> = TRICKY
+            .iter()
+            .copied()
+            .filter(|v| dpkg(v, "eq", v).stderr.is_empty())
+            .collect();
+        assert!(valid.len() > 30, "{valid:?}");
+        let mut checked = 0;
+        for a in &valid {
+            for b in &valid {
+                let truth = if dpkg(a, "lt", b).status.success() {
+                    Ordering::Less
+                } else if dpkg(a, "eq", b).status.success() {
+                    Ordering::Equal
+                } else {
+                    Ordering::Greater
+                };
+                assert_eq!(
+                    compare_versions(a, b),
+                    truth,
+                    "{a} vs {b}, as dpkg --compare-versions says"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 900, "{checked}");
     }
 
     fn constraint(text: &str) -> VersionConstraint {
@@ -348,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn rpm_and_apk_common_cases() {
+    fn debian_order_of_rpm_and_apk_strings() {
         assert_eq!(cmp("1.1.1k-12.el8_9", "1.1.1k-9.el8_7"), Greater);
         assert_eq!(cmp("8.7p1-38.el9", "8.7p1-34.el9_3.3"), Greater);
         assert_eq!(cmp("3.0.7-27.el9", "3.0.7-25.el9"), Greater);

@@ -20,25 +20,41 @@ pub fn verdict(
     output: &ProbeOutput,
 ) -> Result<Verdict, EvalError> {
     let facts = PackageFacts::parse(name, output)?;
+    let scheme = facts.scheme();
     let installed = !facts.installed.is_empty();
-    let actual = if installed {
-        format!("installed {}", facts.versions().join(", "))
-    } else {
-        "absent".to_string()
-    };
+    let actual = actual(&facts);
     let outside: Vec<&Instance> = match constraint {
-        Some(c) => facts.installed.iter().filter(|i| !c.matches(&i.version)).collect(),
+        Some(c) => facts.on_disk().filter(|i| !c.matches_in(scheme, &i.version)).collect(),
         None => Vec::new(),
     };
+    let on_disk = facts.on_disk().count();
     let (pass, expected) = match (want, constraint) {
-        (PackageState::Absent, _) => (!installed, "absent".to_string()),
+        (PackageState::Absent, _) => (facts.absent(), "absent".to_string()),
         (PackageState::Installed, None) => (installed, "installed".to_string()),
         (PackageState::Installed, Some(c)) => (installed && outside.is_empty(), format!("installed, version {c}")),
     };
     let mut v = Verdict::compared(pass, expected, Some(actual));
-    if !installed && want == PackageState::Installed {
-        v.message = Some(format!("package {name} is not installed ({})", facts.manager));
-    } else if want == PackageState::Installed && !outside.is_empty() && facts.installed.len() > 1 {
+    let states = || {
+        let mut states: Vec<&str> = facts.partial.iter().map(|p| p.state.as_str()).collect();
+        states.dedup();
+        states.join(", ")
+    };
+    if want == PackageState::Installed && !installed {
+        v.message = Some(if facts.partial.iter().any(|p| p.has_files()) {
+            format!(
+                "package {name} is not configured (dpkg state {}): an install or upgrade did not finish",
+                states()
+            )
+        } else {
+            format!("package {name} is not installed ({})", facts.manager)
+        });
+    } else if want == PackageState::Absent && !installed && !facts.partial.is_empty() {
+        v.message = Some(if facts.partial.iter().all(|p| !p.has_files()) {
+            format!("package {name} was removed but its configuration files are left (dpkg state config-files); dpkg --purge removes them")
+        } else {
+            format!("package {name} is partly on disk (dpkg state {})", states())
+        });
+    } else if want == PackageState::Installed && !outside.is_empty() && on_disk > 1 {
         let list: Vec<String> = outside
             .iter()
             .map(|i| match &i.arch {
@@ -49,11 +65,31 @@ pub fn verdict(
         v.message = Some(format!(
             "{} of {} installed instances of {name} fail the version constraint: {}",
             outside.len(),
-            facts.installed.len(),
+            on_disk,
             list.join(", ")
         ));
     }
     Ok(v)
+}
+
+/// `installed V1, V2`, then each dpkg instance in another state
+/// (`unpacked 1.2-3`), `; `-separated; `absent` when there is nothing.
+fn actual(facts: &PackageFacts) -> String {
+    let mut parts = Vec::new();
+    if !facts.installed.is_empty() {
+        parts.push(format!("installed {}", facts.versions().join(", ")));
+    }
+    for p in &facts.partial {
+        let part = format!("{} {}", p.state, p.instance.version).trim_end().to_string();
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    if parts.is_empty() {
+        "absent".to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// The package's installed instances.
@@ -159,7 +195,9 @@ mod tests {
         assert_eq!(facts.versions(), ["1.2.4-r2", "1.2.5-r0"]);
         // A name with dashes, and a line that does not start with it.
         let facts = PackageFacts::parse("openssh-server", &ok("manager=apk\nopenssh-server-9.7_p1-r4\nodd\n")).unwrap();
-        assert_eq!(facts.versions(), ["9.7_p1-r4", "odd"]);
+        // In apk's order, a version that does not start with a digit is
+        // earlier than any that does.
+        assert_eq!(facts.versions(), ["odd", "9.7_p1-r4"]);
     }
 
     #[test]
@@ -196,7 +234,10 @@ mod tests {
         let v = check("libssl3", PackageState::Absent, None, DPKG_ONE_REMOVED);
         assert_eq!(
             (v.status, v.actual.as_deref()),
-            (RuleStatus::Fail, Some("installed 3.0.15-1~deb12u1"))
+            (
+                RuleStatus::Fail,
+                Some("installed 3.0.15-1~deb12u1; config-files 3.0.11-1~deb12u2")
+            )
         );
     }
 
@@ -267,6 +308,99 @@ mod tests {
         let text = "manager=dpkg\namd64\tinstall ok installed\t1.0\ni386\tinstall ok installed\t1.0\n";
         let v = check("p", PackageState::Installed, None, text);
         assert_eq!(v.actual.as_deref(), Some("installed 1.0"));
+    }
+
+    fn dpkg_line(state: &str) -> String {
+        format!("manager=dpkg\namd64\t{state}\t1.2-3\n")
+    }
+
+    #[test]
+    fn dpkg_states_as_they_are() {
+        use RuleStatus::{Fail, Pass};
+        // (Status field, actual, `installed` verdict, `absent` verdict)
+        let cases = [
+            ("install ok installed", "installed 1.2-3", Pass, Fail),
+            ("hold ok installed", "installed 1.2-3", Pass, Fail),
+            ("install ok triggers-pending", "installed 1.2-3", Pass, Fail),
+            ("install ok triggers-awaited", "installed 1.2-3", Pass, Fail),
+            ("install ok unpacked", "unpacked 1.2-3", Fail, Fail),
+            ("install ok half-configured", "half-configured 1.2-3", Fail, Fail),
+            ("install reinstreq half-installed", "half-installed 1.2-3", Fail, Fail),
+            ("deinstall ok config-files", "config-files 1.2-3", Fail, Fail),
+            ("install ok not-installed", "absent", Fail, Pass),
+            ("unknown ok not-installed", "absent", Fail, Pass),
+            ("install ok some-future-state", "some-future-state 1.2-3", Fail, Fail),
+        ];
+        for (status, actual, installed, absent) in cases {
+            let text = dpkg_line(status);
+            let v = check("p", PackageState::Installed, None, &text);
+            assert_eq!((v.status, v.actual.as_deref()), (installed, Some(actual)), "{status}");
+            let v = check("p", PackageState::Absent, None, &text);
+            assert_eq!((v.status, v.actual.as_deref()), (absent, Some(actual)), "{status}");
+        }
+        let v = check("p", PackageState::Installed, None, &dpkg_line("install ok unpacked"));
+        assert_eq!(
+            v.message.as_deref(),
+            Some("package p is not configured (dpkg state unpacked): an install or upgrade did not finish")
+        );
+        let v = check(
+            "p",
+            PackageState::Absent,
+            None,
+            &dpkg_line("install ok half-configured"),
+        );
+        assert_eq!(
+            v.message.as_deref(),
+            Some("package p is partly on disk (dpkg state half-configured)")
+        );
+        let v = check("p", PackageState::Absent, None, &dpkg_line("deinstall ok config-files"));
+        assert!(v.message.unwrap().contains("dpkg --purge"));
+        let v = check(
+            "p",
+            PackageState::Installed,
+            None,
+            &dpkg_line("deinstall ok config-files"),
+        );
+        assert_eq!(v.message.as_deref(), Some("package p is not installed (dpkg)"));
+    }
+
+    #[test]
+    fn a_half_installed_old_instance_fails_the_version_constraint() {
+        // The i386 upgrade stopped half way: its old files are on disk.
+        let text = "manager=dpkg\namd64\tinstall ok installed\t3.0.15-1\ni386\tinstall ok unpacked\t3.0.11-1\n";
+        let v = check("libssl3", PackageState::Installed, Some(">= 3.0.15"), text);
+        assert_eq!(v.status, RuleStatus::Fail);
+        assert_eq!(v.actual.as_deref(), Some("installed 3.0.15-1; unpacked 3.0.11-1"));
+        assert!(v.message.unwrap().contains("3.0.11-1 (i386)"));
+        // Left conffiles have no version that runs.
+        let v = check("libssl3", PackageState::Installed, Some(">= 3.0.15"), DPKG_ONE_REMOVED);
+        assert_eq!(v.status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn constraints_use_the_managers_order() {
+        // rpm: `1.0.a` is older than `1.0.1` (dpkg says newer); `^` is a
+        // post-release snapshot before the next version.
+        let rpm = |v: &str| format!("manager=rpm\nx86_64\t(none):{v}\n");
+        let at_least = |text: &str, c: &str| check("p", PackageState::Installed, Some(c), text).status;
+        assert_eq!(at_least(&rpm("1.0.a-1.el9"), ">= 1.0.1"), RuleStatus::Fail);
+        assert_eq!(at_least(&rpm("1.0^git1-1.el9"), ">= 1.0.1"), RuleStatus::Fail);
+        assert_eq!(at_least(&rpm("1.0^git1-1.el9"), ">= 1.0"), RuleStatus::Pass);
+        // The same strings in Debian's order, for contrast.
+        assert_eq!(
+            at_least("manager=dpkg\namd64\tinstall ok installed\t1.0.a-1\n", ">= 1.0.1"),
+            RuleStatus::Pass
+        );
+        // apk: `_rc1` is before the release, `_p1` after it.
+        let apk = |v: &str| format!("manager=apk\np-{v}\n");
+        assert_eq!(at_least(&apk("1.0_rc1-r0"), ">= 1.0"), RuleStatus::Fail);
+        assert_eq!(at_least(&apk("1.0_p1-r0"), ">= 1.0"), RuleStatus::Pass);
+        assert_eq!(
+            PackageFacts::parse("p", &ok("manager=apk\np-1.0-r0\np-1.0_rc1-r0\n"))
+                .unwrap()
+                .versions(),
+            ["1.0_rc1-r0", "1.0-r0"]
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod history_ssh;
 mod html_report;
 mod include_ssh;
 mod login_noise_ssh;
+mod package_states;
 mod races_ssh;
 mod report_schema;
 mod robustness;

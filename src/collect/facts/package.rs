@@ -1,33 +1,52 @@
-//! A package's installed instances: what the collection script's `p_pkg`
-//! reports, taken apart (the verdict on it is in `evaluate/package.rs`).
+//! A package's instances: what the collection script's `p_pkg` reports,
+//! taken apart (the verdict on it is in `evaluate/package.rs`).
 //!
-//! A package name can have several installed instances: rpm keeps several
-//! versions of `kernel` (or an `x86_64` and an `i686` build), dpkg keeps
-//! multiarch instances (`libssl3:amd64` and `libssl3:i386`). Every instance
-//! counts:
+//! A package name can have several instances: rpm keeps several versions
+//! of `kernel` (or an `x86_64` and an `i686` build), dpkg keeps multiarch
+//! instances (`libssl3:amd64` and `libssl3:i386`). Every instance counts:
 //!
 //! * `state: installed` passes when at least one instance is installed;
-//!   `state: absent` when none is.
-//! * A `version` constraint must hold for **every** installed instance: an
-//!   old, vulnerable instance left installed next to a new one is drift.
-//! * `actual` lists the installed versions, sorted (Debian ordering) and
-//!   without repeats: `installed 5.14.0-362.el9, 5.14.0-427.el9`.
+//!   `state: absent` when nothing of the package is on disk.
+//! * A `version` constraint must hold for **every** instance whose files
+//!   are on disk: an old, vulnerable instance left next to a new one is
+//!   drift.
+//! * `actual` lists the installed versions, sorted (the manager's order)
+//!   and without repeats: `installed 5.14.0-362.el9, 5.14.0-427.el9`, then
+//!   dpkg instances in other states: `unpacked 1.2-3`.
+//!
+//! dpkg states, as `dpkg-query -W -f '${db:Status-Abbrev}'` shows them:
+//!
+//! * `installed` (`ii`, `hi`), `triggers-pending` (`it`) and
+//!   `triggers-awaited` (`iW`) are installed: the package was configured,
+//!   and dpkg's own dependency check accepts these three states.
+//! * `unpacked` (`iU`), `half-configured` (`iF`) and `half-installed`
+//!   (`iH`) are on disk but not configured (an interrupted or failed
+//!   install or upgrade): neither `installed` nor `absent` passes.
+//! * `config-files` (`rc`: removed, its conffiles left in `/etc`) is not
+//!   installed, and not absent either: conffiles such as `/etc/cron.d`
+//!   entries, PAM or sudoers snippets still act. `absent` passes after
+//!   `dpkg --purge` (or `apt-get purge`).
+//! * `not-installed` (`un`, `in`), or no record at all, is absent.
+//! * Any other state word (a future dpkg's) counts as on disk and not
+//!   configured, so it passes neither.
 //!
 //! The script's answer is `manager=dpkg|rpm|apk|none` on the first line,
 //! then the package manager's own lines, one per instance:
 //!
 //! * dpkg: `dpkg-query -W -f='${Architecture}\t${Status}\t${Version}\n'`,
-//!   every instance dpkg knows, installed or not (`deinstall ok
-//!   config-files` is a removed one);
+//!   every instance dpkg knows, whatever its state;
 //! * rpm: `rpm -q --qf '%{ARCH}\t%{EPOCH}:%{VERSION}-%{RELEASE}\n'`, only
 //!   when rpm says the package is installed (its "is not installed" line is
 //!   not passed on); an epoch of `(none)` is dropped;
 //! * apk: `apk info -e -v`, `NAME-VERSION`, only when installed.
+//!
+//! Versions are ordered as the manager that answered orders them
+//! ([`Scheme::of_manager`]).
 
 use super::{Budget, FactKind};
 use crate::collect::ProbeOutput;
 use crate::shell::{quote, QuoteError};
-use crate::version::compare_versions;
+use crate::version::Scheme;
 
 /// Whether a package is installed, and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -83,6 +102,37 @@ pub struct Instance {
     pub arch: Option<String>,
 }
 
+/// A dpkg instance that is not installed but not absent either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partial {
+    /// dpkg's state word: `unpacked`, `half-configured`, `half-installed`,
+    /// `config-files`, or one this module does not know.
+    pub state: String,
+    pub instance: Instance,
+}
+
+impl Partial {
+    /// Whether the package's own files (not only conffiles) are on disk.
+    pub fn has_files(&self) -> bool {
+        self.state != "config-files"
+    }
+}
+
+/// What a dpkg state word means for a rule; see the module documentation.
+enum DpkgState {
+    Installed,
+    Partial,
+    Absent,
+}
+
+fn dpkg_state(word: &str) -> DpkgState {
+    match word {
+        "installed" | "triggers-pending" | "triggers-awaited" => DpkgState::Installed,
+        "not-installed" => DpkgState::Absent,
+        _ => DpkgState::Partial,
+    }
+}
+
 /// What the host said about one package name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageFacts {
@@ -90,6 +140,9 @@ pub struct PackageFacts {
     pub manager: String,
     /// The installed instances, in the manager's order.
     pub installed: Vec<Instance>,
+    /// dpkg instances that are neither installed nor absent, in dpkg's
+    /// order.
+    pub partial: Vec<Partial>,
 }
 
 impl PackageFacts {
@@ -113,19 +166,31 @@ impl PackageFacts {
                 .map(String::from),
         };
         let lines = lines.filter(|l| !l.trim().is_empty());
+        let mut partial = Vec::new();
         let installed: Vec<Instance> = match manager {
-            "dpkg" => lines
-                .filter_map(|l| {
+            "dpkg" => {
+                let mut installed = Vec::new();
+                for l in lines {
                     let mut fields = l.split('\t');
-                    let (arch, status, version) = (fields.next()?, fields.next()?, fields.next()?);
-                    // "install ok installed", "hold ok installed"; anything
-                    // else (config-files, half-installed…) is not installed.
-                    status
-                        .trim()
-                        .ends_with(" installed")
-                        .then(|| instance(version, Some(arch)))
-                })
-                .collect(),
+                    let (Some(arch), Some(status), Some(version)) = (fields.next(), fields.next(), fields.next())
+                    else {
+                        continue;
+                    };
+                    // `WANT ERROR STATE`: "install ok installed",
+                    // "install reinstreq half-installed"; the state is
+                    // what is on disk.
+                    let state = status.split_whitespace().last().unwrap_or("");
+                    match dpkg_state(state) {
+                        DpkgState::Installed => installed.push(instance(version, Some(arch))),
+                        DpkgState::Absent => {}
+                        DpkgState::Partial => partial.push(Partial {
+                            state: state.chars().take(64).collect(),
+                            instance: instance(version, Some(arch)),
+                        }),
+                    }
+                }
+                installed
+            }
             "rpm" => lines
                 .filter_map(|l| {
                     let (arch, version) = l.split_once('\t')?;
@@ -148,15 +213,36 @@ impl PackageFacts {
         Ok(PackageFacts {
             manager: manager.to_string(),
             installed,
+            partial,
         })
     }
 
-    /// The installed versions, sorted by Debian ordering, without repeats.
+    /// The version order of the manager that answered.
+    pub fn scheme(&self) -> Scheme {
+        Scheme::of_manager(&self.manager)
+    }
+
+    /// The installed versions, sorted in the manager's order, without
+    /// repeats.
     pub fn versions(&self) -> Vec<&str> {
+        let scheme = self.scheme();
         let mut versions: Vec<&str> = self.installed.iter().map(|i| i.version.as_str()).collect();
-        versions.sort_by(|a, b| compare_versions(a, b).then_with(|| a.cmp(b)));
+        versions.sort_by(|a, b| scheme.compare(a, b).then_with(|| a.cmp(b)));
         versions.dedup();
         versions
+    }
+
+    /// Every instance whose files are on disk: the installed ones and the
+    /// half-done dpkg ones (not `config-files`).
+    pub fn on_disk(&self) -> impl Iterator<Item = &Instance> {
+        self.installed
+            .iter()
+            .chain(self.partial.iter().filter(|p| p.has_files()).map(|p| &p.instance))
+    }
+
+    /// Whether nothing of the package is on disk.
+    pub fn absent(&self) -> bool {
+        self.installed.is_empty() && self.partial.is_empty()
     }
 }
 
@@ -259,7 +345,109 @@ mod tests {
             Some("installed 3.0.11-1~deb12u2, 3.0.15-1~deb12u1")
         );
         assert_eq!(libssl3_at_least(">= 3.0.11").status, RuleStatus::Pass);
+        // Removed with its conffiles left (dpkg says `rc`): not absent.
         let v = crate::evaluate::package::verdict("gone", PackageState::Absent, None, &out[1]).unwrap();
-        assert_eq!(v.status, RuleStatus::Pass);
+        assert_eq!(
+            (v.status, v.actual.as_deref()),
+            (RuleStatus::Fail, Some("config-files 1.0-1"))
+        );
+    }
+
+    /// What a private dpkg database says of `package`, as dpkg-query
+    /// prints it: `(db:Status-Abbrev, db:Status-Status)`, or `None` when
+    /// dpkg-query knows no such package.
+    fn dpkg_query_status(admin: &std::path::Path, package: &str) -> Option<(String, String)> {
+        let out = Command::new("dpkg-query")
+            .env("DPKG_ADMINDIR", admin)
+            .args(["-W", "-f=${db:Status-Abbrev}\t${db:Status-Status}", "--", package])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (abbrev, state) = text.split_once('\t')?;
+        Some((abbrev.trim_end().to_string(), state.to_string()))
+    }
+
+    #[test]
+    fn every_dpkg_state_judged_as_dpkg_query_reports_it() {
+        if !has_dpkg_query() {
+            return;
+        }
+        // A package in each state dpkg has, in a database of its own.
+        let admin = tempfile::tempdir().unwrap();
+        let states = [
+            "install ok installed",
+            "hold ok installed",
+            "install ok triggers-pending",
+            "install ok triggers-awaited",
+            "install ok unpacked",
+            "install ok half-configured",
+            "install ok half-installed",
+            "install reinstreq half-installed",
+            "deinstall ok config-files",
+            "install ok not-installed",
+            "purge ok not-installed",
+        ];
+        let name = |status: &str| format!("p-{}", status.replace(' ', "-"));
+        let status: String = states
+            .iter()
+            .map(|status| {
+                // dpkg insists on the trigger fields its trigger states need.
+                let triggers = match *status {
+                    "install ok triggers-pending" => "Triggers-Pending: some-trigger\n",
+                    "install ok triggers-awaited" => "Triggers-Awaited: p-install-ok-triggers-pending\n",
+                    _ => "",
+                };
+                format!(
+                    "Package: {}\nStatus: {status}\nPriority: optional\nSection: misc\n\
+                     Installed-Size: 1\nMaintainer: Nobody <nobody@example.org>\nArchitecture: amd64\n\
+                     Version: 1.2-3\n{triggers}Description: test\n\n",
+                    name(status)
+                )
+            })
+            .collect();
+        std::fs::write(admin.path().join("status"), status).unwrap();
+        std::fs::write(admin.path().join("available"), "").unwrap();
+        std::fs::create_dir(admin.path().join("info")).unwrap();
+        std::fs::create_dir(admin.path().join("updates")).unwrap();
+        let mut names: Vec<String> = states.iter().map(|s| name(s)).collect();
+        names.push("rectify-no-such-package".into());
+        let probes: Vec<Probe> = names.iter().map(|n| Package { name: n.clone() }.into()).collect();
+        let out = run_locally_with(&probes, &[("DPKG_ADMINDIR", admin.path())]);
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, output) in names.iter().zip(&out) {
+            let truth = dpkg_query_status(admin.path(), name);
+            let verdict = |want| crate::evaluate::package::verdict(name, want, None, output).unwrap();
+            let (installed, absent) = (verdict(PackageState::Installed), verdict(PackageState::Absent));
+            // dpkg-query's state letter (second of the abbreviation):
+            // configured (i, t, W), not installed (n), or in between.
+            let letter = truth
+                .as_ref()
+                .and_then(|(abbrev, _)| abbrev.chars().nth(1))
+                .unwrap_or('n');
+            seen.insert(letter);
+            let (want_installed, want_absent) = match letter {
+                'i' | 't' | 'W' => (RuleStatus::Pass, RuleStatus::Fail),
+                'n' => (RuleStatus::Fail, RuleStatus::Pass),
+                _ => (RuleStatus::Fail, RuleStatus::Fail),
+            };
+            assert_eq!(
+                (installed.status, absent.status),
+                (want_installed, want_absent),
+                "{name}: {truth:?}"
+            );
+            // `actual` names the state dpkg-query names.
+            let want_actual = match (letter, &truth) {
+                ('n', _) | (_, None) => "absent".to_string(),
+                ('i' | 't' | 'W', _) => "installed 1.2-3".to_string(),
+                (_, Some((_, state))) => format!("{state} 1.2-3"),
+            };
+            assert_eq!(
+                installed.actual.as_deref(),
+                Some(want_actual.as_str()),
+                "{name}: {truth:?}"
+            );
+        }
+        // dpkg-query really reported every state letter.
+        assert_eq!(seen.into_iter().collect::<String>(), "FHUWcint");
     }
 }
