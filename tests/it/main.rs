@@ -15,6 +15,7 @@ mod faults_ssh;
 mod history_ssh;
 mod html_report;
 mod include_ssh;
+mod interrupts_ssh;
 mod login_noise_ssh;
 mod races_ssh;
 mod report_schema;
