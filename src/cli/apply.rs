@@ -140,32 +140,40 @@ pub async fn exec(args: ApplyArgs) -> Result<u8, Error> {
     Ok(args.output.exit_code(&outcome.report))
 }
 
-/// Runs plans one after another with a progress bar. The first Ctrl-C lets
-/// hosts in flight finish or roll back and starts nothing new; a second one
+/// Runs plans one after another with a progress bar. The first Ctrl-C (or
+/// SIGTERM, SIGHUP) lets hosts in flight finish or roll back and starts
+/// nothing new; a second one
 /// exits at once (the dead-man timer, if armed, still protects the hosts).
 pub async fn run_with_progress(plans: Vec<(ApplyPlan, String)>, conn: &ConnectionArgs) -> (Vec<ApplyOutcome>, bool) {
     let total: usize = plans.iter().map(|(p, _)| p.work.len()).sum();
     let bar = progress::bar(total, !conn.no_progress && !conn.quiet);
     let cancel = Cancel::default();
-    let watcher = match signal(SignalKind::interrupt()) {
-        Ok(mut interrupt) => {
+    // SIGTERM (systemd stop, `timeout`, `kill`) and SIGHUP (a closed
+    // terminal) are handled as Ctrl-C: the run stops starting hosts, rolls
+    // back the ones in flight, reports, and exits 130.
+    let signals = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()]
+        .into_iter()
+        .map(signal)
+        .collect::<Result<Vec<_>, _>>();
+    let watcher = match signals {
+        Ok(mut signals) => {
             let cancel = cancel.clone();
             let watcher_bar = bar.clone();
             Some(tokio::spawn(async move {
-                interrupt.recv().await;
+                any_signal(&mut signals).await;
                 cancel.cancel();
                 watcher_bar.suspend(|| {
                     eprintln!(
                         "interrupted: finishing or rolling back the hosts in flight; Ctrl-C again to quit at once"
                     )
                 });
-                interrupt.recv().await;
+                any_signal(&mut signals).await;
                 eprintln!("interrupted twice: quitting; armed dead-man timers will restore their hosts");
                 std::process::exit(exit::INTERRUPTED as i32);
             }))
         }
         Err(e) => {
-            eprintln!("warning: cannot install the SIGINT handler: {e}");
+            eprintln!("warning: cannot install the SIGINT, SIGTERM and SIGHUP handlers: {e}");
             None
         }
     };
@@ -179,6 +187,18 @@ pub async fn run_with_progress(plans: Vec<(ApplyPlan, String)>, conn: &Connectio
         watcher.abort();
     }
     (outcomes, cancel.is_cancelled())
+}
+
+/// Waits for the first of `signals` (SIGINT, SIGTERM, SIGHUP) to arrive.
+async fn any_signal(signals: &mut [tokio::signal::unix::Signal]) {
+    let [int, term, hup] = signals else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
 }
 
 #[derive(Debug, Args)]

@@ -59,9 +59,12 @@ pub fn describe_unfinished(run: &UnfinishedRun) -> String {
     for (host, status, at) in &run.hosts {
         if status == "started" {
             text.push_str(&format!(
-                "  {host}: in flight since {at}, outcome unknown here: confirmed, or restored by its dead-man timer \
-                 (the host's {}/decided/by says which)\n",
-                crate::apply::remote::backup_dir(&run.run_id)
+                "  {host}: in flight since {at}, outcome unknown here; on the host, {bk}: \
+                 no backup directory means it was cut off before changing anything (the next apply takes \
+                 over its lock); decided/by names who settled it (controller, timer — only if a confirm \
+                 timeout was set — or abandoned: nothing was started); a backup without decided/ was \
+                 never settled: `sh {bk}/restore.sh` there undoes what it started and frees its lock\n",
+                bk = crate::apply::remote::backup_dir(&run.run_id),
             ));
         } else {
             text.push_str(&format!("  {host}: {status} at {at}\n"));

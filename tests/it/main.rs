@@ -16,6 +16,7 @@ mod fix_only;
 mod history_ssh;
 mod html_report;
 mod include_ssh;
+mod interrupts_ssh;
 mod login_noise_ssh;
 mod package_states;
 mod races_ssh;

@@ -19,8 +19,12 @@
 //!   dead-man timer. Exactly one of them wins; the others stand down;
 //! * `committed`, `restored` or `restore-failed` — how it was settled.
 //!
-//! A per-host lock, the directory `/run/rectify.lock` holding the run id,
-//! keeps two transactions from interleaving on one host.
+//! A per-host lock, the directory `/run/rectify.lock` holding the run id
+//! (`run`), the change script's pid and start time (`pid`) and the names of
+//! its candidates (`candidates`), keeps two transactions from interleaving
+//! on one host. A later run takes over a lock whose holder is gone if that
+//! run changed nothing (prelude's `stale`); the dead-man timer kills the
+//! holder's process group before it restores.
 
 mod change;
 mod prelude;

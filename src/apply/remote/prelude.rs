@@ -40,7 +40,32 @@ fresh() {
 }
 "#;
 
-const FUNCTIONS: &str = r#"say() { r_line=$1; shift; for r_a in "$@"; do r_line=$r_line:$r_a; done; printf 'RECTIFY:%s:%s\n' "$N" "$r_line"; }
+const FUNCTIONS: &str = r#"started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+alive() { [ -n "$1" ] && [ -n "$2" ] && [ "$(started "$1")" = "$2" ]; }
+stale() {
+  # Takes over a lock whose holder is gone (killed, or its controller
+  # was), when that run changed nothing: it was cut off before starting
+  # an operation (no backup, or one with no N.done) and no dead-man timer
+  # of it is alive; or it was settled. Its candidates go with it. A lock
+  # without a holder recorded (being taken right now) is never stale.
+  s_run=$(cat "$LOCK/run" 2>/dev/null)
+  case $s_run in ''|*[!A-Za-z0-9-]*) return 1 ;; esac
+  s_h=$(cat "$LOCK/pid" 2>/dev/null) || return 1
+  case ${s_h#* } in ''|*[!0-9]*) return 1 ;; esac
+  alive "${s_h% *}" "${s_h#* }" && return 1
+  s_bk=${BK%/*}/$s_run
+  if [ -d "$s_bk" ] && [ ! -e "$s_bk/committed" ] && [ ! -e "$s_bk/restored" ] && [ ! -e "$s_bk/restore-failed" ]; then
+    for s_f in "$s_bk"/*.done; do [ -e "$s_f" ] && return 1; done
+    if [ -r "$s_bk/deadman.pid" ] && kill -0 "$(cat "$s_bk/deadman.pid")" 2>/dev/null; then return 1; fi
+    mkdir "$s_bk/decided" 2>/dev/null && echo abandoned > "$s_bk/decided/by"
+  fi
+  # Only one taker wins the rename.
+  mv -T -- "$LOCK" "$LOCK.stale.$RUN" 2>/dev/null || return 1
+  if [ -f "$LOCK.stale.$RUN/candidates" ]; then xargs -0 rm -f -- < "$LOCK.stale.$RUN/candidates"; fi
+  rm -rf -- "$LOCK.stale.$RUN"
+  say stale "$s_run"
+}
+say() { r_line=$1; shift; for r_a in "$@"; do r_line=$r_line:$r_a; done; printf 'RECTIFY:%s:%s\n' "$N" "$r_line"; }
 ok() { say ok "$1"; }
 fail() { say fail "$1" "$2"; exit 1; }
 oneline() { printf '%s' "$1" | tr '\n' ' ' | head -c 300; }
@@ -48,8 +73,14 @@ unlock() { if [ "$(cat "$LOCK/run" 2>/dev/null)" = "$RUN" ]; then rm -rf -- "$LO
 abort() { candidates; unlock; fail "$1" "$2"; }
 stop() { candidates; fail "$1" "$2"; }
 lock() {
-  if mkdir -m 0700 "$LOCK" 2>/dev/null; then printf '%s\n' "$RUN" > "$LOCK/run"
-  else say busy "$(cat "$LOCK/run" 2>/dev/null || echo unknown)"; exit 1; fi
+  # The lock names its run and its holder: this script's pid and start
+  # time (a reused pid is another process), so a later run can tell a
+  # lock whose holder is gone.
+  if ! mkdir -m 0700 "$LOCK" 2>/dev/null; then
+    { stale && mkdir -m 0700 "$LOCK" 2>/dev/null; } || { say busy "$(cat "$LOCK/run" 2>/dev/null || echo unknown)"; exit 1; }
+  fi
+  printf '%s\n' "$RUN" > "$LOCK/run"
+  printf '%s %s\n' "$$" "$(started $$)" > "$LOCK/pid"
   ok locked
 }
 trusted() {
@@ -83,6 +114,8 @@ upload() {
   # these. Its name is left in $cand, its device:inode in $ino.
   fresh "$2" || abort "upload$1" "cannot create a file next to $3"
   cand=$fresh
+  # Noted in the lock, for whoever takes over a lock this run leaves.
+  printf '%s\0' "$cand" >> "$LOCK/candidates"
   base64 -d >&8 || abort "upload$1" "cannot write next to $3"
   if [ -n "$5" ]; then chown -- "$5" "/proc/$$/fd/8" || abort "upload$1" "chown of the new $3 failed"; fi
   chmod -- "$4" "/proc/$$/fd/8" || abort "upload$1" "chmod of the new $3 failed"
@@ -155,7 +188,7 @@ command_op() {
   ok "$1"
 }
 kill_timer() {
-  if [ -r "$BK/deadman.pid" ]; then p=$(cat "$BK/deadman.pid"); kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null; fi
+  if [ -r "$BK/deadman.pid" ]; then p=$(cat "$BK/deadman.pid"); kill -s TERM -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null; fi
 }
 decide() {
   # Whoever creates decided/ first settles the run; the others stand down.

@@ -27,9 +27,35 @@ pub(super) fn deadman(run_id: &str, seconds: u64) -> Result<String, QuoteError> 
 sleep {seconds}
 mkdir \"$BK/decided\" 2>/dev/null || exit 0
 echo timer > \"$BK/decided/by\"
-sh \"$BK/restore.sh\" > \"$BK/restore.log\" 2>&1
+{stop}sh \"$BK/restore.sh\" > \"$BK/restore.log\" 2>&1
 ",
-        bk = quote(&backup_dir(run_id))?
+        bk = quote(&backup_dir(run_id))?,
+        stop = stop_change(run_id)?
+    ))
+}
+
+/// Before the timer restores, the change script must not run on: a step
+/// still running (a slow command) would finish after the restore and leave
+/// the host half old, half new. The lock names the script's pid and start
+/// time; its process group (the SSH session's command: the login shell,
+/// `sudo`, the script and what it started) is killed, then the timer waits
+/// for it to be gone. `kill -s KILL -- -PGID`, because dash's
+/// `kill -KILL --` takes `--` for a pid. The timer runs in a session of its
+/// own (`setsid`); without `setsid` it shares the group, and only the
+/// script itself is killed. What a step starts in a new session or group
+/// is not reached.
+fn stop_change(run_id: &str) -> Result<String, QuoteError> {
+    Ok(format!(
+        r#"st() {{ sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f"$2"; }}
+if [ "$(cat {lock}/run 2>/dev/null)" = {run} ] && h=$(cat {lock}/pid 2>/dev/null) && p=${{h% *}} && [ -n "${{h#* }}" ] && [ "$(st "$p" 20)" = "${{h#* }}" ]; then
+  g=$(st "$p" 3)
+  if [ -n "$g" ] && [ "$g" != "$(st $$ 3)" ]; then kill -s KILL -- "-$g" 2>/dev/null; else kill -s KILL "$p" 2>/dev/null; fi
+  i=0
+  while [ "$(st "$p" 20)" = "${{h#* }}" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done
+fi
+"#,
+        lock = quote(LOCK_DIR)?,
+        run = quote(run_id)?
     ))
 }
 
