@@ -193,16 +193,7 @@ fn resolve_reading<S: Source + ?Sized>(
     key: &str,
 ) -> (Result<Effective, IncludeError<S::Error>>, Vec<String>) {
     let key = key.trim();
-    let mut walk = Walk {
-        source,
-        key,
-        lines: 0,
-        bytes: 0,
-        read: Vec::new(),
-        chain: Vec::new(),
-        blocks: Vec::new(),
-        found: Vec::new(),
-    };
+    let mut walk = Walk::new(source, key);
     if key.is_empty() {
         return (Ok(Effective::default()), walk.read);
     }
@@ -322,16 +313,7 @@ pub fn resolve_for<S: Source + ?Sized>(
     conn: &Connection,
 ) -> Result<Option<Located>, IncludeError<S::Error>> {
     let key = key.trim();
-    let mut walk = Walk {
-        source,
-        key,
-        lines: 0,
-        bytes: 0,
-        read: Vec::new(),
-        chain: Vec::new(),
-        blocks: Vec::new(),
-        found: Vec::new(),
-    };
+    let mut walk = Walk::new(source, key);
     if key.is_empty() {
         return Ok(None);
     }
@@ -379,7 +361,21 @@ struct Walk<'a, S: Source + ?Sized> {
     found: Vec<(Option<usize>, Located)>,
 }
 
-impl<S: Source + ?Sized> Walk<'_, S> {
+impl<'a, S: Source + ?Sized> Walk<'a, S> {
+    /// A walk for `key` that has read nothing yet.
+    fn new(source: &'a S, key: &'a str) -> Self {
+        Walk {
+            source,
+            key,
+            lines: 0,
+            bytes: 0,
+            read: Vec::new(),
+            chain: Vec::new(),
+            blocks: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
     /// Reads `file`, whose lines start in block `context` (that of the
     /// `Include` line that named it).
     fn file(&mut self, file: &str, depth: usize, context: Option<usize>) -> Result<(), IncludeError<S::Error>> {
