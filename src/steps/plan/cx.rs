@@ -371,29 +371,27 @@ pub fn set_meta(w: &mut Work, meta: &Meta) -> Option<String> {
             w.mode = mode;
         }
     }
-    let current_owner = w.owner.clone();
-    if let Some(owner) = &meta.owner {
-        let same = match &current_owner {
-            Some(o) => o == owner,
-            None => !new_file && (w.before.owner == *owner || w.before.uid.to_string() == *owner),
-        };
-        if !same {
-            let was = current_owner.unwrap_or_else(|| w.before.owner.clone());
-            text.push_str(&format!("owner {} → {owner}\n", if new_file { "(new)" } else { &was }));
-            w.owner = Some(owner.clone());
-        }
+    let (before_owner, before_uid) = (w.before.owner.clone(), w.before.uid);
+    if let Some(line) = set_ident(
+        "owner",
+        &mut w.owner,
+        meta.owner.as_deref(),
+        new_file,
+        &before_owner,
+        before_uid,
+    ) {
+        text.push_str(&line);
     }
-    let current_group = w.group.clone();
-    if let Some(group) = &meta.group {
-        let same = match &current_group {
-            Some(g) => g == group,
-            None => !new_file && (w.before.group == *group || w.before.gid.to_string() == *group),
-        };
-        if !same {
-            let was = current_group.unwrap_or_else(|| w.before.group.clone());
-            text.push_str(&format!("group {} → {group}\n", if new_file { "(new)" } else { &was }));
-            w.group = Some(group.clone());
-        }
+    let (before_group, before_gid) = (w.before.group.clone(), w.before.gid);
+    if let Some(line) = set_ident(
+        "group",
+        &mut w.group,
+        meta.group.as_deref(),
+        new_file,
+        &before_group,
+        before_gid,
+    ) {
+        text.push_str(&line);
     }
     if text.is_empty() {
         None
@@ -410,4 +408,27 @@ pub fn shown(hidden: bool, redactor: &Redactor, diff: impl FnOnce() -> String) -
     } else {
         redactor.redact(&diff())
     }
+}
+
+/// Sets a wanted owner or group (`what`) unless the file already has it,
+/// by name or number; returns the line describing the change.
+fn set_ident(
+    what: &str,
+    current: &mut Option<String>,
+    wanted: Option<&str>,
+    new_file: bool,
+    before_name: &str,
+    before_id: u32,
+) -> Option<String> {
+    let wanted = wanted?;
+    let same = match current.as_deref() {
+        Some(c) => c == wanted,
+        None => !new_file && (before_name == wanted || before_id.to_string() == wanted),
+    };
+    if same {
+        return None;
+    }
+    let was = current.clone().unwrap_or_else(|| before_name.to_string());
+    *current = Some(wanted.to_string());
+    Some(format!("{what} {} → {wanted}\n", if new_file { "(new)" } else { &was }))
 }
