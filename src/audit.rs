@@ -63,6 +63,7 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
     RunReport {
         run_id,
         kind: RunKind::Audit,
+        check: false,
         started,
         finished: Utc::now(),
         summary: RunReport::summarize(&hosts),

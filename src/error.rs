@@ -34,6 +34,9 @@ pub enum Error {
     Unwritable { path: String, source: std::io::Error },
     #[error(transparent)]
     State(#[from] StateError),
+    /// A run name (`rectify show NAME`) that names no run, or several.
+    #[error(transparent)]
+    Lookup(#[from] crate::state::LookupError),
     #[error("another run holds the lock {0}; not starting")]
     Locked(String),
     #[error("stdout was closed by its reader")]
@@ -44,7 +47,7 @@ impl Error {
     /// The process exit code this error ends the command with.
     pub fn code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Usage(_) | Error::Unwritable { .. } => exit::BAD_INPUT,
+            Error::Config(_) | Error::Usage(_) | Error::Unwritable { .. } | Error::Lookup(_) => exit::BAD_INPUT,
             Error::Write { .. } | Error::State(_) => 1,
             Error::Locked(_) => exit::UNREACHABLE,
             Error::BrokenPipe => exit::BROKEN_PIPE,

@@ -178,6 +178,7 @@ pub async fn run(
     let report = RunReport {
         run_id: context.run_id.clone(),
         kind: plan.kind,
+        check: plan.check,
         started,
         finished: Utc::now(),
         summary: RunReport::summarize(&hosts),

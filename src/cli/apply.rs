@@ -250,6 +250,7 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
     };
     let report = crate::report::fix_report(
         fix_id,
+        args.change.check,
         &before,
         &after,
         &outcomes.iter().map(|o| &o.report).collect::<Vec<_>>(),

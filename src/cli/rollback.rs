@@ -15,7 +15,7 @@ use crate::run_id::new_run_id;
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The apply run to undo, as `rectify runs` lists it.
+    /// The apply run to undo: its id as `rectify runs` lists it, a unique prefix of it, or `last-apply`.
     pub run_id: String,
 
     #[command(flatten)]

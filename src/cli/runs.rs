@@ -1,4 +1,4 @@
-//! `rectify runs [--limit N]`: the run history, newest first.
+//! `rectify runs [-n N]`: the run history, newest first.
 
 use clap::Args;
 
@@ -8,12 +8,24 @@ use crate::state::UnfinishedRun;
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// How many runs to list.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub limit: usize,
+    #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
+    pub count: usize,
+
+    /// The old name of `--count`: `--limit` selects hosts everywhere else.
+    /// Still taken, with a warning, so existing scripts keep working.
+    #[arg(long, value_name = "N", hide = true, conflicts_with = "count")]
+    pub limit: Option<usize>,
 }
 
 pub fn exec(args: RunsArgs) -> Result<u8, Error> {
-    let (rows, unfinished) = crate::ops::history::runs(args.limit)?;
+    let count = match args.limit {
+        Some(n) => {
+            eprintln!("warning: `rectify runs --limit N` is deprecated, use `-n N` (or `--count N`); --limit selects hosts in every other command");
+            n
+        }
+        None => args.count,
+    };
+    let (rows, unfinished) = crate::ops::history::runs(count)?;
     if rows.is_empty() && unfinished.is_empty() {
         outln!("no runs recorded yet");
         return Ok(exit::OK);
@@ -21,8 +33,19 @@ pub fn exec(args: RunsArgs) -> Result<u8, Error> {
     for run in &unfinished {
         outln!("{}", describe_unfinished(run));
     }
+    // A fix run's remediations (`…-3fa9c2.12`) are longer than plain ids:
+    // the column is as wide as the longest id shown.
+    let width = rows.iter().map(|r| r.run_id.len()).max().unwrap_or(0).max(3);
+    let kind = |r: &crate::state::RunRow| {
+        if r.check {
+            format!("{} (check)", r.kind)
+        } else {
+            r.kind.clone()
+        }
+    };
+    let kind_width = rows.iter().map(|r| kind(r).len()).max().unwrap_or(0).max(4);
     outln!(
-        "{:<24} {:<8} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
+        "{:<width$} {:<kind_width$} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
         "RUN",
         "KIND",
         "STARTED",
@@ -34,9 +57,9 @@ pub fn exec(args: RunsArgs) -> Result<u8, Error> {
     );
     for r in rows {
         outln!(
-            "{:<24} {:<8} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
+            "{:<width$} {:<kind_width$} {:<24} {:>5} {:>9} {:>5} {:>5} {:>4}",
             r.run_id,
-            r.kind,
+            kind(&r),
             r.started,
             r.hosts,
             r.compliant,

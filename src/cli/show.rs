@@ -8,7 +8,7 @@ use crate::report::Format;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The run's id, as `rectify runs` lists it.
+    /// The run: its id as `rectify runs` lists it, a unique prefix of it (or of its part after `-`), `last` or `last-KIND`.
     pub run_id: String,
 
     /// Report format.

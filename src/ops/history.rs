@@ -21,13 +21,20 @@ pub enum Shown {
     Unfinished(UnfinishedRun),
 }
 
-pub fn show(run_id: &str) -> Result<Shown, Error> {
+/// The full id of the run `name` names (an id, `last`, `last-KIND`, or a
+/// unique prefix; see [`StateDb::find_run`]).
+pub fn resolve(db: &StateDb, name: &str) -> Result<String, Error> {
+    Ok(db.find_run(name)??)
+}
+
+pub fn show(name: &str) -> Result<Shown, Error> {
     let db = StateDb::open_default()?;
+    let run_id = &resolve(&db, name)?;
     if let Some(report) = db.load(run_id)? {
         return Ok(Shown::Recorded(report));
     }
     let unfinished = db.unfinished()?;
-    if let Some(run) = unfinished.into_iter().find(|r| r.run_id == run_id) {
+    if let Some(run) = unfinished.into_iter().find(|r| &r.run_id == run_id) {
         return Ok(Shown::Unfinished(run));
     }
     Err(Error::Usage(format!(

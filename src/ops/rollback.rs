@@ -38,8 +38,9 @@ pub struct RecordedRun {
 
 impl RecordedRun {
     /// The run `run_id`, which must be one that changed hosts.
-    pub fn load(run_id: &str) -> Result<RecordedRun, Error> {
+    pub fn load(name: &str) -> Result<RecordedRun, Error> {
         let db = StateDb::open_default()?;
+        let run_id = &super::history::resolve(&db, name)?;
         let Some(run) = db.load(run_id)? else {
             return Err(Error::Usage(format!(
                 "no run {run_id:?} in the state database (see `rectify runs`)"
@@ -53,6 +54,13 @@ impl RecordedRun {
                     .unwrap_or_default()
                     .as_str()
                     .unwrap_or("?"),
+                run.run_id
+            )));
+        }
+        if run.check {
+            return Err(Error::Usage(format!(
+                "run {} was a --check run: it changed nothing, so there is nothing to roll back \
+                 (`rectify runs` lists it as `(check)`; `last-apply` names the newest apply that changed hosts)",
                 run.run_id
             )));
         }

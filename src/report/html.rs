@@ -184,6 +184,7 @@ mod tests {
         let report = RunReport {
             run_id: "run-1".into(),
             kind: RunKind::Audit,
+            check: false,
             started: "2026-01-01T00:00:00Z".parse().unwrap(),
             finished: "2026-01-01T00:00:01Z".parse().unwrap(),
             summary: RunReport::summarize(&hosts),

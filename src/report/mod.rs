@@ -145,6 +145,11 @@ pub struct Summary {
 pub struct RunReport {
     pub run_id: String,
     pub kind: RunKind,
+    /// A `--check` run (apply, fix or rollback): it showed what would
+    /// change and changed nothing. Written only when true, so reports of
+    /// other runs keep their shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check: bool,
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
     pub summary: Summary,
@@ -230,7 +235,13 @@ struct Versioned<'a> {
 /// status in the first audit, and the changes the remediations made. A host
 /// whose remediation failed says so in its warnings; one whose rollback
 /// failed is `rollback_failed`.
-pub fn fix_report(run_id: String, before: &RunReport, after: &RunReport, applies: &[&RunReport]) -> RunReport {
+pub fn fix_report(
+    run_id: String,
+    check: bool,
+    before: &RunReport,
+    after: &RunReport,
+    applies: &[&RunReport],
+) -> RunReport {
     let mut hosts = after.hosts.clone();
     for host in &mut hosts {
         let earlier = before.hosts.iter().find(|h| h.name == host.name);
@@ -266,6 +277,7 @@ pub fn fix_report(run_id: String, before: &RunReport, after: &RunReport, applies
     RunReport {
         run_id,
         kind: RunKind::Fix,
+        check,
         started: before.started,
         finished: Utc::now(),
         summary: RunReport::summarize(&hosts),
@@ -310,6 +322,7 @@ mod tests {
         RunReport {
             run_id: "20261129T100000Z-abcdef".into(),
             kind: RunKind::Audit,
+            check: false,
             started: at,
             finished: at,
             summary: Summary::default(),

@@ -14,11 +14,13 @@ use chrono::SecondsFormat;
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod journal;
+mod lookup;
 mod private;
 pub mod record;
 mod schema;
 
 pub use journal::UnfinishedRun;
+pub use lookup::LookupError;
 pub use record::{sha256, FileRecord, TxRecord};
 
 use crate::report::{RunKind, RunReport};
@@ -46,6 +48,8 @@ pub enum StateError {
 pub struct RunRow {
     pub run_id: String,
     pub kind: String,
+    /// A `--check` run: it changed nothing.
+    pub check: bool,
     pub started: String,
     pub hosts: i64,
     pub compliant: i64,
@@ -396,7 +400,8 @@ impl StateDb {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, kind, started, hosts, compliant, drift, error, exit_code
+                "SELECT id, kind, started, hosts, compliant, drift, error, exit_code,
+                        coalesce(json_extract(report, '$.check'), 0)
                  FROM runs ORDER BY started DESC, id DESC LIMIT ?1",
             )
             .map_err(|e| self.wrap(e))?;
@@ -411,6 +416,7 @@ impl StateDb {
                     drift: r.get(5)?,
                     error: r.get(6)?,
                     exit_code: r.get(7)?,
+                    check: r.get(8)?,
                 })
             })
             .map_err(|e| self.wrap(e))?;
@@ -464,6 +470,7 @@ mod tests {
         RunReport {
             run_id: id.into(),
             kind: RunKind::Audit,
+            check: false,
             started: started.parse().unwrap(),
             finished: started.parse().unwrap(),
             summary: RunReport::summarize(&hosts),
