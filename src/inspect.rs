@@ -34,6 +34,7 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     message: Some(format!("not for this host (hosts: {})", p.as_str())),
                     baseline: baseline.name.clone(),
                     before: None,
+            no_remediation: false,
                 }),
                 _ => applicable.push((baseline, rule)),
             }
@@ -141,6 +142,7 @@ pub async fn audit_over(
             message: verdict.message,
             baseline: baseline.name.clone(),
             before: None,
+            no_remediation: false,
         });
     }
     results.extend(skipped);

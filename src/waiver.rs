@@ -161,6 +161,7 @@ mod tests {
             message: None,
             baseline: "b".into(),
             before: None,
+            no_remediation: false,
         }
     }
 

@@ -241,5 +241,6 @@ fn record(job: &HostJob<'_>, plan: &HostPlan, handlers: &[String]) -> TxRecord {
         handlers: handlers.iter().map(|h| job.work.redactor.redact(h)).collect(),
         files,
         sysctl,
+        connection: Some(crate::inventory::HostConnection::of(&job.work.host)),
     }
 }

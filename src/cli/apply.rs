@@ -229,6 +229,7 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
     args.output.check_writable()?;
     let _lock = conn.take_lock()?;
     let fix_id = new_run_id(Utc::now());
+    let unremediable = ops::fix::unremediable(&baselines);
 
     let Some(before) = super::audit::run_audit(hosts.clone(), baselines.clone(), Vec::new(), conn).await else {
         return Ok(exit::INTERRUPTED);
@@ -239,6 +240,16 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
         // Each playbook's transactions are an apply run of their own, so
         // `rectify rollback ID.N` can undo one of them.
         super::record(&o.report, &o.records);
+        // The id `rollback` needs is the remediation's, not the fix run's.
+        if !o.records.is_empty() {
+            let playbook = o.report.baselines.first().map_or("remediation", String::as_str);
+            eprintln!(
+                "{playbook}: changes recorded as run {id} ({} host{}); undo with `rectify rollback {id}`",
+                o.records.len(),
+                if o.records.len() == 1 { "" } else { "s" },
+                id = o.report.run_id,
+            );
+        }
     }
     let after = if args.change.check {
         Some(before.clone())
@@ -251,11 +262,17 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
     let report = crate::report::fix_report(
         fix_id,
         args.change.check,
+        &unremediable,
         &before,
         &after,
         &outcomes.iter().map(|o| &o.report).collect::<Vec<_>>(),
     );
     super::deliver(&report, &[], &args.output, conn.verbose, args.change.diff)?;
+    // Rules fix cannot change, on stderr so that a machine format on
+    // stdout stays whole (the report marks them `no_remediation`).
+    for line in ops::fix::unremediated_lines(&report) {
+        eprintln!("{line}");
+    }
     if interrupted {
         return Ok(exit::INTERRUPTED);
     }

@@ -42,12 +42,14 @@ pub struct RollbackArgs {
 
 pub async fn exec(args: RollbackArgs) -> Result<u8, Error> {
     let recorded = RecordedRun::load(&args.run_id)?;
-    if args.targets.inventory.is_none() && args.targets.targets.is_empty() && !args.targets.local {
-        return Err(Error::Usage(
-            "which hosts? give -i INVENTORY, -t HOST or --local (the run's hosts are matched by name)".into(),
-        ));
-    }
-    let hosts = args.targets.resolve()?;
+    // Without TARGETS: every host the run changed, reached as the run
+    // reached it. With them: only the hosts they name, reached as they say
+    // (an inventory may know of a new address).
+    let hosts = if args.targets.inventory.is_none() && args.targets.targets.is_empty() && !args.targets.local {
+        recorded.recorded_hosts()?
+    } else {
+        args.targets.resolve()?
+    };
     let conn = &args.connection;
     let options = RollbackOptions {
         force: args.force,
@@ -56,7 +58,21 @@ pub async fn exec(args: RollbackArgs) -> Result<u8, Error> {
         command_timeout: Duration::from_secs(conn.command_timeout),
         forks: conn.forks as usize,
     };
-    let plan = recorded.plan(hosts, &options)?;
+    let planned = recorded.plan(hosts, &options)?;
+    let run_id = &recorded.run.run_id;
+    for (host, by) in &planned.done {
+        eprintln!("{host}: run {run_id} already rolled back there by run {by}; skipped");
+    }
+    let Some(plan) = planned.plan else {
+        // Nothing left to restore is the state the user asked for.
+        let message = format!("run {run_id} already rolled back; nothing to do");
+        if args.output.format == crate::report::Format::Human {
+            outln!("{message}");
+        } else {
+            eprintln!("{message}");
+        }
+        return Ok(exit::OK);
+    };
     args.output.check_writable()?;
     let _lock = conn.take_lock()?;
     let (outcomes, interrupted) = run_with_progress(vec![(plan, new_run_id(Utc::now()))], conn).await;

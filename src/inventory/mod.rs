@@ -6,6 +6,7 @@
 pub mod ansible;
 mod host;
 pub mod pattern;
+mod recorded;
 pub mod ssh_config;
 pub mod target;
 
@@ -21,6 +22,7 @@ use crate::yaml::SourceFile;
 use host::{current_user, split_hops};
 pub use host::{expand_home, Become, Host, HostSettings};
 pub use pattern::HostPattern;
+pub use recorded::HostConnection;
 pub use ssh_config::SshConfig;
 use target::TargetError;
 pub use target::TargetSpec;

@@ -44,6 +44,32 @@ pub fn load_playbooks(baselines: &[Baseline]) -> Result<BTreeMap<PathBuf, Playbo
     }
 }
 
+/// The rules (baseline name, rule id) that have no `remediation:`: fix
+/// cannot change them, and says so when they fail.
+pub fn unremediable(baselines: &[Baseline]) -> BTreeSet<(String, String)> {
+    baselines
+        .iter()
+        .flat_map(|b| b.rules.iter().map(move |r| (b, r)))
+        .filter(|(_, r)| r.remediation.is_none())
+        .map(|(b, r)| (b.name.clone(), r.id.clone()))
+        .collect()
+}
+
+/// "RULE: no remediation, still failing on host01, host02" for each rule
+/// of `report` marked `no_remediation`, in rule order.
+pub fn unremediated_lines(report: &RunReport) -> Vec<String> {
+    let mut by_rule: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for h in &report.hosts {
+        for r in h.results.iter().filter(|r| r.no_remediation) {
+            by_rule.entry(&r.id).or_default().push(&h.name);
+        }
+    }
+    by_rule
+        .into_iter()
+        .map(|(rule, hosts)| format!("{rule}: no remediation, still failing on {}", hosts.join(", ")))
+        .collect()
+}
+
 /// Every remediation playbook, rendered for every host.
 pub struct Remediations {
     playbooks: BTreeMap<PathBuf, Playbook>,

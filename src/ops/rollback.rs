@@ -67,12 +67,43 @@ impl RecordedRun {
         Ok(RecordedRun { db, run })
     }
 
-    /// The plan that restores, on each of `hosts` the run changed, what the
-    /// run found there.
-    pub fn plan(&self, hosts: Vec<Host>, options: &RollbackOptions) -> Result<ApplyPlan, Error> {
+    /// The hosts the run changed, reached as the run reached them.
+    pub fn recorded_hosts(&self) -> Result<Vec<Host>, Error> {
         let run_id = &self.run.run_id;
+        let mut hosts = Vec::new();
+        let mut unknown = Vec::new();
+        for (name, connection) in self.db.changed_hosts(run_id)? {
+            match connection {
+                Some(c) => hosts.push(c.into_host(name)),
+                None => unknown.push(name),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(Error::Usage(format!(
+                "run {run_id} was recorded before rectify kept how it reached its hosts ({}): \
+                 name them with -i INVENTORY, -t HOST or --local",
+                unknown.join(", ")
+            )));
+        }
+        if hosts.is_empty() {
+            return Err(Error::Usage(format!("run {run_id} changed no host")));
+        }
+        Ok(hosts)
+    }
+
+    /// The plan that restores, on each of `hosts` the run changed, what the
+    /// run found there; hosts a recorded rollback already restored are left
+    /// out (they are in [`Planned`]'s `done`).
+    pub fn plan(&self, hosts: Vec<Host>, options: &RollbackOptions) -> Result<Planned, Error> {
+        let run_id = &self.run.run_id;
+        let rolled_back = self.db.rolled_back(run_id)?;
         let mut work = Vec::new();
+        let mut done = Vec::new();
         for host in hosts {
+            if let Some((_, by)) = rolled_back.iter().find(|(h, _)| *h == host.name) {
+                done.push((host.name.clone(), by.clone()));
+                continue;
+            }
             let Some(record) = self.db.tx_record(run_id, &host.name)? else {
                 continue;
             };
@@ -81,12 +112,15 @@ impl RecordedRun {
             }
             work.push(restore_work(host, run_id, record));
         }
+        if work.is_empty() && !done.is_empty() {
+            return Ok(Planned { plan: None, done });
+        }
         if work.is_empty() {
             return Err(Error::Usage(format!(
                 "run {run_id} changed nothing on the selected hosts"
             )));
         }
-        Ok(ApplyPlan {
+        let plan = ApplyPlan {
             kind: RunKind::Rollback,
             work,
             verify_baselines: Vec::new(),
@@ -100,8 +134,17 @@ impl RecordedRun {
             forks: options.forks,
             label: format!("rollback of {run_id}"),
             force: options.force,
-        })
+        };
+        Ok(Planned { plan: Some(plan), done })
     }
+}
+
+/// What a rollback will do: the plan for hosts still to restore (`None`
+/// when none is left), and the hosts an earlier rollback restored, each
+/// with that rollback's run id.
+pub struct Planned {
+    pub plan: Option<ApplyPlan>,
+    pub done: Vec<(String, String)>,
 }
 
 /// Handlers are recorded with their secrets masked (the database never

@@ -149,6 +149,7 @@ mod tests {
             message: Some("waived: vendor & appliance".into()),
             baseline: "b".into(),
             before: None,
+            no_remediation: false,
         }
     }
 

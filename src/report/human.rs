@@ -232,10 +232,13 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
         RuleStatus::Skipped => p.dim.apply_to("skip "),
     };
     // In a fix run: what the rule was before the remediation.
-    let was = match r.before {
+    let mut was = match r.before {
         Some(b) if b != r.status => format!("  (was {})", b.as_str()),
         _ => String::new(),
     };
+    if r.no_remediation {
+        was.push_str("  (no remediation)");
+    }
     let _ = writeln!(
         out,
         "  {tag} {:<8} {}  {}{}",

@@ -70,6 +70,11 @@ pub struct RuleResult {
     /// In a `fix` run: the rule's status before the remediation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<RuleStatus>,
+    /// In a `fix` run: the rule still fails (or is `error`) and has no
+    /// `remediation:`, so fix could not have changed it. Written only when
+    /// true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_remediation: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,6 +243,7 @@ struct Versioned<'a> {
 pub fn fix_report(
     run_id: String,
     check: bool,
+    unremediable: &std::collections::BTreeSet<(String, String)>,
     before: &RunReport,
     after: &RunReport,
     applies: &[&RunReport],
@@ -252,6 +258,8 @@ pub fn fix_report(
                     .find(|b| b.id == r.id && b.baseline == r.baseline)
                     .map(|b| b.status)
             });
+            r.no_remediation = matches!(r.status, RuleStatus::Fail | RuleStatus::Error)
+                && unremediable.contains(&(r.baseline.clone(), r.id.clone()));
         }
         for apply in applies {
             let Some(h) = apply.hosts.iter().find(|h| h.name == host.name) else {

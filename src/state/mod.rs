@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod journal;
 mod lookup;
+mod rollbacks;
 mod private;
 pub mod record;
 mod schema;
@@ -217,6 +218,9 @@ impl StateDb {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .map_err(wrap)?;
+            let mut tx_connection = tx
+                .prepare("INSERT INTO tx_connections (run_id, host, connection) VALUES (?1, ?2, ?3)")
+                .map_err(wrap)?;
             let mut observation = tx
                 .prepare("INSERT OR REPLACE INTO observations (run_id, host, path, hash) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(wrap)?;
@@ -241,6 +245,12 @@ impl StateDb {
                 tx_host
                     .execute(params![report.run_id, host, record.backup_dir, handlers, sysctl])
                     .map_err(wrap)?;
+                if let Some(connection) = &record.connection {
+                    let connection = serde_json::to_string(connection).expect("connections serialise");
+                    tx_connection
+                        .execute(params![report.run_id, host, connection])
+                        .map_err(wrap)?;
+                }
                 for f in &record.files {
                     if let (Some(content), Some(hash)) = (&f.after, &f.after_hash) {
                         blob.execute(params![hash, content]).map_err(wrap)?;
@@ -387,11 +397,13 @@ impl StateDb {
             .map_err(|e| self.wrap(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.wrap(e))?;
+        let connection = self.connection(run_id, host)?;
         Ok(Some(TxRecord {
             backup_dir,
             handlers,
             files,
             sysctl,
+            connection,
         }))
     }
 

@@ -12,6 +12,9 @@ pub struct TxRecord {
     pub files: Vec<FileRecord>,
     /// Live kernel values the run changed: (key, value before).
     pub sysctl: Vec<(String, String)>,
+    /// How the host was reached, so a rollback can reach it again without
+    /// the run's inventory; `None` in runs recorded before it was kept.
+    pub connection: Option<crate::inventory::HostConnection>,
 }
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use super::{StateDb, StateError};
 
 /// Version of the schema below; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -90,6 +90,14 @@ CREATE TABLE IF NOT EXISTS observations (
     PRIMARY KEY (run_id, host, path)
 );
 CREATE INDEX IF NOT EXISTS observations_by_host ON observations (host, path);
+-- v4: how each host a change run changed was reached (address, port, user,
+-- identity, jump…), so `rollback RUN` needs no inventory.
+CREATE TABLE IF NOT EXISTS tx_connections (
+    run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    host       TEXT NOT NULL,
+    connection TEXT NOT NULL,      -- JSON of inventory::HostConnection
+    PRIMARY KEY (run_id, host)
+);
 ";
 
 impl StateDb {

@@ -13,6 +13,7 @@ mod cli_input;
 mod faults_audit_ssh;
 mod faults_ssh;
 mod fix_only;
+mod history_cli;
 mod history_ssh;
 mod html_report;
 mod include_ssh;
