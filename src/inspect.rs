@@ -34,7 +34,7 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     message: Some(format!("not for this host (hosts: {})", p.as_str())),
                     baseline: baseline.name.clone(),
                     before: None,
-            no_remediation: false,
+                    no_remediation: false,
                 }),
                 _ => applicable.push((baseline, rule)),
             }

@@ -95,7 +95,10 @@ mod tests {
         let json = serde_json::to_string(&web).unwrap();
         let back: HostConnection = serde_json::from_str(&json).unwrap();
         let host = back.into_host("web02".into());
-        assert_eq!((host.address.as_str(), host.port, host.user.as_str()), ("192.0.2.11", 2222, "deploy"));
+        assert_eq!(
+            (host.address.as_str(), host.port, host.user.as_str()),
+            ("192.0.2.11", 2222, "deploy")
+        );
         assert_eq!(host.jump.as_ref().unwrap().name, "bastion");
         assert_eq!(HostConnection::of(&host), web);
     }

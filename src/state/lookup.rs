@@ -56,11 +56,11 @@ impl StateDb {
             },
         };
         let id: Option<String> = match kind {
-            None => self.conn.query_row(
-                "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            ),
+            None => self
+                .conn
+                .query_row("SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1", [], |r| {
+                    r.get(0)
+                }),
             Some(kind) => self.conn.query_row(
                 "SELECT id FROM runs WHERE kind = ?1 AND coalesce(json_extract(report, '$.check'), 0) = 0
                  ORDER BY started DESC, id DESC LIMIT 1",
@@ -159,12 +159,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut db = StateDb::open(dir.path()).unwrap();
         assert!(matches!(db.find_run("last").unwrap(), Err(LookupError::NoneOfKind(_))));
-        db.record(&run("20261129T100000Z-aaaaaa", RunKind::Apply, false, "2026-11-29T10:00:00Z"))
-            .unwrap();
-        db.record(&run("20261129T110000Z-bbbbbb", RunKind::Apply, true, "2026-11-29T11:00:00Z"))
-            .unwrap();
-        db.record(&run("20261129T120000Z-cccccc", RunKind::Audit, false, "2026-11-29T12:00:00Z"))
-            .unwrap();
+        db.record(&run(
+            "20261129T100000Z-aaaaaa",
+            RunKind::Apply,
+            false,
+            "2026-11-29T10:00:00Z",
+        ))
+        .unwrap();
+        db.record(&run(
+            "20261129T110000Z-bbbbbb",
+            RunKind::Apply,
+            true,
+            "2026-11-29T11:00:00Z",
+        ))
+        .unwrap();
+        db.record(&run(
+            "20261129T120000Z-cccccc",
+            RunKind::Audit,
+            false,
+            "2026-11-29T12:00:00Z",
+        ))
+        .unwrap();
         let found = |name: &str| db.find_run(name).unwrap();
         assert_eq!(found("last").unwrap(), "20261129T120000Z-cccccc");
         assert_eq!(found("last-apply").unwrap(), "20261129T100000Z-aaaaaa");
@@ -174,7 +189,8 @@ mod tests {
         assert!(matches!(found("bbb"), Err(LookupError::TooShort(_))));
         assert_eq!(found("20261129T110000Z-bbbbbb").unwrap(), "20261129T110000Z-bbbbbb");
         // A run known only from the journal (its controller died) is found too.
-        db.journal("20261129T130000Z-dddddd", RunKind::Apply, "web01", "started").unwrap();
+        db.journal("20261129T130000Z-dddddd", RunKind::Apply, "web01", "started")
+            .unwrap();
         assert_eq!(db.find_run("dddd").unwrap().unwrap(), "20261129T130000Z-dddddd");
     }
 

@@ -15,9 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod journal;
 mod lookup;
-mod rollbacks;
 mod private;
 pub mod record;
+mod rollbacks;
 mod schema;
 
 pub use journal::UnfinishedRun;

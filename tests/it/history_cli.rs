@@ -23,12 +23,17 @@ fn rollback_reaches_the_runs_hosts_and_short_ids_name_runs() {
         HostSpec::new("web01").file("demo.conf", DEMO, 0o644).sshd("Port 2222"),
         HostSpec::new("web02").file("demo.conf", DEMO, 0o644),
     ]);
+    let web01 = fleet.address("web01");
+    let mut known = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    known.push_str(&format!("[{web01}]:2222 {}\n", fleet.host_key_line("web01")));
+    std::fs::write(fleet.known_hosts(), known).unwrap();
     let inv = write(
         fleet.dir(),
         "inv.yaml",
-        &fleet
-            .inventory_yaml()
-            .replace(&format!("web01: {{address: {}}}", fleet.address("web01")), &format!("web01: {{address: {}, port: 2222}}", fleet.address("web01"))),
+        &fleet.inventory_yaml().replace(
+            &format!("web01: {{address: {web01}}}"),
+            &format!("web01: {{address: {web01}, port: 2222}}"),
+        ),
     );
     let inv = inv.to_str().unwrap();
     let pb = write(fleet.dir(), "colour.yaml", PLAYBOOK);
@@ -47,7 +52,10 @@ fn rollback_reaches_the_runs_hosts_and_short_ids_name_runs() {
     assert_eq!(colour("web01"), DEMO);
     let out = run_rectify(&["runs"], &env);
     let listing = text(&out.stdout);
-    let line = listing.lines().find(|l| l.starts_with(&check_id)).unwrap_or_else(|| panic!("{listing}"));
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with(&check_id))
+        .unwrap_or_else(|| panic!("{listing}"));
     assert!(line.contains("apply (check)"), "{listing}");
     let out = run_rectify(&["rollback", &check_id], &env);
     assert_eq!(out.status.code(), Some(2));
@@ -66,7 +74,10 @@ fn rollback_reaches_the_runs_hosts_and_short_ids_name_runs() {
     let listing = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(listing.lines().count(), 2, "header and one run: {listing}");
-    assert!(listing.lines().nth(1).unwrap().starts_with(&format!("{run_id} ")), "{listing}");
+    assert!(
+        listing.lines().nth(1).unwrap().starts_with(&format!("{run_id} ")),
+        "{listing}"
+    );
     let out = run_rectify(&["runs", "--limit", "1"], &env);
     assert_eq!(text(&out.stdout), listing);
     assert!(text(&out.stderr).contains("use `-n N`"), "{}", text(&out.stderr));
@@ -88,7 +99,10 @@ fn rollback_reaches_the_runs_hosts_and_short_ids_name_runs() {
     let out = run_rectify(&["show", &common], &env);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("ambiguous") && err.contains(&run_id) && err.contains(&check_id), "{err}");
+    assert!(
+        err.contains("ambiguous") && err.contains(&run_id) && err.contains(&check_id),
+        "{err}"
+    );
 
     // Rollback by short id with no inventory: both hosts restored, web01
     // through its recorded port.
@@ -104,17 +118,27 @@ fn rollback_reaches_the_runs_hosts_and_short_ids_name_runs() {
     // and the hosts are untouched.
     let out = run_rectify(&["rollback", &run_id], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("already rolled back"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("already rolled back"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(colour("web01"), DEMO);
 
     // TARGETS narrow: web02 first, then the rest without naming hosts.
     let out = run_rectify(&["apply", "-i", inv, "-p", pb, "--format", "json"], &env);
     let second = json(&out)["run_id"].as_str().unwrap().to_string();
-    let out = run_rectify(&["rollback", &second, "-i", inv, "--limit", "web02", "--format", "json"], &env);
+    let out = run_rectify(
+        &["rollback", &second, "-i", inv, "--limit", "web02", "--format", "json"],
+        &env,
+    );
     let rolled = json(&out);
     assert_eq!(out.status.code(), Some(0), "{rolled}");
     assert_eq!(rolled["hosts"].as_array().unwrap().len(), 1, "{rolled}");
-    assert_eq!((colour("web01").as_str(), colour("web02").as_str()), ("# demo\nColor red\n", DEMO));
+    assert_eq!(
+        (colour("web01").as_str(), colour("web02").as_str()),
+        ("# demo\nColor red\n", DEMO)
+    );
     let out = run_rectify(&["rollback", &second, "--format", "json"], &env);
     let rolled = json(&out);
     assert_eq!(out.status.code(), Some(0), "{rolled}");
@@ -126,7 +150,11 @@ fn rollback_reaches_the_runs_hosts_and_short_ids_name_runs() {
 
 #[test]
 fn fix_names_the_run_that_undoes_it_and_the_rules_it_cannot_fix() {
-    let fleet = Fleet::start(vec![HostSpec::new("web01").file("demo.conf", "# demo\nColor red\n", 0o644)]);
+    let fleet = Fleet::start(vec![HostSpec::new("web01").file(
+        "demo.conf",
+        "# demo\nColor red\n",
+        0o644,
+    )]);
     let inv = fleet.write_inventory();
     write(
         fleet.dir(),
@@ -142,13 +170,24 @@ fn fix_names_the_run_that_undoes_it_and_the_rules_it_cannot_fix() {
     let env = [("RECTIFY_STATE_DIR", state.path().to_str().unwrap())];
 
     let out = run_rectify(
-        &["fix", "-i", inv.to_str().unwrap(), "-b", b.to_str().unwrap(), "--format", "json"],
+        &[
+            "fix",
+            "-i",
+            inv.to_str().unwrap(),
+            "-b",
+            b.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
         &env,
     );
     let report = json(&out);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "DEMO-SIZE still fails: {report}\n{err}");
-    assert_eq!(text(&fleet.read_file("web01", "/etc/demo.conf")), "# demo\nColor blue\n");
+    assert_eq!(
+        text(&fleet.read_file("web01", "/etc/demo.conf")),
+        "# demo\nColor blue\n"
+    );
     let fix_id = report["run_id"].as_str().unwrap();
     let apply_id = format!("{fix_id}.1");
     assert!(
@@ -158,7 +197,10 @@ fn fix_names_the_run_that_undoes_it_and_the_rules_it_cannot_fix() {
     // The rule without a remediation is named, in the report and on the terminal.
     let results = host(&report, "web01")["results"].as_array().unwrap().clone();
     let size = results.iter().find(|r| r["id"] == "DEMO-SIZE").unwrap();
-    assert_eq!((size["status"].as_str(), size["no_remediation"].as_bool()), (Some("fail"), Some(true)));
+    assert_eq!(
+        (size["status"].as_str(), size["no_remediation"].as_bool()),
+        (Some("fail"), Some(true))
+    );
     let colour = results.iter().find(|r| r["id"] == "DEMO-COLOR").unwrap();
     assert!(colour.get("no_remediation").is_none(), "{colour}");
     assert!(err.contains("DEMO-SIZE") && err.contains("no remediation"), "{err}");
