@@ -1,11 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // Before any thread starts: commands rectify runs must not inherit it.
     rectify::transport::ssh::take_passphrase_from_env();
-    let cli = match rectify::cli::Cli::try_parse() {
+    // Options default from RECTIFY_* variables and the config files.
+    let cli = match rectify::cli::defaults::parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             // clap exits 2 on usage errors, as the documented exit codes say; help and version exit 0.

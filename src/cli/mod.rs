@@ -21,6 +21,9 @@ macro_rules! outln {
 pub mod apply;
 pub mod audit;
 pub mod capture;
+mod config_file;
+pub mod conventions;
+pub mod defaults;
 pub mod history;
 pub mod progress;
 pub mod rollback;
@@ -40,6 +43,10 @@ use crate::report::{Format, RunReport};
 #[derive(Debug, Parser)]
 #[command(name = "rectify", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// Read defaults from FILE only (TOML; instead of /etc/rectify/config.toml and ~/.config/rectify/config.toml).
+    #[arg(long, global = true, value_name = "FILE", env = "RECTIFY_CONFIG", hide_env = true)]
+    pub config: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -66,6 +73,10 @@ pub enum Command {
     Stats(history::StatsArgs),
     /// How a host's audited files changed between audits, as unified diffs.
     Changes(history::ChangesArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(conventions::CompletionsArgs),
+    /// Print the manual page (roff), or write every page into a directory.
+    Man(conventions::ManArgs),
 }
 
 pub use crate::error::{exit, Error};
@@ -105,6 +116,8 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),
         Command::Changes(args) => history::exec_changes(args),
+        Command::Completions(args) => conventions::exec_completions(args),
+        Command::Man(args) => conventions::exec_man(args),
     }
 }
 
