@@ -21,7 +21,7 @@ pub struct ManArgs {
     #[arg(value_name = "COMMAND")]
     pub command: Option<String>,
 
-    /// Write rectify.1 and a page per command (rectify-audit.1, …) into DIR instead of printing.
+    /// Write rectify.1 and a page per command (rectify-audit.1, ...) into DIR instead of printing.
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub dir: Option<PathBuf>,
 }

@@ -41,7 +41,18 @@ use crate::report::{Format, RunReport};
 
 /// Audit and repair the configuration of remote machines over SSH.
 #[derive(Debug, Parser)]
-#[command(name = "rectify", version, about, max_term_width = 100)]
+#[command(
+    name = "rectify",
+    version,
+    about,
+    max_term_width = 100,
+    after_long_help = "Defaults: every option can be set in the environment as RECTIFY_<OPTION> \
+(RECTIFY_FORKS=20), or for one command as RECTIFY_<COMMAND>_<OPTION> (RECTIFY_AUDIT_FORMAT=json), \
+and in a TOML config file: /etc/rectify/config.toml, then ~/.config/rectify/config.toml \
+($XDG_CONFIG_HOME/rectify/config.toml), or only the file --config FILE or RECTIFY_CONFIG names. \
+Keys are the long option names, at the top or in a [COMMAND] table. \
+The command line wins over the environment, the environment over the files."
+)]
 pub struct Cli {
     /// Read defaults from FILE only (TOML; instead of /etc/rectify/config.toml and ~/.config/rectify/config.toml).
     #[arg(long, global = true, value_name = "FILE", env = "RECTIFY_CONFIG", hide_env = true)]
