@@ -8,6 +8,9 @@ use crate::inventory::Inventory;
 use crate::waiver::Waiver;
 use crate::yaml::SourceFile;
 
+mod recover;
+mod warnings;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Inventory,
@@ -56,16 +59,32 @@ pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
     }
 }
 
-/// Validates one file; returns its kind, or every problem found in it.
-pub fn validate_file(path: &Path) -> Result<FileKind, ConfigErrors> {
+/// Validates one file; returns its kind and what to warn of, or every
+/// problem found in it.
+pub fn validate_file(path: &Path) -> Result<(FileKind, Vec<ConfigError>), ConfigErrors> {
     let source = SourceFile::read(path)?;
     let kind = detect(&source)?;
-    match kind {
-        FileKind::Baseline => Baseline::from_source(&source).map(|_| kind),
-        FileKind::Waivers => Waiver::from_source(&source).map(|_| kind),
-        FileKind::Playbook => crate::playbook::Playbook::from_source(source).map(|_| kind),
-        FileKind::Inventory => Inventory::from_source(source, &crate::inventory::SshConfig::none())
-            .map(|_| kind)
-            .map_err(ConfigErrors::from),
-    }
+    let today = chrono::Local::now().date_naive();
+    let warnings = match kind {
+        FileKind::Baseline => {
+            recover::every_error(&source, |s| Baseline::from_source(&s).map(|_| ())).map(|()| Vec::new())?
+        }
+        FileKind::Waivers => {
+            let waivers = recover::every_error(&source, |s| Waiver::from_source(&s))?;
+            warnings::expired_waivers(&source, &waivers, today)
+        }
+        FileKind::Playbook => {
+            recover::every_error(&source, |s| crate::playbook::Playbook::from_source(s).map(|_| ()))?;
+            Vec::new()
+        }
+        FileKind::Inventory => {
+            recover::every_error(&source, |s| {
+                Inventory::from_source(s, &crate::inventory::SshConfig::none())
+                    .map(|_| ())
+                    .map_err(ConfigErrors::from)
+            })?;
+            warnings::undefined_members(&source)
+        }
+    };
+    Ok((kind, warnings))
 }

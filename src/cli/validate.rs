@@ -19,7 +19,13 @@ pub fn exec(args: ValidateArgs) -> Result<u8, Error> {
     let mut failed = false;
     for path in &args.files {
         match validate_file(path) {
-            Ok(kind) => outln!("ok    {} ({})", path.display(), kind.as_str()),
+            Ok((kind, warnings)) => {
+                // Warnings do not fail validation (exit 0): the file loads.
+                for w in &warnings {
+                    eprintln!("warning: {w}");
+                }
+                outln!("ok    {} ({})", path.display(), kind.as_str())
+            }
             Err(errors) => {
                 failed = true;
                 for e in &errors.0 {

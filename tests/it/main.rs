@@ -29,3 +29,4 @@ mod sshd_match;
 mod sshd_verdicts;
 mod sysctl_persisted;
 mod transport_ssh;
+mod validate_all;

@@ -1,6 +1,7 @@
 //! docs/report.schema.json describes the JSON report as rectify writes it:
-//! real `--local` runs (an audit with every rule status, `show` of it, and
-//! an `apply --check`) validate against it, and reports that break it do not.
+//! real `--local` runs (an audit with every rule status, `show` of it, an
+//! `apply --check` and a `fix --check`) validate against it, and reports
+//! that break it do not.
 
 use std::path::Path;
 
@@ -109,6 +110,27 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     schema.check(&apply).unwrap();
     assert_eq!(apply["hosts"][0]["status"], "would_change", "{apply}");
     assert!(!apply["hosts"][0]["changes"].as_array().unwrap().is_empty());
+    assert_eq!(apply["check"], true, "{apply}");
+
+    // A fix --check report: its failing rules have no remediation.
+    let fix = json(&rectify_in(
+        &["fix", "--local", "-b", "b.yaml", "--check", "--format", "json"],
+        d,
+        &state,
+    ));
+    schema.check(&fix).unwrap();
+    let unremediated: Vec<&str> = fix["hosts"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["no_remediation"] == true)
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unremediated,
+        ["FAIL", "ERROR", "WAIVED", "EXPIRED"],
+        "fix takes no waivers: {fix}"
+    );
 
     // The schema is strict enough to catch what would break a consumer.
     let broken: [(&str, Breakage); 7] = [
