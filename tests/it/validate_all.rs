@@ -91,7 +91,7 @@ fn every_error_of_each_kind_of_file_is_reported() {
         "{h:?}"
     );
     assert!(
-        h[1].starts_with("w.yaml:5:5: waivers[2]: unknown field `until`"),
+        h[1].starts_with("w.yaml:5:26: waivers[2]: unknown field `until`"),
         "{h:?}"
     );
 }
