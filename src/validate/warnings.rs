@@ -128,7 +128,7 @@ mod tests {
         let w: Vec<String> = undefined_members(&s).iter().map(|e| e.to_string()).collect();
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(
-            w[0].starts_with("inv.yaml:3:19: group web: member hots02") && w[0].ends_with("did you mean host02?"),
+            w[0].starts_with("inv.yaml:3:20: group web: member hots02") && w[0].ends_with("did you mean host02?"),
             "{w:?}"
         );
         assert!(
