@@ -97,9 +97,14 @@ fn with_defaults(
     Ok(replace(cmd, &path, leaf))
 }
 
-/// `cmd` and its commands, not failing on missing or bad options.
+/// `cmd` and its commands, not failing on missing or bad options, and
+/// without `--help`/`--version` (which would end the parse early), so that
+/// `rectify audit --help` shows the defaults in force.
 fn lenient(cmd: Command) -> Command {
-    cmd.ignore_errors(true).mut_subcommands(lenient)
+    cmd.ignore_errors(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .mut_subcommands(lenient)
 }
 
 fn find<'c>(cmd: &'c Command, path: &[String]) -> Option<&'c Command> {
@@ -357,6 +362,16 @@ mod tests {
         let env = |k: &str| (k == "HOME").then(|| home.path().display().to_string());
         let files = config_file::files(None, &env);
         assert_eq!(files.last().unwrap(), &home.path().join(".config/rectify/config.toml"));
+    }
+
+    #[test]
+    fn help_shows_the_defaults_in_force() {
+        let e = parse(&["audit", "-h"], &[("RECTIFY_FORKS", "7")]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DisplayHelp);
+        assert!(
+            e.to_string().contains("Hosts worked on in parallel [default: 7]"),
+            "{e}"
+        );
     }
 
     #[test]
