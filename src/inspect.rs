@@ -229,6 +229,8 @@ fn observed_files(
                     }
                 }
             }
+            // Command output, not files.
+            Probe::SshdVersion(_) | Probe::SshdDump(_) => {}
             Probe::Stat(_)
             | Probe::Lstat(_)
             | Probe::Command(_)

@@ -153,7 +153,9 @@ impl SshdTrees {
                 | Probe::Service(_)
                 | Probe::Package(_)
                 | Probe::SysctlFiles(_)
-                | Probe::OsRelease(_) => None,
+                | Probe::OsRelease(_)
+                | Probe::SshdVersion(_)
+                | Probe::SshdDump(_) => None,
             })
             .collect();
         SshdTrees { trees }
