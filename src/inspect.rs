@@ -34,6 +34,7 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     message: Some(format!("not for this host (hosts: {})", p.as_str())),
                     baseline: baseline.name.clone(),
                     before: None,
+                    actual_default: false,
                 }),
                 _ => applicable.push((baseline, rule)),
             }
@@ -61,6 +62,7 @@ fn applicability(baseline: &Baseline, rule: &Rule, facts: &HostFacts) -> Option<
                     actual: None,
                     diff: None,
                     message: Some(format!("not applicable: {whose}{}", h.why)),
+                    actual_default: false,
                 })
             }
             Err(e) => {
@@ -70,6 +72,7 @@ fn applicability(baseline: &Baseline, rule: &Rule, facts: &HostFacts) -> Option<
                     actual: None,
                     diff: None,
                     message: Some(format!("{whose}when: {e}")),
+                    actual_default: false,
                 })
             }
         }
@@ -141,6 +144,7 @@ pub async fn audit_over(
             message: verdict.message,
             baseline: baseline.name.clone(),
             before: None,
+            actual_default: verdict.actual_default,
         });
     }
     results.extend(skipped);
@@ -335,6 +339,8 @@ mod tests {
                 expect: None,
                 absent: false,
                 connection: None,
+                source: Default::default(),
+                default: Default::default(),
             },
         };
         let limits = CollectLimits::default();

@@ -161,6 +161,7 @@ mod tests {
             message: None,
             baseline: "b".into(),
             before: None,
+            actual_default: false,
         }
     }
 

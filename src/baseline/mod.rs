@@ -66,6 +66,27 @@ pub enum SysctlCheck {
     Both,
 }
 
+/// Where a `setting` rule on an sshd configuration reads the value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SshdSource {
+    /// The configuration files, read as sshd reads them.
+    #[default]
+    Files,
+    /// The host's own `sshd -T [-C …]`.
+    Daemon,
+}
+
+/// Whether sshd's compiled-in default counts for a key that no line of
+/// an sshd configuration sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DefaultPolicy {
+    /// The default is the value, as it is for the daemon.
+    #[default]
+    Counts,
+    /// The key must be written: the default fails the rule.
+    Fails,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageState {
@@ -134,6 +155,8 @@ struct RawRule {
     check: Option<String>,
     #[serde(rename = "match")]
     connection: Option<RawConnection>,
+    source: Option<String>,
+    default: Option<String>,
 }
 
 /// A `setting` rule's `match:` as written: one connection, the fields of
@@ -174,6 +197,10 @@ pub enum Check {
         /// `match:`: judge the value this one connection gets, not every
         /// connection's.
         connection: Option<crate::conftext::sshd_match::Connection>,
+        /// `source:` (sshd configurations only).
+        source: SshdSource,
+        /// `default:` (sshd configurations only).
+        default: DefaultPolicy,
     },
     Line {
         file: String,

@@ -149,6 +149,7 @@ mod tests {
             message: Some("waived: vendor & appliance".into()),
             baseline: "b".into(),
             before: None,
+            actual_default: false,
         }
     }
 

@@ -70,6 +70,10 @@ pub struct RuleResult {
     /// In a `fix` run: the rule's status before the remediation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<RuleStatus>,
+    /// `actual` is sshd's compiled-in default (no line of the
+    /// configuration sets the key); written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub actual_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
