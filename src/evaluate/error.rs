@@ -7,9 +7,9 @@ use crate::collect::facts::package::PackageError;
 use crate::collect::facts::service::ServiceError;
 use crate::collect::facts::sshd_config::{DecodeError, SshdIncludeError};
 use crate::collect::facts::sshd_daemon::DumpError;
-use crate::conftext::sshd_values::ListError;
 use crate::collect::facts::sysctl_files::SysctlFilesError;
 use crate::collect::ProbeStatus;
+use crate::conftext::sshd_values::ListError;
 use crate::template::TemplateError;
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use crate::conftext::include::{self, BlockValue, Located};
 use crate::conftext::sshd_defaults::{self, Defaults, Release};
 use crate::conftext::sshd_keywords::canonical;
 use crate::conftext::sshd_match::Connection;
-use crate::conftext::sshd_values::{is_algorithm_list, resolve_list};
+use crate::conftext::sshd_values::{is_algorithm_list, max_startups, resolve_list};
 use crate::report::RuleStatus;
 use crate::template::{Renderer, Vars};
 
@@ -106,6 +106,15 @@ pub(super) fn value(key: &str, found: Option<&Located>, defaults: &Defaults) -> 
             note: Some(format!("set nowhere: the default of {}", release_note(defaults))),
         }));
     };
+    if kw == "maxstartups" {
+        // As sshd -T prints it: `10` is `10:30:10`.
+        let text = max_startups(&at.value).map_or_else(|| at.value.clone(), |t| format!("{}:{}:{}", t[0], t[1], t[2]));
+        return Ok(Some(Value {
+            text,
+            default: false,
+            note: None,
+        }));
+    }
     if !is_algorithm_list(&kw) {
         return Ok(Some(Value {
             text: at.value.clone(),
@@ -149,7 +158,10 @@ pub(super) fn show(v: &mut Verdict, main: &str, found: Option<&Located>, value: 
         v.actual_default = true;
         if policy == DefaultPolicy::Fails {
             v.status = RuleStatus::Fail;
-            add_message(v, "no line sets it, and `default: fails` does not count sshd's default".into());
+            add_message(
+                v,
+                "no line sets it, and `default: fails` does not count sshd's default".into(),
+            );
         }
     } else if let Some(at) = found {
         let shown = Located {
@@ -237,7 +249,10 @@ pub(super) fn daemon(
     let kw = keyword(rule.key);
     let printed = dump_value(&dump, &kw);
     let (set, blocks) = match rule.connection {
-        Some(conn) => (include::resolve_for(files, rule.file, rule.key, conn)?.is_some(), Vec::new()),
+        Some(conn) => (
+            include::resolve_for(files, rule.file, rule.key, conn)?.is_some(),
+            Vec::new(),
+        ),
         None => {
             let e = include::resolve(files, rule.file, rule.key)?;
             (e.global.is_some(), e.blocks)

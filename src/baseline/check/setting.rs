@@ -71,7 +71,10 @@ impl RuleBuilder<'_> {
                 // `-C` splits its argument at commas: a value holding one
                 // would name another field.
                 let texts = [&conn.user, &conn.host, &conn.rdomain];
-                if texts.iter().any(|t| t.as_deref().is_some_and(|t| t.contains([',', '=']))) {
+                if texts
+                    .iter()
+                    .any(|t| t.as_deref().is_some_and(|t| t.contains([',', '='])))
+                {
                     errors.push(self.error(
                         "match",
                         "",
