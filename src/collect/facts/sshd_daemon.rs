@@ -37,9 +37,10 @@ pub struct Dump {
 /// directories), `missing` where there is none.
 const SHELL: &str = r#"p_sshdv() {
   # sshd -V prints its version on stderr; releases before 7.x print it
-  # inside their usage text, so the line naming OpenSSH is the one kept.
+  # inside their usage text, whose line naming OpenSSH the controller
+  # picks. One pipe, no sed: this runs on every audit of an sshd rule.
   command -v sshd >/dev/null 2>&1 || { frame "$1" missing 0; return 0; }
-  o=$(sshd -V 2>&1 </dev/null | head -c "$2" | sed -n '/OpenSSH/{p;q;}')
+  o=$(sshd -V 2>&1 </dev/null | head -c "$2")
   emit "$1" ok "$o"
 }
 p_sshdt() {
@@ -64,7 +65,10 @@ impl FactKind for Version {
     }
 
     fn budget(&self) -> Budget {
-        Budget::SMALL
+        Budget {
+            max_stdout: VERSION_MAX as usize + 128,
+            ..Budget::SMALL
+        }
     }
 }
 
@@ -90,13 +94,14 @@ impl FactKind for Dump {
     }
 }
 
-/// The version line `p_sshdv` sent: `Ok(None)` when the host has no sshd
-/// or it printed no version.
+/// The version line `p_sshdv` sent (the first naming OpenSSH, at most 200
+/// characters): `Ok(None)` when the host has no sshd or it printed none.
 pub fn decode_version(output: &ProbeOutput) -> Result<Option<String>, ProbeStatus> {
     match output {
         ProbeOutput::Ok(bytes) => {
-            let line = String::from_utf8_lossy(bytes).trim().to_string();
-            Ok((!line.is_empty()).then_some(line))
+            let text = String::from_utf8_lossy(bytes);
+            let line = text.lines().find(|l| l.contains("OpenSSH"));
+            Ok(line.map(|l| l.trim().chars().filter(|c| !c.is_control()).take(200).collect()))
         }
         ProbeOutput::Missing => Ok(None),
         ProbeOutput::Status(s) => Err(s.clone()),
@@ -178,7 +183,7 @@ mod tests {
     fn fake(dir: &std::path::Path) {
         let script = r#"#!/bin/sh
 case "$1" in
-  -V) echo "OpenSSH_9.6p1 Ubuntu-3ubuntu13, OpenSSL 3.0.13 30 Jan 2024" >&2; exit 1 ;;
+  -V) echo "sshd: unknown option -- V" >&2; echo "OpenSSH_9.6p1 Ubuntu-3ubuntu13, OpenSSL 3.0.13 30 Jan 2024" >&2; exit 1 ;;
 esac
 for a in "$@"; do case $a in */bad_config) echo "$a line 1: Bad configuration option: Foo" >&2; echo "$a: terminating, 1 bad configuration options" >&2; exit 255 ;; esac; done
 echo "warning on stderr" >&2
