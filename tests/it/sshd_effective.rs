@@ -420,7 +420,10 @@ fn source_daemon_judges_what_the_hosts_sshd_prints_and_says_why_it_cannot() {
         )
         .file(
             &format!("{DROPINS}/20-exceptions.conf"),
-            "Match Address 10.0.0.0/8\n  PasswordAuthentication yes\n  MaxAuthTries 10\n",
+            // `Match Group`: sshd judges it from the host's groups, which
+            // the file reader cannot; sshd's answer is still the verdict.
+            "Match Address 10.0.0.0/8\n  PasswordAuthentication yes\n  MaxAuthTries 10\n\
+             Match Group staff\n  PasswordAuthentication yes\n",
             0o644,
         )
         .file(
@@ -475,6 +478,10 @@ fn source_daemon_judges_what_the_hosts_sshd_prints_and_says_why_it_cannot() {
             .as_str()
             .unwrap()
             .contains("(Match Address 10.0.0.0/8 at /etc/ssh/sshd_config.d/20-exceptions.conf:1)"),
+        "{pa:#}"
+    );
+    assert!(
+        pa["actual"].as_str().unwrap().contains("yes (Match Group staff at "),
         "{pa:#}"
     );
     for (id, dump) in [("PA-OUT", &outside), ("PA-IN", &inside)] {
