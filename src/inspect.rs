@@ -35,6 +35,7 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     baseline: baseline.name.clone(),
                     before: None,
                     no_remediation: false,
+                    actual_default: false,
                 }),
                 _ => applicable.push((baseline, rule)),
             }
@@ -62,6 +63,7 @@ fn applicability(baseline: &Baseline, rule: &Rule, facts: &HostFacts) -> Option<
                     actual: None,
                     diff: None,
                     message: Some(format!("not applicable: {whose}{}", h.why)),
+                    actual_default: false,
                 })
             }
             Err(e) => {
@@ -71,6 +73,7 @@ fn applicability(baseline: &Baseline, rule: &Rule, facts: &HostFacts) -> Option<
                     actual: None,
                     diff: None,
                     message: Some(format!("{whose}when: {e}")),
+                    actual_default: false,
                 })
             }
         }
@@ -143,6 +146,7 @@ pub async fn audit_over(
             baseline: baseline.name.clone(),
             before: None,
             no_remediation: false,
+            actual_default: verdict.actual_default,
         });
     }
     results.extend(skipped);
@@ -231,6 +235,8 @@ fn observed_files(
                     }
                 }
             }
+            // Command output, not files.
+            Probe::SshdVersion(_) | Probe::SshdDump(_) => {}
             Probe::Stat(_)
             | Probe::Lstat(_)
             | Probe::Command(_)
@@ -335,6 +341,8 @@ mod tests {
                 expect: None,
                 absent: false,
                 connection: None,
+                source: Default::default(),
+                default: Default::default(),
             },
         };
         let limits = CollectLimits::default();

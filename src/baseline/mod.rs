@@ -66,6 +66,27 @@ pub enum SysctlCheck {
     Both,
 }
 
+/// Where a `setting` rule on an sshd configuration reads the value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SshdSource {
+    /// The configuration files, read as sshd reads them.
+    #[default]
+    Files,
+    /// The host's own `sshd -T [-C …]`.
+    Daemon,
+}
+
+/// Whether sshd's compiled-in default counts for a key that no line of
+/// an sshd configuration sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DefaultPolicy {
+    /// The default is the value, as it is for the daemon.
+    #[default]
+    Counts,
+    /// The key must be written: the default fails the rule.
+    Fails,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageState {
@@ -134,6 +155,8 @@ struct RawRule {
     check: Option<String>,
     #[serde(rename = "match")]
     connection: Option<RawConnection>,
+    source: Option<String>,
+    default: Option<String>,
 }
 
 /// A `setting` rule's `match:` as written: one connection, the fields of
@@ -157,7 +180,46 @@ struct RawBaseline {
     #[serde(default)]
     vars: Vars,
     when: Option<serde_yaml::Value>,
+    sshd: Option<RawSshdDefaults>,
     rules: Vec<RawRule>,
+}
+
+/// `sshd:` at the top of a baseline: `source:` and `default:` for each of
+/// its `setting` rules on an sshd configuration that does not say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSshdDefaults {
+    source: Option<String>,
+    default: Option<String>,
+}
+
+impl RawSshdDefaults {
+    /// `rule` with the baseline's `source:` and `default:` where it has
+    /// none and they apply: a `setting` rule with `expect` on an sshd
+    /// configuration (`source: daemon` needs an `expect`).
+    fn fill(&self, rule: &RawRule) -> Option<RawRule> {
+        let file = rule.file.as_deref()?;
+        if rule.setting.is_none() || rule.expect.is_none() || !crate::conftext::include::follows_includes(file) {
+            return None;
+        }
+        let mut filled = rule.clone();
+        filled.source = filled.source.or_else(|| self.source.clone());
+        filled.default = filled.default.or_else(|| self.default.clone());
+        Some(filled)
+    }
+
+    /// What is wrong with the values, if anything.
+    fn check(&self) -> Option<String> {
+        match (self.source.as_deref(), self.default.as_deref()) {
+            (Some(s), _) if s != "files" && s != "daemon" => {
+                Some(format!("sshd: invalid source {s:?}: files or daemon"))
+            }
+            (_, Some(d)) if d != "counts" && d != "fails" => {
+                Some(format!("sshd: invalid default {d:?}: counts or fails"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What a rule checks, with everything it needs to do so.
@@ -174,6 +236,10 @@ pub enum Check {
         /// `match:`: judge the value this one connection gets, not every
         /// connection's.
         connection: Option<crate::conftext::sshd_match::Connection>,
+        /// `source:` (sshd configurations only).
+        source: SshdSource,
+        /// `default:` (sshd configurations only).
+        default: DefaultPolicy,
     },
     Line {
         file: String,
@@ -262,9 +328,14 @@ impl Baseline {
                 errors.push(source.error_at(at, format!("duplicate rule id {:?}", raw_rule.id)));
                 continue;
             }
+            let filled = raw
+                .sshd
+                .as_ref()
+                .filter(|d| d.check().is_none())
+                .and_then(|d| d.fill(raw_rule));
             let builder = RuleBuilder {
                 source,
-                raw: raw_rule,
+                raw: filled.as_ref().unwrap_or(raw_rule),
                 renderer: &renderer,
                 rule_at: at,
             };
@@ -286,6 +357,10 @@ impl Baseline {
             Some(Ok(w)) => Some(w),
             None => None,
         };
+        if let Some(message) = raw.sshd.as_ref().and_then(RawSshdDefaults::check) {
+            let at = top_level_key(&source.text, "sshd").unwrap_or_else(|| find_key_value(&source.text, "sshd", "", 0));
+            errors.push(source.error_at(at, message));
+        }
         if raw.rules.is_empty() {
             errors.push(source.error_at(
                 find_key_value(&source.text, "rules", "", 0),
@@ -332,6 +407,38 @@ mod tests {
             path: "b.yaml".into(),
             text: text.into(),
         })
+    }
+
+    #[test]
+    fn a_baselines_sshd_defaults_fill_its_sshd_setting_rules() {
+        let b = load(
+            r#"
+name: t
+sshd: {source: daemon, default: fails}
+rules:
+  - {id: A, file: /etc/ssh/sshd_config, setting: PermitRootLogin, expect: "no"}
+  - {id: B, file: /etc/ssh/sshd_config, setting: X11Forwarding, expect: "no", source: files, default: counts}
+  - {id: C, file: /etc/ssh/sshd_config, setting: Banner}
+  - {id: D, file: /etc/app.conf, setting: x, expect: "1"}
+"#,
+        )
+        .unwrap();
+        let of = |i: usize| match &b.rules[i].check {
+            Check::Setting { source, default, .. } => (*source, *default),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(of(0), (SshdSource::Daemon, DefaultPolicy::Fails));
+        assert_eq!(of(1), (SshdSource::Files, DefaultPolicy::Counts));
+        // Without expect (presence) and outside sshd: untouched.
+        assert_eq!(of(2), (SshdSource::Files, DefaultPolicy::Counts));
+        assert_eq!(of(3), (SshdSource::Files, DefaultPolicy::Counts));
+        let e = load("name: t\nsshd: {source: kernel}\nrules:\n  - {id: A, file: /etc/ssh/sshd_config, setting: Port, expect: '22'}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.yaml:2:1") && e.contains("files or daemon") && !e.contains("rule A"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -148,6 +148,8 @@ impl RuleBuilder<'_> {
         only("version", r.version.is_some(), &["package"]);
         only("check", r.check.is_some(), &["sysctl"]);
         only("match", r.connection.is_some(), &["file"]);
+        only("source", r.source.is_some(), &["file"]);
+        only("default", r.default.is_some(), &["file"]);
 
         match subjects[0] {
             "file" => self.file_check(errors),

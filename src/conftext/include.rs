@@ -44,7 +44,7 @@
 use std::borrow::Cow;
 
 use super::setting::{entry, value_of_sshd, Entry, SettingDialect};
-use super::sshd_keywords::{accumulates, allowed_in_match, global_only, same_keyword};
+use super::sshd_keywords::{accumulates, allowed_in_match, global_only, last_wins, same_keyword};
 use super::sshd_match::{self, Connection, CriteriaError};
 
 /// Where sshd looks for relative `Include` patterns (its `SSHDIR`).
@@ -281,10 +281,14 @@ fn effective(key: &str, blocks: &[Block], found: &[(Option<usize>, Located)]) ->
     Effective { global, blocks: values }
 }
 
-/// The first of the occurrences `pick` keeps (by their block), or for a
-/// keyword that adds up all their words, located at the first.
+/// The first of the occurrences `pick` keeps (by their block), the last
+/// for the few keywords sshd lets a later line override ([`last_wins`]),
+/// or for a keyword that adds up all their words, located at the first.
 fn fold(key: &str, found: &[(Option<usize>, Located)], pick: &dyn Fn(Option<usize>) -> bool) -> Option<Located> {
     let mut hits = found.iter().filter(|(ctx, _)| pick(*ctx)).map(|(_, at)| at);
+    if last_wins(key) {
+        return hits.last().cloned();
+    }
     let first = hits.next()?.clone();
     if !accumulates(key) {
         return Some(first);
@@ -646,6 +650,17 @@ mod tests {
         .unwrap();
         assert_eq!(port.clone(), at(MAIN, 1, "22"));
         assert_eq!(port.unwrap().describe(MAIN), "22");
+    }
+
+    #[test]
+    fn a_later_max_startups_line_overrides_an_earlier_one() {
+        // sshd -T of 9.2 prints `maxstartups 20:30:60` for these files.
+        let files = Files::default()
+            .file(MAIN, "Include /etc/ssh/sshd_config.d/*.conf\nMaxStartups 20:30:60\n")
+            .file(CLOUD, "MaxStartups 10\nLoginGraceTime 30\n")
+            .glob(DROPINS, &[CLOUD]);
+        assert_eq!(locate(&files, MAIN, "maxstartups").unwrap(), at(MAIN, 1, "20:30:60"));
+        assert_eq!(locate(&files, MAIN, "LoginGraceTime").unwrap(), at(CLOUD, 1, "30"));
     }
 
     #[test]

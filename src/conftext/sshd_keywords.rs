@@ -37,6 +37,19 @@ const ACCUMULATING: &[&str] = &[
     "subsystem",
 ];
 
+/// Keywords whose later lines override earlier ones, unlike every other
+/// keyword: servconf.c (8.7 to 9.6) assigns them without checking whether
+/// a value is already set. Checked with `sshd -T` of 9.2 (two lines, the
+/// second printed).
+const LAST_WINS: &[&str] = &[
+    "maxstartups",
+    "persourcemaxstartups",
+    "persourcenetblocksize",
+    "ipqos",
+    "streamlocalbindmask",
+    "fingerprinthash",
+];
+
 /// Keywords allowed inside a `Match` block (sshd_config(5), `Match`); any
 /// other keyword there makes sshd refuse the configuration, and in a
 /// `Match all` block it is read as a global line.
@@ -175,6 +188,13 @@ pub fn accumulates(key: &str) -> bool {
     ACCUMULATING.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
+/// Whether the last line of `key` (any spelling) is the one sshd uses;
+/// see [`LAST_WINS`].
+pub fn last_wins(key: &str) -> bool {
+    let key = canonical(key);
+    LAST_WINS.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
 /// Whether `key` (any spelling) may be set inside a `Match` block.
 pub fn allowed_in_match(key: &str) -> bool {
     let key = canonical(key);
@@ -208,5 +228,6 @@ mod tests {
         assert!(allowed_in_match("ChallengeResponseAuthentication"));
         assert!(allowed_in_match("PasswordAuthentication"));
         assert!(!allowed_in_match("Port") && !allowed_in_match("KeepAlive"));
+        assert!(last_wins("MaxStartups") && last_wins("ipqos") && !last_wins("LoginGraceTime"));
     }
 }

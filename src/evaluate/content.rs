@@ -29,6 +29,7 @@ pub(super) fn verdict(file: &str, expected: &str, actual: Option<&str>) -> Verdi
         actual: actual.map(summarize_text),
         diff,
         message: None,
+        actual_default: false,
     }
 }
 

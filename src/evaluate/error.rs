@@ -6,8 +6,10 @@ use std::time::Duration;
 use crate::collect::facts::package::PackageError;
 use crate::collect::facts::service::ServiceError;
 use crate::collect::facts::sshd_config::{DecodeError, SshdIncludeError};
+use crate::collect::facts::sshd_daemon::DumpError;
 use crate::collect::facts::sysctl_files::SysctlFilesError;
 use crate::collect::ProbeStatus;
+use crate::conftext::sshd_values::ListError;
 use crate::template::TemplateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,4 +66,14 @@ pub enum EvalError {
     CutOff,
     #[error("service {0} not found on the golden host")]
     ServiceNotFound(String),
+    /// An algorithm list whose effective value cannot be computed.
+    #[error("{key} at {at}: {error}")]
+    SshdList { key: String, at: String, error: ListError },
+    #[error("no sshd on the host: `source: daemon` asks the host's own sshd (`source: files` reads the files)")]
+    NoSshd,
+    /// `sshd -T` refused: its exit status and its own first line of stderr.
+    #[error("sshd -T failed (exit {status}): {stderr}")]
+    SshdRefused { status: i32, stderr: String },
+    #[error(transparent)]
+    SshdDump(#[from] DumpError),
 }

@@ -2,6 +2,7 @@
 
 use super::EvalError;
 use crate::baseline::Expect;
+use crate::conftext::sshd_values::max_startups;
 use crate::template::{Renderer, Vars};
 
 /// The outcome of one comparison, with the expectation as people read it.
@@ -19,6 +20,10 @@ pub struct Comparison {
 pub enum ValueSemantics {
     Exact,
     Sshd,
+    /// sshd's `MaxStartups start:rate:full`: values and bounds are read as
+    /// sshd reads them (`10` is `10:30:10`) and compared as triples, a
+    /// bound holding for each of the three numbers.
+    MaxStartups,
 }
 
 /// The value sshd reads `v` as: `without-password` is the old name of
@@ -43,6 +48,10 @@ pub fn compare(
     let eq = |a: &str, b: &str| match semantics {
         ValueSemantics::Exact => a == b,
         ValueSemantics::Sshd => sshd_value(a).eq_ignore_ascii_case(sshd_value(b)),
+        ValueSemantics::MaxStartups => match (max_startups(a), max_startups(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.trim() == b.trim(),
+        },
     };
     let ok = |pass: bool, expected: String| {
         Ok(Comparison {
@@ -72,6 +81,15 @@ pub fn compare(
         Expect::Not(unwanted) => {
             let unwanted = render(unwanted)?;
             ok(!actual.is_some_and(|a| eq(a, &unwanted)), format!("not {unwanted}"))
+        }
+        Expect::Min(_) | Expect::Max(_) | Expect::Range { .. } if semantics == ValueSemantics::MaxStartups => {
+            let (min, max) = match expect {
+                Expect::Min(b) => (Some(render(b)?), None),
+                Expect::Max(b) => (None, Some(render(b)?)),
+                Expect::Range { min, max } => (Some(render(min)?), Some(render(max)?)),
+                _ => unreachable!("a bound form"),
+            };
+            triple_bounds(min.as_deref(), max.as_deref(), actual)
         }
         Expect::Min(bound) => bounds(Some(&render(bound)?), None, actual, semantics),
         Expect::Max(bound) => bounds(None, Some(&render(bound)?), actual, semantics),
@@ -119,6 +137,40 @@ fn bounds(
     }
 }
 
+/// `min`/`max` on `MaxStartups`: each of the three numbers within the
+/// bound's, both read as sshd reads a value.
+fn triple_bounds(min: Option<&str>, max: Option<&str>, actual: Option<&str>) -> Result<Comparison, EvalError> {
+    let limit = |text: &str| max_startups(text).ok_or_else(|| EvalError::ExpectBound(text.to_string()));
+    let (low, high) = (min.map(limit).transpose()?, max.map(limit).transpose()?);
+    let show = |t: [u64; 3]| format!("{}:{}:{}", t[0], t[1], t[2]);
+    let expected = match (low, high) {
+        (Some(a), Some(b)) => format!(">= {}, <= {} (each number)", show(a), show(b)),
+        (Some(a), None) => format!(">= {} (each number)", show(a)),
+        (None, Some(b)) => format!("<= {} (each number)", show(b)),
+        (None, None) => unreachable!("a bound is given"),
+    };
+    let Some(actual) = actual else {
+        return Ok(Comparison {
+            pass: false,
+            expected,
+            note: None,
+        });
+    };
+    let Some(value) = max_startups(actual) else {
+        return Ok(Comparison {
+            pass: false,
+            expected,
+            note: Some(format!("{actual:?} is not a MaxStartups value (start:rate:full)")),
+        });
+    };
+    let within = (0..3).all(|i| low.is_none_or(|l| value[i] >= l[i]) && high.is_none_or(|h| value[i] <= h[i]));
+    Ok(Comparison {
+        pass: within,
+        expected,
+        note: (!within).then(|| format!("{actual} is {}", show(value))),
+    })
+}
+
 /// The list forms: the value split into words at blanks and commas, each
 /// compared exactly (user names and algorithm names are case-sensitive).
 fn words(expect: &Expect, want: &[String], actual: Option<&str>, semantics: ValueSemantics) -> Comparison {
@@ -137,8 +189,9 @@ fn words(expect: &Expect, want: &[String], actual: Option<&str>, semantics: Valu
         // Unset holds no word: like `not`, only `none_of` passes.
         return done(matches!(expect, Expect::NoneOf(_)), None);
     };
-    // sshd: `Ciphers +x`, `-x` or `^x` edit the compiled-in default list,
-    // which rectify does not know, so what sshd uses cannot be judged.
+    // sshd: `Ciphers +x`, `-x` or `^x` edit the compiled-in default list;
+    // the sshd subjects resolve them before comparing (conftext::sshd_values),
+    // so one still here is a list rectify could not resolve.
     if semantics == ValueSemantics::Sshd && actual.trim_start().starts_with(['+', '-', '^']) {
         return done(
             false,
@@ -331,6 +384,43 @@ mod tests {
             cmp(Expect::Contains(v(&["{{ limit }}"])), Some("4 5"), Exact).expected,
             "contains [4]"
         );
+    }
+
+    #[test]
+    fn max_startups_triples() {
+        use ValueSemantics::MaxStartups as M;
+        // `MaxStartups 10` is 10:30:10 to sshd.
+        assert!(cmp(Expect::Equals("10:30:10".into()), Some("10"), M).pass);
+        assert!(!cmp(Expect::Equals("10:30:100".into()), Some("10"), M).pass);
+        let max = || Expect::Max("10:30:60".into());
+        assert!(cmp(max(), Some("10:30:60"), M).pass);
+        assert!(cmp(max(), Some("5:20:40"), M).pass);
+        assert!(cmp(max(), Some("10"), M).pass);
+        // Default 10:30:100: the third number is over.
+        let c = cmp(max(), Some("10:30:100"), M);
+        assert!(!c.pass && c.note.as_deref() == Some("10:30:100 is 10:30:100"), "{c:?}");
+        assert!(!cmp(max(), Some("20:30:60"), M).pass);
+        assert!(!cmp(max(), Some("10:50:60"), M).pass);
+        assert_eq!(cmp(max(), Some("1"), M).expected, "<= 10:30:60 (each number)");
+        let c = cmp(max(), Some("lots"), M);
+        assert!(!c.pass && c.note.is_some());
+        assert!(!cmp(max(), None, M).pass);
+        let range = Expect::Range {
+            min: "1:10:10".into(),
+            max: "10:30:60".into(),
+        };
+        assert!(cmp(range.clone(), Some("5:30:50"), M).pass);
+        assert!(!cmp(range, Some("5:5:50"), M).pass);
+        // A single number as a bound is read the way sshd reads it.
+        assert!(cmp(Expect::Max("60".into()), Some("10:30:60"), M).pass);
+        assert!(compare(
+            &Expect::Max("10:30".into()),
+            Some("10"),
+            &Renderer::default(),
+            &Vars::new(),
+            M
+        )
+        .is_err());
     }
 
     #[test]

@@ -11,12 +11,13 @@ mod metadata;
 pub mod package;
 mod service;
 mod setting;
+mod sshd;
 mod sysctl;
 pub mod when;
 
 use std::time::Duration;
 
-use crate::baseline::{Check, Rule};
+use crate::baseline::{Check, Rule, SshdSource};
 use crate::collect::facts::file::{self, Read};
 use crate::collect::facts::sshd_config::{ConfigFiles, DecodeError};
 use crate::collect::{Probe, ProbeOutput, Probes};
@@ -84,8 +85,22 @@ pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
 /// sysctl files for a rule that checks persisted values).
 pub fn probes_for(rule: &Rule, limits: &CollectLimits) -> Vec<Probe> {
     let mut probes = vec![probe_for(rule, limits)];
-    if let Check::Sysctl { check, .. } = &rule.check {
-        probes.extend(sysctl::extra_probe(*check));
+    match &rule.check {
+        Check::Sysctl { check, .. } => probes.extend(sysctl::extra_probe(*check)),
+        Check::Setting {
+            file,
+            absent: false,
+            connection,
+            source,
+            ..
+        } if include::follows_includes(file) => {
+            probes.extend(sshd::extra_probes(
+                file,
+                connection.as_ref(),
+                *source == SshdSource::Daemon,
+            ));
+        }
+        _ => {}
     }
     probes
 }
@@ -107,6 +122,8 @@ pub struct Verdict {
     pub actual: Option<String>,
     pub diff: Option<String>,
     pub message: Option<String>,
+    /// `actual` is sshd's compiled-in default: no line sets the key.
+    pub actual_default: bool,
 }
 
 impl Verdict {
@@ -117,6 +134,7 @@ impl Verdict {
             actual: None,
             diff: None,
             message: Some(message.into()),
+            actual_default: false,
         }
     }
 
@@ -127,6 +145,7 @@ impl Verdict {
             actual,
             diff: None,
             message: None,
+            actual_default: false,
         }
     }
 }
@@ -153,7 +172,9 @@ impl SshdTrees {
                 | Probe::Service(_)
                 | Probe::Package(_)
                 | Probe::SysctlFiles(_)
-                | Probe::OsRelease(_) => None,
+                | Probe::OsRelease(_)
+                | Probe::SshdVersion(_)
+                | Probe::SshdDump(_) => None,
             })
             .collect();
         SshdTrees { trees }
@@ -202,13 +223,42 @@ pub fn evaluate(
         Check::Setting {
             file,
             key,
+            expect: Some(expect),
+            connection,
+            source: SshdSource::Daemon,
+            default,
+            ..
+        } if include::follows_includes(file) => {
+            let rule = sshd::DaemonRule {
+                file,
+                key,
+                expect,
+                connection: connection.as_ref(),
+                policy: *default,
+            };
+            sshd.get(index)
+                .and_then(|files| sshd::daemon(&rule, probes, outputs, files, vars, renderer))
+        }
+        Check::Setting {
+            file,
+            key,
             expect,
             connection,
+            default,
             ..
-        } if include::follows_includes(file) => sshd.get(index).and_then(|files| match connection {
-            Some(conn) => setting::sshd_for(file, key, expect.as_ref(), conn, files, vars, renderer),
-            None => setting::sshd(file, key, expect.as_ref(), files, vars, renderer),
-        }),
+        } if include::follows_includes(file) => {
+            let rule = setting::SshdRule {
+                file,
+                key,
+                expect: expect.as_ref(),
+                policy: *default,
+            };
+            let defaults = sshd::defaults(probes, outputs);
+            sshd.get(index).and_then(|files| match connection {
+                Some(conn) => setting::sshd_for(&rule, conn, &defaults, files, vars, renderer),
+                None => setting::sshd(&rule, &defaults, files, vars, renderer),
+            })
+        }
         Check::Setting { file, key, expect, .. } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
         Check::Line {
             file,

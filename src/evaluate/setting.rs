@@ -3,17 +3,19 @@
 //! what `rectify capture` keeps.
 
 use super::capture::literal;
-use super::expect::{compare, ValueSemantics};
+use super::expect::ValueSemantics;
+use super::sshd;
 use super::EvalError;
 use super::{expect_or_exists, file_text, Verdict};
 use super::{file_probe, CollectLimits};
+use crate::baseline::DefaultPolicy;
 use crate::collect::facts::sshd_config::{ConfigFiles, SshdConfig};
 use crate::collect::Probe;
 use crate::collect::ProbeOutput;
 use crate::conftext::include;
 use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::conftext::sshd_defaults::Defaults;
 use crate::conftext::sshd_match::Connection;
-use crate::report::RuleStatus;
 use crate::template::{Renderer, Vars};
 use serde_yaml::{Mapping, Value};
 
@@ -31,47 +33,39 @@ pub(super) fn probe(file: &str, limits: &CollectLimits) -> Probe {
     }
 }
 
+/// An sshd `setting` rule's parts that the file reader needs.
+pub(super) struct SshdRule<'a> {
+    pub file: &'a str,
+    pub key: &'a str,
+    pub expect: Option<&'a crate::baseline::Expect>,
+    pub policy: DefaultPolicy,
+}
+
 /// A setting of an sshd configuration, following its `Include`s: the
-/// effective value (what `sshd -T` prints), and where it is when it comes
-/// from an included file; with an `expect:`, also the value of every
-/// conditional `Match` block that sets the key (`conftext::include`).
+/// effective value (what `sshd -T` prints: the line's value, an algorithm
+/// list's edits applied, or the release's default where no line sets it),
+/// and where it is when it comes from an included file; with an
+/// `expect:`, also the value of every conditional `Match` block that sets
+/// the key (`conftext::include`).
 pub(super) fn sshd(
-    file: &str,
-    key: &str,
-    expect: Option<&crate::baseline::Expect>,
+    rule: &SshdRule<'_>,
+    defaults: &Defaults,
     files: &ConfigFiles,
     vars: &Vars,
     renderer: &Renderer,
 ) -> Result<Verdict, EvalError> {
+    let (file, key) = (rule.file, rule.key);
     let exists = !matches!(files.main(), ProbeOutput::Missing);
     let effective = include::resolve(files, file, key)?;
-    let found = effective.global;
-    let actual = found.as_ref().map(|f| f.value.clone());
-    let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
-    if let Some(found) = &found {
-        v.actual = Some(found.describe(file));
-    }
+    let value = effective_value(rule, effective.global.as_ref(), exists, defaults)?;
+    let actual = value.as_ref().map(|v| v.text.clone());
+    let mut v = expect_or_exists(rule.expect, actual, renderer, vars, sshd::semantics(key))?;
+    sshd::show(&mut v, file, effective.global.as_ref(), value.as_ref(), rule.policy);
     // The rule holds only when every connection gets a right value: each
     // conditional Match block that sets the key is judged too, and the
     // failing ones are named.
-    if let Some(expect) = expect {
-        let mut wrong = Vec::new();
-        for block in &effective.blocks {
-            let c = compare(expect, Some(&block.value.value), renderer, vars, ValueSemantics::Sshd)?;
-            if !c.pass {
-                wrong.push(block.describe());
-            }
-        }
-        if !wrong.is_empty() {
-            v.status = RuleStatus::Fail;
-            let global = v.actual.take().unwrap_or_else(|| "(not set)".to_string());
-            v.actual = Some(format!("{global}; {}", wrong.join("; ")));
-            v.message = Some(format!(
-                "{} Match block(s) give connections another value: {}",
-                wrong.len(),
-                wrong.join("; ")
-            ));
-        }
+    if let Some(expect) = rule.expect {
+        sshd::judge_blocks(&mut v, key, expect, &effective.blocks, defaults, vars, renderer)?;
     }
     if !exists {
         v.message = Some(format!("{file} does not exist"));
@@ -79,25 +73,38 @@ pub(super) fn sshd(
     Ok(v)
 }
 
+/// The value sshd uses: the line's, or with an `expect:` and an existing
+/// configuration (sshd refuses to start without one) the default.
+fn effective_value(
+    rule: &SshdRule<'_>,
+    found: Option<&include::Located>,
+    exists: bool,
+    defaults: &Defaults,
+) -> Result<Option<sshd::Value>, EvalError> {
+    if found.is_none() && (rule.expect.is_none() || !exists) {
+        return Ok(None);
+    }
+    sshd::value(rule.key, found, defaults)
+}
+
 /// A setting of an sshd configuration for the one connection of the
 /// rule's `match:`: what `sshd -T -C user=…,host=…,addr=…` prints
 /// (`conftext::include::resolve_for`).
 pub(super) fn sshd_for(
-    file: &str,
-    key: &str,
-    expect: Option<&crate::baseline::Expect>,
+    rule: &SshdRule<'_>,
     conn: &Connection,
+    defaults: &Defaults,
     files: &ConfigFiles,
     vars: &Vars,
     renderer: &Renderer,
 ) -> Result<Verdict, EvalError> {
+    let (file, key) = (rule.file, rule.key);
     let exists = !matches!(files.main(), ProbeOutput::Missing);
     let found = include::resolve_for(files, file, key, conn)?;
-    let actual = found.as_ref().map(|f| f.value.clone());
-    let mut v = expect_or_exists(expect, actual, renderer, vars, ValueSemantics::Sshd)?;
-    if let Some(found) = &found {
-        v.actual = Some(found.describe(file));
-    }
+    let value = effective_value(rule, found.as_ref(), exists, defaults)?;
+    let actual = value.as_ref().map(|v| v.text.clone());
+    let mut v = expect_or_exists(rule.expect, actual, renderer, vars, sshd::semantics(key))?;
+    sshd::show(&mut v, file, found.as_ref(), value.as_ref(), rule.policy);
     if !exists {
         v.message = Some(format!("{file} does not exist"));
     }

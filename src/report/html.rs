@@ -150,6 +150,7 @@ mod tests {
             baseline: "b".into(),
             before: None,
             no_remediation: false,
+            actual_default: false,
         }
     }
 

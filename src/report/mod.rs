@@ -75,6 +75,10 @@ pub struct RuleResult {
     /// true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_remediation: bool,
+    /// `actual` is sshd's compiled-in default (no line of the
+    /// configuration sets the key); written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub actual_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -25,6 +25,7 @@ mod races_ssh;
 mod report_schema;
 mod robustness;
 mod secrets_ssh;
+mod sshd_effective;
 mod sshd_match;
 mod sshd_verdicts;
 mod sysctl_persisted;

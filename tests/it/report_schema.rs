@@ -45,6 +45,10 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     let conf = d.join("app.conf");
     std::fs::write(&conf, "mode = fast\nport = 5432\n").unwrap();
     let f = conf.display();
+    // An sshd configuration that sets nothing: its rule shows the default.
+    let sshd_config = d.join("sshd_config");
+    std::fs::write(&sshd_config, "# nothing set\n").unwrap();
+    let s = sshd_config.display();
     std::fs::write(
         d.join("b.yaml"),
         format!(
@@ -54,7 +58,8 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
              - {{id: ERROR, file: {f}, setting: mode, expect: '{{{{ nope }}}}'}}\n\
              - {{id: SKIPPED, hosts: 'web*', sysctl: kernel.ostype, check: live, expect: Linux}}\n\
              - {{id: WAIVED, severity: low, file: {f}, setting: port, expect: '22'}}\n\
-             - {{id: EXPIRED, file: {f}, setting: port, expect: '23'}}\n"
+             - {{id: EXPIRED, file: {f}, setting: port, expect: '23'}}\n\
+             - {{id: DEFAULTED, file: {s}, setting: MaxAuthTries, expect: '6'}}\n"
         ),
     )
     .unwrap();
@@ -89,6 +94,13 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
         assert!(statuses.contains(&status), "no {status} result: {statuses:?}");
     }
     assert!(!audit["hosts"][0]["warnings"].as_array().unwrap().is_empty());
+    let defaulted = audit["hosts"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "DEFAULTED")
+        .unwrap();
+    assert_eq!(defaulted["actual_default"], true, "{defaulted:#}");
 
     // The stored run, shown again, is the same report.
     let run_id = audit["run_id"].as_str().unwrap();
@@ -133,7 +145,7 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     );
 
     // The schema is strict enough to catch what would break a consumer.
-    let broken: [(&str, Breakage); 7] = [
+    let broken: [(&str, Breakage); 8] = [
         ("a wrong rule status", |r| {
             r["hosts"][0]["results"][0]["status"] = json!("passed")
         }),
@@ -145,6 +157,9 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
         ("a count as text", |r| r["summary"]["drift"] = json!("1")),
         ("a bad timestamp", |r| r["started"] = json!("yesterday")),
         ("an undocumented field", |r| r["hosts"][0]["extra"] = json!(true)),
+        ("actual_default written false", |r| {
+            r["hosts"][0]["results"][0]["actual_default"] = json!(false)
+        }),
     ];
     for (what, breaks) in broken {
         let mut report = audit.clone();

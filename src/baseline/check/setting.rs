@@ -2,7 +2,7 @@
 //! expectation or `absent: true`, and for an sshd configuration an optional
 //! `match:` connection.
 
-use super::super::{Check, RawConnection, RuleBuilder};
+use super::super::{Check, DefaultPolicy, RawConnection, RuleBuilder, SshdSource};
 use crate::config_error::ConfigError;
 use crate::conftext::include::follows_includes;
 use crate::conftext::sshd_match::Connection;
@@ -30,12 +30,67 @@ impl RuleBuilder<'_> {
             }
             self.connection(raw, errors)
         });
+        let sshd = follows_includes(&file);
+        let source = match r.source.as_deref() {
+            None | Some("files") => SshdSource::Files,
+            Some("daemon") => SshdSource::Daemon,
+            Some(other) => {
+                errors.push(self.error("source", other, format!("invalid source {other:?}: files or daemon")));
+                SshdSource::Files
+            }
+        };
+        let default = match r.default.as_deref() {
+            None | Some("counts") => DefaultPolicy::Counts,
+            Some("fails") => DefaultPolicy::Fails,
+            Some(other) => {
+                errors.push(self.error("default", other, format!("invalid default {other:?}: counts or fails")));
+                DefaultPolicy::Counts
+            }
+        };
+        for (field, set) in [("source", r.source.is_some()), ("default", r.default.is_some())] {
+            if set && !sshd {
+                errors.push(self.error(
+                    field,
+                    "",
+                    format!("`{field}` applies to sshd configurations (a file named *sshd_config), not {file}"),
+                ));
+            }
+            if set && absent {
+                errors.push(self.error(field, "", format!("`{field}` does not combine with `absent: true`")));
+            }
+        }
+        if source == SshdSource::Daemon {
+            if r.expect.is_none() && !absent {
+                errors.push(self.error(
+                    "source",
+                    "daemon",
+                    "`source: daemon` needs `expect` (sshd -T prints every keyword it knows)".into(),
+                ));
+            }
+            if let Some(conn) = &connection {
+                // `-C` splits its argument at commas: a value holding one
+                // would name another field.
+                let texts = [&conn.user, &conn.host, &conn.rdomain];
+                if texts
+                    .iter()
+                    .any(|t| t.as_deref().is_some_and(|t| t.contains([',', '='])))
+                {
+                    errors.push(self.error(
+                        "match",
+                        "",
+                        "with `source: daemon`, `match` values cannot hold `,` or `=` (sshd -C splits at them)".into(),
+                    ));
+                }
+            }
+        }
         Some(Check::Setting {
             file,
             key: key.to_string(),
             expect: r.expect.clone(),
             absent,
             connection,
+            source,
+            default,
         })
     }
 

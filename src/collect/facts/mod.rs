@@ -12,6 +12,7 @@ pub mod os_release;
 pub mod package;
 pub mod service;
 pub mod sshd_config;
+pub mod sshd_daemon;
 pub mod stat;
 pub mod sysctl;
 pub mod sysctl_files;
@@ -108,6 +109,10 @@ facts! {
     SysctlFiles(sysctl_files::SysctlFiles),
     /// The host's `/etc/os-release` (or `/usr/lib/os-release`), for `when:`.
     OsRelease(os_release::OsRelease),
+    /// The host's sshd version line (`sshd -V`), for its defaults.
+    SshdVersion(sshd_daemon::Version),
+    /// The host's own `sshd -T [-C …]`, for `source: daemon`.
+    SshdDump(sshd_daemon::Dump),
 }
 
 /// The prelude's shell functions: each kind's text once, in list order.
