@@ -56,6 +56,7 @@ pub fn file_rule(path: &str) -> Rule {
         rationale: None,
         remediation: None,
         hosts: None,
+        tags: Vec::new(),
         when: None,
         check: Check::Content {
             file: path.to_string(),

@@ -326,6 +326,7 @@ mod tests {
             rationale: None,
             remediation: None,
             hosts: None,
+            tags: Vec::new(),
             when: None,
             check: Check::Setting {
                 file: main.into(),

@@ -65,7 +65,7 @@ pub struct ChangeArgs {
     pub confirm_timeout: Option<u64>,
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_var(text: &str) -> Result<(String, String), String> {
     let (k, v) = text.split_once('=').ok_or("expected KEY=VALUE")?;
     if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("invalid var name {k:?}"));
@@ -75,11 +75,16 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 impl ChangeArgs {
     fn extra_vars(&self) -> Vars {
-        self.extra
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_yaml::Value::String(v.clone())))
-            .collect()
+        extra_vars(&self.extra)
     }
+}
+
+/// `-e KEY=VALUE` pairs as vars; each value is a string, as typed.
+pub(super) fn extra_vars(pairs: &[(String, String)]) -> Vars {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_yaml::Value::String(v.clone())))
+        .collect()
 }
 
 /// Changing hosts needs them named: no silent fallback to this machine.
@@ -211,6 +216,9 @@ pub struct FixArgs {
     pub targets: TargetArgs,
 
     #[command(flatten)]
+    pub select: super::select::SelectArgs,
+
+    #[command(flatten)]
     pub change: ChangeArgs,
 
     #[command(flatten)]
@@ -221,9 +229,16 @@ pub struct FixArgs {
 }
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
-    let baselines = ops::audit::load_baselines(&args.baselines)?;
+    let mut baselines = ops::audit::load_baselines(&args.baselines)?;
+    // Before the playbooks load: only the selected rules' remediations run.
+    args.select.narrow(&mut baselines)?;
     let playbooks = ops::fix::load_playbooks(&baselines)?;
-    let hosts = hosts(&args.targets)?;
+    let mut hosts = hosts(&args.targets)?;
+    // `-e` wins in the audits' expectations as in the playbooks.
+    let extra = args.change.extra_vars();
+    for host in &mut hosts {
+        host.override_vars(&extra);
+    }
     let conn = &args.connection;
     let remediations = Remediations::render(playbooks, &hosts, &args.change.extra_vars())?;
     args.output.check_writable()?;

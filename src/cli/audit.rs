@@ -26,6 +26,13 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
 
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
+
+    /// Set a var for the baselines' expectations: KEY=VALUE (repeatable; wins over inventory and baseline vars).
+    #[arg(short = 'e', long = "extra-var", value_name = "KEY=VALUE", value_parser = super::apply::parse_var)]
+    pub extra: Vec<(String, String)>,
+
     /// Waivers file: accepted exceptions, which count as compliant until they expire.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
@@ -52,8 +59,13 @@ pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
 }
 
 pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
-    let (baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
-    let hosts = args.targets.resolve()?;
+    let (mut baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
+    args.select.narrow(&mut baselines)?;
+    let mut hosts = args.targets.resolve()?;
+    let extra = super::apply::extra_vars(&args.extra);
+    for host in &mut hosts {
+        host.override_vars(&extra);
+    }
     let conn = &args.connection;
     args.output.check_writable()?;
     let _lock = conn.take_lock()?;

@@ -25,6 +25,7 @@ pub mod history;
 pub mod progress;
 pub mod rollback;
 pub mod runs;
+pub mod select;
 pub mod show;
 pub mod targets;
 pub mod validate;
