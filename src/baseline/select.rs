@@ -149,7 +149,10 @@ mod tests {
     #[test]
     fn a_baseline_without_selected_rules_leaves_the_run() {
         let mut b = baselines();
-        RuleSelector::new(&s(&["NET-*"]), &[], &[]).unwrap().narrow(&mut b).unwrap();
+        RuleSelector::new(&s(&["NET-*"]), &[], &[])
+            .unwrap()
+            .narrow(&mut b)
+            .unwrap();
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].name, "net");
     }

@@ -22,6 +22,7 @@ pub mod apply;
 pub mod audit;
 pub mod capture;
 pub mod history;
+pub mod list;
 pub mod progress;
 pub mod rollback;
 pub mod runs;
@@ -59,6 +60,8 @@ pub enum Command {
     Capture(capture::CaptureArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
+    /// List what a run would work on (hosts, playbook steps); never connects.
+    List(list::ListArgs),
     /// List recorded runs, newest first.
     Runs(runs::RunsArgs),
     /// Show a recorded run again, in any format.
@@ -102,6 +105,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Rollback(args) => rollback::exec(args).await,
         Command::Capture(args) => capture::exec(args).await,
         Command::Validate(args) => validate::exec(args),
+        Command::List(args) => list::exec(args),
         Command::Runs(args) => runs::exec(args),
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),

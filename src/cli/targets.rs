@@ -16,7 +16,8 @@ pub struct TargetArgs {
     #[arg(short = 'i', long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
 
-    /// Only these hosts or groups: names, globs, comma lists; `!x` excludes.
+    /// Only these hosts or groups, as Ansible patterns: names, globs, `all`,
+    /// `~REGEX`; `a:b` or `a,b` union, `&x` intersects, `!x` excludes.
     #[arg(long, value_name = "PATTERN", requires = "inventory")]
     pub limit: Option<String>,
 

@@ -17,6 +17,7 @@ mod history_ssh;
 mod html_report;
 mod include_ssh;
 mod interrupts_ssh;
+mod listing;
 mod login_noise_ssh;
 mod narrow;
 mod package_states;

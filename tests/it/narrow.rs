@@ -79,7 +79,17 @@ fn rule_narrows_audit_and_fix() {
 
     let before = String::from_utf8(fleet.read_file("a", "/etc/ssh/sshd_config")).unwrap();
     let out = run_rectify(
-        &["fix", "-b", &b, "-i", &inv, "--rule", "SSH-X11-FORWARDING", "--format", "json"],
+        &[
+            "fix",
+            "-b",
+            &b,
+            "-i",
+            &inv,
+            "--rule",
+            "SSH-X11-FORWARDING",
+            "--format",
+            "json",
+        ],
         &[],
     );
     let report = json(&out);
@@ -91,7 +101,11 @@ fn rule_narrows_audit_and_fix() {
     let after = String::from_utf8(fleet.read_file("a", "/etc/ssh/sshd_config")).unwrap();
     assert_eq!(after, before.replace("X11Forwarding yes\n", "X11Forwarding no\n"));
     assert_eq!(sshd_t(&fleet, "a", "x11forwarding"), "no");
-    assert_eq!(sshd_t(&fleet, "a", "maxauthtries"), "6", "a rule not selected is not fixed");
+    assert_eq!(
+        sshd_t(&fleet, "a", "maxauthtries"),
+        "6",
+        "a rule not selected is not fixed"
+    );
 }
 
 const TAGGED: &str = r#"name: tagged
@@ -162,7 +176,21 @@ fn extra_vars_reach_expectations() {
     assert_eq!(rule["actual"], "4");
 
     let out = run_rectify(
-        &[&["fix", "-b", &b, "-i", &inv, "--format", "json", "-e", "max_auth_tries=3"], &narrow[..]].concat(),
+        &[
+            &[
+                "fix",
+                "-b",
+                &b,
+                "-i",
+                &inv,
+                "--format",
+                "json",
+                "-e",
+                "max_auth_tries=3",
+            ],
+            &narrow[..],
+        ]
+        .concat(),
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", json(&out));
