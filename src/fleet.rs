@@ -190,7 +190,9 @@ where
                     if let Some(tx) = &events {
                         let _ = tx.send(Event::HostStarted { name: name.clone() });
                     }
+                    crate::debug!("{name}: started");
                     let outcome = work.await;
+                    crate::debug!("{name}: finished, {:?}", status(&outcome));
                     if let Some(tx) = &events {
                         let _ = tx.send(Event::HostFinished {
                             name,

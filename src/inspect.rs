@@ -34,6 +34,8 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     message: Some(format!("not for this host (hosts: {})", p.as_str())),
                     baseline: baseline.name.clone(),
                     before: None,
+                    rationale: None,
+                    remediation: None,
                 }),
                 _ => applicable.push((baseline, rule)),
             }
@@ -130,6 +132,7 @@ pub async fn audit_over(
             Some(not_applicable) => not_applicable,
             None => evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer),
         };
+        let failed = matches!(verdict.status, RuleStatus::Fail | RuleStatus::Error);
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -141,6 +144,11 @@ pub async fn audit_over(
             message: verdict.message,
             baseline: baseline.name.clone(),
             before: None,
+            // What a person needs to act on a failure; a pass carries neither.
+            rationale: failed.then(|| rule.rationale.clone()).flatten(),
+            remediation: failed
+                .then(|| rule.remediation.as_ref().map(|r| r.playbook.display().to_string()))
+                .flatten(),
         });
     }
     results.extend(skipped);

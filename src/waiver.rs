@@ -161,6 +161,8 @@ mod tests {
             message: None,
             baseline: "b".into(),
             before: None,
+            rationale: None,
+            remediation: None,
         }
     }
 

@@ -136,8 +136,7 @@ pub async fn exec(args: ApplyArgs) -> Result<u8, Error> {
         &outcome.report,
         &outcome.records,
         &args.output,
-        conn.verbose,
-        args.change.diff,
+        conn.view(args.change.diff),
     )?;
     if interrupted {
         return Ok(exit::INTERRUPTED);
@@ -151,7 +150,7 @@ pub async fn exec(args: ApplyArgs) -> Result<u8, Error> {
 /// exits at once (the dead-man timer, if armed, still protects the hosts).
 pub async fn run_with_progress(plans: Vec<(ApplyPlan, String)>, conn: &ConnectionArgs) -> (Vec<ApplyOutcome>, bool) {
     let total: usize = plans.iter().map(|(p, _)| p.work.len()).sum();
-    let bar = progress::bar(total, !conn.no_progress && !conn.quiet);
+    let bar = progress::bar(total, conn.progress());
     let cancel = Cancel::default();
     // SIGTERM (systemd stop, `timeout`, `kill`) and SIGHUP (a closed
     // terminal) are handled as Ctrl-C: the run stops starting hosts, rolls
@@ -269,7 +268,7 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
         &after,
         &outcomes.iter().map(|o| &o.report).collect::<Vec<_>>(),
     );
-    super::deliver(&report, &[], &args.output, conn.verbose, args.change.diff)?;
+    super::deliver(&report, &[], &args.output, conn.view(args.change.diff))?;
     if interrupted {
         return Ok(exit::INTERRUPTED);
     }

@@ -81,8 +81,31 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
     for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
         eprintln!("warning: {warning}");
     }
-    super::deliver(&report, &[], &args.output, conn.verbose, false)?;
+    let view = crate::report::human::HumanOptions {
+        fix_command: fix_command(&args),
+        ..conn.view(false)
+    };
+    super::deliver(&report, &[], &args.output, view)?;
     Ok(args.output.exit_code(&report))
+}
+
+/// `rectify fix` with this audit's baselines, inventory and `-e`, for the
+/// per-rule summary's suggestions (which add `--rule` and `--limit`).
+/// Only for an inventory: `--limit` needs one.
+fn fix_command(args: &AuditArgs) -> Option<String> {
+    let inventory = args.targets.inventory.as_ref()?;
+    if !args.targets.targets.is_empty() {
+        return None;
+    }
+    let mut words = vec!["rectify".to_string(), "fix".into()];
+    for b in &args.baselines {
+        words.extend(["-b".into(), b.display().to_string()]);
+    }
+    words.extend(["-i".into(), inventory.display().to_string()]);
+    for (k, v) in &args.extra {
+        words.extend(["-e".into(), format!("{k}={v}")]);
+    }
+    crate::shell::join(&words).ok()
 }
 
 /// Audits `hosts` with a progress bar; `None` when interrupted.
@@ -115,7 +138,7 @@ async fn run_audit_with(
         forks: conn.forks as usize,
         waivers,
     };
-    let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
+    let bar = progress::bar(plan.hosts.len(), conn.progress());
     // Registered before any host task starts, so an early Ctrl-C is not lost.
     let mut interrupt = match signal(SignalKind::interrupt()) {
         Ok(interrupt) => interrupt,

@@ -52,11 +52,12 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub no_progress: bool,
 
-    /// Show passing and skipped rules too.
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// More detail: -v passing rules and rationales, -vv each host's time,
+    /// -vvv debug logs on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
-    /// Only what went wrong; no progress bar.
+    /// Only what went wrong (nothing when all is well); no progress bar.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
@@ -90,6 +91,22 @@ impl ConnectionArgs {
                 source,
             }),
         }
+    }
+
+    /// How the terminal report is shown (`-q`, `-v…`, `--diff`).
+    pub fn view(&self, diff: bool) -> crate::report::human::HumanOptions {
+        crate::report::human::HumanOptions {
+            quiet: self.quiet,
+            verbose: self.verbose,
+            diff,
+            ..Default::default()
+        }
+    }
+
+    /// Whether a progress bar is drawn: not asked away, and not mixed with
+    /// `-q`'s silence or `-vvv`'s debug lines.
+    pub fn progress(&self) -> bool {
+        !self.no_progress && !self.quiet && self.verbose < 3
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -138,6 +155,7 @@ impl TargetArgs {
         }
         let mut seen = std::collections::BTreeSet::new();
         for h in &hosts {
+            crate::debug!("{}: {} groups [{}]", h.name, h.endpoint(), h.groups.join(","));
             if !seen.insert(h.name.clone()) {
                 return Err(Error::Usage(format!("host {:?} is given twice", h.name)));
             }

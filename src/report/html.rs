@@ -149,6 +149,8 @@ mod tests {
             message: Some("waived: vendor & appliance".into()),
             baseline: "b".into(),
             before: None,
+            rationale: None,
+            remediation: None,
         }
     }
 

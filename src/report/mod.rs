@@ -70,6 +70,12 @@ pub struct RuleResult {
     /// In a `fix` run: the rule's status before the remediation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<RuleStatus>,
+    /// The rule's `rationale:`, for a failing rule (shown with `-v`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// The playbook `fix` runs for a failing rule, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ mod interrupts_ssh;
 mod listing;
 mod login_noise_ssh;
 mod narrow;
+mod output_levels;
 mod package_states;
 mod races_ssh;
 mod report_schema;
