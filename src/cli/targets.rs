@@ -25,6 +25,21 @@ pub struct TargetArgs {
     #[arg(short = 't', long = "target", value_name = "[USER@]HOST[:PORT]")]
     pub targets: Vec<TargetSpec>,
 
+    /// Log in to -t targets as USER when the target names none
+    /// (default: ~/.ssh/config's User, else the local user).
+    #[arg(long, value_name = "USER", requires = "targets")]
+    pub user: Option<String>,
+
+    /// Private key for -t targets (default: ~/.ssh/config's IdentityFile,
+    /// else ssh-agent, else ~/.ssh/id_*).
+    #[arg(long, value_name = "FILE", requires = "targets")]
+    pub identity: Option<PathBuf>,
+
+    /// known_hosts file for -t targets (default: ~/.ssh/config's
+    /// UserKnownHostsFile, else ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE", requires = "targets")]
+    pub known_hosts: Option<PathBuf>,
+
     /// This machine itself, without SSH.
     #[arg(long, conflicts_with_all = ["inventory", "targets"])]
     pub local: bool,
@@ -145,9 +160,20 @@ impl TargetArgs {
             }
             hosts.extend(selected);
         }
+        // What the command line says wins over ~/.ssh/config, as with ssh.
+        let given = HostSettings {
+            user: self.user.clone(),
+            identity_file: self.identity.as_ref().map(|p| p.display().to_string()),
+            known_hosts: self.known_hosts.as_ref().map(|p| p.display().to_string()),
+            ..HostSettings::default()
+        };
+        if let Some(key) = &self.identity {
+            if !key.is_file() {
+                return Err(Error::Usage(format!("--identity {}: no such file", key.display())));
+            }
+        }
         for spec in &self.targets {
-            let host = Host::from_target(spec, &HostSettings::default(), &ssh)
-                .map_err(|e| Error::Usage(format!("-t: {e}")))?;
+            let host = Host::from_target(spec, &given, &ssh).map_err(|e| Error::Usage(format!("-t: {e}")))?;
             hosts.push(host);
         }
         if hosts.is_empty() {

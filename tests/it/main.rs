@@ -29,4 +29,5 @@ mod secrets_ssh;
 mod sshd_match;
 mod sshd_verdicts;
 mod sysctl_persisted;
+mod targets_ssh;
 mod transport_ssh;
