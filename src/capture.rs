@@ -112,6 +112,9 @@ pub async fn capture_host(
                         }
                     }
                 }
+                if !rule.tags.is_empty() {
+                    put("tags", rule.tags.iter().map(|t| Value::from(t.as_str())).collect());
+                }
                 for (k, v) in fields {
                     m.insert(k, v);
                 }

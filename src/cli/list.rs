@@ -13,6 +13,7 @@ use super::targets::TargetArgs;
 use super::{exit, Error};
 use crate::inventory::Host;
 use crate::playbook::{Playbook, Verify};
+use crate::report::human::count;
 use crate::report::sanitize::for_terminal;
 
 #[derive(Debug, Args)]
@@ -207,15 +208,6 @@ fn steps(args: ListStepsArgs) -> Result<u8, Error> {
         }
     }
     Ok(exit::OK)
-}
-
-/// "1 step", "2 steps".
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<u8, Error> {

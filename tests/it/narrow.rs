@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::fleet::report::{host, json};
-use crate::fleet::{audit_json, run_rectify, sh, write, Fleet, HostSpec};
+use crate::fleet::{audit_json, capture, run_rectify, sh, write, Fleet, HostSpec};
 
 /// `sshd -T`'s value of `keyword` (lower case) on that host.
 fn sshd_t(fleet: &Fleet, name: &str, keyword: &str) -> String {
@@ -147,6 +147,18 @@ fn tags_and_skip_tags_select_rules() {
     );
     let out = audit_json(&inv, &b, &["--tags", "nosuch"]);
     assert_eq!(out.status.code(), Some(2), "a selection of nothing is bad input");
+
+    // A baseline captured from this host keeps the tags.
+    let captured = fleet.dir().join("captured.yaml");
+    let out = capture(&inv, "t", &b, &captured, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = audit_json(
+        &inv,
+        &captured,
+        &["--tags", "forwarding", "--skip-tags", "bastion-exempt"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(results(&json(&out), "t"), r(&[("T-X11", "pass")]));
 }
 
 /// `-e` sets a var the baseline's expectation reads (the shipped header's
