@@ -91,7 +91,8 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
 
 /// `rectify fix` with this audit's baselines, inventory and `-e`, for the
 /// per-rule summary's suggestions (which add `--rule` and `--limit`).
-/// Only for an inventory: `--limit` needs one.
+/// Only for an inventory: `--limit` needs one. A secret `-e` value
+/// (`*password*`, `*token*`, `*secret*`) is never printed: no suggestion.
 fn fix_command(args: &AuditArgs) -> Option<String> {
     let inventory = args.targets.inventory.as_ref()?;
     if !args.targets.targets.is_empty() {
@@ -103,6 +104,9 @@ fn fix_command(args: &AuditArgs) -> Option<String> {
     }
     words.extend(["-i".into(), inventory.display().to_string()]);
     for (k, v) in &args.extra {
+        if crate::redact::secret_name(k) {
+            return None;
+        }
         words.extend(["-e".into(), format!("{k}={v}")]);
     }
     crate::shell::join(&words).ok()
@@ -176,4 +180,36 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        audit: AuditArgs,
+    }
+
+    fn fix(args: &[&str]) -> Option<String> {
+        let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).expect("valid args");
+        fix_command(&cli.audit)
+    }
+
+    #[test]
+    fn the_suggested_fix_command() {
+        assert_eq!(
+            fix(&["-b", "b 1.yaml", "-b", "c.yaml", "-i", "inv.yaml", "-e", "n=3", "--limit", "web"]).as_deref(),
+            Some("rectify fix -b 'b 1.yaml' -b c.yaml -i inv.yaml -e 'n=3'")
+        );
+        assert_eq!(fix(&["-b", "b.yaml", "-t", "h"]), None, "--limit needs an inventory");
+        assert_eq!(
+            fix(&["-b", "b.yaml", "-i", "inv", "-e", "db_password=x"]),
+            None,
+            "no secret printed"
+        );
+    }
 }
