@@ -56,6 +56,7 @@ pub fn file_rule(path: &str) -> Rule {
         rationale: None,
         remediation: None,
         hosts: None,
+        tags: Vec::new(),
         when: None,
         check: Check::Content {
             file: path.to_string(),
@@ -110,6 +111,9 @@ pub async fn capture_host(
                             put("remediation", Value::Mapping(m));
                         }
                     }
+                }
+                if !rule.tags.is_empty() {
+                    put("tags", rule.tags.iter().map(|t| Value::from(t.as_str())).collect());
                 }
                 for (k, v) in fields {
                     m.insert(k, v);

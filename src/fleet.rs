@@ -190,7 +190,9 @@ where
                     if let Some(tx) = &events {
                         let _ = tx.send(Event::HostStarted { name: name.clone() });
                     }
+                    crate::debug!("{name}: started");
                     let outcome = work.await;
+                    crate::debug!("{name}: finished, {:?}", status(&outcome));
                     if let Some(tx) = &events {
                         let _ = tx.send(Event::HostFinished {
                             name,
@@ -220,7 +222,10 @@ where
         }
         if let Some(limit) = max_fail {
             if failures > limit {
-                stop_reason = Some(format!("{failures} hosts failed, more than --max-fail {limit}"));
+                stop_reason = Some(format!(
+                    "{} failed, more than --max-fail {limit}",
+                    crate::report::human::count(failures, "host")
+                ));
             }
         }
     }
@@ -290,7 +295,7 @@ mod tests {
         assert_eq!(out[0], Ok(HostStatus::Error));
         let expected = Err(Unfinished {
             status: HostStatus::NotStarted,
-            error: "not started: 1 hosts failed, more than --max-fail 0".into(),
+            error: "not started: 1 host failed, more than --max-fail 0".into(),
         });
         assert_eq!(out[1], expected);
         assert_eq!(out[2], expected);

@@ -36,6 +36,8 @@ fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baselin
                     before: None,
                     no_remediation: false,
                     actual_default: false,
+                    rationale: None,
+                    remediation: None,
                 }),
                 _ => applicable.push((baseline, rule)),
             }
@@ -134,6 +136,7 @@ pub async fn audit_over(
             Some(not_applicable) => not_applicable,
             None => evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer),
         };
+        let failed = matches!(verdict.status, RuleStatus::Fail | RuleStatus::Error);
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -147,6 +150,11 @@ pub async fn audit_over(
             before: None,
             no_remediation: false,
             actual_default: verdict.actual_default,
+            // What a person needs to act on a failure; a pass carries neither.
+            rationale: failed.then(|| rule.rationale.clone()).flatten(),
+            remediation: failed
+                .then(|| rule.remediation.as_ref().map(|r| r.playbook.display().to_string()))
+                .flatten(),
         });
     }
     results.extend(skipped);
@@ -334,6 +342,7 @@ mod tests {
             rationale: None,
             remediation: None,
             hosts: None,
+            tags: Vec::new(),
             when: None,
             check: Check::Setting {
                 file: main.into(),

@@ -163,6 +163,8 @@ mod tests {
             before: None,
             no_remediation: false,
             actual_default: false,
+            rationale: None,
+            remediation: None,
         }
     }
 

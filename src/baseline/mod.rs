@@ -4,6 +4,7 @@ mod check;
 pub mod expect;
 mod remediation;
 mod rule;
+pub mod select;
 pub mod when;
 
 use rule::RuleBuilder;
@@ -132,6 +133,9 @@ struct RawRule {
     rationale: Option<String>,
     remediation: Option<RawRemediation>,
     hosts: Option<String>,
+    /// Labels for `--tags`/`--skip-tags`.
+    #[serde(default)]
+    tags: Vec<String>,
     when: Option<serde_yaml::Value>,
     file: Option<String>,
     setting: Option<String>,
@@ -291,6 +295,8 @@ pub struct Rule {
     pub rationale: Option<String>,
     pub remediation: Option<Remediation>,
     pub hosts: Option<HostPattern>,
+    /// `tags:`, for narrowing a run with `--tags`/`--skip-tags`.
+    pub tags: Vec<String>,
     /// Applies only where this holds; skipped elsewhere.
     pub when: Option<When>,
     pub check: Check,

@@ -56,6 +56,11 @@ impl RuleBuilder<'_> {
             Some(Ok(p)) => Some(p),
             None => None,
         };
+        for tag in &r.tags {
+            if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c)) {
+                errors.push(self.error("tags", tag, format!("tag {tag:?} must match [A-Za-z0-9._:-]+")));
+            }
+        }
         let when = match r.when.as_ref().map(When::parse) {
             Some(Err(e)) => {
                 errors.push(self.error(&e.key, "", e.to_string()));
@@ -91,6 +96,7 @@ impl RuleBuilder<'_> {
             rationale: r.rationale.clone(),
             remediation,
             hosts,
+            tags: r.tags.clone(),
             when,
             check,
         })

@@ -65,7 +65,7 @@ pub struct ChangeArgs {
     pub confirm_timeout: Option<u64>,
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_var(text: &str) -> Result<(String, String), String> {
     let (k, v) = text.split_once('=').ok_or("expected KEY=VALUE")?;
     if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("invalid var name {k:?}"));
@@ -75,11 +75,16 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 impl ChangeArgs {
     fn extra_vars(&self) -> Vars {
-        self.extra
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_yaml::Value::String(v.clone())))
-            .collect()
+        extra_vars(&self.extra)
     }
+}
+
+/// `-e KEY=VALUE` pairs as vars; each value is a string, as typed.
+pub(super) fn extra_vars(pairs: &[(String, String)]) -> Vars {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_yaml::Value::String(v.clone())))
+        .collect()
 }
 
 /// Changing hosts needs them named: no silent fallback to this machine.
@@ -131,8 +136,7 @@ pub async fn exec(args: ApplyArgs) -> Result<u8, Error> {
         &outcome.report,
         &outcome.records,
         &args.output,
-        conn.verbose,
-        args.change.diff,
+        conn.view(args.change.diff),
     )?;
     if interrupted {
         return Ok(exit::INTERRUPTED);
@@ -146,7 +150,7 @@ pub async fn exec(args: ApplyArgs) -> Result<u8, Error> {
 /// exits at once (the dead-man timer, if armed, still protects the hosts).
 pub async fn run_with_progress(plans: Vec<(ApplyPlan, String)>, conn: &ConnectionArgs) -> (Vec<ApplyOutcome>, bool) {
     let total: usize = plans.iter().map(|(p, _)| p.work.len()).sum();
-    let bar = progress::bar(total, !conn.no_progress && !conn.quiet);
+    let bar = progress::bar(total, conn.progress());
     let cancel = Cancel::default();
     // SIGTERM (systemd stop, `timeout`, `kill`) and SIGHUP (a closed
     // terminal) are handled as Ctrl-C: the run stops starting hosts, rolls
@@ -211,6 +215,9 @@ pub struct FixArgs {
     pub targets: TargetArgs,
 
     #[command(flatten)]
+    pub select: super::select::SelectArgs,
+
+    #[command(flatten)]
     pub change: ChangeArgs,
 
     #[command(flatten)]
@@ -221,9 +228,16 @@ pub struct FixArgs {
 }
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
-    let baselines = ops::audit::load_baselines(&args.baselines)?;
+    let mut baselines = ops::audit::load_baselines(&args.baselines)?;
+    // Before the playbooks load: only the selected rules' remediations run.
+    args.select.narrow(&mut baselines)?;
     let playbooks = ops::fix::load_playbooks(&baselines)?;
-    let hosts = hosts(&args.targets)?;
+    let mut hosts = hosts(&args.targets)?;
+    // `-e` wins in the audits' expectations as in the playbooks.
+    let extra = args.change.extra_vars();
+    for host in &mut hosts {
+        host.override_vars(&extra);
+    }
     let conn = &args.connection;
     let remediations = Remediations::render(playbooks, &hosts, &args.change.extra_vars())?;
     args.output.check_writable()?;
@@ -267,7 +281,7 @@ pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
         &after,
         &outcomes.iter().map(|o| &o.report).collect::<Vec<_>>(),
     );
-    super::deliver(&report, &[], &args.output, conn.verbose, args.change.diff)?;
+    super::deliver(&report, &[], &args.output, conn.view(args.change.diff))?;
     // Rules fix cannot change, on stderr so that a machine format on
     // stdout stays whole (the report marks them `no_remediation`).
     for line in ops::fix::unremediated_lines(&report) {

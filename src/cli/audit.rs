@@ -26,6 +26,13 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
 
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
+
+    /// Set a var for the baselines' expectations: KEY=VALUE (repeatable; wins over inventory and baseline vars).
+    #[arg(short = 'e', long = "extra-var", value_name = "KEY=VALUE", value_parser = super::apply::parse_var)]
+    pub extra: Vec<(String, String)>,
+
     /// Waivers file: accepted exceptions, which count as compliant until they expire.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
@@ -52,8 +59,13 @@ pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
 }
 
 pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
-    let (baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
-    let hosts = args.targets.resolve()?;
+    let (mut baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
+    args.select.narrow(&mut baselines)?;
+    let mut hosts = args.targets.resolve()?;
+    let extra = super::apply::extra_vars(&args.extra);
+    for host in &mut hosts {
+        host.override_vars(&extra);
+    }
     let conn = &args.connection;
     args.output.check_writable()?;
     let _lock = conn.take_lock()?;
@@ -69,8 +81,35 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
     for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
         eprintln!("warning: {warning}");
     }
-    super::deliver(&report, &[], &args.output, conn.verbose, false)?;
+    let view = crate::report::human::HumanOptions {
+        fix_command: fix_command(&args),
+        ..conn.view(false)
+    };
+    super::deliver(&report, &[], &args.output, view)?;
     Ok(args.output.exit_code(&report))
+}
+
+/// `rectify fix` with this audit's baselines, inventory and `-e`, for the
+/// per-rule summary's suggestions (which add `--rule` and `--limit`).
+/// Only for an inventory: `--limit` needs one. A secret `-e` value
+/// (`*password*`, `*token*`, `*secret*`) is never printed: no suggestion.
+fn fix_command(args: &AuditArgs) -> Option<String> {
+    let inventory = args.targets.inventory.as_ref()?;
+    if !args.targets.targets.is_empty() {
+        return None;
+    }
+    let mut words = vec!["rectify".to_string(), "fix".into()];
+    for b in &args.baselines {
+        words.extend(["-b".into(), b.display().to_string()]);
+    }
+    words.extend(["-i".into(), inventory.display().to_string()]);
+    for (k, v) in &args.extra {
+        if crate::redact::secret_name(k) {
+            return None;
+        }
+        words.extend(["-e".into(), format!("{k}={v}")]);
+    }
+    crate::shell::join(&words).ok()
 }
 
 /// Audits `hosts` with a progress bar; `None` when interrupted.
@@ -103,7 +142,7 @@ async fn run_audit_with(
         forks: conn.forks as usize,
         waivers,
     };
-    let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
+    let bar = progress::bar(plan.hosts.len(), conn.progress());
     // Registered before any host task starts, so an early Ctrl-C is not lost.
     let mut interrupt = match signal(SignalKind::interrupt()) {
         Ok(interrupt) => interrupt,
@@ -141,4 +180,36 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        audit: AuditArgs,
+    }
+
+    fn fix(args: &[&str]) -> Option<String> {
+        let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).expect("valid args");
+        fix_command(&cli.audit)
+    }
+
+    #[test]
+    fn the_suggested_fix_command() {
+        assert_eq!(
+            fix(&["-b", "b 1.yaml", "-b", "c.yaml", "-i", "inv.yaml", "-e", "n=3", "--limit", "web"]).as_deref(),
+            Some("rectify fix -b 'b 1.yaml' -b c.yaml -i inv.yaml -e 'n=3'")
+        );
+        assert_eq!(fix(&["-b", "b.yaml", "-t", "h"]), None, "--limit needs an inventory");
+        assert_eq!(
+            fix(&["-b", "b.yaml", "-i", "inv", "-e", "db_password=x"]),
+            None,
+            "no secret printed"
+        );
+    }
 }

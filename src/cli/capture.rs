@@ -82,9 +82,9 @@ pub async fn exec(args: CaptureArgs) -> Result<u8, Error> {
         eprintln!("warning: {id} not captured: {why}");
     }
     outln!(
-        "wrote {}: {} rules from {} as they are on {}",
+        "wrote {}: {} from {} as they are on {}",
         args.output.display(),
-        written.rules.len(),
+        crate::report::human::count(written.rules.len(), "rule"),
         args.from.display(),
         host.name
     );

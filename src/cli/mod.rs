@@ -25,9 +25,11 @@ mod config_file;
 pub mod conventions;
 pub mod defaults;
 pub mod history;
+pub mod list;
 pub mod progress;
 pub mod rollback;
 pub mod runs;
+pub mod select;
 pub mod show;
 pub mod targets;
 pub mod validate;
@@ -76,6 +78,8 @@ pub enum Command {
     Capture(capture::CaptureArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
+    /// List what a run would work on (hosts, playbook steps); never connects.
+    List(list::ListArgs),
     /// List recorded runs, newest first.
     Runs(runs::RunsArgs),
     /// Show a recorded run again, in any format.
@@ -92,6 +96,20 @@ pub enum Command {
 
 pub use crate::error::{exit, Error};
 
+impl Command {
+    /// The connection options of a command that contacts hosts.
+    fn connection(&self) -> Option<&targets::ConnectionArgs> {
+        match self {
+            Command::Audit(a) => Some(&a.connection),
+            Command::Apply(a) => Some(&a.connection),
+            Command::Fix(a) => Some(&a.connection),
+            Command::Rollback(a) => Some(&a.connection),
+            Command::Capture(a) => Some(&a.connection),
+            _ => None,
+        }
+    }
+}
+
 /// Runs the command on the one tokio runtime of the process; every command
 /// below is async or plain.
 pub fn run(cli: Cli) -> ExitCode {
@@ -102,6 +120,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    crate::log::set_debug(cli.command.connection().is_some_and(|c| c.verbose >= 3));
     let result = runtime.block_on(dispatch(cli.command));
     // Hosts still in flight after an interrupted audit change nothing:
     // they are dropped, not awaited.
@@ -123,6 +142,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Rollback(args) => rollback::exec(args).await,
         Command::Capture(args) => capture::exec(args).await,
         Command::Validate(args) => validate::exec(args),
+        Command::List(args) => list::exec(args),
         Command::Runs(args) => runs::exec(args),
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),
@@ -195,23 +215,26 @@ pub fn deliver(
     report: &RunReport,
     records: &[(String, crate::apply::TxRecord)],
     output: &Output,
-    verbose: bool,
-    diff: bool,
+    view: HumanOptions,
 ) -> Result<(), Error> {
     record(report, records);
     for (format, path) in &output.reports {
         let path = &dated(path, report);
+        // A report file is read later, by someone who was not there: the
+        // detail of -v and every diff, whatever the terminal got.
         let options = HumanOptions {
             color: false,
-            verbose: true,
+            quiet: false,
+            verbose: view.verbose.max(1),
             diff: true,
+            fix_command: view.fix_command.clone(),
         };
         audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(|source| Error::Write {
             path: path.display().to_string(),
             source,
         })?;
     }
-    print_report(output.format, report, verbose, diff)
+    print_report(output.format, report, view)
 }
 
 /// `{date}`, `{time}` and `{run_id}` in a report path become the run's
@@ -237,11 +260,10 @@ pub fn record(report: &RunReport, records: &[(String, crate::apply::TxRecord)]) 
 }
 
 /// Prints a report to stdout, in colour only on a terminal without NO_COLOR.
-pub fn print_report(format: Format, report: &RunReport, verbose: bool, diff: bool) -> Result<(), Error> {
+pub fn print_report(format: Format, report: &RunReport, view: HumanOptions) -> Result<(), Error> {
     use std::io::IsTerminal;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let options = HumanOptions { color, verbose, diff };
-    emit(&format.render(report, options))
+    emit(&format.render(report, HumanOptions { color, ..view }))
 }
 
 /// Writes `text` to stdout. A reader that has gone is `Error::BrokenPipe`

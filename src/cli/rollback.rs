@@ -79,7 +79,7 @@ pub async fn exec(args: RollbackArgs) -> Result<u8, Error> {
     let Some(outcome) = outcomes.into_iter().next() else {
         return Ok(exit::INTERRUPTED);
     };
-    super::deliver(&outcome.report, &outcome.records, &args.output, conn.verbose, args.diff)?;
+    super::deliver(&outcome.report, &outcome.records, &args.output, conn.view(args.diff))?;
     if interrupted {
         return Ok(exit::INTERRUPTED);
     }

@@ -15,15 +15,20 @@ pub struct ShowArgs {
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
 
-    /// Show passing and skipped rules too.
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Show passing and skipped rules too (-v), and each host's time (-vv).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 pub fn exec(args: ShowArgs) -> Result<u8, Error> {
     match crate::ops::history::show(&args.run_id)? {
         Shown::Recorded(report) => {
-            super::print_report(args.format, &report, args.verbose, true)?;
+            let view = crate::report::human::HumanOptions {
+                verbose: args.verbose,
+                diff: true,
+                ..Default::default()
+            };
+            super::print_report(args.format, &report, view)?;
             Ok(exit::OK)
         }
         Shown::Unfinished(run) => {

@@ -16,13 +16,29 @@ pub struct TargetArgs {
     #[arg(short = 'i', long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
 
-    /// Only these hosts or groups: names, globs, comma lists; `!x` excludes.
+    /// Only these hosts or groups, as Ansible patterns: names, globs, `all`,
+    /// `~REGEX`; `a:b` or `a,b` union, `&x` intersects, `!x` excludes.
     #[arg(long, value_name = "PATTERN", requires = "inventory")]
     pub limit: Option<String>,
 
     /// An ad-hoc host, [USER@]HOST[:PORT]; repeatable.
     #[arg(short = 't', long = "target", value_name = "[USER@]HOST[:PORT]")]
     pub targets: Vec<TargetSpec>,
+
+    /// Log in to -t targets as USER when the target names none
+    /// (default: ~/.ssh/config's User, else the local user).
+    #[arg(long, value_name = "USER", requires = "targets")]
+    pub user: Option<String>,
+
+    /// Private key for -t targets (default: ~/.ssh/config's IdentityFile,
+    /// else ssh-agent, else ~/.ssh/id_*).
+    #[arg(long, value_name = "FILE", requires = "targets")]
+    pub identity: Option<PathBuf>,
+
+    /// known_hosts file for -t targets (default: ~/.ssh/config's
+    /// UserKnownHostsFile, else ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE", requires = "targets")]
+    pub known_hosts: Option<PathBuf>,
 
     /// This machine itself, without SSH.
     #[arg(long, conflicts_with_all = ["inventory", "targets"])]
@@ -51,11 +67,12 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub no_progress: bool,
 
-    /// Show passing and skipped rules too.
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// More detail: -v passing rules and rationales, -vv each host's time,
+    /// -vvv debug logs on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
-    /// Only what went wrong; no progress bar.
+    /// Only what went wrong (nothing when all is well); no progress bar.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
@@ -89,6 +106,22 @@ impl ConnectionArgs {
                 source,
             }),
         }
+    }
+
+    /// How the terminal report is shown (`-q`, `-v…`, `--diff`).
+    pub fn view(&self, diff: bool) -> crate::report::human::HumanOptions {
+        crate::report::human::HumanOptions {
+            quiet: self.quiet,
+            verbose: self.verbose,
+            diff,
+            ..Default::default()
+        }
+    }
+
+    /// Whether a progress bar is drawn: not asked away, and not mixed with
+    /// `-q`'s silence or `-vvv`'s debug lines.
+    pub fn progress(&self) -> bool {
+        !self.no_progress && !self.quiet && self.verbose < 3
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -127,9 +160,20 @@ impl TargetArgs {
             }
             hosts.extend(selected);
         }
+        // What the command line says wins over ~/.ssh/config, as with ssh.
+        let given = HostSettings {
+            user: self.user.clone(),
+            identity_file: self.identity.as_ref().map(|p| p.display().to_string()),
+            known_hosts: self.known_hosts.as_ref().map(|p| p.display().to_string()),
+            ..HostSettings::default()
+        };
+        if let Some(key) = &self.identity {
+            if !key.is_file() {
+                return Err(Error::Usage(format!("--identity {}: no such file", key.display())));
+            }
+        }
         for spec in &self.targets {
-            let host = Host::from_target(spec, &HostSettings::default(), &ssh)
-                .map_err(|e| Error::Usage(format!("-t: {e}")))?;
+            let host = Host::from_target(spec, &given, &ssh).map_err(|e| Error::Usage(format!("-t: {e}")))?;
             hosts.push(host);
         }
         if hosts.is_empty() {
@@ -137,6 +181,7 @@ impl TargetArgs {
         }
         let mut seen = std::collections::BTreeSet::new();
         for h in &hosts {
+            crate::debug!("{}: {} groups [{}]", h.name, h.endpoint(), h.groups.join(","));
             if !seen.insert(h.name.clone()) {
                 return Err(Error::Usage(format!("host {:?} is given twice", h.name)));
             }

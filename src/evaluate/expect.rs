@@ -76,7 +76,10 @@ pub fn compare(
                 pattern: pattern.clone(),
                 source,
             })?;
-            ok(actual.is_some_and(|a| re.is_match(a)), format!("matches /{pattern}/"))
+            ok(
+                actual.is_some_and(|a| re.is_match(a)),
+                format!("matches regex {pattern}"),
+            )
         }
         Expect::Not(unwanted) => {
             let unwanted = render(unwanted)?;

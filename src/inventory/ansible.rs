@@ -240,7 +240,8 @@ enum RangeError {
     NoColon(String),
 }
 
-/// `web[01:03]` → web01, web02, web03; `db-[a:c]` → db-a, db-b, db-c.
+/// `web[01:03]` → web01, web02, web03; `db-[a:c]` → db-a, db-b, db-c; an
+/// optional stride, as Ansible's `web[01:09:3]` → web01, web04, web07.
 fn expand(pattern: &str) -> Result<Vec<String>, RangeError> {
     let (Some(open), Some(close)) = (pattern.find('['), pattern.find(']')) else {
         return Ok(vec![pattern.to_string()]);
@@ -249,33 +250,33 @@ fn expand(pattern: &str) -> Result<Vec<String>, RangeError> {
         return Err(RangeError::Invalid(pattern.to_string()));
     }
     let (prefix, range, suffix) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
-    let (a, b) = range
+    let (a, rest) = range
         .split_once(':')
         .ok_or_else(|| RangeError::NoColon(pattern.to_string()))?;
-    let mut out = Vec::new();
-    if let (Ok(x), Ok(y)) = (a.parse::<u32>(), b.parse::<u32>()) {
+    let (b, stride) = match rest.split_once(':') {
+        Some((b, stride)) => (b, stride.parse::<usize>().ok().filter(|s| *s > 0)),
+        None => (rest, Some(1)),
+    };
+    let stride = stride.ok_or_else(|| RangeError::Invalid(pattern.to_string()))?;
+    let items: Vec<String> = if let (Ok(x), Ok(y)) = (a.parse::<u32>(), b.parse::<u32>()) {
         if y < x || y - x > 10_000 {
             return Err(RangeError::Invalid(pattern.to_string()));
         }
         let width = if a.starts_with('0') { a.len() } else { 0 };
-        for n in x..=y {
-            for rest in expand(suffix)? {
-                out.push(format!("{prefix}{n:0width$}{rest}"));
-            }
-        }
+        (x..=y).step_by(stride).map(|n| format!("{n:0width$}")).collect()
     } else if let (Some(x), Some(y), 1, 1) = (a.chars().next(), b.chars().next(), a.len(), b.len()) {
         if y < x {
             return Err(RangeError::Invalid(pattern.to_string()));
         }
-        for ch in x..=y {
-            for rest in expand(suffix)? {
-                out.push(format!("{prefix}{ch}{rest}"));
-            }
-        }
+        (x..=y).step_by(stride).map(String::from).collect()
     } else {
         return Err(RangeError::Invalid(pattern.to_string()));
-    }
-    Ok(out)
+    };
+    let rests = expand(suffix)?;
+    Ok(items
+        .iter()
+        .flat_map(|item| rests.iter().map(move |rest| format!("{prefix}{item}{rest}")))
+        .collect())
 }
 
 /// Splits Ansible variables into rectify settings and template vars.
@@ -409,6 +410,12 @@ mod tests {
         assert_eq!(expand("db-[a:c]").unwrap(), ["db-a", "db-b", "db-c"]);
         assert_eq!(expand("plain").unwrap(), ["plain"]);
         assert!(expand("bad[3:1]").is_err());
+        // Ansible's stride: every third from 01 to 09, padding kept.
+        assert_eq!(expand("web[01:09:3]").unwrap(), ["web01", "web04", "web07"]);
+        assert_eq!(expand("web[1:10:5]-[a:e:2]").unwrap().len(), 6);
+        assert_eq!(expand("db-[a:e:2]").unwrap(), ["db-a", "db-c", "db-e"]);
+        assert!(expand("bad[1:9:0]").is_err());
+        assert!(expand("bad[1:9:x]").is_err());
     }
 
     #[test]

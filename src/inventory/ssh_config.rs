@@ -1,5 +1,5 @@
-//! The user's `~/.ssh/config`: HostName, User, Port, IdentityFile and
-//! ProxyJump fill in what the inventory or `-t` leave unset, so hosts reach
+//! The user's `~/.ssh/config`: HostName, User, Port, IdentityFile,
+//! UserKnownHostsFile and ProxyJump fill in what the inventory or `-t` leave unset, so hosts reach
 //! rectify the way they reach `ssh`. Explicit inventory settings win.
 
 use std::io::BufReader;
@@ -79,6 +79,16 @@ impl SshConfig {
                 .and_then(|files| files.into_iter().find(|f| f.exists()))
                 .map(|f| f.display().to_string());
         }
+        if settings.known_hosts.is_none() {
+            // ssh reads every file listed; rectify checks and records keys
+            // in one, the first, as `ssh` records new keys in the first.
+            settings.known_hosts = params
+                .unsupported_fields
+                .get("userknownhostsfile")
+                .and_then(|files| files.first())
+                .filter(|f| !f.eq_ignore_ascii_case("none"))
+                .cloned();
+        }
         if settings.jump.is_none() {
             // Every hop of `ProxyJump a,b`, kept as the list `jump:` takes.
             settings.jump = params
@@ -104,7 +114,7 @@ mod tests {
         std::fs::write(
             &path,
             format!(
-                "Host web*\n  HostName 192.0.2.7\n  User ops\n  Port 2200\n  IdentityFile {}\n  ProxyJump jump@gw:22\nHost db*\n  ProxyJump a,ops@b:2200\n",
+                "Host web*\n  HostName 192.0.2.7\n  User ops\n  Port 2200\n  IdentityFile {}\n  ProxyJump jump@gw:22\n  UserKnownHostsFile ~/.ssh/kh_web /etc/ssh/kh_other\nHost db*\n  ProxyJump a,ops@b:2200\n",
                 key.display()
             ),
         )
@@ -119,9 +129,11 @@ mod tests {
         assert_eq!(s.port, Some(2200));
         assert_eq!(s.identity_file.as_deref(), Some(key.to_str().unwrap()));
         assert_eq!(s.jump.as_deref(), Some("jump@gw:22"));
+        assert_eq!(s.known_hosts.as_deref(), Some("~/.ssh/kh_web"), "the first file listed");
         let mut other = HostSettings::default();
         assert_eq!(cfg.fill("db01", &mut other), None);
         assert!(other.user.is_none());
+        assert!(other.known_hosts.is_none());
         assert_eq!(other.jump.as_deref(), Some("a,ops@b:2200"), "every hop of a chain");
         assert!(SshConfig::load(&dir.path().join("absent")).unwrap().parsed.is_none());
     }

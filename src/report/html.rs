@@ -27,7 +27,7 @@ struct HostRow<'a> {
     fail: usize,
     error_count: usize,
     waived: usize,
-    results: &'a [super::RuleResult],
+    results: Vec<&'a super::RuleResult>,
     changes: &'a [super::Change],
 }
 
@@ -36,6 +36,8 @@ struct RuleRow {
     id: String,
     title: String,
     severity: &'static str,
+    #[serde(skip)]
+    rank: crate::baseline::Severity,
     pass: usize,
     fail: usize,
     error: usize,
@@ -78,7 +80,7 @@ pub fn render(report: &RunReport) -> String {
             fail: count(h, RuleStatus::Fail),
             error_count: count(h, RuleStatus::Error),
             waived: count(h, RuleStatus::Waived),
-            results: &h.results,
+            results: ordered(&h.results),
             changes: &h.changes,
         })
         .collect();
@@ -92,6 +94,7 @@ pub fn render(report: &RunReport) -> String {
                     id: r.id.clone(),
                     title: r.title.clone(),
                     severity: r.severity.as_str(),
+                    rank: r.severity,
                     ..RuleRow::default()
                 });
             match r.status {
@@ -109,9 +112,16 @@ pub fn render(report: &RunReport) -> String {
             }
         }
     }
-    // Most failures first, then most severe.
+    // Most severe first, then the rules failing on most hosts.
     let mut rules: Vec<RuleRow> = rules.into_values().collect();
-    rules.sort_by(|a, b| (b.fail + b.error).cmp(&(a.fail + a.error)).then(a.id.cmp(&b.id)));
+    rules.sort_by(|a, b| {
+        b.rank
+            .cmp(&a.rank)
+            .then((b.fail + b.error).cmp(&(a.fail + a.error)))
+            .then(a.id.cmp(&b.id))
+    });
+    let times = Times::of(report);
+    let compliance = Compliance::of(report);
 
     let cards: Vec<(&str, &str)> = match report.kind {
         RunKind::Audit | RunKind::Fix => vec![("compliant", "compliant"), ("drift", "drift"), ("error", "error")],
@@ -127,8 +137,82 @@ pub fn render(report: &RunReport) -> String {
     };
     env.get_template("report.html")
         .expect("added above")
-        .render(context! { r => report, hosts => hosts, rules => rules, cards => cards })
+        .render(context! {
+            r => report, hosts => hosts, rules => rules, cards => cards,
+            times => times, compliance => compliance,
+        })
         .expect("the report always renders")
+}
+
+/// A host's results as the terminal lists them: failures, errors, waived,
+/// then the rest, each most severe first.
+fn ordered(results: &[super::RuleResult]) -> Vec<&super::RuleResult> {
+    let rank = |s: RuleStatus| match s {
+        RuleStatus::Fail => 0,
+        RuleStatus::Error => 1,
+        RuleStatus::Waived => 2,
+        RuleStatus::Pass => 3,
+        RuleStatus::Skipped => 4,
+    };
+    let mut sorted: Vec<&super::RuleResult> = results.iter().collect();
+    sorted.sort_by_key(|r| (rank(r.status), std::cmp::Reverse(r.severity)));
+    sorted
+}
+
+/// The run's start and end as people read them: to the second, in UTC,
+/// with the machine-readable RFC 3339 form for `<time datetime>`.
+#[derive(Serialize)]
+struct Times {
+    started: String,
+    started_rfc3339: String,
+    finished: String,
+    finished_rfc3339: String,
+    took: String,
+}
+
+impl Times {
+    fn of(report: &RunReport) -> Times {
+        use chrono::SecondsFormat;
+        let (a, b) = (report.started, report.finished);
+        let same_day = a.date_naive() == b.date_naive();
+        let millis = (b - a).num_milliseconds().max(0);
+        Times {
+            started: a.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            started_rfc3339: a.to_rfc3339_opts(SecondsFormat::Secs, true),
+            finished: if same_day {
+                b.format("%H:%M:%S UTC")
+            } else {
+                b.format("%Y-%m-%d %H:%M:%S UTC")
+            }
+            .to_string(),
+            finished_rfc3339: b.to_rfc3339_opts(SecondsFormat::Secs, true),
+            took: format!("{}.{} s", millis / 1000, (millis % 1000) / 100),
+        }
+    }
+}
+
+/// Percentages for the cards, rounded down so that "100%" means every
+/// one: hosts compliant (of the hosts audited; a host that could not be
+/// audited is not compliant) and rule results passing (waived counts as
+/// passing, skipped is left out). `None` where there is nothing to count.
+#[derive(Serialize)]
+struct Compliance {
+    hosts: Option<u64>,
+    rules: Option<u64>,
+}
+
+impl Compliance {
+    fn of(report: &RunReport) -> Compliance {
+        let s = &report.summary;
+        let percent = |part: usize, whole: usize| (whole > 0).then(|| (part as u64 * 100) / whole as u64);
+        let judged = s.rules_pass + s.rules_fail + s.rules_error + s.rules_waived;
+        Compliance {
+            hosts: matches!(report.kind, RunKind::Audit | RunKind::Fix)
+                .then(|| percent(s.compliant, s.hosts))
+                .flatten(),
+            rules: percent(s.rules_pass + s.rules_waived, judged),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +235,8 @@ mod tests {
             before: None,
             no_remediation: false,
             actual_default: false,
+            rationale: None,
+            remediation: None,
         }
     }
 
@@ -206,5 +292,68 @@ mod tests {
         assert!(html.contains("vendor &amp; appliance"));
         // Self-contained: nothing is fetched.
         assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("@import"));
+    }
+
+    fn host(name: &str, results: Vec<RuleResult>) -> HostReport {
+        HostReport {
+            name: name.into(),
+            address: name.into(),
+            status: HostReport::status_from_results(&results),
+            error: None,
+            results,
+            changes: Vec::new(),
+            duration_ms: 1,
+            warnings: Vec::new(),
+            observed: Vec::new(),
+        }
+    }
+
+    fn with_severity(id: &str, status: RuleStatus, severity: Severity) -> RuleResult {
+        RuleResult {
+            severity,
+            ..result(id, status, None)
+        }
+    }
+
+    /// Severity first, then failing hosts; percentages rounded down, so
+    /// 2 of 3 is 66% and only all is 100%.
+    #[test]
+    fn rules_by_severity_then_failing_hosts_and_percentages() {
+        let rules = |fail_low: bool| {
+            vec![
+                with_severity(
+                    "LOW-A",
+                    if fail_low { RuleStatus::Fail } else { RuleStatus::Pass },
+                    Severity::Low,
+                ),
+                with_severity("LOW-B", RuleStatus::Pass, Severity::Low),
+                with_severity("HIGH", RuleStatus::Pass, Severity::High),
+            ]
+        };
+        let hosts = vec![host("a", rules(true)), host("b", rules(false)), host("c", rules(false))];
+        let report = RunReport {
+            run_id: "run-2".into(),
+            kind: RunKind::Audit,
+            started: "2026-01-01T23:59:59.123456789Z".parse().unwrap(),
+            finished: "2026-01-02T00:00:01.5Z".parse().unwrap(),
+            summary: RunReport::summarize(&hosts),
+            hosts,
+            baselines: vec!["b".into()],
+            rectify_version: "t".into(),
+            check: false,
+        };
+        let html = render(&report);
+        let at = |id: &str| html.find(&format!("<code class=\"id\">{id}</code>")).unwrap();
+        assert!(at("HIGH") < at("LOW-A") && at("LOW-A") < at("LOW-B"));
+        assert!(html.contains(r#"<span class="n" id="pct-hosts">66%</span>"#), "{html}");
+        assert!(
+            html.contains(r#"<span class="n" id="pct-rules">88%</span>"#),
+            "8 of 9 checks"
+        );
+        assert!(html.contains(r#"<time datetime="2026-01-01T23:59:59Z">2026-01-01 23:59:59 UTC</time>"#));
+        assert!(
+            html.contains(r#"<time datetime="2026-01-02T00:00:01Z">2026-01-02 00:00:01 UTC</time> (2.3 s)"#),
+            "{html}"
+        );
     }
 }

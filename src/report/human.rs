@@ -1,5 +1,8 @@
-//! The report for people: drift first, failing rules with expected and
-//! actual values and diffs, passing hosts in one line each.
+//! The report for people: on a fleet, the failing rules across hosts
+//! first (each with the hosts it fails on and the command that fixes it),
+//! then drift per host, failing rules with expected and actual values and
+//! diffs, passing hosts in one line each. `-q` keeps only what failed; each
+//! `-v` adds detail.
 
 use std::fmt::Write;
 
@@ -8,13 +11,39 @@ use console::Style;
 use super::sanitize::for_terminal;
 use super::{HostReport, HostStatus, RuleResult, RuleStatus, RunReport};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HumanOptions {
     pub color: bool,
-    /// Also list passing, skipped and waived rules.
-    pub verbose: bool,
+    /// `-q`: only failing hosts and rules, no summary line; nothing at all
+    /// for a run where everything is fine.
+    pub quiet: bool,
+    /// `-v` (1): also passing, skipped and waived rules, and the rationale
+    /// of failing rules; `-vv` (2): also each host's address and time, and
+    /// expected and actual values of passing rules.
+    pub verbose: u8,
     /// Show the unified diff of every change (apply `--diff`).
     pub diff: bool,
+    /// `rectify fix -b … -i …` for the hosts of this run: the per-rule
+    /// summary suggests it, with `--rule` and `--limit`, for rules that
+    /// have a remediation. `None`: no suggestion.
+    pub fix_command: Option<String>,
+}
+
+/// A run of at least this many hosts gets the per-rule summary before
+/// the per-host detail: one line per failing rule instead of one per
+/// host and rule.
+pub const SUMMARY_MIN_HOSTS: usize = 3;
+
+/// Hosts named in a summary line before `(+N)`.
+const SUMMARY_NAMES: usize = 3;
+
+/// "1 host", "2 hosts".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 struct Palette {
@@ -45,6 +74,9 @@ impl Palette {
 pub fn render(report: &RunReport, options: HumanOptions) -> String {
     let p = Palette::new(options.color);
     let mut out = String::new();
+    if matches!(report.kind, super::RunKind::Audit | super::RunKind::Fix) && report.hosts.len() >= SUMMARY_MIN_HOSTS {
+        render_rule_summary(&mut out, report, &p, &options);
+    }
     let mut hosts: Vec<&HostReport> = report.hosts.iter().collect();
     // Drift first, then hosts that could not be audited, then the compliant.
     hosts.sort_by_key(|h| match h.status {
@@ -56,16 +88,22 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
         HostStatus::Compliant | HostStatus::Unchanged => 5,
     });
     for host in hosts {
-        render_host(&mut out, host, &p, options);
+        if options.quiet && is_fine(host.status) {
+            continue;
+        }
+        render_host(&mut out, host, &p, &options);
+    }
+    if options.quiet {
+        return out;
     }
     let s = &report.summary;
     if report.kind == super::RunKind::Apply || report.kind == super::RunKind::Rollback {
         let _ = writeln!(
             out,
-            "\n{} {}: {} hosts — {} changed, {} unchanged, {} would change, {} rolled back, {} rollback failed, {} error, {} not started",
+            "\n{} {}: {} — {} changed, {} unchanged, {} would change, {} rolled back, {} rollback failed, {} error, {} not started",
             p.bold.apply_to("run"),
             report.run_id,
-            s.hosts,
+            count(s.hosts, "host"),
             s.changed,
             s.unchanged,
             s.would_change,
@@ -78,13 +116,21 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} {}: {} hosts — {} compliant, {} drift, {} error; rules: {} pass, {} fail, {} error, {} waived, {} skipped",
+        "\n{} {}: {} — {} compliant, {} drift, {} error; rules: {} pass, {} fail, {} error, {} waived, {} skipped",
         p.bold.apply_to("run"),
         report.run_id,
-        s.hosts,
+        count(s.hosts, "host"),
         p.good.apply_to(s.compliant),
-        if s.drift > 0 { p.bad.apply_to(s.drift) } else { p.dim.apply_to(s.drift) },
-        if s.error > 0 { p.warn.apply_to(s.error) } else { p.dim.apply_to(s.error) },
+        if s.drift > 0 {
+            p.bad.apply_to(s.drift)
+        } else {
+            p.dim.apply_to(s.drift)
+        },
+        if s.error > 0 {
+            p.warn.apply_to(s.error)
+        } else {
+            p.dim.apply_to(s.error)
+        },
         s.rules_pass,
         s.rules_fail,
         s.rules_error,
@@ -94,8 +140,87 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
     out
 }
 
-fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: HumanOptions) {
-    let verbose = options.verbose;
+/// A host that needs no one's attention: `-q` leaves it out.
+fn is_fine(status: HostStatus) -> bool {
+    matches!(
+        status,
+        HostStatus::Compliant | HostStatus::Unchanged | HostStatus::Changed
+    )
+}
+
+/// Each rule that fails (or errs) somewhere, most severe first, then on
+/// most hosts: the hosts it fails on, its rationale with `-v`, and the
+/// `fix` command that repairs it when it has a remediation.
+fn render_rule_summary(out: &mut String, report: &RunReport, p: &Palette, options: &HumanOptions) {
+    struct Failing<'a> {
+        first: &'a RuleResult,
+        hosts: Vec<&'a str>,
+    }
+    let mut rules: Vec<Failing> = Vec::new();
+    for host in &report.hosts {
+        for r in host
+            .results
+            .iter()
+            .filter(|r| matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
+        {
+            match rules
+                .iter_mut()
+                .find(|f| f.first.id == r.id && f.first.baseline == r.baseline)
+            {
+                Some(f) => f.hosts.push(&host.name),
+                None => rules.push(Failing {
+                    first: r,
+                    hosts: vec![&host.name],
+                }),
+            }
+        }
+    }
+    if rules.is_empty() {
+        return;
+    }
+    rules.sort_by_key(|f| (std::cmp::Reverse(f.first.severity), std::cmp::Reverse(f.hosts.len())));
+    let _ = writeln!(out, "{}", p.bold.apply_to("failing rules"));
+    for f in &rules {
+        let r = f.first;
+        let shown: Vec<String> = f
+            .hosts
+            .iter()
+            .take(SUMMARY_NAMES)
+            .map(|h| for_terminal(h).into_owned())
+            .collect();
+        let more = match f.hosts.len().saturating_sub(SUMMARY_NAMES) {
+            0 => String::new(),
+            n => format!(", … (+{n})"),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<8} {} fails on {}: {}{more}",
+            r.severity.as_str(),
+            p.bold.apply_to(for_terminal(&r.id)),
+            count(f.hosts.len(), "host"),
+            shown.join(", ")
+        );
+        let _ = writeln!(out, "           {}", for_terminal(&r.title));
+        if options.verbose > 0 {
+            if let Some(why) = &r.rationale {
+                let _ = writeln!(out, "           {} {}", p.dim.apply_to("why:"), for_terminal(why));
+            }
+        }
+        if let (Some(fix), Some(_)) = (&options.fix_command, &r.remediation) {
+            let _ = writeln!(
+                out,
+                "           {} {fix} --rule {} --limit {}",
+                p.dim.apply_to("fix:"),
+                for_terminal(&r.id),
+                for_terminal(&f.hosts.join(","))
+            );
+        }
+    }
+    let _ = writeln!(out);
+}
+
+fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: &HumanOptions) {
+    let verbose = options.verbose > 0;
     let name = for_terminal(&host.name);
     match host.status {
         HostStatus::Changed
@@ -149,19 +274,28 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: HumanO
             );
         }
     }
+    if options.verbose > 1 {
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.dim
+                .apply_to(format!("{} in {} ms", for_terminal(&host.address), host.duration_ms))
+        );
+    }
     let mut shown: Vec<&RuleResult> = host
         .results
         .iter()
         .filter(|r| {
             verbose
-                || matches!(r.status, RuleStatus::Fail | RuleStatus::Error | RuleStatus::Waived)
-                || r.before.is_some_and(|b| b != r.status)
+                || matches!(r.status, RuleStatus::Fail | RuleStatus::Error)
+                || (r.status == RuleStatus::Waived && !options.quiet)
+                || r.before.is_some_and(|b| b != r.status && !options.quiet)
         })
         .collect();
     // Within a host: failures before errors before the rest, most severe first.
     shown.sort_by_key(|r| (status_rank(r.status), std::cmp::Reverse(r.severity)));
     for r in shown {
-        render_rule(out, r, p);
+        render_rule(out, r, p, options.verbose);
     }
     // A fix run: what the remediations changed on this host.
     render_changes(out, host, p, options.diff);
@@ -223,7 +357,7 @@ fn counts(host: &HostReport) -> String {
     format!("({})", parts.join(", "))
 }
 
-fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
+fn render_rule(out: &mut String, r: &RuleResult, p: &Palette, verbose: u8) {
     let tag = match r.status {
         RuleStatus::Fail => p.bad.apply_to("fail "),
         RuleStatus::Error => p.warn.apply_to("error"),
@@ -247,7 +381,12 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
         for_terminal(&r.title),
         p.dim.apply_to(was)
     );
-    if matches!(r.status, RuleStatus::Fail | RuleStatus::Error) {
+    if verbose > 0 {
+        if let Some(why) = &r.rationale {
+            let _ = writeln!(out, "        {} {}", p.dim.apply_to("why:"), for_terminal(why));
+        }
+    }
+    if matches!(r.status, RuleStatus::Fail | RuleStatus::Error) || (verbose > 1 && r.status == RuleStatus::Pass) {
         if let Some(e) = &r.expected {
             let _ = writeln!(out, "        expected: {}", for_terminal(e));
         }

@@ -79,6 +79,12 @@ pub struct RuleResult {
     /// configuration sets the key); written only when true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub actual_default: bool,
+    /// The rule's `rationale:`, for a failing rule (shown with `-v`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    /// The playbook `fix` runs for a failing rule, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

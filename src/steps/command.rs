@@ -63,6 +63,14 @@ impl StepSyntax for Command {
 }
 
 impl StepKind for Command {
+    fn kind(&self) -> &'static str {
+        "command"
+    }
+
+    fn target(&self) -> String {
+        self.command.clone()
+    }
+
     fn default_name(&self) -> String {
         format!("command {}", self.command.chars().take(40).collect::<String>())
     }

@@ -70,6 +70,14 @@ impl StepSyntax for Copy {
 }
 
 impl StepKind for Copy {
+    fn kind(&self) -> &'static str {
+        "copy"
+    }
+
+    fn target(&self) -> String {
+        self.dest.clone()
+    }
+
     fn default_name(&self) -> String {
         format!("copy {}", self.dest)
     }

@@ -82,6 +82,14 @@ impl StepSyntax for File {
 }
 
 impl StepKind for File {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn target(&self) -> String {
+        self.path.clone()
+    }
+
     fn default_name(&self) -> String {
         if self.absent {
             format!("remove {}", self.path)

@@ -71,6 +71,14 @@ impl StepSyntax for Line {
 }
 
 impl StepKind for Line {
+    fn kind(&self) -> &'static str {
+        "line"
+    }
+
+    fn target(&self) -> String {
+        self.file.clone()
+    }
+
     fn default_name(&self) -> String {
         format!("line in {}", self.file)
     }

@@ -111,6 +111,11 @@ impl Step {
 
 /// What a step does, for every stage after loading.
 pub trait StepKind: Debug + Send + Sync + CloneKind {
+    /// The kind's key in a playbook (`template`, `setting`, …), for `list steps`.
+    fn kind(&self) -> &'static str;
+    /// What the step works on (a path, `file (key)`, a sysctl key, the
+    /// command), for `list steps`.
+    fn target(&self) -> String;
     /// The name when the playbook gives none.
     fn default_name(&self) -> String;
     /// The kind with every template rendered for one host.

@@ -20,6 +20,14 @@ impl Restore {
 }
 
 impl StepKind for Restore {
+    fn kind(&self) -> &'static str {
+        "restore"
+    }
+
+    fn target(&self) -> String {
+        self.dest.clone()
+    }
+
     fn default_name(&self) -> String {
         format!("restore {}", self.dest)
     }

@@ -53,6 +53,14 @@ impl StepSyntax for Setting {
 }
 
 impl StepKind for Setting {
+    fn kind(&self) -> &'static str {
+        "setting"
+    }
+
+    fn target(&self) -> String {
+        format!("{} ({})", self.file, self.key)
+    }
+
     fn default_name(&self) -> String {
         format!("{} in {}", self.key, self.file)
     }

@@ -58,6 +58,14 @@ impl StepSyntax for Sysctl {
 }
 
 impl StepKind for Sysctl {
+    fn kind(&self) -> &'static str {
+        "sysctl"
+    }
+
+    fn target(&self) -> String {
+        self.key.clone()
+    }
+
     fn default_name(&self) -> String {
         format!("sysctl {}", self.key)
     }

@@ -77,6 +77,14 @@ impl StepSyntax for Template {
 }
 
 impl StepKind for Template {
+    fn kind(&self) -> &'static str {
+        "template"
+    }
+
+    fn target(&self) -> String {
+        self.dest.clone()
+    }
+
     fn default_name(&self) -> String {
         format!("template {}", self.dest)
     }

@@ -157,7 +157,23 @@ impl Connector {
         if host.local {
             return Ok(Box::new(local::LocalTransport));
         }
-        let session = ssh::SshTransport::connect(host, &self.options, &self.keys, &self.jumps).await?;
+        let clock = std::time::Instant::now();
+        crate::debug!(
+            "{}: connecting to {} (key {}, known_hosts {}{})",
+            host.name,
+            host.endpoint(),
+            host.identity_file
+                .as_ref()
+                .map_or("from agent or ~/.ssh".into(), |p| p.display().to_string()),
+            host.known_hosts.display(),
+            host.jump
+                .as_ref()
+                .map_or(String::new(), |j| format!(", via {}", j.endpoint()))
+        );
+        let session = ssh::SshTransport::connect(host, &self.options, &self.keys, &self.jumps)
+            .await
+            .inspect_err(|e| crate::debug!("{}: connection failed after {:?}: {e}", host.name, clock.elapsed()))?;
+        crate::debug!("{}: connected in {:?}", host.name, clock.elapsed());
         Ok(Box::new(session))
     }
 }

@@ -39,7 +39,7 @@ fn the_html_report_shows_the_fleet_summary_rules_diffs_and_waivers() {
     std::fs::write(
         d.join("b.yaml"),
         format!(
-            "name: demo\nrules:\n  - id: APP-CONTENT\n    title: app.conf is the approved one\n    severity: high\n    file: {app}\n    content: \"mode = quiet\\n\"\n  - id: APP-EXISTS\n    title: app.conf exists\n    file: {app}\n    exists: true\n  - id: APP-WAIVED\n    title: a rule with an exception\n    file: {app}\n    setting: colour\n    expect: blue\n",
+            "name: demo\nrules:\n  - id: APP-CONTENT\n    title: app.conf is the approved one\n    severity: high\n    file: {app}\n    content: \"mode = quiet\\n\"\n  - id: APP-EXISTS\n    title: app.conf exists\n    file: {app}\n    exists: true\n  - id: APP-WAIVED\n    title: a rule with an exception\n    file: {app}\n    setting: colour\n    expect: blue\n  - id: APP-MODE\n    title: quiet mode\n    severity: low\n    file: {app}\n    setting: mode\n    expect: {{regex: \"^quiet\"}}\n  - id: APP-OWNER\n    title: app.conf names its owner\n    severity: critical\n    rationale: Someone must answer for it.\n    file: {app}\n    setting: owner\n    expect: ops\n",
             app = d.join("app.conf").display()
         ),
     )
@@ -67,8 +67,11 @@ fn the_html_report_shows_the_fleet_summary_rules_diffs_and_waivers() {
     let squeezed: String = seen.split_whitespace().collect::<Vec<_>>().join(" ");
     for expected in [
         "rectify audit report",
-        // The summary cards: numbers over their labels.
-        "1 0 1 0 hosts compliant drift error",
+        // The summary cards: numbers over their labels, the percentages
+        // after the host count: no host compliant; 2 of 5 checks pass
+        // (one of them waived).
+        "1 0% 40% 0 1 hosts hosts compliant checks passing compliant drift",
+        "0 error",
         "APP-CONTENT",
         "app.conf is the approved one",
         "high",
@@ -76,7 +79,45 @@ fn the_html_report_shows_the_fleet_summary_rules_diffs_and_waivers() {
         "+mode = <b>loud</b>",
         "waived",
         "Vendor appliance cannot change colour",
+        // As in the terminal: a regex reads as one, an unset key as such.
+        "expected: matches regex ^quiet",
+        "actual: (not set)",
+        "why: Someone must answer for it.",
     ] {
         assert!(squeezed.contains(expected), "{expected:?} not visible in:\n{seen}");
     }
+    // Readable times, to the second: no nanoseconds, no RFC 3339 `T`.
+    let time = regex::Regex::new(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC → \d\d:\d\d:\d\d UTC \(\d+\.\d s\)").unwrap();
+    assert!(time.is_match(&squeezed), "no readable run time in:\n{seen}");
+    assert!(
+        !regex::Regex::new(r"\d\d:\d\d:\d\d\.\d").unwrap().is_match(&squeezed),
+        "{seen}"
+    );
+    // Rules: most severe first, then most failing hosts, then by id.
+    let rules = &squeezed[squeezed.find("Rules").unwrap()..squeezed.find("Details").unwrap()];
+    let order: Vec<usize> = ["APP-OWNER", "APP-CONTENT", "APP-EXISTS", "APP-WAIVED", "APP-MODE"]
+        .iter()
+        .map(|id| {
+            rules
+                .find(id)
+                .unwrap_or_else(|| panic!("{id} not in the rules table: {rules}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "rules out of order: {rules}");
+    // A host's failing rules, most severe first, as in the terminal.
+    let details = &squeezed[squeezed.find("Details").unwrap()..];
+    let order: Vec<usize> = [
+        "fail APP-OWNER",
+        "fail APP-CONTENT",
+        "fail APP-MODE",
+        "waived APP-WAIVED",
+    ]
+    .iter()
+    .map(|r| {
+        details
+            .find(r)
+            .unwrap_or_else(|| panic!("{r} not in the details: {details}"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "details out of order: {details}");
 }
