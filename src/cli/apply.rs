@@ -221,7 +221,7 @@ pub struct FixArgs {
 }
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
-    let baselines = ops::audit::load_baselines(&args.baselines)?;
+    let baselines = ops::audit::load_baselines(&args.baselines, crate::baseline::Remediations::Check)?;
     let playbooks = ops::fix::load_playbooks(&baselines)?;
     let hosts = hosts(&args.targets)?;
     let conn = &args.connection;

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod capture;
 pub mod history;
 pub mod progress;
+pub mod report_dir;
 pub mod rollback;
 pub mod runs;
 pub mod show;
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let nagios = cli.command.format() == Some(Format::Nagios);
     let result = runtime.block_on(dispatch(cli.command));
     // Hosts still in flight after an interrupted audit change nothing:
     // they are dropped, not awaited.
@@ -88,9 +90,52 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             report_error(&e);
+            // A monitoring check always gets its one line: UNKNOWN, exit 3.
+            if nagios && !matches!(e, Error::BrokenPipe) {
+                let _ = emit(&crate::report::nagios::unknown(&e.to_string()));
+                return ExitCode::from(crate::report::nagios::PluginState::Unknown as u8);
+            }
             ExitCode::from(e.code())
         }
     }
+}
+
+impl Command {
+    /// The stdout format a command was given, if it takes one.
+    pub fn format(&self) -> Option<Format> {
+        match self {
+            Command::Audit(a) => Some(a.output.format),
+            Command::Apply(a) => Some(a.output.format),
+            Command::Fix(a) => Some(a.output.format),
+            Command::Rollback(a) => Some(a.output.format),
+            Command::Show(a) => Some(a.format),
+            _ => None,
+        }
+    }
+}
+
+/// Whether raw arguments ask for `--format nagios`: a usage error happens
+/// before there is a parsed [`Cli`], and a check still owes its one line.
+pub fn nagios_requested<S: AsRef<str>>(args: &[S]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1).map(Some).chain([None]))
+        .any(|(a, next)| {
+            let a = a.as_ref();
+            a == "--format=nagios" || (a == "--format" && next.is_some_and(|n| n.as_ref() == "nagios"))
+        })
+}
+
+/// A usage error (clap's) as a Nagios check reports it: one UNKNOWN line
+/// on stdout, clap's own message on stderr, exit 3.
+pub fn nagios_usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("usage error");
+    let _ = emit(&crate::report::nagios::unknown(&format!(
+        "usage: {}",
+        first.trim_start_matches("error: ")
+    )));
+    ExitCode::from(crate::report::nagios::PluginState::Unknown as u8)
 }
 
 async fn dispatch(command: Command) -> Result<u8, Error> {
@@ -122,23 +167,22 @@ pub struct Output {
 
 impl Output {
     /// Checks, before any host is contacted, that every `--report` file can
-    /// be written where [`deliver`] will write it: a file created and
-    /// removed in its directory, as the atomic write does, and the path not
-    /// a directory. A directory part with `{date}`, `{time}` or `{run_id}`
-    /// is only known after the run and is not checked.
+    /// be written where [`deliver`] will write it: its directory made if
+    /// missing ([`report_dir`]), a file created and removed in it, as the
+    /// atomic write does, and the path not a directory. A directory part
+    /// with `{date}`, `{time}` or `{run_id}` is only known after the run
+    /// and is not checked (it is made when the report is written).
     pub fn check_writable(&self) -> Result<(), Error> {
         for (_, path) in &self.reports {
             let unwritable = |source| Error::Unwritable {
                 path: path.display().to_string(),
                 source,
             };
-            let parent = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => std::path::Path::new("."),
-            };
+            let parent = report_dir::of(path);
             if parent.to_string_lossy().contains('{') {
                 continue;
             }
+            report_dir::create(parent).map_err(unwritable)?;
             if path.is_dir() {
                 return Err(unwritable(std::io::Error::from(std::io::ErrorKind::IsADirectory)));
             }
@@ -177,15 +221,17 @@ pub fn deliver(
     record(report, records);
     for (format, path) in &output.reports {
         let path = &dated(path, report);
+        let write_error = |source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        report_dir::create(report_dir::of(path)).map_err(write_error)?;
         let options = HumanOptions {
             color: false,
             verbose: true,
             diff: true,
         };
-        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(|source| Error::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
+        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(write_error)?;
     }
     print_report(output.format, report, verbose, diff)
 }
