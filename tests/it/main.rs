@@ -22,6 +22,7 @@ mod package_states;
 mod races_ssh;
 mod report_schema;
 mod robustness;
+mod scheduled;
 mod secrets_ssh;
 mod sshd_match;
 mod sshd_verdicts;
