@@ -163,6 +163,11 @@ pub struct Output {
     /// Also write a report file, FORMAT=PATH (e.g. junit=out.xml); repeatable.
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = audit::parse_report_target)]
     pub reports: Vec<(Format, std::path::PathBuf)>,
+
+    /// The `schedule` label of Prometheus metrics (default: the
+    /// `prometheus=` report file's name without `.prom`; `default` on stdout).
+    #[arg(long, value_name = "NAME")]
+    pub schedule: Option<String>,
 }
 
 impl Output {
@@ -197,6 +202,16 @@ impl Output {
         Ok(())
     }
 
+    /// The `schedule` label of Prometheus output written to `path` (stdout
+    /// when `None`).
+    fn schedule(&self, path: Option<&std::path::Path>) -> String {
+        match (&self.schedule, path) {
+            (Some(name), _) => name.clone(),
+            (None, Some(path)) => crate::report::prometheus::schedule_from_path(path),
+            (None, None) => crate::report::prometheus::DEFAULT_SCHEDULE.to_string(),
+        }
+    }
+
     /// The run's exit code; a Nagios plugin is judged by the plugin codes.
     pub fn exit_code(&self, report: &RunReport) -> u8 {
         if self.format == Format::Nagios {
@@ -219,8 +234,8 @@ pub fn deliver(
     diff: bool,
 ) -> Result<(), Error> {
     record(report, records);
-    for (format, path) in &output.reports {
-        let path = &dated(path, report);
+    for (format, written) in &output.reports {
+        let path = &dated(written, report);
         let write_error = |source| Error::Write {
             path: path.display().to_string(),
             source,
@@ -231,7 +246,14 @@ pub fn deliver(
             verbose: true,
             diff: true,
         };
-        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(write_error)?;
+        let text = match format {
+            Format::Prometheus => crate::report::prometheus::render(report, &output.schedule(Some(written))),
+            _ => format.render(report, options),
+        };
+        audit::write_atomically(path, text.as_bytes()).map_err(write_error)?;
+    }
+    if output.format == Format::Prometheus {
+        return emit(&crate::report::prometheus::render(report, &output.schedule(None)));
     }
     print_report(output.format, report, verbose, diff)
 }

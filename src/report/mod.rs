@@ -294,7 +294,8 @@ impl Format {
             Format::Junit => junit::render(report),
             Format::Html => html::render(report),
             Format::Nagios => nagios::render(report),
-            Format::Prometheus => prometheus::render(report),
+            // `show` and stdout without `--schedule`: the default schedule.
+            Format::Prometheus => prometheus::render(report, prometheus::DEFAULT_SCHEDULE),
         }
     }
 }
