@@ -20,6 +20,7 @@ mod interrupts_ssh;
 mod login_noise_ssh;
 mod package_states;
 mod races_ssh;
+mod report_consumers;
 mod report_schema;
 mod robustness;
 mod scheduled;
