@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::baseline::Baseline;
 use crate::evaluate::CollectLimits;
@@ -31,14 +31,28 @@ pub struct AuditPlan {
     pub waivers: Vec<Waiver>,
 }
 
-pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) -> RunReport {
+/// Ctrl-C for an audit: once the sender says `true`, hosts in flight are
+/// abandoned (an audit changes nothing, so there is nothing to finish) and
+/// hosts not yet started are not, each reported `interrupted`; the hosts
+/// already done keep their results.
+pub type Stop = watch::Receiver<bool>;
+
+/// Resolves once `stop` says `true`; never if its sender is gone first.
+async fn stopped(mut stop: Stop) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>, stop: Option<Stop>) -> RunReport {
     let started = Utc::now();
     let run_id = new_run_id(started);
     let schedule = Schedule::forks(plan.forks);
     let connector = Connector::new(plan.connect.clone());
     let context = Arc::new((plan, connector));
     let names: Vec<String> = context.0.hosts.iter().map(|h| h.name.clone()).collect();
-    // An audit changes nothing: Ctrl-C drops it whole instead of cancelling batches.
+    // Ctrl-C is `stop`, not the fleet's `Cancel`: hosts in flight are not
+    // waited for (a hung host would hold the report back forever).
     let outcomes = fleet::run(
         &names,
         schedule,
@@ -47,9 +61,21 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
         |r: &HostReport| r.status,
         |index| {
             let context = context.clone();
+            let stop = stop.clone();
             async move {
                 let (plan, connector) = &*context;
-                audit_host(&plan.hosts[index], plan, connector).await
+                let host = &plan.hosts[index];
+                let Some(stop) = stop else {
+                    return audit_host(host, plan, connector).await;
+                };
+                if *stop.borrow() {
+                    return interrupted(host, "interrupted before this host was audited", Duration::ZERO);
+                }
+                let clock = Instant::now();
+                tokio::select! {
+                    report = audit_host(host, plan, connector) => report,
+                    () = stopped(stop) => interrupted(host, "interrupted while this host was being audited", clock.elapsed()),
+                }
             }
         },
     )
@@ -69,6 +95,13 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
         hosts,
         baselines: plan.baselines.iter().map(|b| b.name.clone()).collect(),
         rectify_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+fn interrupted(host: &Host, why: &str, elapsed: Duration) -> HostReport {
+    HostReport {
+        status: HostStatus::Interrupted,
+        ..host_error(host, why.to_string(), elapsed)
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::targets::{ConnectionArgs, TargetArgs};
 use super::{exit, progress, Error, Output};
@@ -63,9 +63,16 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
         ..CollectLimits::default()
     };
     let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits).await else {
-        eprintln!("interrupted: nothing was changed");
         return Ok(exit::INTERRUPTED);
     };
+    if report.summary.interrupted > 0 {
+        // The finished hosts are reported and recorded; exit 130 (the
+        // report's exit code), or UNKNOWN for a Nagios check.
+        eprintln!(
+            "interrupted: {} of {} hosts not audited; the report lists the hosts that finished",
+            report.summary.interrupted, report.summary.hosts
+        );
+    }
     for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
         eprintln!("warning: {warning}");
     }
@@ -73,7 +80,8 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
     Ok(args.output.exit_code(&report))
 }
 
-/// Audits `hosts` with a progress bar; `None` when interrupted.
+/// Audits `hosts` with a progress bar; `None` when interrupted (`fix`
+/// stops there: it repairs nothing on a partial audit).
 pub async fn run_audit(
     hosts: Vec<Host>,
     baselines: Vec<Baseline>,
@@ -84,9 +92,14 @@ pub async fn run_audit(
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    run_audit_with(hosts, baselines, waivers, conn, limits).await
+    run_audit_with(hosts, baselines, waivers, conn, limits)
+        .await
+        .filter(|report| report.summary.interrupted == 0)
 }
 
+/// The audit with a progress bar. Ctrl-C stops it ([`crate::audit::Stop`]):
+/// the report then holds the hosts that finished and the others
+/// `interrupted`. `None` only when the handler cannot be installed.
 async fn run_audit_with(
     hosts: Vec<Host>,
     baselines: Vec<Baseline>,
@@ -114,19 +127,19 @@ async fn run_audit_with(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let follower = tokio::spawn(progress::follow(bar.clone(), rx));
-    let report = tokio::select! {
-        report = ops::audit::audit(plan, Some(tx)) => Some(report),
-        _ = interrupt.recv() => None,
+    let (stop, stopped) = watch::channel(false);
+    let audit = ops::audit::audit(plan, Some(tx), Some(stopped));
+    tokio::pin!(audit);
+    let report = loop {
+        tokio::select! {
+            report = &mut audit => break report,
+            _ = interrupt.recv(), if !*stop.borrow() => {
+                let _ = stop.send(true);
+            }
+        }
     };
-    if report.is_some() {
-        let _ = follower.await;
-    } else {
-        // Hosts still in flight hold the event channel open; an audit
-        // changes nothing, so there is nothing to wait for.
-        follower.abort();
-        bar.finish_and_clear();
-    }
-    report
+    let _ = follower.await;
+    Some(report)
 }
 
 /// Writes next to the target, then renames: a reader (node_exporter, a CI

@@ -56,7 +56,12 @@ pub fn load_inputs(baselines: &[PathBuf], waivers: Option<&Path>) -> Result<(Vec
     }
 }
 
-/// Audits the plan's hosts, sending progress to `events`.
-pub async fn audit(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) -> RunReport {
-    audit::run(plan, events).await
+/// Audits the plan's hosts, sending progress to `events`; `stop` is
+/// Ctrl-C ([`audit::Stop`]).
+pub async fn audit(
+    plan: AuditPlan,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    stop: Option<audit::Stop>,
+) -> RunReport {
+    audit::run(plan, events, stop).await
 }

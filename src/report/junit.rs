@@ -53,11 +53,13 @@ pub fn render(report: &RunReport) -> String {
     let timestamp = report.started.format("%Y-%m-%dT%H:%M:%S");
     for host in &report.hosts {
         let seconds = host.duration_ms as f64 / 1000.0;
-        if host.status == HostStatus::Error {
+        if matches!(host.status, HostStatus::Error | HostStatus::Interrupted) {
             let _ = writeln!(
                 out,
-                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"{seconds:.3}\" timestamp=\"{timestamp}\">",
-                x(&host.name)
+                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\" timestamp=\"{timestamp}\">",
+                x(&host.name),
+                u8::from(host.status == HostStatus::Error),
+                u8::from(host.status == HostStatus::Interrupted)
             );
             let msg = host.error.as_deref().unwrap_or("could not be audited");
             let _ = writeln!(
@@ -65,7 +67,11 @@ pub fn render(report: &RunReport) -> String {
                 "    <testcase classname=\"{}\" name=\"connect\" time=\"{seconds:.3}\">",
                 x(&host.name)
             );
-            let _ = writeln!(out, "      <error message=\"{}\" type=\"unreachable\"/>", x(msg));
+            if host.status == HostStatus::Interrupted {
+                let _ = writeln!(out, "      <skipped message=\"{}\"/>", x(msg));
+            } else {
+                let _ = writeln!(out, "      <error message=\"{}\" type=\"unreachable\"/>", x(msg));
+            }
             let _ = writeln!(out, "    </testcase>\n  </testsuite>");
             continue;
         }

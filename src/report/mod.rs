@@ -37,6 +37,8 @@ pub enum HostStatus {
     RolledBack,
     RollbackFailed,
     NotStarted,
+    /// An audit stopped by Ctrl-C before this host was done (or started).
+    Interrupted,
 }
 
 impl HostStatus {
@@ -51,6 +53,7 @@ impl HostStatus {
             HostStatus::RolledBack => "rolled_back",
             HostStatus::RollbackFailed => "rollback_failed",
             HostStatus::NotStarted => "not_started",
+            HostStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -133,6 +136,9 @@ pub struct Summary {
     pub not_started: usize,
     #[serde(default)]
     pub would_change: usize,
+    /// Hosts an interrupted audit did not finish.
+    #[serde(default)]
+    pub interrupted: usize,
     /// Rule results over all hosts, by status.
     pub rules_pass: usize,
     pub rules_fail: usize,
@@ -170,6 +176,7 @@ impl RunReport {
                 HostStatus::RolledBack => s.rolled_back += 1,
                 HostStatus::RollbackFailed => s.rollback_failed += 1,
                 HostStatus::NotStarted => s.not_started += 1,
+                HostStatus::Interrupted => s.interrupted += 1,
             }
             for r in &h.results {
                 match r.status {
@@ -192,6 +199,8 @@ impl RunReport {
         let s = &self.summary;
         if s.rollback_failed > 0 {
             4
+        } else if s.interrupted > 0 {
+            crate::error::exit::INTERRUPTED as i32
         } else if s.error > 0 || s.not_started > 0 {
             3
         } else if s.drift > 0 || s.rolled_back > 0 || s.would_change > 0 {

@@ -30,7 +30,7 @@ pub fn state(report: &RunReport) -> PluginState {
     }
     match worst {
         Some(s) if s >= Severity::High => PluginState::Critical,
-        _ if report.summary.error > 0 => PluginState::Unknown,
+        _ if report.summary.error > 0 || report.summary.interrupted > 0 => PluginState::Unknown,
         Some(_) => PluginState::Warning,
         None => PluginState::Ok,
     }
@@ -80,6 +80,9 @@ pub fn render(report: &RunReport) -> String {
     }
     if s.error > 0 {
         detail.push_str(&format!(", {} unreachable", s.error));
+    }
+    if s.interrupted > 0 {
+        detail.push_str(&format!(", {} not audited (interrupted)", s.interrupted));
     }
     // Perfdata must not contain the characters Nagios uses as separators.
     let detail = plain(&detail);

@@ -61,7 +61,12 @@ pub fn render(report: &RunReport, schedule: &str) -> String {
     );
 
     metric(&mut out, "rectify_hosts", "gauge", "Hosts in the last run, by status.");
-    for (status, n) in [("compliant", s.compliant), ("drift", s.drift), ("error", s.error)] {
+    for (status, n) in [
+        ("compliant", s.compliant),
+        ("drift", s.drift),
+        ("error", s.error),
+        ("interrupted", s.interrupted),
+    ] {
         let _ = writeln!(out, "rectify_hosts{{{sched},status=\"{status}\"}} {n}");
     }
     metric(
@@ -86,7 +91,7 @@ pub fn render(report: &RunReport, schedule: &str) -> String {
             out,
             "rectify_host_up{{{sched},host=\"{}\"}} {}",
             label(&h.name),
-            u8::from(h.status != HostStatus::Error)
+            u8::from(!matches!(h.status, HostStatus::Error | HostStatus::Interrupted))
         );
     }
     metric(
