@@ -39,6 +39,11 @@ pub struct AuditArgs {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    /// Try a host whose connection timed out or was refused up to N more
+    /// times, each round after every other host is done.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
 }
 
 pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
@@ -62,7 +67,7 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits).await else {
+    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits, args.retries).await else {
         return Ok(exit::INTERRUPTED);
     };
     if report.summary.interrupted > 0 {
@@ -92,7 +97,7 @@ pub async fn run_audit(
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    run_audit_with(hosts, baselines, waivers, conn, limits)
+    run_audit_with(hosts, baselines, waivers, conn, limits, 0)
         .await
         .filter(|report| report.summary.interrupted == 0)
 }
@@ -106,6 +111,7 @@ async fn run_audit_with(
     waivers: Vec<Waiver>,
     conn: &ConnectionArgs,
     limits: CollectLimits,
+    retries: u32,
 ) -> Option<RunReport> {
     let plan = AuditPlan {
         hosts,
@@ -115,6 +121,7 @@ async fn run_audit_with(
         command_timeout: Duration::from_secs(conn.command_timeout),
         forks: conn.forks as usize,
         waivers,
+        retries,
     };
     let bar = progress::bar(plan.hosts.len(), !conn.no_progress && !conn.quiet);
     // Registered before any host task starts, so an early Ctrl-C is not lost.

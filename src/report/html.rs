@@ -167,6 +167,7 @@ mod tests {
                 changes: Vec::new(),
                 duration_ms: 1,
                 warnings: Vec::new(),
+                attempts: 1,
                 observed: Vec::new(),
             },
             HostReport {
@@ -178,6 +179,7 @@ mod tests {
                 changes: Vec::new(),
                 duration_ms: 1,
                 warnings: Vec::new(),
+                attempts: 1,
                 observed: Vec::new(),
             },
         ];

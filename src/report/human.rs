@@ -307,6 +307,7 @@ mod tests {
             results: Vec::new(),
             duration_ms: 0,
             warnings: Vec::new(),
+            attempts: 1,
             observed: Vec::new(),
         };
         let mut out = String::new();

@@ -95,10 +95,19 @@ pub struct HostReport {
     /// Things the operator should know that are not results (an expired waiver).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Connection attempts this host took: more than 1 only for an audit
+    /// with `--retries` whose first connection timed out or was refused.
+    /// Reports stored before the field existed load as 1.
+    #[serde(default = "first_attempt")]
+    pub attempts: u32,
     /// The audited files as read (secrets masked), for the state database's
     /// file history; not part of the report itself.
     #[serde(skip)]
     pub observed: Vec<Observed>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// One audited file's content at the time of a run; `None`: it was missing.

@@ -18,6 +18,7 @@ mod html_report;
 mod include_ssh;
 mod interrupts_ssh;
 mod login_noise_ssh;
+mod long_runs;
 mod package_states;
 mod races_ssh;
 mod report_consumers;
