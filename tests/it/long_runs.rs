@@ -136,7 +136,7 @@ fn a_host_that_timed_out_is_tried_again_after_the_others() {
         "name: probe\nrules:\n  - {id: PROBE, command: echo ok, expect: ok}\n",
     );
     let state = d.join("state");
-    let child = Command::new(env!("CARGO_BIN_EXE_rectify"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rectify"))
         .args(["audit", "-i", "inv.yaml", "-b", "b.yaml", "--format", "json"])
         .args(["--connect-timeout", "5", "--retries", "1"])
         .current_dir(d)
@@ -149,7 +149,19 @@ fn a_host_that_timed_out_is_tried_again_after_the_others() {
         .unwrap();
     // The first attempt has connected and waits for a banner; from now on
     // the address is a real sshd (bounded: it is up within seconds).
-    let (first_attempt, _) = silent.accept().unwrap();
+    silent.set_nonblocking(true).unwrap();
+    let mut first_attempt = None;
+    let connected = wait_until(Duration::from_secs(30), || {
+        first_attempt = silent.accept().ok();
+        first_attempt.is_some() || child.try_wait().unwrap().is_some()
+    });
+    let Some(first_attempt) = first_attempt.filter(|_| connected) else {
+        let _ = child.kill();
+        panic!(
+            "rectify never connected to late01: {}",
+            stderr(&child.wait_with_output().unwrap())
+        );
+    };
     drop(silent);
     let config = format!(
         "sed -e 's/^ListenAddress .*/ListenAddress {late}/' -e 's|^PidFile .*|PidFile /run/sshd-late.pid|' \
