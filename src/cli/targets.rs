@@ -176,9 +176,9 @@ fn write_holder(mut file: &std::fs::File) -> std::io::Result<()> {
     use std::io::Write;
     let command = std::env::args().nth(1).unwrap_or_default();
     file.set_len(0)?;
-    write!(
+    writeln!(
         file,
-        "pid {}, rectify {}, since {}\n",
+        "pid {}, rectify {}, since {}",
         std::process::id(),
         command.chars().filter(|c| !c.is_control()).take(32).collect::<String>(),
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
