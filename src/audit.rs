@@ -66,7 +66,7 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>, 
     let mut pending: Vec<usize> = (0..total).collect();
     for attempt in 1..=context.0.retries + 1 {
         if attempt > 1 {
-            pending.retain(|&i| hosts[i].as_ref().is_some_and(|_| retry[i]));
+            pending.retain(|&i| retry[i]);
             if pending.is_empty() || stop.as_ref().is_some_and(|s| *s.borrow()) {
                 break;
             }
