@@ -228,6 +228,26 @@ fn two_schedules_share_a_node_exporter_textfile_directory() {
         let out = rectify_in(&["audit", "--local", "-b", baseline, "--report", &target], d, &envs);
         assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
     }
+    // On stdout the label is `--schedule NAME` (else `default`).
+    let out = rectify_in(
+        &[
+            "audit",
+            "--local",
+            "-b",
+            "hourly.yaml",
+            "--format",
+            "prometheus",
+            "--schedule",
+            "adhoc",
+        ],
+        d,
+        &envs,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rectify_hosts{schedule=\"adhoc\",status=\"compliant\"} 1"),
+        "{text}"
+    );
     // Each file alone is valid exposition text.
     for file in ["rectify-nightly.prom", "rectify-hourly.prom"] {
         let check = Command::new("promtool")
