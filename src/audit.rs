@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::baseline::Baseline;
 use crate::evaluate::CollectLimits;
@@ -15,7 +15,7 @@ use crate::inspect::audit_over;
 use crate::inventory::Host;
 use crate::report::{HostReport, HostStatus, RunKind, RunReport};
 use crate::run_id::new_run_id;
-use crate::transport::{one_line, ConnectOptions, Connector};
+use crate::transport::{one_line, ConnectOptions, Connector, Transport};
 use crate::waiver::{self, Waiver};
 
 /// Everything an audit needs, decided by the caller.
@@ -29,36 +29,90 @@ pub struct AuditPlan {
     pub command_timeout: Duration,
     pub forks: usize,
     pub waivers: Vec<Waiver>,
+    /// Further attempts for a host whose connection timed out or was
+    /// refused (`--retries`), each round after every other host is done.
+    pub retries: u32,
 }
 
-pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) -> RunReport {
+/// One attempt at one host: its report, and whether the connection failed
+/// in a way another attempt may cure (timed out, refused).
+struct Attempt {
+    report: HostReport,
+    retry: bool,
+}
+
+/// Ctrl-C for an audit: once the sender says `true`, hosts in flight are
+/// abandoned (an audit changes nothing, so there is nothing to finish) and
+/// hosts not yet started are not, each reported `interrupted`; the hosts
+/// already done keep their results.
+pub type Stop = watch::Receiver<bool>;
+
+/// Resolves once `stop` says `true`; never if its sender is gone first.
+async fn stopped(mut stop: Stop) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>, stop: Option<Stop>) -> RunReport {
     let started = Utc::now();
     let run_id = new_run_id(started);
     let schedule = Schedule::forks(plan.forks);
     let connector = Connector::new(plan.connect.clone());
     let context = Arc::new((plan, connector));
-    let names: Vec<String> = context.0.hosts.iter().map(|h| h.name.clone()).collect();
-    // An audit changes nothing: Ctrl-C drops it whole instead of cancelling batches.
-    let outcomes = fleet::run(
-        &names,
-        schedule,
-        events.as_ref(),
-        &Cancel::default(),
-        |r: &HostReport| r.status,
-        |index| {
-            let context = context.clone();
-            async move {
-                let (plan, connector) = &*context;
-                audit_host(&plan.hosts[index], plan, connector).await
+    let mut retry = vec![false; context.0.hosts.len()];
+    let total = context.0.hosts.len();
+    let mut hosts: Vec<Option<HostReport>> = vec![None; total];
+    let mut pending: Vec<usize> = (0..total).collect();
+    for attempt in 1..=context.0.retries + 1 {
+        if attempt > 1 {
+            pending.retain(|&i| retry[i]);
+            if pending.is_empty() || stop.as_ref().is_some_and(|s| *s.borrow()) {
+                break;
             }
-        },
-    )
-    .await;
+            if let Some(tx) = &events {
+                for &i in &pending {
+                    let _ = tx.send(Event::Retrying {
+                        name: context.0.hosts[i].name.clone(),
+                    });
+                }
+            }
+        }
+        let names: Vec<String> = pending.iter().map(|&i| context.0.hosts[i].name.clone()).collect();
+        // Ctrl-C is `stop`, not the fleet's `Cancel`: hosts in flight are not
+        // waited for (a hung host would hold the report back forever).
+        let outcomes = fleet::run(
+            &names,
+            schedule,
+            events.as_ref(),
+            &Cancel::default(),
+            |a: &Attempt| a.report.status,
+            |k| {
+                let context = context.clone();
+                let stop = stop.clone();
+                let index = pending[k];
+                async move {
+                    let (plan, connector) = &*context;
+                    attempt_host(&plan.hosts[index], plan, connector, stop).await
+                }
+            },
+        )
+        .await;
+        for (&i, outcome) in pending.iter().zip(outcomes) {
+            let host = &context.0.hosts[i];
+            let (mut report, again) = match outcome {
+                Ok(a) => (a.report, a.retry),
+                Err(unfinished) => (unfinished.report(&host.name, &host.address), false),
+            };
+            report.attempts = attempt;
+            retry[i] = again;
+            hosts[i] = Some(report);
+        }
+    }
     let plan = &context.0;
-    let hosts: Vec<HostReport> = outcomes
+    let hosts: Vec<HostReport> = hosts
         .into_iter()
-        .zip(&plan.hosts)
-        .map(|(outcome, host)| outcome.unwrap_or_else(|unfinished| unfinished.report(&host.name, &host.address)))
+        .map(|h| h.expect("every host had an attempt"))
         .collect();
     RunReport {
         run_id,
@@ -73,6 +127,34 @@ pub async fn run(plan: AuditPlan, events: Option<mpsc::UnboundedSender<Event>>) 
     }
 }
 
+/// Audits one host, abandoning it when `stop` says so.
+async fn attempt_host(host: &Host, plan: &AuditPlan, connector: &Connector, stop: Option<Stop>) -> Attempt {
+    let Some(stop) = stop else {
+        return audit_host(host, plan, connector).await;
+    };
+    if *stop.borrow() {
+        return Attempt {
+            report: interrupted(host, "interrupted before this host was audited", Duration::ZERO),
+            retry: false,
+        };
+    }
+    let clock = Instant::now();
+    tokio::select! {
+        attempt = audit_host(host, plan, connector) => attempt,
+        () = stopped(stop) => Attempt {
+            report: interrupted(host, "interrupted while this host was being audited", clock.elapsed()),
+            retry: false,
+        },
+    }
+}
+
+fn interrupted(host: &Host, why: &str, elapsed: Duration) -> HostReport {
+    HostReport {
+        status: HostStatus::Interrupted,
+        ..host_error(host, why.to_string(), elapsed)
+    }
+}
+
 fn host_error(host: &Host, error: String, elapsed: Duration) -> HostReport {
     HostReport {
         name: host.name.clone(),
@@ -83,16 +165,29 @@ fn host_error(host: &Host, error: String, elapsed: Duration) -> HostReport {
         changes: Vec::new(),
         duration_ms: elapsed.as_millis() as u64,
         warnings: Vec::new(),
+        attempts: 1,
         observed: Vec::new(),
     }
 }
 
-async fn audit_host(host: &Host, plan: &AuditPlan, connector: &Connector) -> HostReport {
+async fn audit_host(host: &Host, plan: &AuditPlan, connector: &Connector) -> Attempt {
     let clock = Instant::now();
     let connection = match connector.connect(host).await {
         Ok(c) => c,
-        Err(e) => return host_error(host, one_line(&e), clock.elapsed()),
+        Err(e) => {
+            return Attempt {
+                report: host_error(host, one_line(&e), clock.elapsed()),
+                retry: e.is_retryable(),
+            }
+        }
     };
+    Attempt {
+        report: audit_connected(host, plan, connection, clock).await,
+        retry: false,
+    }
+}
+
+async fn audit_connected(host: &Host, plan: &AuditPlan, connection: Box<dyn Transport>, clock: Instant) -> HostReport {
     let results = audit_over(
         connection.as_ref(),
         host,
@@ -122,6 +217,7 @@ async fn audit_host(host: &Host, plan: &AuditPlan, connector: &Connector) -> Hos
         changes: Vec::new(),
         duration_ms: clock.elapsed().as_millis() as u64,
         warnings,
+        attempts: 1,
         observed,
     }
 }

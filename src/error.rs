@@ -37,8 +37,9 @@ pub enum Error {
     /// A run name (`rectify show NAME`) that names no run, or several.
     #[error(transparent)]
     Lookup(#[from] crate::state::LookupError),
-    #[error("another run holds the lock {0}; not starting")]
-    Locked(String),
+    /// `holder`: what the run holding it wrote there (pid, command, start).
+    #[error("another run holds the lock {path}{}; not starting", if holder.is_empty() { String::new() } else { format!(" ({holder})") })]
+    Locked { path: String, holder: String },
     #[error("stdout was closed by its reader")]
     BrokenPipe,
 }
@@ -49,7 +50,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage(_) | Error::Unwritable { .. } | Error::Lookup(_) => exit::BAD_INPUT,
             Error::Write { .. } | Error::State(_) => 1,
-            Error::Locked(_) => exit::UNREACHABLE,
+            Error::Locked { .. } => exit::UNREACHABLE,
             Error::BrokenPipe => exit::BROKEN_PIPE,
         }
     }
@@ -63,7 +64,15 @@ mod tests {
     fn exit_codes_are_the_spec_ones() {
         assert_eq!(Error::Usage("x".into()).code(), 2);
         assert_eq!(Error::Config(ConfigErrors::default()).code(), 2);
-        assert_eq!(Error::Locked("l".into()).code(), 3);
+        let locked = Error::Locked {
+            path: "l".into(),
+            holder: "pid 7, rectify audit, since 2026-11-29T02:30:00Z".into(),
+        };
+        assert_eq!(locked.code(), 3);
+        assert_eq!(
+            locked.to_string(),
+            "another run holds the lock l (pid 7, rectify audit, since 2026-11-29T02:30:00Z); not starting"
+        );
         assert_eq!(Error::BrokenPipe.code(), 141);
         let unwritable = Error::Unwritable {
             path: "r.xml".into(),

@@ -22,6 +22,11 @@ pub enum Event {
         name: String,
         status: HostStatus,
     },
+    /// The host failed to connect and gets another attempt (`--retries`):
+    /// its earlier `HostFinished` no longer counts.
+    Retrying {
+        name: String,
+    },
     /// Something the operator should know that does not change the run
     /// (e.g. the journal could not be written), shown as `warning: …`.
     Warning(String),
@@ -129,6 +134,7 @@ impl Unfinished {
             changes: Vec::new(),
             duration_ms: 0,
             warnings: Vec::new(),
+            attempts: 1,
             observed: Vec::new(),
         }
     }

@@ -64,6 +64,7 @@ impl HostJob<'_> {
             changes,
             duration_ms: clock.elapsed().as_millis() as u64,
             warnings: Vec::new(),
+            attempts: 1,
             observed: Vec::new(),
         }
     }

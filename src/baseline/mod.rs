@@ -313,13 +313,31 @@ pub struct Baseline {
     pub path: PathBuf,
 }
 
+/// Whether a baseline's `remediation:` playbooks must resolve. An audit
+/// never runs them, so it ignores them: a baseline copied away from its
+/// playbooks (`/etc/rectify/baselines`) still audits; `fix`, `validate`
+/// and `capture` check them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remediations {
+    Check,
+    Ignore,
+}
+
 impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, ConfigErrors> {
+        Self::load_with(path, Remediations::Check)
+    }
+
+    pub fn load_with(path: &Path, remediations: Remediations) -> Result<Baseline, ConfigErrors> {
         let source = SourceFile::read(path)?;
-        Self::from_source(&source)
+        Self::from_source_with(&source, remediations)
     }
 
     pub fn from_source(source: &SourceFile) -> Result<Baseline, ConfigErrors> {
+        Self::from_source_with(source, Remediations::Check)
+    }
+
+    pub fn from_source_with(source: &SourceFile, remediations: Remediations) -> Result<Baseline, ConfigErrors> {
         let raw: RawBaseline = source.parse()?;
         let mut errors = Vec::new();
         let mut rules = Vec::new();
@@ -344,6 +362,7 @@ impl Baseline {
                 raw: filled.as_ref().unwrap_or(raw_rule),
                 renderer: &renderer,
                 rule_at: at,
+                remediations,
             };
             match builder.build() {
                 Ok(rule) => rules.push(rule),

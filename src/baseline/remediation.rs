@@ -2,6 +2,8 @@
 //! whole or only the named steps. Step names are checked against the
 //! playbook when the baseline loads, so a misspelt one is exit 2 with its
 //! position before any host is contacted, not a silent no-op at fix time.
+//! An audit loads baselines with [`super::Remediations::Ignore`]: it never
+//! runs a playbook, so one that does not resolve must not stop it.
 
 use super::rule::RuleBuilder;
 use super::{RawRemediation, Remediation};
@@ -15,6 +17,13 @@ impl RuleBuilder<'_> {
             RawRemediation::Steps(s) => (&s.playbook, Some(s.steps.clone())),
         };
         let playbook = self.source.sibling(rel);
+        if self.remediations == super::Remediations::Ignore {
+            // Kept as written: nothing in an audit opens it.
+            return Some(Remediation {
+                playbook,
+                steps: steps.clone(),
+            });
+        }
         if !playbook.is_file() {
             errors.push(self.error(
                 "remediation",

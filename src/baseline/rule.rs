@@ -14,6 +14,7 @@ pub(super) struct RuleBuilder<'a> {
     pub(super) renderer: &'a Renderer,
     /// Where the rule's `id:` is, for errors that cannot be placed better.
     pub(super) rule_at: crate::config_error::Position,
+    pub(super) remediations: super::Remediations,
 }
 
 impl RuleBuilder<'_> {

@@ -228,7 +228,7 @@ pub struct FixArgs {
 }
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
-    let mut baselines = ops::audit::load_baselines(&args.baselines)?;
+    let mut baselines = ops::audit::load_baselines(&args.baselines, crate::baseline::Remediations::Check)?;
     // Before the playbooks load: only the selected rules' remediations run.
     args.select.narrow(&mut baselines)?;
     let playbooks = ops::fix::load_playbooks(&baselines)?;

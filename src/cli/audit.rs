@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::targets::{ConnectionArgs, TargetArgs};
 use super::{exit, progress, Error, Output};
@@ -46,6 +46,11 @@ pub struct AuditArgs {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    /// Try a host whose connection timed out or was refused up to N more
+    /// times, each round after every other host is done.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
 }
 
 pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
@@ -74,10 +79,17 @@ pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits).await else {
-        eprintln!("interrupted: nothing was changed");
+    let Some(report) = run_audit_with(hosts, baselines, waivers, conn, limits, args.retries).await else {
         return Ok(exit::INTERRUPTED);
     };
+    if report.summary.interrupted > 0 {
+        // The finished hosts are reported and recorded; exit 130 (the
+        // report's exit code), or UNKNOWN for a Nagios check.
+        eprintln!(
+            "interrupted: {} of {} hosts not audited; the report lists the hosts that finished",
+            report.summary.interrupted, report.summary.hosts
+        );
+    }
     for warning in report.hosts.iter().flat_map(|h| &h.warnings) {
         eprintln!("warning: {warning}");
     }
@@ -112,7 +124,8 @@ fn fix_command(args: &AuditArgs) -> Option<String> {
     crate::shell::join(&words).ok()
 }
 
-/// Audits `hosts` with a progress bar; `None` when interrupted.
+/// Audits `hosts` with a progress bar; `None` when interrupted (`fix`
+/// stops there: it repairs nothing on a partial audit).
 pub async fn run_audit(
     hosts: Vec<Host>,
     baselines: Vec<Baseline>,
@@ -123,15 +136,21 @@ pub async fn run_audit(
         command_timeout: Duration::from_secs(conn.command_timeout),
         ..CollectLimits::default()
     };
-    run_audit_with(hosts, baselines, waivers, conn, limits).await
+    run_audit_with(hosts, baselines, waivers, conn, limits, 0)
+        .await
+        .filter(|report| report.summary.interrupted == 0)
 }
 
+/// The audit with a progress bar. Ctrl-C stops it ([`crate::audit::Stop`]):
+/// the report then holds the hosts that finished and the others
+/// `interrupted`. `None` only when the handler cannot be installed.
 async fn run_audit_with(
     hosts: Vec<Host>,
     baselines: Vec<Baseline>,
     waivers: Vec<Waiver>,
     conn: &ConnectionArgs,
     limits: CollectLimits,
+    retries: u32,
 ) -> Option<RunReport> {
     let plan = AuditPlan {
         hosts,
@@ -141,6 +160,7 @@ async fn run_audit_with(
         command_timeout: Duration::from_secs(conn.command_timeout),
         forks: conn.forks as usize,
         waivers,
+        retries,
     };
     let bar = progress::bar(plan.hosts.len(), conn.progress());
     // Registered before any host task starts, so an early Ctrl-C is not lost.
@@ -153,19 +173,19 @@ async fn run_audit_with(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let follower = tokio::spawn(progress::follow(bar.clone(), rx));
-    let report = tokio::select! {
-        report = ops::audit::audit(plan, Some(tx)) => Some(report),
-        _ = interrupt.recv() => None,
+    let (stop, stopped) = watch::channel(false);
+    let audit = ops::audit::audit(plan, Some(tx), Some(stopped));
+    tokio::pin!(audit);
+    let report = loop {
+        tokio::select! {
+            report = &mut audit => break report,
+            _ = interrupt.recv(), if !*stop.borrow() => {
+                let _ = stop.send(true);
+            }
+        }
     };
-    if report.is_some() {
-        let _ = follower.await;
-    } else {
-        // Hosts still in flight hold the event channel open; an audit
-        // changes nothing, so there is nothing to wait for.
-        follower.abort();
-        bar.finish_and_clear();
-    }
-    report
+    let _ = follower.await;
+    Some(report)
 }
 
 /// Writes next to the target, then renames: a reader (node_exporter, a CI
@@ -176,7 +196,21 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.rectify-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
+    // A new file, never an existing one: a symlink planted at the temporary
+    // name in a shared directory is removed (not followed); so is a leftover
+    // of a killed run that had the same pid.
+    let create = || std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp);
+    let mut file = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&tmp)?;
+            create()?
+        }
+        other => other?,
+    };
+    if let Err(e) = std::io::Write::write_all(&mut file, bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })

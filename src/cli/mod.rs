@@ -27,6 +27,7 @@ pub mod defaults;
 pub mod history;
 pub mod list;
 pub mod progress;
+pub mod report_dir;
 pub mod rollback;
 pub mod runs;
 pub mod select;
@@ -121,6 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     crate::log::set_debug(cli.command.connection().is_some_and(|c| c.verbose >= 3));
+    let nagios = cli.command.format() == Some(Format::Nagios);
     let result = runtime.block_on(dispatch(cli.command));
     // Hosts still in flight after an interrupted audit change nothing:
     // they are dropped, not awaited.
@@ -129,9 +131,52 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             report_error(&e);
+            // A monitoring check always gets its one line: UNKNOWN, exit 3.
+            if nagios && !matches!(e, Error::BrokenPipe) {
+                let _ = emit(&crate::report::nagios::unknown(&e.to_string()));
+                return ExitCode::from(crate::report::nagios::PluginState::Unknown as u8);
+            }
             ExitCode::from(e.code())
         }
     }
+}
+
+impl Command {
+    /// The stdout format a command was given, if it takes one.
+    pub fn format(&self) -> Option<Format> {
+        match self {
+            Command::Audit(a) => Some(a.output.format),
+            Command::Apply(a) => Some(a.output.format),
+            Command::Fix(a) => Some(a.output.format),
+            Command::Rollback(a) => Some(a.output.format),
+            Command::Show(a) => Some(a.format),
+            _ => None,
+        }
+    }
+}
+
+/// Whether raw arguments ask for `--format nagios`: a usage error happens
+/// before there is a parsed [`Cli`], and a check still owes its one line.
+pub fn nagios_requested<S: AsRef<str>>(args: &[S]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1).map(Some).chain([None]))
+        .any(|(a, next)| {
+            let a = a.as_ref();
+            a == "--format=nagios" || (a == "--format" && next.is_some_and(|n| n.as_ref() == "nagios"))
+        })
+}
+
+/// A usage error (clap's) as a Nagios check reports it: one UNKNOWN line
+/// on stdout, clap's own message on stderr, exit 3.
+pub fn nagios_usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("usage error");
+    let _ = emit(&crate::report::nagios::unknown(&format!(
+        "usage: {}",
+        first.trim_start_matches("error: ")
+    )));
+    ExitCode::from(crate::report::nagios::PluginState::Unknown as u8)
 }
 
 async fn dispatch(command: Command) -> Result<u8, Error> {
@@ -162,27 +207,31 @@ pub struct Output {
     /// Also write a report file, FORMAT=PATH (e.g. junit=out.xml); repeatable.
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = audit::parse_report_target)]
     pub reports: Vec<(Format, std::path::PathBuf)>,
+
+    /// The `schedule` label of Prometheus metrics (default: the
+    /// `prometheus=` report file's name without `.prom`; `default` on stdout).
+    #[arg(long, value_name = "NAME")]
+    pub schedule: Option<String>,
 }
 
 impl Output {
     /// Checks, before any host is contacted, that every `--report` file can
-    /// be written where [`deliver`] will write it: a file created and
-    /// removed in its directory, as the atomic write does, and the path not
-    /// a directory. A directory part with `{date}`, `{time}` or `{run_id}`
-    /// is only known after the run and is not checked.
+    /// be written where [`deliver`] will write it: its directory made if
+    /// missing ([`report_dir`]), a file created and removed in it, as the
+    /// atomic write does, and the path not a directory. A directory part
+    /// with `{date}`, `{time}` or `{run_id}` is only known after the run
+    /// and is not checked (it is made when the report is written).
     pub fn check_writable(&self) -> Result<(), Error> {
         for (_, path) in &self.reports {
             let unwritable = |source| Error::Unwritable {
                 path: path.display().to_string(),
                 source,
             };
-            let parent = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => std::path::Path::new("."),
-            };
+            let parent = report_dir::of(path);
             if parent.to_string_lossy().contains('{') {
                 continue;
             }
+            report_dir::create(parent).map_err(unwritable)?;
             if path.is_dir() {
                 return Err(unwritable(std::io::Error::from(std::io::ErrorKind::IsADirectory)));
             }
@@ -195,6 +244,16 @@ impl Output {
             let _ = std::fs::remove_file(&probe);
         }
         Ok(())
+    }
+
+    /// The `schedule` label of Prometheus output written to `path` (stdout
+    /// when `None`).
+    fn schedule(&self, path: Option<&std::path::Path>) -> String {
+        match (&self.schedule, path) {
+            (Some(name), _) => name.clone(),
+            (None, Some(path)) => crate::report::prometheus::schedule_from_path(path),
+            (None, None) => crate::report::prometheus::DEFAULT_SCHEDULE.to_string(),
+        }
     }
 
     /// The run's exit code; a Nagios plugin is judged by the plugin codes.
@@ -218,8 +277,13 @@ pub fn deliver(
     view: HumanOptions,
 ) -> Result<(), Error> {
     record(report, records);
-    for (format, path) in &output.reports {
-        let path = &dated(path, report);
+    for (format, written) in &output.reports {
+        let path = &dated(written, report);
+        let write_error = |source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        report_dir::create(report_dir::of(path)).map_err(write_error)?;
         // A report file is read later, by someone who was not there: the
         // detail of -v and every diff, whatever the terminal got.
         let options = HumanOptions {
@@ -229,10 +293,14 @@ pub fn deliver(
             diff: true,
             fix_command: view.fix_command.clone(),
         };
-        audit::write_atomically(path, format.render(report, options).as_bytes()).map_err(|source| Error::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = match format {
+            Format::Prometheus => crate::report::prometheus::render(report, &output.schedule(Some(written))),
+            _ => format.render(report, options),
+        };
+        audit::write_atomically(path, text.as_bytes()).map_err(write_error)?;
+    }
+    if output.format == Format::Prometheus {
+        return emit(&crate::report::prometheus::render(report, &output.schedule(None)));
     }
     print_report(output.format, report, view)
 }

@@ -92,6 +92,7 @@ impl ConnectionArgs {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
             .open(path)
             .map_err(|source| Error::Unwritable {
@@ -99,8 +100,18 @@ impl ConnectionArgs {
                 source,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(path.display().to_string())),
+            Ok(()) => {
+                // Who holds it, for the run that finds it held. Best effort:
+                // the lock itself is what excludes.
+                if is_plain_file_at(&file, path) {
+                    let _ = write_holder(&file);
+                }
+                Ok(Some(file))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+                path: path.display().to_string(),
+                holder: read_holder(&file),
+            }),
             Err(std::fs::TryLockError::Error(source)) => Err(Error::Write {
                 path: path.display().to_string(),
                 source,
@@ -188,4 +199,49 @@ impl TargetArgs {
         }
         Ok(hosts)
     }
+}
+
+/// Whether `file` is the regular file at `path` itself, not one a symlink
+/// there led to: the lock file is rewritten, and a lock path in a shared
+/// directory (`/run/lock` is world-writable) must not let another user
+/// point that write at a file of root's. Checked after opening, so a
+/// symlink swapped in meanwhile is seen too.
+fn is_plain_file_at(file: &std::fs::File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(opened), Ok(at_path)) => {
+            at_path.file_type().is_file() && opened.dev() == at_path.dev() && opened.ino() == at_path.ino()
+        }
+        _ => false,
+    }
+}
+
+/// Writes "pid N, rectify COMMAND, since TIME" into a lock file just taken.
+fn write_holder(mut file: &std::fs::File) -> std::io::Result<()> {
+    use std::io::Write;
+    let command = std::env::args().nth(1).unwrap_or_default();
+    file.set_len(0)?;
+    writeln!(
+        file,
+        "pid {}, rectify {}, since {}",
+        std::process::id(),
+        command.chars().filter(|c| !c.is_control()).take(32).collect::<String>(),
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
+/// What the holder of a lock wrote there: its first line, at most 200
+/// bytes, control characters dropped; "" if there is nothing readable.
+fn read_holder(mut file: &std::fs::File) -> String {
+    use std::io::{Read, Seek};
+    let mut head = Vec::new();
+    let _ = file.rewind();
+    let _ = file.take(200).read_to_end(&mut head);
+    let text = String::from_utf8_lossy(&head);
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }

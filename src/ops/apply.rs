@@ -135,7 +135,7 @@ fn journaled(plan: &ApplyPlan, run_id: &str, progress: mpsc::UnboundedSender<Eve
                 let noted = match &event {
                     Event::HostStarted { name } => Some((name, "started")),
                     Event::HostFinished { name, status } => Some((name, status.as_str())),
-                    Event::Warning(_) => None,
+                    Event::Warning(_) | Event::Retrying { .. } => None,
                 };
                 if let Some((host, status)) = noted {
                     if let Err(e) = state.journal(&run_id, kind, host, status) {

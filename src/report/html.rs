@@ -255,6 +255,7 @@ mod tests {
                 changes: Vec::new(),
                 duration_ms: 1,
                 warnings: Vec::new(),
+                attempts: 1,
                 observed: Vec::new(),
             },
             HostReport {
@@ -266,6 +267,7 @@ mod tests {
                 changes: Vec::new(),
                 duration_ms: 1,
                 warnings: Vec::new(),
+                attempts: 1,
                 observed: Vec::new(),
             },
         ];
@@ -305,6 +307,7 @@ mod tests {
             duration_ms: 1,
             warnings: Vec::new(),
             observed: Vec::new(),
+            attempts: 1,
         }
     }
 

@@ -83,7 +83,7 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
         HostStatus::RollbackFailed => 0,
         HostStatus::Drift | HostStatus::RolledBack => 1,
         HostStatus::Error => 2,
-        HostStatus::NotStarted => 3,
+        HostStatus::NotStarted | HostStatus::Interrupted => 3,
         HostStatus::Changed | HostStatus::WouldChange => 4,
         HostStatus::Compliant | HostStatus::Unchanged => 5,
     });
@@ -137,6 +137,15 @@ pub fn render(report: &RunReport, options: HumanOptions) -> String {
         s.rules_waived,
         s.rules_skipped,
     );
+    if s.interrupted > 0 {
+        let _ = writeln!(
+            out,
+            "{}: {} of {} hosts not audited",
+            p.warn.apply_to("interrupted"),
+            s.interrupted,
+            s.hosts
+        );
+    }
     out
 }
 
@@ -228,13 +237,15 @@ fn render_host(out: &mut String, host: &HostReport, p: &Palette, options: &Human
         | HostStatus::WouldChange
         | HostStatus::RolledBack
         | HostStatus::RollbackFailed
-        | HostStatus::NotStarted => {
+        | HostStatus::NotStarted
+        | HostStatus::Interrupted => {
             let tag = match host.status {
                 HostStatus::Changed => p.good.apply_to("CHANGED        "),
                 HostStatus::Unchanged => p.dim.apply_to("UNCHANGED      "),
                 HostStatus::WouldChange => p.warn.apply_to("WOULD CHANGE   "),
                 HostStatus::RolledBack => p.bad.apply_to("ROLLED BACK    "),
                 HostStatus::RollbackFailed => p.bad.apply_to("ROLLBACK FAILED"),
+                HostStatus::Interrupted => p.warn.apply_to("INTERRUPTED    "),
                 _ => p.dim.apply_to("NOT STARTED    "),
             };
             let _ = writeln!(out, "{tag} {}", p.bold.apply_to(&name));
@@ -438,6 +449,7 @@ mod tests {
             results: Vec::new(),
             duration_ms: 0,
             warnings: Vec::new(),
+            attempts: 1,
             observed: Vec::new(),
         };
         let mut out = String::new();

@@ -1,5 +1,10 @@
 //! JUnit XML for CI systems: one testsuite per host, one testcase per
 //! host × rule. A host that could not be audited is one errored testcase.
+//! The shape is the one Jenkins' `junit-10.xsd` accepts (tests/it/junit_schema
+//! validates it): the run's start is a `timestamp` on each testsuite, not
+//! on `testsuites`, which has none; every testcase has a `time`, its equal
+//! share of the host's wall time (one remote command checks all of a
+//! host's rules, so there is no per-rule time to report).
 
 use std::fmt::Write;
 
@@ -10,6 +15,17 @@ use super::{HostStatus, RuleStatus, RunReport};
 
 fn x(text: &str) -> String {
     escape(for_xml(text).as_ref()).into_owned()
+}
+
+/// "waived: REASON" / "skipped: WHY", said once: a waiver's message
+/// already starts with "waived: ".
+fn skip_message(status: RuleStatus, message: Option<&str>) -> String {
+    let word = status.as_str();
+    match message {
+        Some(m) if m.starts_with(&format!("{word}:")) => m.to_string(),
+        Some(m) => format!("{word}: {m}"),
+        None => word.to_string(),
+    }
 }
 
 pub fn render(report: &RunReport) -> String {
@@ -30,17 +46,20 @@ pub fn render(report: &RunReport) -> String {
         + report.hosts.iter().filter(|h| h.status == HostStatus::Error).count();
     let _ = writeln!(
         out,
-        "<testsuites name=\"rectify {}\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" timestamp=\"{}\">",
+        "<testsuites name=\"rectify {}\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
         x(&report.run_id),
-        report.started.to_rfc3339()
+        (report.finished - report.started).num_milliseconds().max(0) as f64 / 1000.0
     );
+    let timestamp = report.started.format("%Y-%m-%dT%H:%M:%S");
     for host in &report.hosts {
         let seconds = host.duration_ms as f64 / 1000.0;
-        if host.status == HostStatus::Error {
+        if matches!(host.status, HostStatus::Error | HostStatus::Interrupted) {
             let _ = writeln!(
                 out,
-                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"{seconds:.3}\">",
-                x(&host.name)
+                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\" timestamp=\"{timestamp}\">",
+                x(&host.name),
+                u8::from(host.status == HostStatus::Error),
+                u8::from(host.status == HostStatus::Interrupted)
             );
             let msg = host.error.as_deref().unwrap_or("could not be audited");
             let _ = writeln!(
@@ -48,7 +67,11 @@ pub fn render(report: &RunReport) -> String {
                 "    <testcase classname=\"{}\" name=\"connect\" time=\"{seconds:.3}\">",
                 x(&host.name)
             );
-            let _ = writeln!(out, "      <error message=\"{}\" type=\"unreachable\"/>", x(msg));
+            if host.status == HostStatus::Interrupted {
+                let _ = writeln!(out, "      <skipped message=\"{}\"/>", x(msg));
+            } else {
+                let _ = writeln!(out, "      <error message=\"{}\" type=\"unreachable\"/>", x(msg));
+            }
             let _ = writeln!(out, "    </testcase>\n  </testsuite>");
             continue;
         }
@@ -56,16 +79,17 @@ pub fn render(report: &RunReport) -> String {
         let skipped = count(RuleStatus::Skipped) + count(RuleStatus::Waived);
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{skipped}\" time=\"{seconds:.3}\" timestamp=\"{timestamp}\">",
             x(&host.name),
             host.results.len(),
             count(RuleStatus::Fail),
             count(RuleStatus::Error)
         );
+        let share = seconds / host.results.len().max(1) as f64;
         for r in &host.results {
             let _ = write!(
                 out,
-                "    <testcase classname=\"{}\" name=\"{}: {}\"",
+                "    <testcase classname=\"{}\" name=\"{}: {}\" time=\"{share:.3}\"",
                 x(&host.name),
                 x(&r.id),
                 x(&r.title)
@@ -98,11 +122,7 @@ pub fn render(report: &RunReport) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        x(&format!(
-                            "{}: {}",
-                            r.status.as_str(),
-                            r.message.as_deref().unwrap_or("")
-                        ))
+                        x(&skip_message(r.status, r.message.as_deref()))
                     );
                 }
             }
@@ -111,4 +131,23 @@ pub fn render(report: &RunReport) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skip_message;
+    use crate::report::RuleStatus;
+
+    #[test]
+    fn a_waived_case_says_waived_once() {
+        assert_eq!(
+            skip_message(RuleStatus::Waived, Some("waived: vendor appliance (until 2027-03-31)")),
+            "waived: vendor appliance (until 2027-03-31)"
+        );
+        assert_eq!(
+            skip_message(RuleStatus::Skipped, Some("when: not debian")),
+            "skipped: when: not debian"
+        );
+        assert_eq!(skip_message(RuleStatus::Skipped, None), "skipped");
+    }
 }

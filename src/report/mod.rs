@@ -37,6 +37,8 @@ pub enum HostStatus {
     RolledBack,
     RollbackFailed,
     NotStarted,
+    /// An audit stopped by Ctrl-C before this host was done (or started).
+    Interrupted,
 }
 
 impl HostStatus {
@@ -51,6 +53,7 @@ impl HostStatus {
             HostStatus::RolledBack => "rolled_back",
             HostStatus::RollbackFailed => "rollback_failed",
             HostStatus::NotStarted => "not_started",
+            HostStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -107,10 +110,19 @@ pub struct HostReport {
     /// Things the operator should know that are not results (an expired waiver).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Connection attempts this host took: more than 1 only for an audit
+    /// with `--retries` whose first connection timed out or was refused.
+    /// Reports stored before the field existed load as 1.
+    #[serde(default = "first_attempt")]
+    pub attempts: u32,
     /// The audited files as read (secrets masked), for the state database's
     /// file history; not part of the report itself.
     #[serde(skip)]
     pub observed: Vec<Observed>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// One audited file's content at the time of a run; `None`: it was missing.
@@ -148,6 +160,9 @@ pub struct Summary {
     pub not_started: usize,
     #[serde(default)]
     pub would_change: usize,
+    /// Hosts an interrupted audit did not finish.
+    #[serde(default)]
+    pub interrupted: usize,
     /// Rule results over all hosts, by status.
     pub rules_pass: usize,
     pub rules_fail: usize,
@@ -190,6 +205,7 @@ impl RunReport {
                 HostStatus::RolledBack => s.rolled_back += 1,
                 HostStatus::RollbackFailed => s.rollback_failed += 1,
                 HostStatus::NotStarted => s.not_started += 1,
+                HostStatus::Interrupted => s.interrupted += 1,
             }
             for r in &h.results {
                 match r.status {
@@ -212,6 +228,8 @@ impl RunReport {
         let s = &self.summary;
         if s.rollback_failed > 0 {
             4
+        } else if s.interrupted > 0 {
+            crate::error::exit::INTERRUPTED as i32
         } else if s.error > 0 || s.not_started > 0 {
             3
         } else if s.drift > 0 || s.rolled_back > 0 || s.would_change > 0 {
@@ -324,7 +342,8 @@ impl Format {
             Format::Junit => junit::render(report),
             Format::Html => html::render(report),
             Format::Nagios => nagios::render(report),
-            Format::Prometheus => prometheus::render(report),
+            // `show` and stdout without `--schedule`: the default schedule.
+            Format::Prometheus => prometheus::render(report, prometheus::DEFAULT_SCHEDULE),
         }
     }
 }

@@ -1,5 +1,11 @@
 //! node_exporter textfile-collector format: write it to
 //! `<textfile dir>/rectify.prom` (atomically: to a temp name, then rename).
+//! Every sample carries a `schedule` label, so several scheduled runs on one
+//! node, each writing its own `.prom` file into the same textfile
+//! directory, give distinct series that node_exporter merges into one
+//! family per metric (the HELP and TYPE lines are the same in every file,
+//! as it requires). The label is the report file's name without `.prom`,
+//! or `--schedule NAME`.
 
 use std::fmt::Write;
 
@@ -10,8 +16,22 @@ fn label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-pub fn render(report: &RunReport) -> String {
+/// The `schedule` label of stdout output (and `show`) without `--schedule`.
+pub const DEFAULT_SCHEDULE: &str = "default";
+
+/// The `schedule` label of a report written to `path` (as given, before
+/// `{date}` is filled in): the file name without its `.prom` extension.
+pub fn schedule_from_path(path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.strip_suffix(".prom").unwrap_or(&name).to_string()
+}
+
+pub fn render(report: &RunReport, schedule: &str) -> String {
     let mut out = String::new();
+    let sched = format!("schedule=\"{}\"", label(schedule));
     let s = &report.summary;
     let metric = |out: &mut String, name: &str, kind: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -25,7 +45,7 @@ pub fn render(report: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "rectify_last_run_timestamp_seconds {}",
+        "rectify_last_run_timestamp_seconds{{{sched}}} {}",
         report.finished.timestamp()
     );
     metric(
@@ -36,13 +56,18 @@ pub fn render(report: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "rectify_run_duration_seconds {:.3}",
+        "rectify_run_duration_seconds{{{sched}}} {:.3}",
         (report.finished - report.started).num_milliseconds() as f64 / 1000.0
     );
 
     metric(&mut out, "rectify_hosts", "gauge", "Hosts in the last run, by status.");
-    for (status, n) in [("compliant", s.compliant), ("drift", s.drift), ("error", s.error)] {
-        let _ = writeln!(out, "rectify_hosts{{status=\"{status}\"}} {n}");
+    for (status, n) in [
+        ("compliant", s.compliant),
+        ("drift", s.drift),
+        ("error", s.error),
+        ("interrupted", s.interrupted),
+    ] {
+        let _ = writeln!(out, "rectify_hosts{{{sched},status=\"{status}\"}} {n}");
     }
     metric(
         &mut out,
@@ -57,16 +82,16 @@ pub fn render(report: &RunReport) -> String {
         ("waived", s.rules_waived),
         ("skipped", s.rules_skipped),
     ] {
-        let _ = writeln!(out, "rectify_rules{{status=\"{status}\"}} {n}");
+        let _ = writeln!(out, "rectify_rules{{{sched},status=\"{status}\"}} {n}");
     }
 
     metric(&mut out, "rectify_host_up", "gauge", "1 if the host could be audited.");
     for h in &report.hosts {
         let _ = writeln!(
             out,
-            "rectify_host_up{{host=\"{}\"}} {}",
+            "rectify_host_up{{{sched},host=\"{}\"}} {}",
             label(&h.name),
-            u8::from(h.status != HostStatus::Error)
+            u8::from(!matches!(h.status, HostStatus::Error | HostStatus::Interrupted))
         );
     }
     metric(
@@ -78,7 +103,7 @@ pub fn render(report: &RunReport) -> String {
     for h in &report.hosts {
         let _ = writeln!(
             out,
-            "rectify_host_compliant{{host=\"{}\"}} {}",
+            "rectify_host_compliant{{{sched},host=\"{}\"}} {}",
             label(&h.name),
             u8::from(h.status == HostStatus::Compliant)
         );
@@ -96,7 +121,7 @@ pub fn render(report: &RunReport) -> String {
             }
             let _ = writeln!(
                 out,
-                "rectify_rule_failed{{host=\"{}\",baseline=\"{}\",rule=\"{}\",severity=\"{}\",status=\"{}\"}} {}",
+                "rectify_rule_failed{{{sched},host=\"{}\",baseline=\"{}\",rule=\"{}\",severity=\"{}\",status=\"{}\"}} {}",
                 label(&h.name),
                 label(&r.baseline),
                 label(&r.id),
@@ -111,10 +136,20 @@ pub fn render(report: &RunReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::label;
+    use super::{label, schedule_from_path};
 
     #[test]
     fn label_values_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn the_schedule_is_the_file_name_without_prom() {
+        let p = |s: &str| schedule_from_path(std::path::Path::new(s));
+        assert_eq!(
+            p("/var/lib/node_exporter/textfile/rectify-nightly.prom"),
+            "rectify-nightly"
+        );
+        assert_eq!(p("hourly.txt"), "hourly.txt");
     }
 }

@@ -477,6 +477,7 @@ mod tests {
             changes: Vec::new(),
             duration_ms: 3,
             warnings: Vec::new(),
+            attempts: 1,
             observed: Vec::new(),
         }];
         RunReport {

@@ -86,6 +86,22 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// A connection that timed out or was refused: a busy or restarting
+    /// server, which `--retries` tries again. Not a lost connection, a
+    /// failed login or a refused host key (see [`Self::is_permanent`]).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TransportError::ConnectTimeout(_) => true,
+            TransportError::Connect { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut
+            ),
+            TransportError::Jump { source, .. } => source.is_retryable(),
+            TransportError::Shared(inner) => inner.is_retryable(),
+            _ => false,
+        }
+    }
+
     /// An error that trying again will not cure and must not be retried: a
     /// host key refused, or our credentials (each retry would be another
     /// failed login, which fail2ban counts), here or at a jump host.
@@ -211,6 +227,20 @@ mod tests {
         };
         assert!(behind.is_permanent());
         assert!(!TransportError::ConnectTimeout(Duration::from_secs(1)).is_permanent());
+        let connect = |kind| TransportError::Connect {
+            endpoint: "root@192.0.2.1:22".into(),
+            source: std::io::Error::from(kind),
+        };
+        assert!(TransportError::ConnectTimeout(Duration::from_secs(1)).is_retryable());
+        assert!(connect(std::io::ErrorKind::ConnectionRefused).is_retryable());
+        assert!(connect(std::io::ErrorKind::TimedOut).is_retryable());
+        assert!(!connect(std::io::ErrorKind::PermissionDenied).is_retryable());
+        let auth = TransportError::Auth {
+            user: "root".into(),
+            tried: "publickey".into(),
+        };
+        assert!(!auth.is_retryable(), "a failed login is never tried again");
+        assert!(!TransportError::Disconnected("eof".into()).is_retryable());
         assert!(!TransportError::Jump {
             jump: "bastion".into(),
             source: Box::new(TransportError::Ssh("refused".into())),

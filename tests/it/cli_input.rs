@@ -404,7 +404,10 @@ fn nagios_and_prometheus_formats() {
     );
     assert_eq!(out.status.code(), Some(1));
     let text = std::fs::read_to_string(&prom).unwrap();
-    assert!(text.contains("rectify_hosts{status=\"drift\"} 1"), "{text}");
+    assert!(
+        text.contains("rectify_hosts{schedule=\"rectify\",status=\"drift\"} 1"),
+        "{text}"
+    );
     assert!(
         text.contains("rule=\"LOW\",severity=\"low\",status=\"fail\"} 1"),
         "{text}"

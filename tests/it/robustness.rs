@@ -196,7 +196,7 @@ fn an_unwritable_report_or_lock_path_is_refused_before_anything_runs() {
     let state = d.join("state");
     let state_env = [("RECTIFY_STATE_DIR", state.to_str().unwrap())];
     for (flag, value, named) in [
-        ("--report", "junit=no-such-dir/out.xml", "no-such-dir/out.xml"),
+        ("--report", "junit=b.yaml/out.xml", "b.yaml/out.xml"),
         ("--report", "json=a-directory", "a-directory"),
         ("--lock", "no-such-dir/nightly.lock", "no-such-dir/nightly.lock"),
         ("--lock", "a-directory", "a-directory"),
