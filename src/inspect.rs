@@ -16,30 +16,57 @@ use crate::report::{Observed, RuleResult};
 use crate::template::{Renderer, Vars};
 use crate::transport::Transport;
 
-/// The rules that apply to `host`, and results for those that do not.
+/// The rules that apply to `host`, and results for those that do not
+/// (left out by a profile or tailoring, or not for this host by `hosts:`).
 fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baseline, &'a Rule)>, Vec<RuleResult>) {
     let mut applicable = Vec::new();
     let mut skipped = Vec::new();
     for baseline in baselines {
         for rule in &baseline.rules {
-            match &rule.hosts {
-                Some(p) if !p.matches(&host.name, &host.groups) => skipped.push(RuleResult {
-                    id: rule.id.clone(),
-                    title: rule.title.clone(),
-                    severity: rule.severity,
-                    status: RuleStatus::Skipped,
-                    expected: None,
-                    actual: None,
-                    diff: None,
-                    message: Some(format!("not for this host (hosts: {})", p.as_str())),
-                    baseline: baseline.name.clone(),
-                    before: None,
-                }),
-                _ => applicable.push((baseline, rule)),
-            }
+            let why = match (&rule.excluded, &rule.hosts) {
+                (Some(why), _) => why.clone(),
+                (None, Some(p)) if !p.matches(&host.name, &host.groups) => {
+                    format!("not for this host (hosts: {})", p.as_str())
+                }
+                _ => {
+                    applicable.push((baseline, rule));
+                    continue;
+                }
+            };
+            let mut result = RuleResult {
+                id: rule.id.clone(),
+                title: rule.title.clone(),
+                severity: rule.severity,
+                status: RuleStatus::Skipped,
+                expected: None,
+                actual: None,
+                diff: None,
+                message: Some(why),
+                baseline: baseline.name.clone(),
+                before: None,
+                references: None,
+                manual_check: None,
+                remediation: None,
+            };
+            document(&mut result, rule);
+            skipped.push(result);
         }
     }
     (applicable, skipped)
+}
+
+/// Adds what the rule tells people to its result: references always, the
+/// manual check and manual remediation where someone has to act on it.
+fn document(result: &mut RuleResult, rule: &Rule) {
+    let docs = &rule.docs;
+    result.references = (!docs.references.is_empty()).then(|| docs.references.clone());
+    if matches!(result.status, RuleStatus::Fail | RuleStatus::Error | RuleStatus::Waived) {
+        result.manual_check = docs.manual_check.clone();
+        result.remediation = docs
+            .manual_remediation
+            .clone()
+            .map(|manual| crate::report::ManualRemediation { manual });
+    }
 }
 
 /// `None` when the baseline's and the rule's `when:` hold on the host;
@@ -141,7 +168,13 @@ pub async fn audit_over(
             message: verdict.message,
             baseline: baseline.name.clone(),
             before: None,
+            references: None,
+            manual_check: None,
+            remediation: None,
         });
+        if let Some(last) = results.last_mut() {
+            document(last, rule);
+        }
     }
     results.extend(skipped);
 
@@ -325,8 +358,10 @@ mod tests {
             severity: Severity::Medium,
             rationale: None,
             remediation: None,
+            docs: Default::default(),
             hosts: None,
             when: None,
+            excluded: None,
             check: Check::Setting {
                 file: main.into(),
                 key: key.into(),

@@ -161,6 +161,9 @@ mod tests {
             message: None,
             baseline: "b".into(),
             before: None,
+            references: None,
+            manual_check: None,
+            remediation: None,
         }
     }
 

@@ -259,6 +259,10 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
     if let Some(diff) = &r.diff {
         render_diff(out, diff, p);
     }
+    // A rule a person must fix: say how, where it still fails.
+    if let (Some(m), RuleStatus::Fail | RuleStatus::Error) = (&r.remediation, r.status) {
+        let _ = writeln!(out, "        {} {}", p.warn.apply_to("manual fix:"), for_terminal(&m.manual));
+    }
 }
 
 fn render_diff(out: &mut String, diff: &str, p: &Palette) {

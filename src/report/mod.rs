@@ -70,6 +70,23 @@ pub struct RuleResult {
     /// In a `fix` run: the rule's status before the remediation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<RuleStatus>,
+    /// The rule's `references:` (any status; absent when it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<crate::baseline::References>,
+    /// The rule's `manual_check:`, on `fail`, `error` and `waived` results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_check: Option<String>,
+    /// The rule's `remediation: {manual: …}`, on `fail`, `error` and
+    /// `waived` results: what a person has to do, as `fix` runs nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<ManualRemediation>,
+}
+
+/// A result's `remediation`: the manual instructions of its rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualRemediation {
+    pub manual: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +258,17 @@ pub fn fix_report(run_id: String, before: &RunReport, after: &RunReport, applies
                     .find(|b| b.id == r.id && b.baseline == r.baseline)
                     .map(|b| b.status)
             });
+        }
+        // Rules whose remediation is manual: `fix` ran nothing for them.
+        let manual: Vec<&str> = host
+            .results
+            .iter()
+            .filter(|r| r.remediation.is_some() && matches!(r.status, RuleStatus::Fail | RuleStatus::Error))
+            .map(|r| r.id.as_str())
+            .collect();
+        if !manual.is_empty() {
+            let warning = format!("needs a manual fix (nothing was run for it): {}", manual.join(", "));
+            host.warnings.push(warning);
         }
         for apply in applies {
             let Some(h) = apply.hosts.iter().find(|h| h.name == host.name) else {
