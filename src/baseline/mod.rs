@@ -5,6 +5,7 @@ pub mod docs;
 pub mod expect;
 mod remediation;
 mod rule;
+pub mod tailoring;
 pub mod when;
 
 use rule::RuleBuilder;

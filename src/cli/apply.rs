@@ -204,8 +204,11 @@ async fn any_signal(signals: &mut [tokio::signal::unix::Signal]) {
 #[derive(Debug, Args)]
 pub struct FixArgs {
     /// Baselines to audit; failing rules' `remediation` playbooks are applied.
-    #[arg(short = 'b', long = "baseline", required = true, num_args = 1.., value_name = "BASELINE")]
+    #[arg(short = 'b', long = "baseline", required_unless_present = "profile", num_args = 1.., value_name = "BASELINE")]
     pub baselines: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
 
     #[command(flatten)]
     pub targets: TargetArgs,
@@ -221,7 +224,7 @@ pub struct FixArgs {
 }
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
-    let baselines = ops::audit::load_baselines(&args.baselines)?;
+    let baselines = args.selection.baselines(&args.baselines)?;
     let playbooks = ops::fix::load_playbooks(&baselines)?;
     let hosts = hosts(&args.targets)?;
     let conn = &args.connection;

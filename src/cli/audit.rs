@@ -20,8 +20,11 @@ use crate::waiver::Waiver;
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Baseline files to check hosts against.
-    #[arg(short = 'b', long = "baseline", required = true, num_args = 1.., value_name = "BASELINE")]
+    #[arg(short = 'b', long = "baseline", required_unless_present = "profile", num_args = 1.., value_name = "BASELINE")]
     pub baselines: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
 
     #[command(flatten)]
     pub targets: TargetArgs,
@@ -52,7 +55,19 @@ pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
 }
 
 pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
-    let (baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
+    // Problems in the baselines, the tailoring and the waivers are all
+    // reported at once.
+    let (baselines, waivers) = match (
+        args.selection.baselines(&args.baselines),
+        ops::audit::load_inputs(&[], args.waivers.as_deref()),
+    ) {
+        (Ok(b), Ok((_, w))) => (b, w),
+        (Err(Error::Config(mut a)), Err(Error::Config(b))) => {
+            a.0.extend(b.0);
+            return Err(Error::Config(a));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
     let hosts = args.targets.resolve()?;
     let conn = &args.connection;
     args.output.check_writable()?;

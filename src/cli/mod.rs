@@ -25,6 +25,7 @@ pub mod history;
 pub mod progress;
 pub mod rollback;
 pub mod runs;
+pub mod selection;
 pub mod show;
 pub mod targets;
 pub mod validate;
