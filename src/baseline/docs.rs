@@ -121,7 +121,9 @@ mod tests {
 
     #[test]
     fn bad_references_and_levels_are_errors_at_their_position() {
-        let e = load("    references: {cis: [1.1], pci: [8.2]}\n").unwrap_err().to_string();
+        let e = load("    references: {cis: [1.1], pci: [8.2]}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.yaml:6:") && e.contains("unknown field `pci`"), "{e}");
         let e = load("    references: {cis: ['']}\n").unwrap_err().to_string();
         assert!(e.starts_with("t.yaml:6:") && e.contains("empty"), "{e}");
@@ -130,7 +132,9 @@ mod tests {
         let e = load("    manual_check: ' '\n").unwrap_err().to_string();
         assert!(e.starts_with("t.yaml:6:5:"), "{e}");
         // serde names the rule for an untagged mismatch, not the key.
-        let e = load("    remediation: {manual: x, steps: [y]}\n").unwrap_err().to_string();
+        let e = load("    remediation: {manual: x, steps: [y]}\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.yaml:3:5:"), "{e}");
     }
 

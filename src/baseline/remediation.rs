@@ -74,7 +74,11 @@ impl RuleBuilder<'_> {
         }
         let references = r.references.clone().unwrap_or_default();
         for c in super::docs::CATALOGUES {
-            if references.get(c).iter().any(|id| id.trim().is_empty() || id.chars().any(char::is_whitespace)) {
+            if references
+                .get(c)
+                .iter()
+                .any(|id| id.trim().is_empty() || id.chars().any(char::is_whitespace))
+            {
                 errors.push(self.error(c, "", format!("references: a {c} id is empty or has blanks")));
             }
         }

@@ -58,7 +58,10 @@ impl Profile {
             ));
         }
         if raw.baselines.is_empty() {
-            errors.push(source.error_at(first_mention(&source.text, "baselines:"), "the profile names no baseline"));
+            errors.push(source.error_at(
+                first_mention(&source.text, "baselines:"),
+                "the profile names no baseline",
+            ));
         }
         let mut baselines = Vec::new();
         for rel in &raw.baselines {
@@ -125,7 +128,9 @@ impl Tailoring {
         let raw: RawTailoring = source.parse()?;
         if let Some(level) = raw.level.filter(|l| !(1..=2).contains(l)) {
             let at = first_mention(&source.text, "level:");
-            return Err(ConfigErrors(vec![source.error_at(at, format!("level {level}: expected 1 or 2"))]));
+            return Err(ConfigErrors(vec![
+                source.error_at(at, format!("level {level}: expected 1 or 2"))
+            ]));
         }
         Ok(Tailoring { raw, source })
     }
@@ -290,7 +295,10 @@ mod tests {
         let b = tailor("tailoring: t\ndeselect: ['SSH-*', NET-C]\nselect: [SSH-B]\n").unwrap();
         assert_eq!(
             excluded(&b),
-            [("SSH-A", "deselected by tailoring t.yaml"), ("NET-C", "deselected by tailoring t.yaml")]
+            [
+                ("SSH-A", "deselected by tailoring t.yaml"),
+                ("NET-C", "deselected by tailoring t.yaml")
+            ]
         );
         let b = tailor("tailoring: t\nlevel: 1\n").unwrap();
         assert_eq!(excluded(&b), [("SSH-B", "level 2 rule, tailoring t.yaml runs level 1")]);
@@ -310,7 +318,10 @@ mod tests {
     #[test]
     fn unknown_names_are_errors_at_their_line() {
         let e = tailor("tailoring: t\n# SSH-X in a comment\ndeselect:\n  - SSH-A\n  - SSH-X\n").unwrap_err();
-        assert!(e.starts_with("t.yaml:5:5: no rule of the baselines matches \"SSH-X\""), "{e}");
+        assert!(
+            e.starts_with("t.yaml:5:5: no rule of the baselines matches \"SSH-X\""),
+            "{e}"
+        );
         let e = tailor("tailoring: t\nrules:\n  NOPE: {severity: low}\n").unwrap_err();
         assert!(e.starts_with("t.yaml:3:3: no rule \"NOPE\""), "{e}");
         let e = tailor("tailoring: t\nvars: {max_trys: 3}\n").unwrap_err();
@@ -336,9 +347,16 @@ mod tests {
         };
         let p = load("profile: p\nlevel: 1\nbaselines: [../baselines/ssh-hardening.yaml]\n").unwrap();
         assert_eq!(p.baselines, [dir.join("../baselines/ssh-hardening.yaml")]);
-        let e = load("profile: p\nlevel: 1\nbaselines: [../baselines/nope.yaml]\n").unwrap_err().to_string();
-        assert!(e.contains("p.yaml:3:13: baseline") && e.contains("does not exist"), "{e}");
-        let e = load("profile: p\nlevel: 0\nbaselines: [../baselines/ssh-hardening.yaml]\n").unwrap_err().to_string();
+        let e = load("profile: p\nlevel: 1\nbaselines: [../baselines/nope.yaml]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("p.yaml:3:13: baseline") && e.contains("does not exist"),
+            "{e}"
+        );
+        let e = load("profile: p\nlevel: 0\nbaselines: [../baselines/ssh-hardening.yaml]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("p.yaml:2:1: level 0"), "{e}");
     }
 }

@@ -22,6 +22,7 @@ pub mod apply;
 pub mod audit;
 pub mod capture;
 pub mod history;
+pub mod list_rules;
 pub mod progress;
 pub mod rollback;
 pub mod runs;
@@ -67,9 +68,22 @@ pub enum Command {
     Stats(history::StatsArgs),
     /// How a host's audited files changed between audits, as unified diffs.
     Changes(history::ChangesArgs),
+    /// Browse content offline: rules (filtered, or one shown whole), profiles.
+    #[command(subcommand)]
+    List(ListCommand),
+}
+
+/// What `rectify list` lists.
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// Rules of baselines or a profile; --show ID prints one whole.
+    Rules(list_rules::ListRulesArgs),
+    /// The profiles in a directory (default ./profiles).
+    Profiles(list_rules::ListProfilesArgs),
 }
 
 pub use crate::error::{exit, Error};
+pub use selection::SelectionArgs;
 
 /// Runs the command on the one tokio runtime of the process; every command
 /// below is async or plain.
@@ -106,6 +120,8 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),
         Command::Changes(args) => history::exec_changes(args),
+        Command::List(ListCommand::Rules(args)) => list_rules::exec_rules(args),
+        Command::List(ListCommand::Profiles(args)) => list_rules::exec_profiles(args),
     }
 }
 

@@ -223,9 +223,18 @@ mod tests {
         assert!(html.contains("vendor &amp; appliance"));
         // What people act on for a failing rule: the manual fix, the manual
         // check and the references, escaped like everything else.
-        assert!(html.contains("manual fix: Agree a &lt;maximum&gt; with the owners"), "{html}");
-        assert!(html.contains("check by hand: grep PASS_MAX_DAYS &#x2f;etc&#x2f;login.defs"), "{html}");
-        assert!(html.contains("cis <code>5.4.1.1</code>") && html.contains("nist <code>IA-5(1)</code>"), "{html}");
+        assert!(
+            html.contains("manual fix: Agree a &lt;maximum&gt; with the owners"),
+            "{html}"
+        );
+        assert!(
+            html.contains("check by hand: grep PASS_MAX_DAYS &#x2f;etc&#x2f;login.defs"),
+            "{html}"
+        );
+        assert!(
+            html.contains("cis <code>5.4.1.1</code>") && html.contains("nist <code>IA-5(1)</code>"),
+            "{html}"
+        );
         // Self-contained: nothing is fetched.
         assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("@import"));
     }

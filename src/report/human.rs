@@ -261,7 +261,12 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette) {
     }
     // A rule a person must fix: say how, where it still fails.
     if let (Some(m), RuleStatus::Fail | RuleStatus::Error) = (&r.remediation, r.status) {
-        let _ = writeln!(out, "        {} {}", p.warn.apply_to("manual fix:"), for_terminal(&m.manual));
+        let _ = writeln!(
+            out,
+            "        {} {}",
+            p.warn.apply_to("manual fix:"),
+            for_terminal(&m.manual)
+        );
     }
 }
 
