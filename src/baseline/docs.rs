@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct References {
-    /// CIS Benchmark section numbers (Debian 12 / Ubuntu 22.04 numbering).
+    /// CIS Benchmark sections as `BENCHMARK:SECTION` (`debian12:5.1.20`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cis: Vec<String>,
     /// SCAP Security Guide (ComplianceAsCode) rule ids.
@@ -53,11 +53,17 @@ impl References {
         let ids = self.get(catalogue);
         match id {
             None => !ids.is_empty(),
+            // A CIS id names its benchmark (`debian12:5.1.20`): `5.1` finds
+            // it in every benchmark, `debian12:5.1` in that one.
             Some(want) => ids.iter().any(|have| {
-                have.eq_ignore_ascii_case(want)
-                    || (have.len() > want.len()
-                        && have[..want.len()].eq_ignore_ascii_case(want)
-                        && have[want.len()..].starts_with(['.', '(', '-']))
+                let section = have.split_once(':').map(|(_, s)| s);
+                std::iter::once(have.as_str()).chain(section).any(|have| {
+                    have.eq_ignore_ascii_case(want)
+                        || (have.len() > want.len()
+                            && have.is_char_boundary(want.len())
+                            && have[..want.len()].eq_ignore_ascii_case(want)
+                            && have[want.len()..].starts_with(['.', '(', '-']))
+                })
             }),
         }
     }
@@ -141,7 +147,7 @@ mod tests {
     #[test]
     fn reference_prefixes_stop_at_a_separator() {
         let r = References {
-            cis: vec!["5.2.4".into()],
+            cis: vec!["5.2.4".into(), "debian12:5.1.20".into()],
             nist: vec!["AC-17(2)".into()],
             ..References::default()
         };
@@ -150,6 +156,8 @@ mod tests {
         assert!(r.has("cis", Some("5.2.4")));
         assert!(!r.has("cis", Some("5.2.41")));
         assert!(!r.has("cis", Some("5.21")));
+        assert!(r.has("cis", Some("5.1")) && r.has("cis", Some("debian12:5.1.20")));
+        assert!(!r.has("cis", Some("ubuntu2204:5.1")));
         assert!(r.has("nist", Some("ac-17")));
         assert!(!r.has("ssg", None));
         assert!(!r.has("anssi", Some("R1")));
