@@ -139,6 +139,12 @@ impl Tailoring {
         &self.raw.tailoring
     }
 
+    /// The vars it overrides, also for the defaults of the remediation
+    /// playbooks `fix` runs, so a tailored value is the one written.
+    pub fn vars(&self) -> &Vars {
+        &self.raw.vars
+    }
+
     /// Tailors `baselines` in place: the profile's level (or the
     /// tailoring's), then `deselect`, then `select` (which wins, so
     /// `deselect: ["*"]` plus `select: [SSH-*]` runs only the SSH rules),

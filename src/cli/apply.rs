@@ -225,7 +225,8 @@ pub struct FixArgs {
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
     let baselines = args.selection.baselines(&args.baselines)?;
-    let playbooks = ops::fix::load_playbooks(&baselines)?;
+    let mut playbooks = ops::fix::load_playbooks(&baselines)?;
+    args.selection.override_playbook_vars(&mut playbooks)?;
     let hosts = hosts(&args.targets)?;
     let conn = &args.connection;
     let remediations = Remediations::render(playbooks, &hosts, &args.change.extra_vars())?;

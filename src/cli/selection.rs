@@ -2,6 +2,7 @@
 //! `validate` and `list rules`: which baselines, which of their rules,
 //! with which values. Everything is checked before any host is contacted.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -9,6 +10,7 @@ use clap::Args;
 use super::Error;
 use crate::baseline::tailoring::{select_level, Profile, Tailoring};
 use crate::baseline::Baseline;
+use crate::playbook::Playbook;
 
 #[derive(Debug, Args)]
 pub struct SelectionArgs {
@@ -31,6 +33,25 @@ impl SelectionArgs {
         let mut baselines = crate::ops::audit::load_baselines(&paths)?;
         self.tailor(&mut baselines, profile.as_ref())?;
         Ok(baselines)
+    }
+
+    /// The tailoring's vars (none without one): `fix` gives them to the
+    /// remediation playbooks that declare the same var, so a tailored
+    /// `pass_max_days: 60` is also what the fix writes. Host vars and `-e`
+    /// still win, as they do over the playbook's own defaults.
+    pub fn override_playbook_vars(&self, playbooks: &mut BTreeMap<PathBuf, Playbook>) -> Result<(), Error> {
+        let Some(path) = &self.tailoring else {
+            return Ok(());
+        };
+        let t = Tailoring::load(path)?;
+        for p in playbooks.values_mut() {
+            for (k, v) in t.vars() {
+                if let Some(slot) = p.vars.get_mut(k) {
+                    *slot = v.clone();
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Applies the tailoring file (or only the profile's level).
