@@ -52,7 +52,8 @@ fn dpkg_status(packages: &[&str]) -> String {
         .collect()
 }
 
-const FAKE_DPKG: &str = "mkdir -p /etc/rectify-dpkg/info /etc/rectify-dpkg/updates && mount --bind /etc/rectify-dpkg /var/lib/dpkg";
+const FAKE_DPKG: &str =
+    "mkdir -p /etc/rectify-dpkg/info /etc/rectify-dpkg/updates && mount --bind /etc/rectify-dpkg /var/lib/dpkg";
 
 /// Stock-like values, each a little worse than the rules allow.
 fn drifted(name: &str, cron_allow: bool) -> HostSpec {
@@ -112,7 +113,12 @@ fn compliant(name: &str) -> HostSpec {
 fn baseline_args(root: &std::path::Path) -> Vec<String> {
     BASELINES
         .iter()
-        .flat_map(|b| ["-b".to_string(), root.join(format!("baselines/{b}.yaml")).display().to_string()])
+        .flat_map(|b| {
+            [
+                "-b".to_string(),
+                root.join(format!("baselines/{b}.yaml")).display().to_string(),
+            ]
+        })
         .collect()
 }
 
@@ -166,8 +172,19 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     );
 
     // The host's own answers, for the rules asked through host tools.
-    assert_eq!(sh(&fleet, "d1", "sudo -V | grep -c 'Always run commands in a pseudo-tty'").trim(), "0");
-    assert_eq!(sh(&fleet, "good", "sudo -V | grep -c 'Always run commands in a pseudo-tty'").trim(), "1");
+    assert_eq!(
+        sh(&fleet, "d1", "sudo -V | grep -c 'Always run commands in a pseudo-tty'").trim(),
+        "0"
+    );
+    assert_eq!(
+        sh(
+            &fleet,
+            "good",
+            "sudo -V | grep -c 'Always run commands in a pseudo-tty'"
+        )
+        .trim(),
+        "1"
+    );
     assert_eq!(sh(&fleet, "d1", "date +%Z").trim(), "CET");
     assert_eq!(
         sh(&fleet, "d1", "dpkg-query -W -f='${db:Status-Abbrev}' telnetd"),
@@ -175,7 +192,15 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     );
 
     // 1. The audit: every rule fails on a drifted host.
-    let mut audit = vec!["audit".to_string(), "-i".into(), inv.clone(), "--format".into(), "json".into(), "--limit".into(), "d1,d2".into()];
+    let mut audit = vec![
+        "audit".to_string(),
+        "-i".into(),
+        inv.clone(),
+        "--format".into(),
+        "json".into(),
+        "--limit".into(),
+        "d1,d2".into(),
+    ];
     audit.extend(baseline_args(root));
     let out = rectify(&audit);
     let report = json(&out);
@@ -201,14 +226,25 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
             // Every shipped rule tells people how to check it and where it maps.
             assert!(r["references"].is_object() || r["status"] != "fail", "{h} {id}: {r}");
             if r["status"] == "fail" {
-                assert!(r["manual_check"].as_str().is_some_and(|t| t.len() > 20), "{h} {id}: {r}");
+                assert!(
+                    r["manual_check"].as_str().is_some_and(|t| t.len() > 20),
+                    "{h} {id}: {r}"
+                );
             }
         }
     }
 
     // 2. fix: automatic remediations make their rules pass; manual ones stay
     // failing, name their instructions, and nothing is run for them.
-    let mut fix = vec!["fix".to_string(), "-i".into(), inv.clone(), "--format".into(), "json".into(), "--limit".into(), "d1,d2".into()];
+    let mut fix = vec![
+        "fix".to_string(),
+        "-i".into(),
+        inv.clone(),
+        "--format".into(),
+        "json".into(),
+        "--limit".into(),
+        "d1,d2".into(),
+    ];
     fix.extend(baseline_args(root));
     let out = rectify(&fix);
     let report = json(&out);
@@ -226,7 +262,10 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
                     manual.push(id.to_string());
                 }
                 None => {
-                    assert!(r["status"] == "pass" || r["status"] == "skipped", "{h} {id} not fixed: {r}");
+                    assert!(
+                        r["status"] == "pass" || r["status"] == "skipped",
+                        "{h} {id} not fixed: {r}"
+                    );
                     if r["before"] == "fail" && r["status"] == "pass" {
                         fixed += 1;
                     }
@@ -234,18 +273,38 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
             }
         }
         let warnings = hr["warnings"].to_string();
-        assert!(warnings.contains("needs a manual fix") && warnings.contains("ACCT-UID0-ONLY-ROOT"), "{warnings}");
+        assert!(
+            warnings.contains("needs a manual fix") && warnings.contains("ACCT-UID0-ONLY-ROOT"),
+            "{warnings}"
+        );
     }
     assert!(fixed >= 2 * 25, "only {fixed} rules went from fail to pass: {report}");
-    for id in ["ACCT-UID0-ONLY-ROOT", "SUDO-NOPASSWD", "SVC-NO-TELNETD", "CRON-RESTRICTED", "AT-RESTRICTED", "TIME-SOURCES"] {
-        assert!(manual.iter().any(|m| m == id), "{id} not reported as manual: {manual:?}");
+    for id in [
+        "ACCT-UID0-ONLY-ROOT",
+        "SUDO-NOPASSWD",
+        "SVC-NO-TELNETD",
+        "CRON-RESTRICTED",
+        "AT-RESTRICTED",
+        "TIME-SOURCES",
+    ] {
+        assert!(
+            manual.iter().any(|m| m == id),
+            "{id} not reported as manual: {manual:?}"
+        );
     }
     assert_eq!(out.status.code(), Some(1), "manual rules still fail: {report}");
 
     // What the hosts say now.
     for h in ["d1", "d2"] {
-        assert_eq!(sh(&fleet, h, "sudo -V | grep -c 'Always run commands in a pseudo-tty'").trim(), "1", "{h}");
-        assert_eq!(sh(&fleet, h, "sudo -V | sed -n 's/^Path to log file: //p'").trim(), "/var/log/sudo.log");
+        assert_eq!(
+            sh(&fleet, h, "sudo -V | grep -c 'Always run commands in a pseudo-tty'").trim(),
+            "1",
+            "{h}"
+        );
+        assert_eq!(
+            sh(&fleet, h, "sudo -V | sed -n 's/^Path to log file: //p'").trim(),
+            "/var/log/sudo.log"
+        );
         assert_eq!(
             sh(&fleet, h, "sudo -V | sed -n 's/^Authentication timestamp timeout: //p'").trim(),
             "15.0 minutes"
@@ -254,8 +313,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
         assert_eq!(sh(&fleet, h, "useradd -D | grep INACTIVE").trim(), "INACTIVE=45");
         let defs = sh(&fleet, h, "grep -E '^(PASS_|UMASK|ENCRYPT)' /etc/login.defs");
         assert_eq!(
-            defs,
-            "PASS_MAX_DAYS\t365\nPASS_MIN_DAYS\t1\nPASS_WARN_AGE\t7\nUMASK\t\t027\nENCRYPT_METHOD SHA512\n",
+            defs, "PASS_MAX_DAYS\t365\nPASS_MIN_DAYS\t1\nPASS_WARN_AGE\t7\nUMASK\t\t027\nENCRYPT_METHOD SHA512\n",
             "{h}"
         );
         for dir in ["/etc/cron.d", "/etc/cron.hourly", "/etc/cron.monthly"] {
@@ -268,19 +326,35 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
         assert!(stat(&fleet, h, "/etc/shadow-").starts_with("640 0 "));
         let journald = sh(&fleet, h, "cat /etc/systemd/journald.conf");
         assert!(
-            journald.contains("Storage=persistent") && journald.contains("Compress=yes") && journald.contains("ForwardToSyslog=yes"),
+            journald.contains("Storage=persistent")
+                && journald.contains("Compress=yes")
+                && journald.contains("ForwardToSyslog=yes"),
             "{journald}"
         );
-        assert_eq!(sh(&fleet, h, "grep FileCreateMode /etc/rsyslog.conf"), "$FileCreateMode 0640\n");
+        assert_eq!(
+            sh(&fleet, h, "grep FileCreateMode /etc/rsyslog.conf"),
+            "$FileCreateMode 0640\n"
+        );
         // Manual rules: nothing was run for them.
-        assert_eq!(sh(&fleet, h, "awk -F: '$3 == 0 {print $1}' /etc/passwd"), "root\ntoor\n");
+        assert_eq!(
+            sh(&fleet, h, "awk -F: '$3 == 0 {print $1}' /etc/passwd"),
+            "root\ntoor\n"
+        );
         assert_eq!(sh(&fleet, h, "dpkg-query -W -f='${db:Status-Abbrev}' telnetd"), "ii ");
         assert_eq!(sh(&fleet, h, "grep -c NOPASSWD /etc/sudoers").trim(), "1");
     }
     assert!(stat(&fleet, "d1", "/etc/cron.allow").starts_with("640 0 "));
     assert!(stat(&fleet, "d2", "/etc/at.allow").starts_with("640 0 "));
-    assert_eq!(stat(&fleet, "d1", "/etc/at.allow"), "missing", "an allow file was invented");
-    assert_eq!(stat(&fleet, "d2", "/etc/cron.allow"), "missing", "an allow file was invented");
+    assert_eq!(
+        stat(&fleet, "d1", "/etc/at.allow"),
+        "missing",
+        "an allow file was invented"
+    );
+    assert_eq!(
+        stat(&fleet, "d2", "/etc/cron.allow"),
+        "missing",
+        "an allow file was invented"
+    );
 
     // A second fix finds nothing more to change.
     let out = rectify(&fix);
@@ -293,7 +367,15 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     // path does not exist), and fix changes nothing, not even an mtime.
     let before: Vec<String> = WATCHED.iter().map(|p| stat(&fleet, "good", p)).collect();
     let tailored = |cmd: &str| {
-        let mut args = vec![cmd.to_string(), "-i".into(), inv.clone(), "--format".into(), "json".into(), "--limit".into(), "good".into()];
+        let mut args = vec![
+            cmd.to_string(),
+            "-i".into(),
+            inv.clone(),
+            "--format".into(),
+            "json".into(),
+            "--limit".into(),
+            "good".into(),
+        ];
         args.extend(baseline_args(root));
         args.extend(["--tailoring".into(), tailoring.display().to_string()]);
         rectify(&args)
@@ -305,7 +387,12 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     for r in good["results"].as_array().unwrap() {
         assert!(r["status"] == "pass" || r["status"] == "skipped", "{r}");
     }
-    for id in ["LOG-RSYSLOG-FILE-MODE", "AT-ALLOW-PERMISSIONS", "ACCT-UMASK", "SUDO-TIMEOUT"] {
+    for id in [
+        "LOG-RSYSLOG-FILE-MODE",
+        "AT-ALLOW-PERMISSIONS",
+        "ACCT-UMASK",
+        "SUDO-TIMEOUT",
+    ] {
         assert_eq!(rule(good, id)["status"], "pass", "{id}");
     }
     assert!(rule(good, "TIME-SYNCHRONIZED")["message"]
@@ -318,7 +405,15 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     assert_eq!(host(&report, "good")["changes"], serde_json::json!([]));
     let after: Vec<String> = WATCHED.iter().map(|p| stat(&fleet, "good", p)).collect();
     assert_eq!(before, after);
-    assert_eq!(sh(&fleet, "good", "sudo -V | sed -n 's/^Authentication timestamp timeout: //p'").trim(), "5.0 minutes");
+    assert_eq!(
+        sh(
+            &fleet,
+            "good",
+            "sudo -V | sed -n 's/^Authentication timestamp timeout: //p'"
+        )
+        .trim(),
+        "5.0 minutes"
+    );
 }
 
 /// A tailoring file: a deselected rule and a level-2 rule are `skipped`
@@ -360,12 +455,26 @@ fn a_tailored_audit_and_fix_skip_and_override_as_written() {
     let tailored = json(&run("audit", true));
     let h = host(&tailored, "t");
     let max = rule(h, "ACCT-PASS-MAX-DAYS");
-    assert_eq!((max["status"].as_str(), max["expected"].as_str()), (Some("fail"), Some(">= 1, <= 60")), "{max}");
+    assert_eq!(
+        (max["status"].as_str(), max["expected"].as_str()),
+        (Some("fail"), Some(">= 1, <= 60")),
+        "{max}"
+    );
     let enc = rule(h, "ACCT-ENCRYPT-METHOD");
-    assert_eq!((enc["status"].as_str(), enc["severity"].as_str()), (Some("fail"), Some("critical")), "{enc}");
+    assert_eq!(
+        (enc["status"].as_str(), enc["severity"].as_str()),
+        (Some("fail"), Some("critical")),
+        "{enc}"
+    );
     let umask = rule(h, "ACCT-UMASK");
     assert_eq!(umask["status"], "skipped");
-    assert!(umask["message"].as_str().unwrap().starts_with("deselected by tailoring"), "{umask}");
+    assert!(
+        umask["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("deselected by tailoring"),
+        "{umask}"
+    );
     let min = rule(h, "ACCT-PASS-MIN-DAYS");
     assert_eq!(min["status"], "skipped");
     assert!(min["message"].as_str().unwrap().contains("level 2 rule"), "{min}");
@@ -374,10 +483,17 @@ fn a_tailored_audit_and_fix_skip_and_override_as_written() {
     // rules' lines alone.
     let out = run("fix", true);
     let fixed = json(&out);
-    assert_eq!(rule(host(&fixed, "t"), "ACCT-PASS-MAX-DAYS")["status"], "pass", "{fixed}");
+    assert_eq!(
+        rule(host(&fixed, "t"), "ACCT-PASS-MAX-DAYS")["status"],
+        "pass",
+        "{fixed}"
+    );
     let defs = sh(&fleet, "t", "cat /etc/login.defs");
     assert!(defs.contains("PASS_MAX_DAYS\t60\n"), "{defs}");
-    assert!(defs.contains("UMASK\t\t022\n") && defs.contains("PASS_MIN_DAYS\t0\n"), "{defs}");
+    assert!(
+        defs.contains("UMASK\t\t022\n") && defs.contains("PASS_MIN_DAYS\t0\n"),
+        "{defs}"
+    );
 
     // A tailoring naming a rule the baselines do not have: exit 2, its
     // position, and the host's file unchanged.
@@ -419,19 +535,37 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     assert_eq!(code, Some(0), "{all}");
     // Level 2 rules are left out of the level-1 profile, and counted.
     assert!(!ids(&all).contains(&"SUDO-NOPASSWD".to_string()), "{all}");
-    assert!(all.trim_end().ends_with("left out by level or tailoring (--all lists them)"), "{all}");
+    assert!(
+        all.trim_end()
+            .ends_with("left out by level or tailoring (--all lists them)"),
+        "{all}"
+    );
 
     let (_, critical) = list(&["--area", "acc*", "--severity", "critical"]);
-    assert_eq!(ids(&critical), ["ACCT-UID0-ONLY-ROOT", "ACCT-NO-EMPTY-PASSWORD"], "{critical}");
+    assert_eq!(
+        ids(&critical),
+        ["ACCT-UID0-ONLY-ROOT", "ACCT-NO-EMPTY-PASSWORD"],
+        "{critical}"
+    );
 
     let (_, sudo) = list(&["--reference", "cis:debian12:5.2", "--all"]);
     assert_eq!(
         ids(&sudo),
-        ["ACCT-SU-RESTRICTED", "SUDO-USE-PTY", "SUDO-LOGFILE", "SUDO-TIMEOUT", "SUDO-NOPASSWD", "SUDO-NO-AUTHENTICATE"],
+        [
+            "ACCT-SU-RESTRICTED",
+            "SUDO-USE-PTY",
+            "SUDO-LOGFILE",
+            "SUDO-TIMEOUT",
+            "SUDO-NOPASSWD",
+            "SUDO-NO-AUTHENTICATE"
+        ],
         "{sudo}"
     );
     let (_, anssi) = list(&["--reference", "anssi"]);
-    assert!(ids(&anssi).contains(&"KERNEL-ASLR".to_string()) && !ids(&anssi).contains(&"SVC-NO-NIS".to_string()), "{anssi}");
+    assert!(
+        ids(&anssi).contains(&"KERNEL-ASLR".to_string()) && !ids(&anssi).contains(&"SVC-NO-NIS".to_string()),
+        "{anssi}"
+    );
 
     let (code, shown) = list(&["--show", "SUDO-USE-PTY"]);
     assert_eq!(code, Some(0));
@@ -447,14 +581,24 @@ fn list_rules_filters_and_shows_one_rule_whole() {
         assert!(shown.contains(part), "{part:?} missing:\n{shown}");
     }
     let (_, manual) = list(&["--show", "ACCT-UID0-ONLY-ROOT"]);
-    assert!(manual.contains("manual: ") && manual.contains("remediation: manual (fix runs nothing for this rule)"), "{manual}");
+    assert!(
+        manual.contains("manual: ") && manual.contains("remediation: manual (fix runs nothing for this rule)"),
+        "{manual}"
+    );
 
-    for bad in [&["--show", "NOPE"][..], &["--reference", "pci"], &["--severity", "huge"]] {
+    for bad in [
+        &["--show", "NOPE"][..],
+        &["--reference", "pci"],
+        &["--severity", "huge"],
+    ] {
         assert_eq!(list(bad).0, Some(2), "{bad:?}");
     }
     let out = run_rectify(&["list", "profiles", root.join("profiles").to_str().unwrap()], &[]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("debian12-l1          level 1") && text.contains("debian12-l2          level 2"), "{text}");
+    assert!(
+        text.contains("debian12-l1          level 1") && text.contains("debian12-l2          level 2"),
+        "{text}"
+    );
 
     // Every shipped rule says where it maps, how to check it by hand and how
     // it is fixed. SSH-DROPIN-WEAKENS's fix is being reworked with its check.
@@ -463,9 +607,15 @@ fn list_rules_filters_and_shows_one_rule_whole() {
         let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for r in doc["rules"].as_sequence().unwrap() {
             let id = r["id"].as_str().unwrap();
-            assert!(r["references"].as_mapping().is_some_and(|m| !m.is_empty()), "{id}: no references");
+            assert!(
+                r["references"].as_mapping().is_some_and(|m| !m.is_empty()),
+                "{id}: no references"
+            );
             assert!(r["manual_check"].as_str().is_some(), "{id}: no manual_check");
-            assert!(r.get("remediation").is_some() || id == "SSH-DROPIN-WEAKENS", "{id}: no remediation");
+            assert!(
+                r.get("remediation").is_some() || id == "SSH-DROPIN-WEAKENS",
+                "{id}: no remediation"
+            );
         }
     }
 }

@@ -90,8 +90,15 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
     assert!(!audit["hosts"][0]["warnings"].as_array().unwrap().is_empty());
     // A failing rule carries its references, manual check and manual fix.
     let fail = &audit["hosts"][0]["results"][1];
-    assert_eq!(fail["references"], json!({"cis": ["debian12:1.2.3"], "nist": ["CM-6"]}), "{fail}");
-    assert_eq!((fail["manual_check"].as_str(), fail["remediation"]["manual"].as_str()), (Some("look at it"), Some("edit it by hand")));
+    assert_eq!(
+        fail["references"],
+        json!({"cis": ["debian12:1.2.3"], "nist": ["CM-6"]}),
+        "{fail}"
+    );
+    assert_eq!(
+        (fail["manual_check"].as_str(), fail["remediation"]["manual"].as_str()),
+        (Some("look at it"), Some("edit it by hand"))
+    );
 
     // The stored run, shown again, is the same report.
     let run_id = audit["run_id"].as_str().unwrap();
