@@ -75,6 +75,10 @@ fn drifted(name: &str, cron_allow: bool) -> HostSpec {
         .file(allow_file, "root\nops\n", 0o666)
         .file("systemd/journald.conf", "[Journal]\nStorage=volatile\nCompress=no\nForwardToSyslog=no\n", 0o644)
         .file("rsyslog.conf", "$FileCreateMode 0644\n*.* /var/log/syslog\n", 0o644)
+        .file("security/pwquality.conf", "# minlen = 8\nmaxrepeat = 0\n", 0o644)
+        .file("security/faillock.conf", "deny = 0\nunlock_time = 60\n", 0o644)
+        .file("pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\n# auth required pam_faillock.so preauth\n", 0o644)
+        .file("pam.d/common-password", "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n", 0o644)
         .file("rectify-dpkg/status", dpkg_status(&installed), 0o644)
         .file("rectify-dpkg/available", "", 0o644)
         .setup(&format!(
@@ -82,7 +86,8 @@ fn drifted(name: &str, cron_allow: bool) -> HostSpec {
              echo 'toor:x:0:0:second root:/root:/bin/sh' >> /etc/passwd && \
              useradd -M ops && useradd -M bob && passwd -d bob >/dev/null && useradd -M carol && sed -i 's/^carol:x:/carol::/' /etc/passwd && \
              ln -sf /usr/share/zoneinfo/Europe/Berlin /etc/localtime && \
-             chmod 0664 /etc/passwd /etc/group /etc/passwd- /etc/group- && chmod 0644 /etc/shadow /etc/gshadow /etc/shadow- /etc/gshadow-"
+             chmod 0664 /etc/passwd /etc/group /etc/passwd- /etc/group- && chmod 0644 /etc/shadow /etc/gshadow /etc/shadow- /etc/gshadow- && \
+             chmod 0640 /etc/ssh/ssh_host_ecdsa_key"
         ))
 }
 
@@ -103,6 +108,10 @@ fn compliant(name: &str) -> HostSpec {
         .file("systemd/journald.conf", "[Journal]\nStorage=persistent\nCompress=yes\nForwardToSyslog=yes\n", 0o644)
         .file("rsyslog.conf", "$FileCreateMode 0600\n*.* /var/log/syslog\n", 0o644)
         .file("chrony/chrony.conf", "server ntp.example.org iburst\n", 0o644)
+        .file("security/pwquality.conf", "minlen = 16\nmaxrepeat = 2\n", 0o644)
+        .file("security/faillock.conf", "deny = 3\nunlock_time = 0\n", 0o644)
+        .file("pam.d/common-auth", "auth required pam_faillock.so preauth\nauth [success=1 default=ignore] pam_unix.so\n", 0o644)
+        .file("pam.d/common-password", "password requisite pam_pwquality.so retry=3\npassword [success=1 default=ignore] pam_unix.so use_authtok yescrypt\n", 0o644)
         .file("rectify-dpkg/status", dpkg_status(&["rsyslog", "at"]), 0o644)
         .file("rectify-dpkg/available", "", 0o644)
         .setup(&format!(
@@ -155,6 +164,10 @@ const WATCHED: &[&str] = &[
     "/etc/shadow",
     "/etc/passwd-",
     "/etc/group-",
+    "/etc/security/pwquality.conf",
+    "/etc/security/faillock.conf",
+    "/etc/ssh/ssh_host_ecdsa_key",
+    "/etc/ssh/ssh_host_ed25519_key",
 ];
 
 #[test]
@@ -211,7 +224,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     let exclusive_d1 = ["CRON-RESTRICTED", "AT-ALLOW-PERMISSIONS"];
     let exclusive_d2 = ["CRON-ALLOW-PERMISSIONS", "AT-RESTRICTED"];
     let ids = rule_ids(host(&report, "d1"));
-    assert_eq!(ids.len(), 51, "{ids:?}");
+    assert_eq!(ids.len(), 58, "{ids:?}");
     for id in &ids {
         if id == "TIME-SINGLE-DAEMON" {
             continue;
@@ -281,6 +294,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     assert!(fixed >= 2 * 25, "only {fixed} rules went from fail to pass: {report}");
     for id in [
         "ACCT-UID0-ONLY-ROOT",
+        "PAM-FAILLOCK-ENABLED",
         "SUDO-NOPASSWD",
         "SVC-NO-TELNETD",
         "CRON-RESTRICTED",
@@ -334,6 +348,24 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
         assert_eq!(
             sh(&fleet, h, "grep FileCreateMode /etc/rsyslog.conf"),
             "$FileCreateMode 0640\n"
+        );
+        assert_eq!(
+            sh(
+                &fleet,
+                h,
+                "grep -vE '^#' /etc/security/pwquality.conf /etc/security/faillock.conf"
+            ),
+            "/etc/security/pwquality.conf:maxrepeat = 3\n/etc/security/pwquality.conf:minlen = 14\n\
+             /etc/security/faillock.conf:deny = 5\n/etc/security/faillock.conf:unlock_time = 900\n",
+            "{h}"
+        );
+        assert_eq!(
+            sh(
+                &fleet,
+                h,
+                "stat -c %a /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ed25519_key"
+            ),
+            "600\n600\n"
         );
         // Manual rules: nothing was run for them.
         assert_eq!(
