@@ -632,6 +632,37 @@ fn list_rules_filters_and_shows_one_rule_whole() {
         "{text}"
     );
 
+    // validate: a profile with its baselines, a tailoring against them.
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        dir.path(),
+        "good.yaml",
+        "tailoring: good\ndeselect: ['SVC-*']\nvars: {pass_max_days: 90}\n",
+    );
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "tailoring: bad\nrules:\n  SSH-NOPE: {severity: low}\n",
+    );
+    let out = run_rectify(
+        &["validate", &l1, "--profile", &l1, "--tailoring", good.to_str().unwrap()],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("(profile)") && text.contains("good.yaml (87 rules run, 10 left out)"),
+        "{text}"
+    );
+    let accounts = root.join("baselines/accounts.yaml").display().to_string();
+    let out = run_rectify(&["validate", &accounts, "--tailoring", bad.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.yaml:3:3") && err.contains("no rule \"SSH-NOPE\""),
+        "{err}"
+    );
+
     // Every shipped rule says where it maps, how to check it by hand and how
     // it is fixed. SSH-DROPIN-WEAKENS's fix is being reworked with its check.
     for entry in std::fs::read_dir(root.join("baselines")).unwrap() {
