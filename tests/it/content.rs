@@ -85,6 +85,8 @@ fn drifted(name: &str, cron_allow: bool) -> HostSpec {
             "{FAKE_DPKG} && mkdir -p /etc/cron.hourly /etc/cron.monthly && chmod 0755 /etc/cron.d /etc/cron.hourly /etc/cron.monthly && \
              echo 'toor:x:0:0:second root:/root:/bin/sh' >> /etc/passwd && \
              useradd -M ops && useradd -M bob && passwd -d bob >/dev/null && useradd -M carol && sed -i 's/^carol:x:/carol::/' /etc/passwd && \
+             usermod -aG shadow ops && groupadd -o -g 100 dupgrp && echo 'dupgrp:x:4321:' >> /etc/group && \
+             echo 'ops:x:1234:1234::/nonexistent:/usr/sbin/nologin' >> /etc/passwd && \
              ln -sf /usr/share/zoneinfo/Europe/Berlin /etc/localtime && \
              chmod 0664 /etc/passwd /etc/group /etc/passwd- /etc/group- && chmod 0644 /etc/shadow /etc/gshadow /etc/shadow- /etc/gshadow- && \
              chmod 0640 /etc/ssh/ssh_host_ecdsa_key"
@@ -224,7 +226,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     let exclusive_d1 = ["CRON-RESTRICTED", "AT-ALLOW-PERMISSIONS"];
     let exclusive_d2 = ["CRON-ALLOW-PERMISSIONS", "AT-RESTRICTED"];
     let ids = rule_ids(host(&report, "d1"));
-    assert_eq!(ids.len(), 58, "{ids:?}");
+    assert_eq!(ids.len(), 64, "{ids:?}");
     for id in &ids {
         if id == "TIME-SINGLE-DAEMON" {
             continue;
@@ -373,6 +375,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
             "root\ntoor\n"
         );
         assert_eq!(sh(&fleet, h, "dpkg-query -W -f='${db:Status-Abbrev}' telnetd"), "ii ");
+        assert_eq!(sh(&fleet, h, "grep -c '^ops:' /etc/passwd").trim(), "2");
         assert_eq!(sh(&fleet, h, "grep -c NOPASSWD /etc/sudoers").trim(), "1");
     }
     assert!(stat(&fleet, "d1", "/etc/cron.allow").starts_with("640 0 "));
@@ -651,7 +654,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("(profile)") && text.contains("good.yaml (87 rules run, 10 left out)"),
+        text.contains("(profile)") && text.contains("good.yaml (93 rules run, 10 left out)"),
         "{text}"
     );
     let accounts = root.join("baselines/accounts.yaml").display().to_string();
