@@ -55,9 +55,11 @@ pub fn file_rule(path: &str) -> Rule {
         severity: Severity::Medium,
         rationale: None,
         remediation: None,
+        docs: Default::default(),
         hosts: None,
         tags: Vec::new(),
         when: None,
+        excluded: None,
         check: Check::Content {
             file: path.to_string(),
             expected: String::new(),
@@ -97,6 +99,21 @@ pub async fn capture_host(
                 put("severity", rule.severity.as_str().into());
                 if let Some(r) = &rule.rationale {
                     put("rationale", r.as_str().into());
+                }
+                // What the rule tells people carries over to the captured one.
+                if !rule.docs.references.is_empty() {
+                    put("references", serde_yaml::to_value(&rule.docs.references)?);
+                }
+                if let Some(m) = &rule.docs.manual_check {
+                    put("manual_check", m.as_str().into());
+                }
+                if rule.docs.level != 1 {
+                    put("level", u64::from(rule.docs.level).into());
+                }
+                if let Some(m) = &rule.docs.manual_remediation {
+                    let mut r = Mapping::new();
+                    r.insert("manual".into(), m.as_str().into());
+                    put("remediation", Value::Mapping(r));
                 }
                 if let Some(r) = &rule.remediation {
                     let p = &r.playbook;

@@ -12,38 +12,74 @@ use crate::evaluate::when::{self, HostFacts};
 use crate::evaluate::{evaluate, probe_for, probes_for, CollectLimits, RuleStatus, SshdTrees, Verdict};
 use crate::inventory::Host;
 use crate::redact::Redactor;
-use crate::report::{Observed, RuleResult};
+use crate::report::{Observed, ResultRemediation, RuleResult};
 use crate::template::{Renderer, Vars};
 use crate::transport::Transport;
 
-/// The rules that apply to `host`, and results for those that do not.
+/// The rules that apply to `host`, and results for those that do not
+/// (left out by a profile or tailoring, or not for this host by `hosts:`).
 fn select_rules<'a>(host: &Host, baselines: &'a [Baseline]) -> (Vec<(&'a Baseline, &'a Rule)>, Vec<RuleResult>) {
     let mut applicable = Vec::new();
     let mut skipped = Vec::new();
     for baseline in baselines {
         for rule in &baseline.rules {
-            match &rule.hosts {
-                Some(p) if !p.matches(&host.name, &host.groups) => skipped.push(RuleResult {
-                    id: rule.id.clone(),
-                    title: rule.title.clone(),
-                    severity: rule.severity,
-                    status: RuleStatus::Skipped,
-                    expected: None,
-                    actual: None,
-                    diff: None,
-                    message: Some(format!("not for this host (hosts: {})", p.as_str())),
-                    baseline: baseline.name.clone(),
-                    before: None,
-                    no_remediation: false,
-                    actual_default: false,
-                    rationale: None,
-                    remediation: None,
-                }),
-                _ => applicable.push((baseline, rule)),
-            }
+            let why = match (&rule.excluded, &rule.hosts) {
+                (Some(why), _) => why.clone(),
+                (None, Some(p)) if !p.matches(&host.name, &host.groups) => {
+                    format!("not for this host (hosts: {})", p.as_str())
+                }
+                _ => {
+                    applicable.push((baseline, rule));
+                    continue;
+                }
+            };
+            let mut result = RuleResult {
+                id: rule.id.clone(),
+                title: rule.title.clone(),
+                severity: rule.severity,
+                status: RuleStatus::Skipped,
+                expected: None,
+                actual: None,
+                diff: None,
+                message: Some(why),
+                baseline: baseline.name.clone(),
+                before: None,
+                no_remediation: false,
+                actual_default: false,
+                rationale: None,
+                references: None,
+                manual_check: None,
+                remediation: None,
+            };
+            document(&mut result, rule);
+            skipped.push(result);
         }
     }
     (applicable, skipped)
+}
+
+/// Adds what the rule tells people to its result: references always; the
+/// rationale, the manual check and how it is fixed (the playbook `fix`
+/// runs, or the manual instructions) where someone has to act on it. A
+/// pass carries none of those.
+fn document(result: &mut RuleResult, rule: &Rule) {
+    let docs = &rule.docs;
+    result.references = (!docs.references.is_empty()).then(|| docs.references.clone());
+    if matches!(result.status, RuleStatus::Fail | RuleStatus::Error | RuleStatus::Waived) {
+        result.rationale = rule.rationale.clone();
+        result.manual_check = docs.manual_check.clone();
+        result.remediation = match (&rule.remediation, &docs.manual_remediation) {
+            (Some(r), _) => Some(ResultRemediation {
+                playbook: Some(r.playbook.display().to_string()),
+                manual: None,
+            }),
+            (None, Some(manual)) => Some(ResultRemediation {
+                playbook: None,
+                manual: Some(manual.clone()),
+            }),
+            (None, None) => None,
+        };
+    }
 }
 
 /// `None` when the baseline's and the rule's `when:` hold on the host;
@@ -136,7 +172,6 @@ pub async fn audit_over(
             Some(not_applicable) => not_applicable,
             None => evaluate(rule, &probes, &outputs, &sshd, limits, &vars, &renderer),
         };
-        let failed = matches!(verdict.status, RuleStatus::Fail | RuleStatus::Error);
         results.push(RuleResult {
             id: rule.id.clone(),
             title: rule.title.clone(),
@@ -150,12 +185,14 @@ pub async fn audit_over(
             before: None,
             no_remediation: false,
             actual_default: verdict.actual_default,
-            // What a person needs to act on a failure; a pass carries neither.
-            rationale: failed.then(|| rule.rationale.clone()).flatten(),
-            remediation: failed
-                .then(|| rule.remediation.as_ref().map(|r| r.playbook.display().to_string()))
-                .flatten(),
+            rationale: None,
+            references: None,
+            manual_check: None,
+            remediation: None,
         });
+        if let Some(last) = results.last_mut() {
+            document(last, rule);
+        }
     }
     results.extend(skipped);
 
@@ -341,9 +378,11 @@ mod tests {
             severity: Severity::Medium,
             rationale: None,
             remediation: None,
+            docs: Default::default(),
             hosts: None,
             tags: Vec::new(),
             when: None,
+            excluded: None,
             check: Check::Setting {
                 file: main.into(),
                 key: key.into(),

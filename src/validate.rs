@@ -17,6 +17,8 @@ pub enum FileKind {
     Baseline,
     Waivers,
     Playbook,
+    Profile,
+    Tailoring,
 }
 
 impl FileKind {
@@ -26,6 +28,8 @@ impl FileKind {
             FileKind::Baseline => "baseline",
             FileKind::Waivers => "waivers",
             FileKind::Playbook => "playbook",
+            FileKind::Profile => "profile",
+            FileKind::Tailoring => "tailoring",
         }
     }
 }
@@ -43,7 +47,12 @@ pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
         ));
     };
     let has = |k: &str| map.contains_key(k);
-    if has("rules") {
+    // A tailoring file may have `rules:` (its overrides): decided first.
+    if has("tailoring") {
+        Ok(FileKind::Tailoring)
+    } else if has("profile") {
+        Ok(FileKind::Profile)
+    } else if has("rules") {
         Ok(FileKind::Baseline)
     } else if has("steps") {
         Ok(FileKind::Playbook)
@@ -54,7 +63,7 @@ pub fn detect(source: &SourceFile) -> Result<FileKind, ConfigError> {
     } else {
         Err(ConfigError::whole_file(
             &source.path,
-            "cannot tell what this file is: a baseline has `rules`, a playbook has `steps`, an inventory has `hosts`, `groups` or `defaults`, a waivers file has `waivers`",
+            "cannot tell what this file is: a baseline has `rules`, a playbook has `steps`, an inventory has `hosts`, `groups` or `defaults`, a waivers file has `waivers`, a profile `profile`, a tailoring file `tailoring`",
         ))
     }
 }
@@ -76,6 +85,26 @@ pub fn validate_file(path: &Path) -> Result<(FileKind, Vec<ConfigError>), Config
         }
         FileKind::Playbook => {
             recover::every_error(&source, |s| crate::playbook::Playbook::from_source(s).map(|_| ()))?;
+            Vec::new()
+        }
+        // A profile is valid when it and each of its baselines are; a
+        // tailoring alone can only be checked for its shape (the baselines
+        // it names rules of come with `validate --tailoring`).
+        FileKind::Profile => {
+            let profile = crate::baseline::tailoring::Profile::from_source(&source)?;
+            let mut errors = ConfigErrors::default();
+            for path in &profile.baselines {
+                if let Err(mut e) = Baseline::load(path) {
+                    errors.0.append(&mut e.0);
+                }
+            }
+            if !errors.0.is_empty() {
+                return Err(errors);
+            }
+            Vec::new()
+        }
+        FileKind::Tailoring => {
+            crate::baseline::tailoring::Tailoring::from_source(source)?;
             Vec::new()
         }
         FileKind::Inventory => {

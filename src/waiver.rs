@@ -164,6 +164,8 @@ mod tests {
             no_remediation: false,
             actual_default: false,
             rationale: None,
+            references: None,
+            manual_check: None,
             remediation: None,
         }
     }

@@ -1,10 +1,12 @@
 //! Baselines: named sets of rules describing how hosts should be configured.
 
 mod check;
+pub mod docs;
 pub mod expect;
 mod remediation;
 mod rule;
 pub mod select;
+pub mod tailoring;
 pub mod when;
 
 use rule::RuleBuilder;
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use docs::{References, RuleDocs};
 pub use expect::Expect;
 pub use when::When;
 
@@ -102,6 +105,14 @@ pub enum PackageState {
 enum RawRemediation {
     Playbook(String),
     Steps(RawRemediationSteps),
+    Manual(RawManual),
+}
+
+/// `remediation: {manual: TEXT}`: a person fixes it; `fix` runs nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManual {
+    manual: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +143,9 @@ struct RawRule {
     severity: Severity,
     rationale: Option<String>,
     remediation: Option<RawRemediation>,
+    references: Option<References>,
+    manual_check: Option<String>,
+    level: Option<u8>,
     hosts: Option<String>,
     /// Labels for `--tags`/`--skip-tags`.
     #[serde(default)]
@@ -294,11 +308,16 @@ pub struct Rule {
     pub severity: Severity,
     pub rationale: Option<String>,
     pub remediation: Option<Remediation>,
+    /// References, manual check, manual remediation, level.
+    pub docs: RuleDocs,
     pub hosts: Option<HostPattern>,
     /// `tags:`, for narrowing a run with `--tags`/`--skip-tags`.
     pub tags: Vec<String>,
     /// Applies only where this holds; skipped elsewhere.
     pub when: Option<When>,
+    /// Left out of this run by a profile's level or a tailoring file: the
+    /// rule is reported `skipped` with this reason and nothing is gathered.
+    pub excluded: Option<String>,
     pub check: Check,
 }
 

@@ -6,7 +6,7 @@
 //! runs a playbook, so one that does not resolve must not stop it.
 
 use super::rule::RuleBuilder;
-use super::{RawRemediation, Remediation};
+use super::{RawRemediation, Remediation, RuleDocs};
 use crate::config_error::ConfigError;
 use crate::yaml::SourceFile;
 
@@ -15,6 +15,7 @@ impl RuleBuilder<'_> {
         let (rel, steps) = match self.raw.remediation.as_ref()? {
             RawRemediation::Playbook(rel) => (rel, None),
             RawRemediation::Steps(s) => (&s.playbook, Some(s.steps.clone())),
+            RawRemediation::Manual(_) => return None,
         };
         let playbook = self.source.sibling(rel);
         if self.remediations == super::Remediations::Ignore {
@@ -57,6 +58,45 @@ impl RuleBuilder<'_> {
             }
         }
         Some(Remediation { playbook, steps })
+    }
+}
+
+impl RuleBuilder<'_> {
+    /// `references:`, `manual_check:`, `remediation: {manual:}` and
+    /// `level:`; texts must say something, the level is 1 or 2.
+    pub(super) fn docs(&self, errors: &mut Vec<ConfigError>) -> RuleDocs {
+        let r = self.raw;
+        let manual_remediation = match &r.remediation {
+            Some(RawRemediation::Manual(m)) => Some(m.manual.trim().to_string()),
+            _ => None,
+        };
+        if manual_remediation.as_deref() == Some("") {
+            errors.push(self.error("manual", "", "`manual` remediation text is empty".into()));
+        }
+        let manual_check = r.manual_check.as_ref().map(|t| t.trim().to_string());
+        if manual_check.as_deref() == Some("") {
+            errors.push(self.error("manual_check", "", "`manual_check` is empty".into()));
+        }
+        let level = r.level.unwrap_or(1);
+        if !(1..=2).contains(&level) {
+            errors.push(self.error("level", &level.to_string(), format!("level {level}: expected 1 or 2")));
+        }
+        let references = r.references.clone().unwrap_or_default();
+        for c in super::docs::CATALOGUES {
+            if references
+                .get(c)
+                .iter()
+                .any(|id| id.trim().is_empty() || id.chars().any(char::is_whitespace))
+            {
+                errors.push(self.error(c, "", format!("references: a {c} id is empty or has blanks")));
+            }
+        }
+        RuleDocs {
+            references,
+            manual_check,
+            manual_remediation,
+            level,
+        }
     }
 }
 

@@ -71,6 +71,7 @@ impl RuleBuilder<'_> {
             None => None,
         };
         let remediation = self.remediation(&mut errors);
+        let docs = self.docs(&mut errors);
         if let Some(expect) = &r.expect {
             for text in expect.texts() {
                 if let Err(e) = self.renderer.check_syntax(text) {
@@ -96,9 +97,11 @@ impl RuleBuilder<'_> {
             severity: r.severity,
             rationale: r.rationale.clone(),
             remediation,
+            docs,
             hosts,
             tags: r.tags.clone(),
             when,
+            excluded: None,
             check,
         })
     }

@@ -208,8 +208,11 @@ async fn any_signal(signals: &mut [tokio::signal::unix::Signal]) {
 #[derive(Debug, Args)]
 pub struct FixArgs {
     /// Baselines to audit; failing rules' `remediation` playbooks are applied.
-    #[arg(short = 'b', long = "baseline", required = true, num_args = 1.., value_name = "BASELINE")]
+    #[arg(short = 'b', long = "baseline", required_unless_present = "profile", num_args = 1.., value_name = "BASELINE")]
     pub baselines: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
 
     #[command(flatten)]
     pub targets: TargetArgs,
@@ -228,10 +231,13 @@ pub struct FixArgs {
 }
 
 pub async fn exec_fix(args: FixArgs) -> Result<u8, Error> {
-    let mut baselines = ops::audit::load_baselines(&args.baselines, crate::baseline::Remediations::Check)?;
+    let mut baselines = args
+        .selection
+        .baselines(&args.baselines, crate::baseline::Remediations::Check)?;
     // Before the playbooks load: only the selected rules' remediations run.
     args.select.narrow(&mut baselines)?;
-    let playbooks = ops::fix::load_playbooks(&baselines)?;
+    let mut playbooks = ops::fix::load_playbooks(&baselines)?;
+    args.selection.override_playbook_vars(&mut playbooks)?;
     let mut hosts = hosts(&args.targets)?;
     // `-e` wins in the audits' expectations as in the playbooks.
     let extra = args.change.extra_vars();

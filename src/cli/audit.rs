@@ -20,8 +20,11 @@ use crate::waiver::Waiver;
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Baseline files to check hosts against.
-    #[arg(short = 'b', long = "baseline", required = true, num_args = 1.., value_name = "BASELINE")]
+    #[arg(short = 'b', long = "baseline", required_unless_present = "profile", num_args = 1.., value_name = "BASELINE")]
     pub baselines: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
 
     #[command(flatten)]
     pub targets: TargetArgs,
@@ -64,7 +67,20 @@ pub fn parse_report_target(text: &str) -> Result<(Format, PathBuf), String> {
 }
 
 pub async fn exec(args: AuditArgs) -> Result<u8, Error> {
-    let (mut baselines, waivers) = ops::audit::load_inputs(&args.baselines, args.waivers.as_deref())?;
+    // Problems in the baselines, the tailoring and the waivers are all
+    // reported at once.
+    let (mut baselines, waivers) = match (
+        args.selection
+            .baselines(&args.baselines, crate::baseline::Remediations::Ignore),
+        ops::audit::load_inputs(&[], args.waivers.as_deref()),
+    ) {
+        (Ok(b), Ok((_, w))) => (b, w),
+        (Err(Error::Config(mut a)), Err(Error::Config(b))) => {
+            a.0.extend(b.0);
+            return Err(Error::Config(a));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
     args.select.narrow(&mut baselines)?;
     let mut hosts = args.targets.resolve()?;
     let extra = super::apply::extra_vars(&args.extra);

@@ -28,6 +28,10 @@ pub enum ListCommand {
     Hosts(ListHostsArgs),
     /// The steps of a playbook: names, kinds, targets, the handlers they notify.
     Steps(ListStepsArgs),
+    /// Rules of baselines or a profile, filtered; --show ID prints one whole.
+    Rules(super::list_rules::ListRulesArgs),
+    /// The profiles in a directory (default ./profiles).
+    Profiles(super::list_rules::ListProfilesArgs),
 }
 
 /// How a listing is printed: a table for people, JSON for scripts.
@@ -61,6 +65,8 @@ pub fn exec(args: ListArgs) -> Result<u8, Error> {
     match args.what {
         ListCommand::Hosts(a) => hosts(a),
         ListCommand::Steps(a) => steps(a),
+        ListCommand::Rules(a) => super::list_rules::exec_rules(a),
+        ListCommand::Profiles(a) => super::list_rules::exec_profiles(a),
     }
 }
 

@@ -26,11 +26,13 @@ pub mod conventions;
 pub mod defaults;
 pub mod history;
 pub mod list;
+pub mod list_rules;
 pub mod progress;
 pub mod report_dir;
 pub mod rollback;
 pub mod runs;
 pub mod select;
+pub mod selection;
 pub mod show;
 pub mod targets;
 pub mod validate;
@@ -79,7 +81,8 @@ pub enum Command {
     Capture(capture::CaptureArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
-    /// List what a run would work on (hosts, playbook steps); never connects.
+    /// List what a run would work on (hosts, playbook steps) and browse
+    /// content (rules, profiles); never connects.
     List(list::ListArgs),
     /// List recorded runs, newest first.
     Runs(runs::RunsArgs),
@@ -96,6 +99,7 @@ pub enum Command {
 }
 
 pub use crate::error::{exit, Error};
+pub use selection::SelectionArgs;
 
 impl Command {
     /// The connection options of a command that contacts hosts.

@@ -44,13 +44,14 @@ pub fn load_playbooks(baselines: &[Baseline]) -> Result<BTreeMap<PathBuf, Playbo
     }
 }
 
-/// The rules (baseline name, rule id) that have no `remediation:`: fix
-/// cannot change them, and says so when they fail.
+/// The rules (baseline name, rule id) that have no `remediation:` at all:
+/// fix cannot change them, and says so when they fail. A `manual:`
+/// remediation is not among them: its instructions are reported instead.
 pub fn unremediable(baselines: &[Baseline]) -> BTreeSet<(String, String)> {
     baselines
         .iter()
         .flat_map(|b| b.rules.iter().map(move |r| (b, r)))
-        .filter(|(_, r)| r.remediation.is_none())
+        .filter(|(_, r)| r.remediation.is_none() && r.docs.manual_remediation.is_none())
         .map(|(b, r)| (b.name.clone(), r.id.clone()))
         .collect()
 }

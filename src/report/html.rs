@@ -236,7 +236,26 @@ mod tests {
             no_remediation: false,
             actual_default: false,
             rationale: None,
+            references: None,
+            manual_check: None,
             remediation: None,
+        }
+    }
+
+    /// A failing rule with references, a manual check and a manual fix.
+    fn documented() -> RuleResult {
+        RuleResult {
+            references: Some(crate::baseline::References {
+                cis: vec!["5.4.1.1".into()],
+                nist: vec!["IA-5(1)".into()],
+                ..Default::default()
+            }),
+            manual_check: Some("grep PASS_MAX_DAYS /etc/login.defs".into()),
+            remediation: Some(crate::report::ResultRemediation {
+                playbook: None,
+                manual: Some("Agree a <maximum> with the owners".into()),
+            }),
+            ..result("R3", RuleStatus::Fail, None)
         }
     }
 
@@ -251,6 +270,7 @@ mod tests {
                 results: vec![
                     result("R1", RuleStatus::Fail, Some("--- a\n+++ b\n-old\n+new \u{1b}[2J")),
                     result("R2", RuleStatus::Waived, None),
+                    documented(),
                 ],
                 changes: Vec::new(),
                 duration_ms: 1,
@@ -292,6 +312,20 @@ mod tests {
         assert!(html.contains(r#"<span class="n" id="n-drift">1</span>"#));
         assert!(html.contains(r#"<span class="add">+new"#));
         assert!(html.contains("vendor &amp; appliance"));
+        // What people act on for a failing rule: the manual fix, the manual
+        // check and the references, escaped like everything else.
+        assert!(
+            html.contains("manual fix: Agree a &lt;maximum&gt; with the owners"),
+            "{html}"
+        );
+        assert!(
+            html.contains("check by hand: grep PASS_MAX_DAYS &#x2f;etc&#x2f;login.defs"),
+            "{html}"
+        );
+        assert!(
+            html.contains("cis <code>5.4.1.1</code>") && html.contains("nist <code>IA-5(1)</code>"),
+            "{html}"
+        );
         // Self-contained: nothing is fetched.
         assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("@import"));
     }

@@ -215,7 +215,10 @@ fn render_rule_summary(out: &mut String, report: &RunReport, p: &Palette, option
                 let _ = writeln!(out, "           {} {}", p.dim.apply_to("why:"), for_terminal(why));
             }
         }
-        if let (Some(fix), Some(_)) = (&options.fix_command, &r.remediation) {
+        if let (Some(fix), Some(_)) = (
+            &options.fix_command,
+            r.remediation.as_ref().and_then(|m| m.playbook.as_ref()),
+        ) {
             let _ = writeln!(
                 out,
                 "           {} {fix} --rule {} --limit {}",
@@ -411,6 +414,11 @@ fn render_rule(out: &mut String, r: &RuleResult, p: &Palette, verbose: u8) {
     }
     if let Some(diff) = &r.diff {
         render_diff(out, diff, p);
+    }
+    // A rule a person must fix: say how, where it still fails.
+    let manual = r.remediation.as_ref().and_then(|m| m.manual.as_deref());
+    if let (Some(m), RuleStatus::Fail | RuleStatus::Error) = (manual, r.status) {
+        let _ = writeln!(out, "        {} {}", p.warn.apply_to("manual fix:"), for_terminal(m));
     }
 }
 

@@ -85,9 +85,29 @@ pub struct RuleResult {
     /// The rule's `rationale:`, for a failing rule (shown with `-v`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
-    /// The playbook `fix` runs for a failing rule, if it has one.
+    /// The rule's `references:` (any status; absent when it has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<String>,
+    pub references: Option<crate::baseline::References>,
+    /// The rule's `manual_check:`, on `fail`, `error` and `waived` results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_check: Option<String>,
+    /// How a failing (`fail`, `error`, `waived`) rule is fixed: the
+    /// playbook `fix` runs, or the manual instructions of a rule that `fix`
+    /// leaves to a person. Absent when the rule has neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<ResultRemediation>,
+}
+
+/// A result's `remediation`: exactly one of the two is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultRemediation {
+    /// The remediation playbook's path, as the baseline resolved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbook: Option<String>,
+    /// What a person has to do; `fix` runs nothing for this rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -288,6 +308,20 @@ pub fn fix_report(
             });
             r.no_remediation = matches!(r.status, RuleStatus::Fail | RuleStatus::Error)
                 && unremediable.contains(&(r.baseline.clone(), r.id.clone()));
+        }
+        // Rules whose remediation is manual: `fix` ran nothing for them.
+        let manual: Vec<&str> = host
+            .results
+            .iter()
+            .filter(|r| {
+                r.remediation.as_ref().is_some_and(|m| m.manual.is_some())
+                    && matches!(r.status, RuleStatus::Fail | RuleStatus::Error)
+            })
+            .map(|r| r.id.as_str())
+            .collect();
+        if !manual.is_empty() {
+            let warning = format!("needs a manual fix (nothing was run for it): {}", manual.join(", "));
+            host.warnings.push(warning);
         }
         for apply in applies {
             let Some(h) = apply.hosts.iter().find(|h| h.name == host.name) else {

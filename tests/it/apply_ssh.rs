@@ -681,7 +681,9 @@ fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
     let mut fixed = 0;
     for r in results {
         let id = r["id"].as_str().unwrap();
-        if linked.iter().any(|l| l == id) {
+        // A rule whose `when:` does not hold here (no /etc/crontab) is
+        // skipped before and after: nothing to fix.
+        if linked.iter().any(|l| l == id) && r["before"] != "skipped" {
             assert_eq!(r["status"], "pass", "{id} not fixed: {r}");
             if r["before"] == "fail" {
                 fixed += 1;

@@ -54,7 +54,7 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
         format!(
             "name: local\nrules:\n\
              - {{id: PASS, title: mode, severity: high, file: {f}, setting: mode, expect: fast}}\n\
-             - {{id: FAIL, file: {f}, content: \"mode = slow\\n\"}}\n\
+             - {{id: FAIL, file: {f}, content: \"mode = slow\\n\", references: {{cis: ['debian12:1.2.3'], nist: [CM-6]}}, manual_check: look at it, remediation: {{manual: edit it by hand}}}}\n\
              - {{id: ERROR, file: {f}, setting: mode, expect: '{{{{ nope }}}}'}}\n\
              - {{id: SKIPPED, hosts: 'web*', sysctl: kernel.ostype, check: live, expect: Linux}}\n\
              - {{id: WAIVED, severity: low, file: {f}, setting: port, expect: '22'}}\n\
@@ -101,6 +101,17 @@ fn real_reports_match_the_schema_and_broken_ones_do_not() {
         .find(|r| r["id"] == "DEFAULTED")
         .unwrap();
     assert_eq!(defaulted["actual_default"], true, "{defaulted:#}");
+    // A failing rule carries its references, manual check and manual fix.
+    let fail = &audit["hosts"][0]["results"][1];
+    assert_eq!(
+        fail["references"],
+        json!({"cis": ["debian12:1.2.3"], "nist": ["CM-6"]}),
+        "{fail}"
+    );
+    assert_eq!(
+        (fail["manual_check"].as_str(), fail["remediation"]["manual"].as_str()),
+        (Some("look at it"), Some("edit it by hand"))
+    );
 
     // The stored run, shown again, is the same report.
     let run_id = audit["run_id"].as_str().unwrap();
