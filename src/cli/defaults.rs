@@ -92,7 +92,13 @@ fn with_defaults(
     }
     let mut leaf = leaf.clone();
     for (id, values) in defaults {
-        leaf = leaf.mut_arg(id, |a| a.default_values(values).required(false));
+        // A default satisfies every "required" form, as a value given on
+        // the command line would (e.g. `-b` is required unless `--profile`).
+        leaf = leaf.mut_arg(id, |a| {
+            a.default_values(values)
+                .required(false)
+                .required_unless_present(clap::builder::Resettable::<clap::Id>::Reset)
+        });
     }
     Ok(replace(cmd, &path, leaf))
 }
