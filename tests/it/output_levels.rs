@@ -96,10 +96,11 @@ fn summary_quiet_and_verbose_levels_on_a_fleet() {
     assert!(!text.contains("why:"), "the rationale is for -v: {text}");
     let first_host = lines.iter().position(|l| l.starts_with("DRIFT")).unwrap();
     assert!(first_host > 5);
-    // `expected` as a person reads it; an unset key as "(not set)".
+    // `expected` as a person reads it; a key set nowhere as sshd's default
+    // (`sshd -T` says `banner none`).
     let e = text.split("DRIFT     e").nth(1).unwrap();
     assert!(e.contains("expected: matches regex ^/\n"), "{e}");
-    assert!(e.contains("actual:   (not set)\n"), "{e}");
+    assert!(e.contains("actual:   none (default)\n"), "{e}");
     assert!(
         text.contains("run ") && text.contains(": 5 hosts — 0 compliant, 5 drift"),
         "{text}"
