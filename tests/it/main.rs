@@ -12,6 +12,7 @@ mod capture_ssh;
 mod cli_input;
 mod faults_audit_ssh;
 mod faults_ssh;
+mod fifo_race_ssh;
 mod fix_only;
 mod history_ssh;
 mod html_report;
