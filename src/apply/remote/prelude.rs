@@ -81,6 +81,15 @@ lock() {
   fi
   printf '%s\n' "$RUN" > "$LOCK/run"
   printf '%s %s\n' "$$" "$(started $$)" > "$LOCK/pid"
+  # A janitor, in the background: should this script die before the
+  # dead-man timer is armed (its controller killed: the script dies on
+  # its next write to the closed connection), it removes the candidates
+  # and the lock once the script is gone, if the run changed nothing: the
+  # very test `stale` makes, which leaves the lock to the timer or the
+  # controller once an operation started. Its output goes nowhere, so the
+  # session ends with the script.
+  l_h=$(cat "$LOCK/pid")
+  ( while alive "${l_h% *}" "${l_h#* }"; do sleep 1; done; stale ) </dev/null >/dev/null 2>&1 &
   ok locked
 }
 trusted() {
