@@ -27,6 +27,7 @@ pub mod rollback;
 pub mod runs;
 pub mod show;
 pub mod targets;
+pub mod unlock;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -54,6 +55,8 @@ pub enum Command {
     Fix(apply::FixArgs),
     /// Undo what an apply run changed, from its recorded backups.
     Rollback(rollback::RollbackArgs),
+    /// Free a host's apply lock that no live run holds; say who holds one that stays.
+    Unlock(unlock::UnlockArgs),
     /// Write a baseline whose expectations are a golden host's live values.
     Capture(capture::CaptureArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
@@ -99,6 +102,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Apply(args) => apply::exec(args).await,
         Command::Fix(args) => apply::exec_fix(args).await,
         Command::Rollback(args) => rollback::exec(args).await,
+        Command::Unlock(args) => unlock::exec(args).await,
         Command::Capture(args) => capture::exec(args).await,
         Command::Validate(args) => validate::exec(args),
         Command::Runs(args) => runs::exec(args),
