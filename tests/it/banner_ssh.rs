@@ -31,7 +31,12 @@ fn a_latin1_banner_is_named_as_the_cause_and_utf8_fixes_it() {
         .output()
         .expect("ssh");
     assert!(ssh.status.success(), "{}", String::from_utf8_lossy(&ssh.stderr));
-    assert!(ssh.stderr.contains(&0xa9), "OpenSSH shows the banner");
+    // (It shows the Latin-1 byte escaped, as `\251`.)
+    let banner = String::from_utf8_lossy(&ssh.stderr);
+    assert!(
+        banner.contains("Property of ACME"),
+        "OpenSSH shows the banner: {banner}"
+    );
 
     let baseline = "name: b\nrules:\n  - {id: OS, sysctl: kernel.ostype, check: live, expect: Linux}\n";
     let (code, report) = audit_fleet(&fleet, baseline, &[]);

@@ -63,7 +63,11 @@ fn kill_holder_group(fleet: &Fleet) {
         "h",
         "p=$(cut -d' ' -f1 /run/rectify.lock/pid); g=$(ps -o pgid= -p \"$p\" | tr -d ' '); kill -s KILL -- -\"$g\"",
     );
-    wait_for(fleet, "! kill -0 $(cut -d' ' -f1 /run/rectify.lock/pid) 2>/dev/null");
+    // Gone, or a zombie (this machine's init does not reap).
+    wait_for(
+        fleet,
+        "! grep -q '^[0-9]* ([^)]*) [^Z]' /proc/$(cut -d' ' -f1 /run/rectify.lock/pid)/stat 2>/dev/null",
+    );
 }
 
 fn candidates(fleet: &Fleet) -> String {

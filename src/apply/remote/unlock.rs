@@ -28,7 +28,7 @@ fi
 stale && exit 0
 u_bk=${BK%/*}/$u_run
 if [ -z "$u_run" ] || [ -z "$u_p" ]; then say unlock unknown "$u_run"; exit 1; fi
-if [ -r "$u_bk/deadman.pid" ] && kill -0 "$(cat "$u_bk/deadman.pid")" 2>/dev/null; then
+if [ -r "$u_bk/deadman.pid" ] && running "$(cat "$u_bk/deadman.pid")"; then
   say unlock timer "$u_run"; exit 1
 fi
 if [ -z "$U_RESTORE" ]; then say unlock unsettled "$u_run"; exit 1; fi
