@@ -35,6 +35,7 @@ pub mod select;
 pub mod selection;
 pub mod show;
 pub mod targets;
+pub mod unlock;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -77,6 +78,8 @@ pub enum Command {
     Fix(apply::FixArgs),
     /// Undo what an apply run changed, from its recorded backups.
     Rollback(rollback::RollbackArgs),
+    /// Free a host's apply lock that no live run holds; say who holds one that stays.
+    Unlock(unlock::UnlockArgs),
     /// Write a baseline whose expectations are a golden host's live values.
     Capture(capture::CaptureArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
@@ -189,6 +192,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Apply(args) => apply::exec(args).await,
         Command::Fix(args) => apply::exec_fix(args).await,
         Command::Rollback(args) => rollback::exec(args).await,
+        Command::Unlock(args) => unlock::exec(args).await,
         Command::Capture(args) => capture::exec(args).await,
         Command::Validate(args) => validate::exec(args),
         Command::List(args) => list::exec(args),

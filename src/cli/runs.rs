@@ -83,10 +83,11 @@ pub fn describe_unfinished(run: &UnfinishedRun) -> String {
         if status == "started" {
             text.push_str(&format!(
                 "  {host}: in flight since {at}, outcome unknown here; on the host, {bk}: \
-                 no backup directory means it was cut off before changing anything (the next apply takes \
-                 over its lock); decided/by names who settled it (controller, timer — only if a confirm \
+                 no backup directory means it was cut off before changing anything (its lock is freed \
+                 there once its script ends; `rectify unlock` says who holds a lock); decided/by names who settled it (controller, timer — only if a confirm \
                  timeout was set — or abandoned: nothing was started); a backup without decided/ was \
-                 never settled: `sh {bk}/restore.sh` there undoes what it started and frees its lock\n",
+                 never settled: `rectify unlock --restore` (or `sh {bk}/restore.sh` there) undoes what it \
+                 started and frees its lock\n",
                 bk = crate::apply::remote::backup_dir(&run.run_id),
             ));
         } else {

@@ -42,7 +42,16 @@ pub async fn gather(
 
     parse_output(&output.stdout, &nonce, probes.len()).map_err(|frame| {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        // A few lines, not the first only: a login without a home
+        // directory says so first, and sudo's own reason (`a password is
+        // required`) comes after it.
+        let lines: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(3)
+            .collect();
+        let hint = lines.join(" | ");
         let status = output
             .exit_status
             .map(|s| format!("exit {s}"))
@@ -50,7 +59,7 @@ pub async fn gather(
         let detail = if hint.is_empty() {
             format!("({status})")
         } else {
-            format!("({status}): {}", hint.chars().take(200).collect::<String>())
+            format!("({status}): {}", hint.chars().take(300).collect::<String>())
         };
         GatherError::Output { frame, detail }
     })

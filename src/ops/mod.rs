@@ -13,6 +13,7 @@ pub mod capture;
 pub mod fix;
 pub mod history;
 pub mod rollback;
+pub mod unlock;
 
 use crate::report::RunReport;
 use crate::state::{StateDb, StateError, TxRecord};

@@ -62,6 +62,10 @@ pub enum TransportError {
     HostKeyLearn { known_hosts: String, reason: String },
     #[error("cannot read {known_hosts}: {reason}; refusing to connect without checking the host key")]
     KnownHostsUnreadable { known_hosts: String, reason: String },
+    /// The session ended on an error during authentication (not a refused
+    /// key): retrying cannot help.
+    #[error("session ended during authentication: {0}")]
+    SessionEnded(String),
     #[error("authentication failed for {user}: tried {tried}")]
     Auth { user: String, tried: String },
     #[error("cannot load key {path}: {reason}")]
@@ -113,6 +117,7 @@ impl TransportError {
             | TransportError::HostKeyLearn { .. }
             | TransportError::KnownHostsUnreadable { .. }
             | TransportError::Auth { .. }
+            | TransportError::SessionEnded(_)
             | TransportError::Key { .. } => true,
             TransportError::Jump { source, .. } => source.is_permanent(),
             TransportError::Shared(inner) => inner.is_permanent(),

@@ -93,6 +93,9 @@ pub(super) struct KeyChecker {
     known_hosts: PathBuf,
     policy: HostKeyPolicy,
     verdict: Arc<Mutex<Option<HostKeyVerdict>>>,
+    /// Why russh ended the session, when it ended it on an error: an
+    /// authentication that fails because the session died says so.
+    ended: Arc<Mutex<Option<String>>>,
 }
 
 impl client::Handler for KeyChecker {
@@ -142,6 +145,16 @@ impl client::Handler for KeyChecker {
         *self.verdict.lock().expect("verdict lock") = Some(verdict);
         Ok(false)
     }
+
+    async fn disconnected(&mut self, reason: client::DisconnectReason<Self::Error>) -> Result<(), Self::Error> {
+        match reason {
+            client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
+            client::DisconnectReason::Error(e) => {
+                *self.ended.lock().expect("ended lock") = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
 }
 
 pub struct SshTransport {
@@ -173,12 +186,14 @@ impl SshTransport {
         jumps: &JumpPool,
     ) -> Result<SshTransport, TransportError> {
         let verdict = Arc::new(Mutex::new(None));
+        let ended = Arc::new(Mutex::new(None));
         let checker = KeyChecker {
             host: host.address.clone(),
             port: host.port,
             known_hosts: host.known_hosts.clone(),
             policy: options.host_key_policy,
             verdict: verdict.clone(),
+            ended: ended.clone(),
         };
         let config = Arc::new(client_config(host, options));
         let endpoint = host.endpoint();
@@ -234,7 +249,22 @@ impl SshTransport {
                     .unwrap_or_else(|| TransportError::Ssh(e.to_string())))
             }
         };
-        authenticate(&mut handle, host, keys).await?;
+        if let Err(e) = authenticate(&mut handle, host, keys).await {
+            // A session russh ended on an error is not a refused key. Its
+            // task records why just after closing: give it a moment.
+            if handle.is_closed() {
+                for _ in 0..20 {
+                    if ended.lock().expect("ended lock").is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+            }
+            return Err(match ended.lock().expect("ended lock").take() {
+                Some(reason) => TransportError::SessionEnded(session_ended(&reason)),
+                None => e,
+            });
+        }
         Ok(SshTransport { handle, _jump: jump })
     }
 }
@@ -296,6 +326,23 @@ fn algorithms_for(key: &PublicKey) -> Vec<keys::Algorithm> {
             },
         ],
         other => vec![other],
+    }
+}
+
+/// Why a session ended during authentication, for the host's error. The
+/// one case met in the wild gets its cause named: a pre-authentication
+/// banner (sshd's `Banner` file) that is not UTF-8, as RFC 4252 requires;
+/// russh ends the session on it before its handler could see the banner,
+/// where OpenSSH's client shows it anyway.
+fn session_ended(reason: &str) -> String {
+    if reason.contains("character encoding invalid") {
+        format!(
+            "the server sent text that is not valid UTF-8 during authentication ({reason}), which ends \
+             the session in rectify's SSH library: most likely sshd's `Banner` file is in another encoding \
+             (Latin-1); convert it to UTF-8 (iconv -f latin1 -t utf-8) or set `Banner none` for this user"
+        )
+    } else {
+        reason.to_string()
     }
 }
 

@@ -31,6 +31,7 @@ mod prelude;
 pub mod reply;
 mod restore;
 mod settle;
+pub mod unlock;
 
 pub use change::change;
 pub use reply::{Replies, Reply, Rollback, Settlement};

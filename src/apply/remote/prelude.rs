@@ -41,7 +41,9 @@ fresh() {
 "#;
 
 const FUNCTIONS: &str = r#"started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
-alive() { [ -n "$1" ] && [ -n "$2" ] && [ "$(started "$1")" = "$2" ]; }
+# A zombie (dead, not reaped yet: where init does not reap) runs no more.
+running() { r_s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$r_s" ] && [ "$r_s" != Z ]; }
+alive() { [ -n "$1" ] && [ -n "$2" ] && [ "$(started "$1")" = "$2" ] && running "$1"; }
 stale() {
   # Takes over a lock whose holder is gone (killed, or its controller
   # was), when that run changed nothing: it was cut off before starting
@@ -56,7 +58,7 @@ stale() {
   s_bk=${BK%/*}/$s_run
   if [ -d "$s_bk" ] && [ ! -e "$s_bk/committed" ] && [ ! -e "$s_bk/restored" ] && [ ! -e "$s_bk/restore-failed" ]; then
     for s_f in "$s_bk"/*.done; do [ -e "$s_f" ] && return 1; done
-    if [ -r "$s_bk/deadman.pid" ] && kill -0 "$(cat "$s_bk/deadman.pid")" 2>/dev/null; then return 1; fi
+    if [ -r "$s_bk/deadman.pid" ] && running "$(cat "$s_bk/deadman.pid")"; then return 1; fi
     mkdir "$s_bk/decided" 2>/dev/null && echo abandoned > "$s_bk/decided/by"
   fi
   # Only one taker wins the rename.
@@ -81,6 +83,15 @@ lock() {
   fi
   printf '%s\n' "$RUN" > "$LOCK/run"
   printf '%s %s\n' "$$" "$(started $$)" > "$LOCK/pid"
+  # A janitor, in the background: should this script die before the
+  # dead-man timer is armed (its controller killed: the script dies on
+  # its next write to the closed connection), it removes the candidates
+  # and the lock once the script is gone, if the run changed nothing: the
+  # very test `stale` makes, which leaves the lock to the timer or the
+  # controller once an operation started. Its output goes nowhere, so the
+  # session ends with the script.
+  l_h=$(cat "$LOCK/pid")
+  ( while alive "${l_h% *}" "${l_h#* }"; do sleep 1; done; stale ) </dev/null >/dev/null 2>&1 &
   ok locked
 }
 trusted() {

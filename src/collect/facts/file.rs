@@ -23,11 +23,47 @@ impl FactKind for Read {
   # script) for good: only regular files are read.
   if [ ! -f "$3" ]; then frame "$1" notfile 0; return 1; fi
   if [ ! -r "$3" ]; then frame "$1" denied 0; return 1; fi
-  if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return 1; fi
-  n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))
-  if [ "$n" -gt "$2" ]; then frame "$1" "${4:-toolarge}" 0; return 1; fi
-  frame "$1" ok "$n"; head -c "$n" -- "$3"
+  # The tests above name a path a local user may swap for a FIFO before
+  # the read: r_open opens it once and reads size and bytes from that one
+  # descriptor. The child prints the frame itself, its verdict on fd 4.
+  { n=$(r_open "$3" 'n=$(head -c "$(($1 + 1))" /dev/fd/3 | wc -c); n=$((n))
+    if [ "$n" -gt "$1" ]; then echo big >&4; exit; fi
+    printf "RECTIFY:%s:%s:ok:%s\n" "$2" "$3" "$n"; head -c "$n" <&3; echo "$n" >&4' \
+    "$2" "$N" "$1" 4>&1 >&5); } 5>&1
+  case $n in
+    [0-9]*) return 0 ;;
+    big) frame "$1" "${4:-toolarge}" 0 ;;
+    unreadable) frame "$1" unreadable 0 ;;
+    # Nothing: the open did not finish in time, a FIFO (or device) by then.
+    *) frame "$1" notfile 0 ;;
+  esac
+  return 1
 }
+# r_open PATH CODE ARGS...: runs CODE (sh text; $1 $2 … are ARGS) in a
+# child whose fd 3 is PATH opened for reading, once, and checked to be a
+# regular file: the type is asked of the descriptor (/dev/fd/3 is the
+# open file, not the path, which a local user may have swapped since).
+# Else the child prints `unreadable` or `notfile` on fd 4. Opening a FIFO
+# blocks until a writer comes: the child is signalled after 3 s (nothing
+# printed: the caller says `notfile`); once the file is open it ignores
+# that signal, so a slow read is never cut off mid-frame. `command exec`:
+# a failed open must not end the child before it says so.
+r_open() {
+  r_p=$1; r_c=$2; shift 2
+  r_open_bound sh -c 'command exec 3<"$1" || { echo unreadable >&4; exit; }
+    trap "" TERM
+    [ -f /dev/fd/3 ] || { echo notfile >&4; exit; }
+    shift; eval "$0"' "$r_c" "$r_p" "$@"
+}
+if timeout -s TERM 5 true </dev/null >/dev/null 2>&1; then
+  r_open_bound() { timeout -s TERM 3 "$@"; }
+elif timeout -s TERM -t 5 true </dev/null >/dev/null 2>&1; then
+  r_open_bound() { timeout -s TERM -t 3 "$@"; }
+else
+  # No usable timeout: what bounds a blocked open is then the
+  # controller's per-command timeout, which ends the session.
+  r_open_bound() { "$@"; }
+fi
 "#;
 
     fn call(&self, index: usize) -> Result<String, QuoteError> {
@@ -92,6 +128,46 @@ mod tests {
         for ((name, content), out) in cases.iter().zip(outputs) {
             assert_eq!(out, ProbeOutput::Ok(content.clone()), "case {name}");
         }
+    }
+
+    /// A path flipped between a regular file and a FIFO (atomic renames,
+    /// as fast as a thread can) while it is read: every run ends within
+    /// the open's bound with the file's bytes or `notfile`, never blocked.
+    #[test]
+    fn a_path_flipped_to_a_fifo_is_never_read_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.conf");
+        std::fs::write(&path, "x = 1\n").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flipper = {
+            let (dir, path, stop) = (dir.path().to_path_buf(), path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (fifo, file) = (dir.join("p.tmp"), dir.join("f.tmp"));
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+                    assert!(made.success());
+                    std::fs::rename(&fifo, &path).unwrap();
+                    std::fs::write(&file, "x = 1\n").unwrap();
+                    std::fs::rename(&file, &path).unwrap();
+                }
+            })
+        };
+        let mut seen = (0, 0);
+        for _ in 0..30 {
+            let started = std::time::Instant::now();
+            match &run_locally(&[read(&path, 100)])[0] {
+                ProbeOutput::Ok(bytes) => {
+                    assert_eq!(bytes, b"x = 1\n");
+                    seen.0 += 1;
+                }
+                ProbeOutput::Status(ProbeStatus::NotFile) => seen.1 += 1,
+                other => panic!("{other:?}"),
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        flipper.join().unwrap();
+        assert!(seen.0 > 0, "{seen:?}");
     }
 
     #[test]

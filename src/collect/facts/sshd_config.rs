@@ -59,7 +59,10 @@ impl FactKind for SshdConfig {
     if [ "$s_ok" = 0 ] && [ "$s_main" = 0 ]; then s_left=$((s_left - n)); fi
     s_main=0; s_k=$((s_k + 1))
     [ "$s_ok" = 0 ] && [ "$s_stop" = 0 ] || continue
-    s_words=$(sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]][[:space:]]*//p' -- "$s_f" |
+    # Read again for its Include lines, as p_read reads (r_open): a path
+    # swapped for a FIFO since must not block here either.
+    s_words=$(r_open "$s_f" 'head -c "$1" <&3' "$s_max" 4>/dev/null |
+      sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]][[:space:]]*//p' |
       tr -d "\"'\r" | sed 's/[[:space:]]#.*//; s/^#.*//')
     set -f
     for s_w in $s_words; do
