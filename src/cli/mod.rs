@@ -113,6 +113,7 @@ impl Command {
             Command::Fix(a) => Some(&a.connection),
             Command::Rollback(a) => Some(&a.connection),
             Command::Capture(a) => Some(&a.connection),
+            Command::Unlock(a) => Some(&a.connection),
             _ => None,
         }
     }
