@@ -418,7 +418,8 @@ fn ad_hoc_targets_use_the_users_ssh_files() {
 
 #[test]
 fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_one() {
-    let hardened = "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\nClientAliveCountMax 3\n\
+    let hardened =
+        "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\nClientAliveCountMax 3\n\
                     LoginGraceTime 1m\nAllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\n\
                     PermitUserEnvironment no\nLogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net";
     let fleet = Fleet::start(vec![

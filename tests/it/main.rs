@@ -10,6 +10,7 @@ mod apply_ssh;
 mod audit_ssh;
 mod capture_ssh;
 mod cli_input;
+mod corpus;
 mod faults_audit_ssh;
 mod faults_ssh;
 mod fix_only;
