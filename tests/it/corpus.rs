@@ -353,13 +353,16 @@ fn holds(expect: &Value, value: Option<&str>, sshd: bool) -> bool {
     }
 }
 
+/// A sysctl key's live value and the one the next boot loads.
+type LiveAndPersisted = (Option<String>, Option<String>);
+
 /// Everything the hosts answered, for every host.
 struct Truth {
     sshd: BTreeMap<String, Daemon>,
     /// sshd's built-in defaults (`sshd -T -f /dev/null`).
     defaults: BTreeMap<String, String>,
     /// host → sysctl key → (live, persisted).
-    sysctl: BTreeMap<String, BTreeMap<String, (Option<String>, Option<String>)>>,
+    sysctl: BTreeMap<String, BTreeMap<String, LiveAndPersisted>>,
     /// host → path → `stat -L -c '%a %U %G'`, `None` when missing.
     stat: BTreeMap<String, BTreeMap<String, Option<String>>>,
 }
@@ -508,8 +511,7 @@ struct Tally {
     excluded: BTreeMap<Excluded, usize>,
 }
 
-fn compare(fleet: &Fleet, names: &[String], rules: &[Rule], report: &serde_json::Value) -> Tally {
-    let truth = gather(fleet, names, rules);
+fn compare(truth: &Truth, names: &[String], rules: &[Rule], report: &serde_json::Value) -> Tally {
     let mut tally = Tally::default();
     for name in names {
         let h = host(report, name);
@@ -520,7 +522,7 @@ fn compare(fleet: &Fleet, names: &[String], rules: &[Rule], report: &serde_json:
                 .iter()
                 .find(|r| r["id"] == rule.id.as_str())
                 .unwrap_or_else(|| panic!("{name}: no verdict for {}: {h}", rule.id));
-            let (daemon_pass, seen) = judge(&truth, name, rule);
+            let (daemon_pass, seen) = judge(truth, name, rule);
             let status = verdict["status"].as_str().unwrap_or_default();
             let rectify_pass = status == "pass";
             if rectify_pass == daemon_pass {
@@ -528,7 +530,7 @@ fn compare(fleet: &Fleet, names: &[String], rules: &[Rule], report: &serde_json:
                 tally.agree += 1;
                 continue;
             }
-            if let Some(why) = excluded(&truth, name, rule, verdict, daemon_pass) {
+            if let Some(why) = excluded(truth, name, rule, verdict, daemon_pass) {
                 *tally.excluded.entry(why).or_default() += 1;
                 continue;
             }
@@ -593,7 +595,8 @@ fn every_verdict_agrees_with_the_hosts_own_answer() {
     let baselines = [ssh.clone(), kernel.clone(), corpus.clone()];
 
     let report = audit(&fleet, &baselines);
-    let tally = compare(&fleet, &names, &rules, &report);
+    let before = gather(&fleet, &names, &rules);
+    let tally = compare(&before, &names, &rules, &report);
     assert_agreement("audit", &tally, names.len());
     // Both outcomes occur often: the comparison is not vacuous.
     let statuses: Vec<&str> = names
@@ -633,5 +636,151 @@ fn every_verdict_agrees_with_the_hosts_own_answer() {
     }
     let v = verdict("match-all", "SSH-PASSWORD-AUTH");
     assert_eq!(v["status"], "fail", "{v}");
-    let _ = run_rectify;
+
+    // `fix` with the shipped baseline (never kernel-network: that would
+    // write live kernel values, shared by every host and this machine).
+    let inv = fleet.write_inventory();
+    let out = run_rectify(
+        &[
+            "fix",
+            "-b",
+            ssh.to_str().unwrap(),
+            "-i",
+            inv.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let fixed = json(&out);
+    let (after, after_report) = settled(&fleet, &names, &rules, &baselines, "fix");
+    let remediated: Vec<&Rule> = ssh_rules
+        .iter()
+        .filter(|r| matches!(r.subject, Subject::Sshd { .. }))
+        .collect();
+    intended(&after, &names, &remediated, &fixed);
+    not_loosened(&before, &after, &names, &remediated, &report);
+    let changed = names
+        .iter()
+        .filter(|n| host(&fixed, n)["changes"].as_array().is_some_and(|c| !c.is_empty()))
+        .count();
+    assert!(changed >= 15, "fix changed only {changed} hosts: {fixed}");
+    let statuses: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n}: {}", host(&fixed, n)["status"].as_str().unwrap()))
+        .collect();
+    println!("fix: {}", statuses.join(", "));
+
+    // The whole shipped playbook on the fixed hosts: every value already
+    // passes (or is stricter, `keep:`), so nothing changes at all.
+    let playbook = manifest("playbooks/ssh-hardening.yaml");
+    let out = run_rectify(
+        &[
+            "apply",
+            "-p",
+            playbook.to_str().unwrap(),
+            "-i",
+            inv.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let applied = json(&out);
+    let (again, again_report) = settled(&fleet, &names, &rules, &baselines, "apply");
+    intended(&again, &names, &remediated, &applied);
+    not_loosened(&after, &again, &names, &remediated, &after_report);
+    for name in &names {
+        let status = host(&applied, name)["status"].as_str().unwrap().to_string();
+        assert!(
+            status == "unchanged" || status == "error",
+            "{name}: {status}: {applied}"
+        );
+    }
+    let _ = again_report;
+}
+
+/// After a change: `sshd -t` accepts every host's configuration, and a
+/// fresh audit agrees with the daemon on every verdict. The new answers.
+fn settled(
+    fleet: &Fleet,
+    names: &[String],
+    rules: &[Rule],
+    baselines: &[PathBuf],
+    what: &str,
+) -> (Truth, serde_json::Value) {
+    for name in names {
+        let out = fleet.exec(name, "sshd -t -f /etc/ssh/sshd_config");
+        assert!(
+            out.status.success(),
+            "{name} after {what}: sshd -t: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let report = audit(fleet, baselines);
+    let truth = gather(fleet, names, rules);
+    assert_agreement(
+        &format!("after {what}"),
+        &compare(&truth, names, rules, &report),
+        names.len(),
+    );
+    (truth, report)
+}
+
+/// Every remediated rule holds for every connection, by the daemon; or
+/// the host's run failed naming the Match block it could not fix.
+fn intended(truth: &Truth, names: &[String], rules: &[&Rule], report: &serde_json::Value) {
+    for name in names {
+        let h = host(report, name);
+        for rule in rules {
+            let (pass, seen) = judge(truth, name, rule);
+            if !pass {
+                let text = h.to_string();
+                assert!(
+                    h["status"] == "error" && text.contains("(Match "),
+                    "{name} {}: the daemon says {seen}, and the run named no block: {h:#}",
+                    rule.id
+                );
+            }
+        }
+    }
+}
+
+/// A value that passed every rule on its keyword before is the same value
+/// after, globally and for each connection (a value only one of two rules
+/// accepts, `ClientAliveInterval 0` under `max: 300` and `min: 1`, may
+/// change). A key set nowhere, at sshd's default, gets an explicit line
+/// (the baselines' explicit-setting policy): `report`, the audit before,
+/// says which keys were unset.
+fn not_loosened(before: &Truth, after: &Truth, names: &[String], rules: &[&Rule], report: &serde_json::Value) {
+    let mut by_keyword: BTreeMap<String, Vec<&Rule>> = BTreeMap::new();
+    for rule in rules {
+        if let Subject::Sshd { keyword, conn: None } = &rule.subject {
+            by_keyword.entry(sshd_t_keyword(keyword)).or_default().push(rule);
+        }
+    }
+    for name in names {
+        let (b, a) = (&before.sshd[name], &after.sshd[name]);
+        for (kw, kw_rules) in &by_keyword {
+            let expects: Vec<&Value> = kw_rules.iter().map(|r| r.expect.as_ref().unwrap()).collect();
+            let unset = kw_rules.iter().any(|r| {
+                let actual = &crate::fleet::report::rule(host(report, name), &r.id)["actual"];
+                actual.is_null() || actual.as_str().is_some_and(|a| a.starts_with("(not set)"))
+            });
+            let views = b
+                .global
+                .iter()
+                .zip(a.global.iter())
+                .chain(b.conns.iter().zip(a.conns.iter()));
+            for (i, (was, now)) in views.enumerate() {
+                let was = was.get(kw);
+                if unset && was == before.defaults.get(kw) {
+                    continue;
+                }
+                if expects.iter().all(|e| holds(e, was.map(String::as_str), true)) {
+                    assert_eq!(was, now.get(kw), "{name} {kw} (view {i}): a passing value changed");
+                }
+            }
+        }
+    }
 }
