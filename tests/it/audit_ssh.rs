@@ -38,7 +38,9 @@ fn app_host(name: &str, conf: &str, mode: u32) -> HostSpec {
 fn fleet_audit_reports_each_subject_and_exit_codes() {
     let drifted = "# managed\nlisten = 127.0.0.1\ndebug = 1\n[tls]\nenabled = no\n";
     let fleet = Fleet::start(vec![
-        app_host("web01", APP_CONF, 0o640),
+        // Set explicitly: `not` fails a key set nowhere in an sshd file
+        // (its value is sshd's unseen default).
+        app_host("web01", APP_CONF, 0o640).sshd("X11Forwarding no"),
         app_host("db01", drifted, 0o644).sshd("X11Forwarding yes"),
     ]);
     let dir = fleet.dir().to_path_buf();
