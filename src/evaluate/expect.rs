@@ -83,6 +83,9 @@ pub fn compare(
         }
         Expect::Not(unwanted) => {
             let unwanted = render(unwanted)?;
+            if actual.is_none() && semantics == ValueSemantics::Sshd {
+                return Ok(unset_sshd(format!("not {unwanted}")));
+            }
             ok(!actual.is_some_and(|a| eq(a, &unwanted)), format!("not {unwanted}"))
         }
         Expect::Min(_) | Expect::Max(_) | Expect::Range { .. } if semantics == ValueSemantics::MaxStartups => {
@@ -101,6 +104,18 @@ pub fn compare(
             let want: Vec<String> = want.iter().map(|w| render(w)).collect::<Result<_, _>>()?;
             Ok(words(expect, &want, actual, semantics))
         }
+    }
+}
+
+/// `not` or `none_of` on an sshd keyword set nowhere: sshd then uses its
+/// compiled-in default (its `MACs` default has `hmac-sha1`), which the file
+/// does not show, so the rule fails rather than passing on a value nobody
+/// read; set the key explicitly.
+fn unset_sshd(expected: String) -> Comparison {
+    Comparison {
+        pass: false,
+        expected,
+        note: Some("not set: sshd uses its built-in default, which the file does not show".to_string()),
     }
 }
 
@@ -189,6 +204,9 @@ fn words(expect: &Expect, want: &[String], actual: Option<&str>, semantics: Valu
         note,
     };
     let Some(actual) = actual else {
+        if semantics == ValueSemantics::Sshd {
+            return unset_sshd(expected);
+        }
         // Unset holds no word: like `not`, only `none_of` passes.
         return done(matches!(expect, Expect::NoneOf(_)), None);
     };
@@ -372,7 +390,13 @@ mod tests {
 
         let cbc = v(&["aes128-cbc", "3des-cbc"]);
         assert!(cmp(Expect::NoneOf(cbc.clone()), ciphers, Sshd).pass);
-        assert!(cmp(Expect::NoneOf(cbc.clone()), None, Sshd).pass);
+        // Unset in an sshd file: sshd's own default list, unseen, fails;
+        // elsewhere a missing value holds none of the words.
+        let c = cmp(Expect::NoneOf(cbc.clone()), None, Sshd);
+        assert!(!c.pass && c.note.unwrap().contains("built-in default"));
+        assert!(cmp(Expect::NoneOf(cbc.clone()), None, Exact).pass);
+        assert!(!cmp(Expect::Not("yes".into()), None, Sshd).pass);
+        assert!(cmp(Expect::Not("yes".into()), None, Exact).pass);
         let c = cmp(Expect::NoneOf(cbc.clone()), Some("3des-cbc, aes128-cbc"), Sshd);
         assert_eq!(
             (c.pass, c.note.as_deref()),

@@ -1,23 +1,30 @@
 //! `setting:` — one `KEY VALUE` setting edited in place. In an sshd
 //! configuration the edit goes where sshd reads the key, following
 //! `Include` (on the line sshd reads, whatever alias of the keyword it
-//! uses), and is refused when it would not take effect. `Match` blocks
-//! other than `Match all` are not edited: an audit names those that still
-//! give connections another value.
+//! uses), and every conditional `Match` block that gives its connections
+//! another value is edited too, on its own line, so that every connection
+//! gets the value; the step is refused, naming the block, when that would
+//! not take effect. `keep:` (an `expect:` of a rule) leaves a value that
+//! already satisfies it, so a stricter one is not loosened.
 
 use serde::Deserialize;
 
 use super::{Check, Render, RenderError, Step, StepKind, StepSyntax};
+use crate::baseline::Expect;
 use crate::conftext::edit::{set_setting, set_sshd_setting_at};
-use crate::conftext::include::{follows_includes, Located};
+use crate::conftext::include::follows_includes;
 use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::evaluate::expect::{compare, ValueSemantics};
 use crate::steps::plan::{Need, Needs, PlanCx, PlanError};
+use crate::template::{Renderer, Vars};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Setting {
     pub file: String,
     pub key: String,
     pub value: String,
+    /// Values that already do and stay as they are.
+    pub keep: Option<Expect>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -26,6 +33,8 @@ pub struct RawSetting {
     file: String,
     key: String,
     value: serde_yaml::Value,
+    #[serde(default)]
+    keep: Option<serde_yaml::Value>,
 }
 
 impl StepSyntax for Setting {
@@ -44,11 +53,65 @@ impl StepSyntax for Setting {
         if value.contains('\n') {
             cx.push("value", "a setting value is one line");
         }
+        let keep = match s.keep.clone().map(serde_yaml::from_value::<Expect>) {
+            None => None,
+            Some(Ok(e)) => {
+                strings(&e).iter().for_each(|t| cx.syntax("keep", t));
+                Some(e)
+            }
+            Some(Err(e)) => {
+                cx.push("keep", format!("invalid `keep` (an `expect:` of a rule): {e}"));
+                None
+            }
+        };
         Some(Setting {
             file: s.file.clone(),
             key: s.key.clone(),
             value,
+            keep,
         })
+    }
+}
+
+/// The texts of an expectation, which may be templates.
+fn strings(e: &Expect) -> Vec<&str> {
+    match e {
+        Expect::Equals(s) | Expect::Regex(s) | Expect::Min(s) | Expect::Max(s) | Expect::Not(s) => vec![s],
+        Expect::Range { min, max } => vec![min, max],
+        Expect::AnyOf(v) | Expect::Contains(v) | Expect::SubsetOf(v) | Expect::NoneOf(v) => {
+            v.iter().map(String::as_str).collect()
+        }
+    }
+}
+
+/// `e` with its texts rendered for the host.
+fn render_expect(e: &Expect, r: &Render<'_>) -> Result<Expect, RenderError> {
+    let all = |v: &[String]| v.iter().map(|s| r.text(s)).collect::<Result<Vec<_>, _>>();
+    Ok(match e {
+        Expect::Equals(s) => Expect::Equals(r.text(s)?),
+        Expect::Regex(s) => Expect::Regex(r.text(s)?),
+        Expect::Min(s) => Expect::Min(r.text(s)?),
+        Expect::Max(s) => Expect::Max(r.text(s)?),
+        Expect::Not(s) => Expect::Not(r.text(s)?),
+        Expect::Range { min, max } => Expect::Range {
+            min: r.text(min)?,
+            max: r.text(max)?,
+        },
+        Expect::AnyOf(v) => Expect::AnyOf(all(v)?),
+        Expect::Contains(v) => Expect::Contains(all(v)?),
+        Expect::SubsetOf(v) => Expect::SubsetOf(all(v)?),
+        Expect::NoneOf(v) => Expect::NoneOf(all(v)?),
+    })
+}
+
+impl Setting {
+    /// Whether `current` may stay: it is the value, or `keep` accepts it.
+    /// The expectation was rendered already; a bad one (a regex that does
+    /// not compile) keeps nothing.
+    fn stays(&self, current: &str, semantics: ValueSemantics) -> bool {
+        let (renderer, vars) = (Renderer::default(), Vars::new());
+        let holds = |e: &Expect| compare(e, Some(current), &renderer, &vars, semantics).is_ok_and(|c| c.pass);
+        holds(&Expect::Equals(self.value.clone())) || self.keep.as_ref().is_some_and(holds)
     }
 }
 
@@ -74,6 +137,7 @@ impl StepKind for Setting {
             file: r.path(&self.file)?,
             key: r.text(&self.key)?,
             value,
+            keep: self.keep.as_ref().map(|e| render_expect(e, r)).transpose()?,
         }))
     }
 
@@ -88,13 +152,21 @@ impl StepKind for Setting {
     }
 
     fn plan(&self, step: &Step, index: usize, cx: &mut PlanCx<'_>) -> Result<bool, PlanError> {
-        let Setting { file, key, value } = self;
+        let Setting { file, key, value, .. } = self;
         if !follows_includes(file) {
             let dialect = SettingDialect::for_path(file);
+            let semantics = match dialect {
+                SettingDialect::Sshd => ValueSemantics::Sshd,
+                _ => ValueSemantics::Exact,
+            };
+            if self.keep.is_some() {
+                let current = find_setting(&cx.text_of(file)?, key, dialect);
+                if current.as_deref().is_some_and(|c| self.stays(c, semantics)) {
+                    return Ok(false);
+                }
+            }
             return cx.edit_text(step, index, file, |text| set_setting(text, key, value, dialect));
         }
-        // sshd reads the first occurrence, following `Include`: edit the
-        // file that holds it, so the edit takes effect.
         let tree = cx
             .facts()
             .sshd
@@ -104,28 +176,58 @@ impl StepKind for Setting {
             name: step.name.clone(),
             why,
         };
-        // The line sshd reads may spell the keyword as an alias
-        // (`ChallengeResponseAuthentication`) or sit in a `Match all`
-        // block: that very line is edited.
-        let effective = cx.effective(step, tree, file, key)?;
-        let target = effective
-            .as_ref()
-            .map_or_else(|| file.clone(), |found| found.file.clone());
-        let changed = cx.edit_text(step, index, &target, |text| match &effective {
-            Some(found) => set_sshd_setting_at(text, found.line, key, value),
-            None => set_setting(text, key, value, SettingDialect::Sshd),
-        })?;
-        let after = cx.effective(step, tree, file, key)?;
-        let wanted = find_setting(&format!("{key} {value}"), key, SettingDialect::Sshd);
-        if after.as_ref().map(|f| &f.value) != wanted.as_ref() {
+        let stays = |v: &str| self.stays(v, ValueSemantics::Sshd);
+        // sshd reads the first occurrence, following `Include` (the line
+        // may spell the keyword as an alias, or sit in a `Match all`
+        // block), and each conditional Match block that sets the key gives
+        // its connections its own first occurrence: each such line that
+        // does not stay is edited where it is, keeping its spelling.
+        let before = cx.resolved(step, tree, file, key)?;
+        let mut lines: Vec<(String, usize)> = Vec::new();
+        let wrong = before
+            .global
+            .iter()
+            .chain(before.blocks.iter().map(|b| &b.value))
+            .filter(|at| !stays(&at.value));
+        for at in wrong {
+            if !lines.contains(&(at.file.clone(), at.line)) {
+                lines.push((at.file.clone(), at.line));
+            }
+        }
+        let mut changed = false;
+        let mut files: Vec<&String> = lines.iter().map(|(f, _)| f).collect();
+        files.dedup();
+        for target in files {
+            let at: Vec<usize> = lines.iter().filter(|(f, _)| f == target).map(|(_, l)| *l).collect();
+            changed |= cx.edit_text(step, index, target, |text| {
+                at.iter()
+                    .fold(text.to_string(), |t, line| set_sshd_setting_at(&t, *line, key, value))
+            })?;
+        }
+        if before.global.is_none() {
+            changed |= cx.edit_text(step, index, file, |text| {
+                set_setting(text, key, value, SettingDialect::Sshd)
+            })?;
+        }
+        let after = cx.resolved(step, tree, file, key)?;
+        match &after.global {
+            Some(found) if stays(&found.value) => {}
+            found => {
+                return Err(refuse(format!(
+                    "setting {key} would not make it {value:?}: sshd would read {}",
+                    found.as_ref().map_or("nothing".to_string(), |f| format!(
+                        "{:?} at {}:{}",
+                        f.value,
+                        f.file,
+                        f.line + 1
+                    ))
+                )))
+            }
+        }
+        if let Some(block) = after.blocks.iter().find(|b| !stays(&b.value.value)) {
             return Err(refuse(format!(
-                "setting {key} in {target} would not make it {value:?}: sshd would read {}",
-                after.map_or("nothing".to_string(), |f: Located| format!(
-                    "{:?} at {}:{}",
-                    f.value,
-                    f.file,
-                    f.line + 1
-                ))
+                "setting {key} would not make it {value:?} for every connection: {}",
+                block.describe()
             )));
         }
         Ok(changed)

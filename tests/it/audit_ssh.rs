@@ -38,7 +38,9 @@ fn app_host(name: &str, conf: &str, mode: u32) -> HostSpec {
 fn fleet_audit_reports_each_subject_and_exit_codes() {
     let drifted = "# managed\nlisten = 127.0.0.1\ndebug = 1\n[tls]\nenabled = no\n";
     let fleet = Fleet::start(vec![
-        app_host("web01", APP_CONF, 0o640),
+        // Set explicitly: `not` fails a key set nowhere in an sshd file
+        // (its value is sshd's unseen default).
+        app_host("web01", APP_CONF, 0o640).sshd("X11Forwarding no"),
         app_host("db01", drifted, 0o644).sshd("X11Forwarding yes"),
     ]);
     let dir = fleet.dir().to_path_buf();
@@ -418,7 +420,8 @@ fn ad_hoc_targets_use_the_users_ssh_files() {
 
 #[test]
 fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_one() {
-    let hardened = "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\n\
+    let hardened =
+        "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\nClientAliveCountMax 3\n\
                     LoginGraceTime 1m\nAllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\n\
                     PermitUserEnvironment no\nLogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net";
     let fleet = Fleet::start(vec![

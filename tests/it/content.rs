@@ -667,7 +667,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     );
 
     // Every shipped rule says where it maps, how to check it by hand and how
-    // it is fixed. SSH-DROPIN-WEAKENS's fix is being reworked with its check.
+    // it is fixed.
     for entry in std::fs::read_dir(root.join("baselines")).unwrap() {
         let path = entry.unwrap().path();
         let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -678,10 +678,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
                 "{id}: no references"
             );
             assert!(r["manual_check"].as_str().is_some(), "{id}: no manual_check");
-            assert!(
-                r.get("remediation").is_some() || id == "SSH-DROPIN-WEAKENS",
-                "{id}: no remediation"
-            );
+            assert!(r.get("remediation").is_some(), "{id}: no remediation");
         }
     }
 }

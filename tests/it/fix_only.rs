@@ -24,7 +24,7 @@ fn sshd_t(fleet: &Fleet, name: &str, keyword: &str) -> String {
 fn fix_changes_only_what_fails_and_keeps_stricter_values() {
     let spec = HostSpec::new("strict")
         .sshd(
-            "MaxAuthTries 2\nLoginGraceTime 20\nX11Forwarding yes\nPermitEmptyPasswords no\nClientAliveInterval 300\n\
+            "MaxAuthTries 2\nLoginGraceTime 20\nX11Forwarding yes\nPermitEmptyPasswords no\nClientAliveInterval 300\nClientAliveCountMax 2\n\
              AllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\nPermitUserEnvironment no\n\
              LogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net",
         )

@@ -14,6 +14,7 @@ mod capture_ssh;
 mod cli_input;
 mod content;
 mod conventions;
+mod corpus;
 mod faults_audit_ssh;
 mod faults_ssh;
 mod fifo_race_ssh;

@@ -34,7 +34,7 @@ const KEYS: &[(&str, &str)] = &[
 
 /// What procps `sysctl --system` loads on host `name` for each of `keys`,
 /// blanks collapsed; `None` when nothing sets it.
-fn procps_loads(fleet: &Fleet, name: &str, keys: &[(&str, &str)]) -> Vec<Option<String>> {
+pub(crate) fn procps_loads(fleet: &Fleet, name: &str, keys: &[(&str, &str)]) -> Vec<Option<String>> {
     let files: Vec<String> = keys.iter().map(|(_, p)| format!("/proc/sys/{p}")).collect();
     let dirs: Vec<String> = files
         .iter()

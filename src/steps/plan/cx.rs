@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::{Facts, FileAction, FileChange, FileKind, Op, PlanError, HIDDEN};
 use crate::collect::facts::sshd_config::{ConfigFiles, Unread};
-use crate::conftext::include::{locate, Located, Source};
+use crate::conftext::include::{locate, resolve, Effective, Located, Source};
 use crate::diff::unified;
 use crate::redact::Redactor;
 use crate::report::Change;
@@ -154,6 +154,15 @@ impl<'a> PlanCx<'a> {
         key: &str,
     ) -> Result<Option<Located>, PlanError> {
         locate(&Planned { work: &self.work, tree }, main, key).map_err(|source| PlanError::Include {
+            name: step.name.clone(),
+            source,
+        })
+    }
+
+    /// [`PlanCx::effective`] with every conditional `Match` block that
+    /// sets the key ([`resolve`]), as planned so far.
+    pub fn resolved(&self, step: &Step, tree: &ConfigFiles, main: &str, key: &str) -> Result<Effective, PlanError> {
+        resolve(&Planned { work: &self.work, tree }, main, key).map_err(|source| PlanError::Include {
             name: step.name.clone(),
             source,
         })

@@ -1,6 +1,7 @@
 //! The planner's rules, one step kind and one refusal at a time.
 
 use super::*;
+use crate::baseline::Expect;
 use crate::collect::facts::sshd_config::ConfigFiles;
 use crate::steps::command::Command;
 use crate::steps::file::File;
@@ -61,6 +62,7 @@ fn set(key: &str, value: &str) -> Setting {
         file: MAIN.into(),
         key: key.into(),
         value: value.into(),
+        keep: None,
     }
 }
 
@@ -188,11 +190,13 @@ fn two_steps_on_one_file_make_one_write_with_both_edits() {
         file: "/etc/ssh/sshd_config".into(),
         key: "X11Forwarding".into(),
         value: "no".into(),
+        keep: None,
     };
     let b = Setting {
         file: "/etc/ssh/sshd_config".into(),
         key: "PermitRootLogin".into(),
         value: "no".into(),
+        keep: None,
     };
     let p = plan(
         &[info("a", &a, &[0]), info("b", &b, &[0])],
@@ -224,6 +228,7 @@ fn nothing_to_do_is_an_empty_plan() {
         file: "/etc/x".into(),
         key: "a".into(),
         value: "1".into(),
+        keep: None,
     };
     let f = File {
         path: "/etc/x".into(),
@@ -260,6 +265,7 @@ fn symlinks_and_missing_files_are_refused_before_anything_changes() {
         file: "/etc/none".into(),
         key: "a".into(),
         value: "1".into(),
+        keep: None,
     };
     assert!(plan(&[info("s", &s, &[])], &facts, &Redactor::default())
         .unwrap_err()
@@ -415,5 +421,59 @@ fn a_persisted_sysctl_value_must_be_what_the_next_boot_loads() {
         )
         .unwrap(),
         1
+    );
+}
+
+#[test]
+fn an_sshd_setting_edits_each_match_block_that_gives_another_value_and_keeps_stricter_ones() {
+    let main = "MaxAuthTries 2\nPermitRootLogin no\nInclude /etc/ssh/sshd_config.d/*.conf\n";
+    let blocks = "Match User root\n\tPermitRootLogin yes\n\tMaxAuthTries 10\n\
+                  Match Address 10.0.0.0/8\n  MaxAuthTries 3 # lab\n  PermitRootLogin prohibit-password\n";
+    let facts = sshd_facts(
+        &[(MAIN, main), (CLOUD, blocks)],
+        &[("/etc/ssh/sshd_config.d/*.conf", &[CLOUD])],
+    );
+    let keep = |e: Expect| Some(e);
+    let tries = Setting {
+        keep: keep(Expect::Max("4".into())),
+        ..set("MaxAuthTries", "4")
+    };
+    let root = Setting {
+        keep: keep(Expect::AnyOf(vec!["no".into(), "prohibit-password".into()])),
+        ..set("PermitRootLogin", "prohibit-password")
+    };
+    let p = plan(
+        &[info("a", &tries, &[]), info("b", &root, &[])],
+        &facts,
+        &Redactor::default(),
+    )
+    .unwrap();
+    // Only the block lines that fail change, in place; the stricter global
+    // values (2, no) and the passing block values (3, prohibit-password)
+    // stay.
+    assert_eq!(
+        written(&p),
+        [(
+            CLOUD.to_string(),
+            "Match User root\n\tPermitRootLogin prohibit-password\n\tMaxAuthTries 4\n\
+             Match Address 10.0.0.0/8\n  MaxAuthTries 3 # lab\n  PermitRootLogin prohibit-password\n"
+                .to_string()
+        )]
+    );
+    // Without `keep`, the step's value everywhere.
+    let p = plan(
+        &[info("a", &set("MaxAuthTries", "4"), &[])],
+        &facts,
+        &Redactor::default(),
+    )
+    .unwrap();
+    let files = written(&p);
+    assert!(
+        files.contains(&(MAIN.to_string(), main.replace("MaxAuthTries 2", "MaxAuthTries 4"))),
+        "{files:?}"
+    );
+    assert!(
+        files[1].1.contains("\tMaxAuthTries 4\n") && files[1].1.contains("  MaxAuthTries 4 # lab\n"),
+        "{files:?}"
     );
 }
