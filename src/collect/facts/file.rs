@@ -23,6 +23,17 @@ impl FactKind for Read {
   # script) for good: only regular files are read.
   if [ ! -f "$3" ]; then frame "$1" notfile 0; return 1; fi
   if [ ! -r "$3" ]; then frame "$1" denied 0; return 1; fi
+  case $3 in
+    */../*) ;;
+    # The kernel's files under /proc/sys (every live sysctl value): no
+    # local user can put a FIFO there, so the one open below is not
+    # needed, nor its two processes per file.
+    /proc/sys/*)
+      if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return 1; fi
+      n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))
+      if [ "$n" -gt "$2" ]; then frame "$1" "${4:-toolarge}" 0; return 1; fi
+      frame "$1" ok "$n"; head -c "$n" -- "$3"; return 0 ;;
+  esac
   # The tests above name a path a local user may swap for a FIFO before
   # the read: r_open opens it once and reads size and bytes from that one
   # descriptor. The child prints the frame itself, its verdict on fd 4.
@@ -128,6 +139,17 @@ mod tests {
         for ((name, content), out) in cases.iter().zip(outputs) {
             assert_eq!(out, ProbeOutput::Ok(content.clone()), "case {name}");
         }
+    }
+
+    /// Live sysctl values are read directly (no FIFO can be there), with
+    /// the same answers as any other file: the bytes, or over the limit.
+    #[test]
+    fn proc_sys_files_are_read_as_the_kernel_answers() {
+        let path = std::path::Path::new("/proc/sys/kernel/ostype");
+        let kernel = std::fs::read(path).unwrap();
+        let outputs = run_locally(&[read(path, 1 << 16), read(path, 2)]);
+        assert_eq!(outputs[0], ProbeOutput::Ok(kernel));
+        assert_eq!(outputs[1], ProbeOutput::Status(ProbeStatus::TooLarge));
     }
 
     /// A path flipped between a regular file and a FIFO (atomic renames,
