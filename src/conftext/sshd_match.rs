@@ -92,7 +92,8 @@ pub fn matches(criteria: &str, conn: &Connection) -> Result<bool, CriteriaError>
 }
 
 /// OpenSSH's `match_pattern_list`: a negated pattern that matches wins.
-fn pattern_list(s: &str, list: &str, lower: bool) -> bool {
+/// `lower`: compare case-insensitively (host names).
+pub(super) fn pattern_list(s: &str, list: &str, lower: bool) -> bool {
     let s = if lower { s.to_ascii_lowercase() } else { s.to_string() };
     let mut found = false;
     for entry in list.split(',') {

@@ -61,7 +61,7 @@ pub fn resolve_list(written: &str, default: Option<&str>) -> Result<String, List
     } else if let Some(rest) = written.strip_prefix('-') {
         split(need_default()?)
             .into_iter()
-            .filter(|name| !pattern_list(name, rest))
+            .filter(|name| !super::sshd_match::pattern_list(name, rest, false))
             .collect()
     } else if let Some(rest) = written.strip_prefix('^') {
         let mut list = Vec::new();
@@ -85,31 +85,6 @@ fn cat(list: &mut Vec<String>, more: Vec<String>) {
         if !list.contains(&name) {
             list.push(name);
         }
-    }
-}
-
-/// OpenSSH's `match_pattern_list` (case-sensitive) as a filter: true when
-/// a pattern matches `name` and no negated one (`!p`) does.
-fn pattern_list(name: &str, list: &str) -> bool {
-    let mut found = false;
-    for entry in list.split(',') {
-        let (neg, pat) = entry.strip_prefix('!').map_or((false, entry), |p| (true, p));
-        if wildcard(name.as_bytes(), pat.as_bytes()) {
-            if neg {
-                return false;
-            }
-            found = true;
-        }
-    }
-    found
-}
-
-fn wildcard(s: &[u8], p: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(&s[i..], rest)),
-        Some((b'?', rest)) => !s.is_empty() && wildcard(&s[1..], rest),
-        Some((c, rest)) => s.first() == Some(c) && wildcard(&s[1..], rest),
     }
 }
 
