@@ -35,6 +35,7 @@ pub async fn exec(args: UnlockArgs) -> Result<u8, Error> {
     let hosts = args.targets.resolve()?;
     let options = UnlockOptions {
         connect: args.connection.connect_options(),
+        forks: args.connection.forks as usize,
         command_timeout: Duration::from_secs(args.connection.command_timeout),
         restore: args.restore,
     };

@@ -1,7 +1,9 @@
 //! `rectify unlock`: on each host, free the apply lock if no live run
-//! holds it (the script and its rules are in `apply::remote::unlock`), one
-//! host after the other, reporting per host what was found.
+//! holds it (the script and its rules are in `apply::remote::unlock`),
+//! `forks` hosts at a time so that a dead one delays no other, reporting
+//! per host what was found, in the order given.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,8 +14,11 @@ use crate::inventory::Host;
 use crate::run_id::new_run_id;
 use crate::transport::{one_line, privileged, ConnectOptions, Connector, ExecLimits};
 
+#[derive(Clone)]
 pub struct UnlockOptions {
     pub connect: ConnectOptions,
+    /// Hosts worked on at once.
+    pub forks: usize,
     pub command_timeout: Duration,
     /// Run the `restore.sh` of a run that changed the host and was never
     /// settled, instead of refusing.
@@ -32,10 +37,24 @@ pub enum UnlockError {
 
 /// What each host said, in the order given.
 pub async fn unlock(hosts: &[Host], options: &UnlockOptions) -> Vec<(String, Result<Unlocked, UnlockError>)> {
-    let connector = Connector::new(options.connect.clone());
+    let connector = Arc::new(Connector::new(options.connect.clone()));
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.forks.max(1)));
+    let tasks: Vec<_> = hosts
+        .iter()
+        .map(|host| {
+            let (connector, slots, host, options) = (connector.clone(), slots.clone(), host.clone(), options.clone());
+            tokio::spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                one(&connector, &host, &options).await
+            })
+        })
+        .collect();
     let mut out = Vec::with_capacity(hosts.len());
-    for host in hosts {
-        out.push((host.name.clone(), one(&connector, host, options).await));
+    for (host, task) in hosts.iter().zip(tasks) {
+        let result = task
+            .await
+            .unwrap_or_else(|e| Err(UnlockError::Connect(format!("internal error: {e}"))));
+        out.push((host.name.clone(), result));
     }
     out
 }
