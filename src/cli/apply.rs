@@ -218,7 +218,7 @@ pub struct FixArgs {
     pub targets: TargetArgs,
 
     #[command(flatten)]
-    pub select: super::select::SelectArgs,
+    pub select: super::selection::SelectArgs,
 
     #[command(flatten)]
     pub change: ChangeArgs,

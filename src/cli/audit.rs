@@ -30,7 +30,7 @@ pub struct AuditArgs {
     pub targets: TargetArgs,
 
     #[command(flatten)]
-    pub select: super::select::SelectArgs,
+    pub select: super::selection::SelectArgs,
 
     /// Set a var for the baselines' expectations: KEY=VALUE (repeatable; wins over inventory and baseline vars).
     #[arg(short = 'e', long = "extra-var", value_name = "KEY=VALUE", value_parser = super::apply::parse_var)]

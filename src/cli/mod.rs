@@ -31,7 +31,6 @@ pub mod progress;
 pub mod report_dir;
 pub mod rollback;
 pub mod runs;
-pub mod select;
 pub mod selection;
 pub mod show;
 pub mod targets;

@@ -1,6 +1,9 @@
-//! `--profile FILE` and `--tailoring FILE`, shared by `audit`, `fix`,
-//! `validate` and `list rules`: which baselines, which of their rules,
-//! with which values. Everything is checked before any host is contacted.
+//! Which rules a run works on, in the order they apply: `--profile FILE`
+//! and `--tailoring FILE` (shared by `audit`, `fix`, `validate` and `list
+//! rules`: which baselines, which of their rules, with which values), then
+//! `--rule`, `--tags` and `--skip-tags`, which narrow `audit` and `fix` to
+//! some of those rules (`baseline::select`). Everything is checked before
+//! any host is contacted.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,6 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Error;
+use crate::baseline::select::RuleSelector;
 use crate::baseline::tailoring::{select_level, Profile, Tailoring};
 use crate::baseline::{Baseline, Remediations};
 use crate::playbook::Playbook;
@@ -70,5 +74,30 @@ impl SelectionArgs {
                 Ok(())
             }
         }
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct SelectArgs {
+    /// Only this rule: an id or a glob (`SSH-*`), case-insensitive; repeatable.
+    #[arg(long = "rule", value_name = "ID|GLOB")]
+    pub rules: Vec<String>,
+
+    /// Only rules with one of these tags (comma list).
+    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    pub tags: Vec<String>,
+
+    /// No rule with one of these tags (comma list).
+    #[arg(long, value_name = "TAG,...", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+}
+
+impl SelectArgs {
+    /// Drops the rules not selected from `baselines`; a selection that
+    /// keeps nothing, or a `--rule` that names no rule, is bad input.
+    pub fn narrow(&self, baselines: &mut Vec<Baseline>) -> Result<(), Error> {
+        RuleSelector::new(&self.rules, &self.tags, &self.skip_tags)
+            .and_then(|s| s.narrow(baselines))
+            .map_err(|e| Error::Usage(e.to_string()))
     }
 }
