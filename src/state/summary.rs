@@ -434,13 +434,15 @@ mod tests {
         }
     }
 
-    fn summaries(
-        db: &StateDb,
-    ) -> (
+    /// Recurrences (host, passed, failed), days (day, hosts, compliant),
+    /// file changes (host, run).
+    type Summaries = (
         Vec<(String, String, String)>,
         Vec<(String, i64, i64)>,
         Vec<(String, String)>,
-    ) {
+    );
+
+    fn summaries(db: &StateDb) -> Summaries {
         let rec = db
             .rows(
                 "SELECT host, passed_run, failed_run FROM recurrences ORDER BY host, failed_run",
