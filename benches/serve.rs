@@ -48,11 +48,19 @@ fn env_or(name: &str, default: usize) -> usize {
 
 /// Rule `r`: its id, its file, its key.
 fn rule(r: usize) -> (String, &'static str, String) {
-    (format!("HARDEN-{:02}", r + 1), FILES[r % FILES.len()], format!("Key{:02}", r + 1))
+    (
+        format!("HARDEN-{:02}", r + 1),
+        FILES[r % FILES.len()],
+        format!("Key{:02}", r + 1),
+    )
 }
 
 fn host(h: usize) -> String {
-    format!("{}{:02}", GROUPS[h / (HOSTS / GROUPS.len())], h % (HOSTS / GROUPS.len()) + 1)
+    format!(
+        "{}{:02}",
+        GROUPS[h / (HOSTS / GROUPS.len())],
+        h % (HOSTS / GROUPS.len()) + 1
+    )
 }
 
 /// One file of one host: ~1.5 KiB of settings, with the drifted keys (of
@@ -121,7 +129,11 @@ fn generate(dir: &Path, runs: usize, group_size: usize, seed: u64) {
                         drifted[h][r] = false;
                     }
                 } else {
-                    let p = if flaky_rules.contains(&r) && h % 7 == 0 { 0.04 } else { 0.002 };
+                    let p = if flaky_rules.contains(&r) && h % 7 == 0 {
+                        0.04
+                    } else {
+                        0.002
+                    };
                     if rng.random_bool(p) {
                         drifted[h][r] = true;
                         until_fixed[h][r] = rng.random_range(1..12);
@@ -179,7 +191,8 @@ fn record_change(db: &mut StateDb, rng: &mut StdRng, n: usize, at: DateTime<Utc>
         name: host(h),
         address: format!("10.{}.{}.{}", h / 250, h % 250, 10),
         status,
-        error: (status == HostStatus::RolledBack).then(|| "verify failed: sshd -t: line 12: Bad configuration option".into()),
+        error: (status == HostStatus::RolledBack)
+            .then(|| "verify failed: sshd -t: line 12: Bad configuration option".into()),
         results: Vec::new(),
         changes: vec![rectify::report::Change {
             step: "sshd_config settings".into(),
@@ -246,13 +259,17 @@ fn main() {
     if !dir.join("complete").exists() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        eprintln!("generating {runs} runs ({group} hosts per scheduled run) into {}", dir.display());
+        eprintln!(
+            "generating {runs} runs ({group} hosts per scheduled run) into {}",
+            dir.display()
+        );
         let t = Instant::now();
         generate(&dir, runs, group, 16);
         std::fs::write(dir.join("complete"), "").unwrap();
         eprintln!("generated in {:.0?}", t.elapsed());
     }
-    let db = rusqlite::Connection::open_with_flags(dir.join("state.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let db = rusqlite::Connection::open_with_flags(dir.join("state.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap();
     let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     let (n_runs, n_results, n_host_runs) = (
         count("SELECT count(*) FROM runs"),
@@ -282,7 +299,9 @@ fn main() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let addr: SocketAddr = line
         .trim()
         .trim_start_matches("serving http://")
@@ -297,15 +316,15 @@ fn main() {
         ("host (most runs)", format!("/hosts/{busy_host}")),
         ("runs, first page", "/runs".into()),
         ("runs, middle page", format!("/runs?page={deep}")),
-        (
-            "run, one group",
-            format!("/runs/{group_run}"),
-        ),
+        ("run, one group", format!("/runs/{group_run}")),
         ("run, largest", format!("/runs/{big_run}")),
         ("search", "/search?q=web0".into()),
         ("404", "/hosts/nosuch".into()),
     ];
-    println!("{:<26} {:>10} {:>10} {:>10}  status", "page", "median ms", "max ms", "KiB");
+    println!(
+        "{:<26} {:>10} {:>10} {:>10}  status",
+        "page", "median ms", "max ms", "KiB"
+    );
     for (name, path) in &pages {
         let mut times = Vec::new();
         let mut last = (0, 0);
