@@ -287,7 +287,7 @@ fn main() {
     let one = |sql: &str| -> String { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     let rule = one("SELECT rule_id FROM rule_now GROUP BY rule_id ORDER BY sum(recurrences) DESC LIMIT 1");
     let busy_host = one("SELECT host FROM host_runs GROUP BY host ORDER BY count(*) DESC LIMIT 1");
-    let group_run = one("SELECT id FROM runs WHERE kind = 'audit' AND hosts < 200 ORDER BY started DESC LIMIT 1");
+    let group_run = one("SELECT id FROM runs WHERE kind = 'audit' ORDER BY hosts, started DESC LIMIT 1");
     let big_run = one("SELECT id FROM runs ORDER BY hosts DESC, started DESC LIMIT 1");
     let deep = (n_runs / 50 / 2).max(1);
     drop(db);
