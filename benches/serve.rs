@@ -108,7 +108,7 @@ fn generate(dir: &Path, runs: usize, group_size: usize, seed: u64) {
         let within = n % (per_slot + 1);
         let at = start + chrono::Duration::minutes(slot as i64 * 360 + within as i64 * 7);
         let weekly = within == per_slot;
-        if weekly && slot % 28 != 0 {
+        if weekly && !slot.is_multiple_of(28) {
             // Most slots have no weekly run: an apply or rollback instead,
             // now and then, else one more group audit.
             record_change(&mut db, &mut rng, n, at);
