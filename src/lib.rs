@@ -42,6 +42,7 @@ pub mod run_id;
 pub mod shell;
 pub mod state;
 pub mod steps;
+pub mod survey;
 pub mod template;
 pub mod transport;
 pub mod validate;

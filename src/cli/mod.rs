@@ -33,6 +33,7 @@ pub mod rollback;
 pub mod runs;
 pub mod selection;
 pub mod show;
+pub mod survey;
 pub mod targets;
 pub mod unlock;
 pub mod validate;
@@ -81,6 +82,9 @@ pub enum Command {
     Unlock(unlock::UnlockArgs),
     /// Write a baseline whose expectations are a golden host's live values.
     Capture(capture::CaptureArgs),
+    /// Ask every host the same question (file, setting, sysctl, package,
+    /// command) and group hosts by answer, outliers first (read-only).
+    Survey(survey::SurveyArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
     /// List what a run would work on (hosts, playbook steps) and browse
@@ -112,6 +116,7 @@ impl Command {
             Command::Fix(a) => Some(&a.connection),
             Command::Rollback(a) => Some(&a.connection),
             Command::Capture(a) => Some(&a.connection),
+            Command::Survey(a) => Some(&a.connection),
             Command::Unlock(a) => Some(&a.connection),
             _ => None,
         }
@@ -194,6 +199,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Rollback(args) => rollback::exec(args).await,
         Command::Unlock(args) => unlock::exec(args).await,
         Command::Capture(args) => capture::exec(args).await,
+        Command::Survey(args) => survey::exec(args).await,
         Command::Validate(args) => validate::exec(args),
         Command::List(args) => list::exec(args),
         Command::Runs(args) => runs::exec(args),

@@ -34,7 +34,7 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, EvalError
 /// A live value as an expectation: baselines render expectations as
 /// templates, so a value that looks like template syntax is wrapped in a
 /// raw block and stays literal.
-pub(super) fn literal(value: &str) -> Value {
+pub fn literal(value: &str) -> Value {
     if value.contains("{{") || value.contains("{%") || value.contains("{#") {
         Value::String(format!("{{% raw %}}{value}{{% endraw %}}"))
     } else {

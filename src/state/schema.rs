@@ -2,8 +2,12 @@
 
 use super::{StateDb, StateError};
 
-/// Version of the schema below; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 4;
+/// Version of the schema: the last of [`STEPS`].
+const SCHEMA_VERSION: i64 = 5;
+
+/// The migration steps, in order: each brings a database at a lower
+/// version up to its own. Every step is idempotent (`IF NOT EXISTS`).
+const STEPS: &[(i64, &str)] = &[(4, SCHEMA), (5, SURVEYS)];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -100,6 +104,33 @@ CREATE TABLE IF NOT EXISTS tx_connections (
 );
 ";
 
+/// v5: surveys (`rectify survey`). Each distinct answer is kept once,
+/// by its hash, like `blobs`; a withheld (sensitive) answer keeps no
+/// value, and its hash is salted with the run id.
+const SURVEYS: &str = "
+CREATE TABLE IF NOT EXISTS survey_answers (
+    hash  TEXT PRIMARY KEY,        -- SHA-256 of state and value (salted when withheld)
+    state TEXT NOT NULL,           -- value | missing | not set | exit N | …
+    value BLOB,                    -- NULL: withheld
+    size  INTEGER NOT NULL         -- bytes of the value as the host sent it
+);
+CREATE TABLE IF NOT EXISTS surveys (
+    run_id    TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL,       -- file | setting | sysctl | package | command
+    subject   TEXT NOT NULL,
+    sensitive INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS survey_hosts (
+    run_id  TEXT NOT NULL REFERENCES surveys(run_id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,      -- inventory order
+    host    TEXT NOT NULL,
+    address TEXT NOT NULL,
+    answer  TEXT REFERENCES survey_answers(hash),  -- NULL: not reached
+    error   TEXT,
+    PRIMARY KEY (run_id, host)
+);
+";
+
 impl StateDb {
     pub(super) fn migrate(&mut self) -> Result<(), StateError> {
         let version: i64 = self
@@ -111,10 +142,12 @@ impl StateDb {
                 path: self.path.display().to_string(),
                 source: e,
             })?;
-            tx.execute_batch(SCHEMA).map_err(|e| StateError::Sqlite {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
+            for (_, step) in STEPS.iter().filter(|(v, _)| *v > version) {
+                tx.execute_batch(step).map_err(|e| StateError::Sqlite {
+                    path: self.path.display().to_string(),
+                    source: e,
+                })?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(|e| StateError::Sqlite {
                     path: self.path.display().to_string(),
