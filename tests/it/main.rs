@@ -39,6 +39,7 @@ mod secrets_ssh;
 mod sshd_effective;
 mod sshd_match;
 mod sshd_verdicts;
+mod survey;
 mod sysctl_persisted;
 mod targets_ssh;
 mod transport_ssh;

@@ -1,0 +1,273 @@
+//! `rectify survey`: every host asked one question, hosts grouped by
+//! answer (outliers first, majority last, diffs from the majority), each
+//! answer checked against what the host itself says (`cat`, `sysctl -n`,
+//! `sshd -T`, `dpkg-query`); a silent host bounded by the connect timeout;
+//! hostile command output bounded and shown safely; the survey recorded,
+//! listed and shown again; the majority captured as a baseline that fails
+//! exactly the outliers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::fleet::report::{failing_rules, json};
+use crate::fleet::{audit_json, run_rectify, sh, write, Fleet, HostSpec};
+
+const DEMO: &str = "color blue\nsize 3\n";
+
+fn survey(inv: &Path, state: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["survey", "-i", inv.to_str().unwrap(), "--connect-timeout", "3"];
+    all.extend_from_slice(args);
+    run_rectify(&all, &[("RECTIFY_STATE_DIR", state.to_str().unwrap())])
+}
+
+fn survey_json(inv: &Path, state: &Path, args: &[&str]) -> (Option<i32>, Value) {
+    let out = survey(inv, state, &[args, &["--format", "json"]].concat());
+    (out.status.code(), json(&out))
+}
+
+/// Each host's group: host → the group's JSON.
+fn by_host(s: &Value) -> BTreeMap<String, Value> {
+    let mut map = BTreeMap::new();
+    for g in s["groups"].as_array().unwrap() {
+        for h in g["hosts"].as_array().unwrap() {
+            map.insert(h.as_str().unwrap().to_string(), g.clone());
+        }
+    }
+    map
+}
+
+/// The groups' host lists, in the order shown.
+fn order(s: &Value) -> Vec<String> {
+    s["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["compact"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const LIVE: [&str; 5] = ["web01", "web02", "web03", "web04", "web05"];
+
+#[test]
+fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
+    let same = |name: &str| {
+        HostSpec::new(name)
+            .file("demo.conf", DEMO, 0o644)
+            .sshd("X11Forwarding no")
+    };
+    let fleet = Fleet::start(vec![
+        same("web01"),
+        same("web02"),
+        same("web03"),
+        HostSpec::new("web04")
+            .file("demo.conf", "color red\nsize 3\n", 0o644)
+            .sshd("X11Forwarding yes"),
+        HostSpec::new("web05"),
+    ]);
+    let dir = fleet.dir().to_path_buf();
+    let state = tempfile::tempdir().unwrap();
+    let live_inv = fleet.write_inventory();
+    // A listener that accepts TCP and never says a word.
+    let silent_address = fleet.spare_address(50);
+    let silent = std::net::TcpListener::bind(format!("{silent_address}:0")).unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let inv = write(
+        &dir,
+        "inv-dead.yaml",
+        &(fleet.inventory_yaml() + &format!("  dead: {{address: {silent_address}, port: {silent_port}}}\n")),
+    );
+
+    // A file: three agree, one differs, one has none, one is not reached.
+    let started = std::time::Instant::now();
+    let baseline = dir.join("majority.yaml");
+    let (code, s) = survey_json(
+        &inv,
+        state.path(),
+        &[
+            "--file",
+            "/etc/demo.conf",
+            "--capture-baseline",
+            baseline.to_str().unwrap(),
+        ],
+    );
+    // Not a measure of speed: a guard that the silent host was bounded by
+    // --connect-timeout rather than holding the survey.
+    assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
+    assert_eq!(code, Some(3), "a host not reached: {s}");
+    assert_eq!(order(&s), ["dead", "web04", "web05", "web[01-03]"], "{s}");
+    let groups = by_host(&s);
+    assert_eq!(groups["dead"]["kind"], "unreachable");
+    assert!(groups["dead"]["error"].as_str().unwrap().contains("timed out"), "{s}");
+    assert_eq!(groups["web01"]["majority"], true);
+    for host in LIVE {
+        let g = &groups[host];
+        let on_host = fleet.exec(host, "cat /etc/demo.conf");
+        if on_host.status.success() {
+            assert_eq!(g["state"], "value", "{host}: {s}");
+            assert_eq!(g["answer"].as_str().unwrap().as_bytes(), on_host.stdout, "{host}");
+        } else {
+            assert_eq!(g["state"], "missing", "{host}: {s}");
+            assert_eq!(sh(&fleet, host, "test -e /etc/demo.conf; echo $?"), "1\n");
+        }
+    }
+    let diff = groups["web04"]["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("--- web[01-03]") && diff.contains("+++ web04") && diff.contains("-color blue\n+color red\n"),
+        "{diff}"
+    );
+    assert!(groups["web05"]["diff"].as_str().unwrap().contains("+[missing]"), "{s}");
+
+    // The majority's answer as a baseline: auditing the fleet with it
+    // fails exactly the outliers.
+    let out = audit_json(&live_inv, &baseline, &[]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for h in report["hosts"].as_array().unwrap() {
+        let name = h["name"].as_str().unwrap();
+        let failing = failing_rules(h);
+        if ["web04", "web05"].contains(&name) {
+            assert_eq!(failing, ["SURVEY-FILE-ETC-DEMO-CONF"], "{name}: {report}");
+        } else {
+            assert!(failing.is_empty(), "{name}: {report}");
+        }
+    }
+
+    // A setting, as written in sshd_config; the host's own sshd -T agrees.
+    let (code, s) = survey_json(
+        &live_inv,
+        state.path(),
+        &["--setting", "/etc/ssh/sshd_config:X11Forwarding"],
+    );
+    assert_eq!(code, Some(1), "answers differ: {s}");
+    assert_eq!(order(&s), ["web04", "web05", "web[01-03]"], "{s}");
+    let groups = by_host(&s);
+    for host in LIVE {
+        let g = &groups[host];
+        let set = sh(&fleet, host, "grep -ci '^x11forwarding' /etc/ssh/sshd_config");
+        if set.trim() == "0" {
+            assert_eq!(g["state"], "not set", "{host}: {s}");
+        } else {
+            let daemon = sh(&fleet, host, "sshd -T | grep '^x11forwarding '");
+            let answer = g["answer"].as_str().unwrap().to_lowercase();
+            assert_eq!(daemon.trim(), format!("x11forwarding {answer}"), "{host}: {s}");
+        }
+    }
+
+    // A sysctl, live: every host its own hostname, each its own group.
+    let (code, s) = survey_json(&live_inv, state.path(), &["--sysctl", "kernel.hostname"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert_eq!(s["groups"].as_array().unwrap().len(), 5, "{s}");
+    let groups = by_host(&s);
+    for host in LIVE {
+        assert_eq!(
+            groups[host]["answer"].as_str().unwrap(),
+            sh(&fleet, host, "sysctl -n kernel.hostname").trim(),
+            "{host}"
+        );
+        assert_eq!(groups[host]["count"], 1);
+    }
+
+    // A package: the same everywhere, as dpkg-query says on each host.
+    let (code, s) = survey_json(&live_inv, state.path(), &["--package", "openssh-server"]);
+    assert_eq!(code, Some(0), "all agree: {s}");
+    assert_eq!(s["agree"], true);
+    let groups = by_host(&s);
+    for host in LIVE {
+        let version = sh(&fleet, host, "dpkg-query -W -f '${Version}' openssh-server");
+        assert_eq!(
+            groups[host]["answer"].as_str().unwrap(),
+            format!("installed {version}\n"),
+            "{host}"
+        );
+    }
+
+    // Hostile output: 5 MB, not UTF-8, terminal escapes; bounded and shown
+    // as text.
+    let hostile = "case $(hostname) in web04) yes | head -c 5000000;; \
+                   web05) printf '\\377\\376bad\\n';; \
+                   web03) printf '\\033]0;pwned\\007\\033[2Jclear\\n';; \
+                   *) echo same;; esac";
+    let (code, s) = survey_json(&live_inv, state.path(), &["--command", hostile]);
+    assert_eq!(code, Some(1), "{s}");
+    let groups = by_host(&s);
+    assert_eq!(groups["web01"]["majority"], true);
+    assert_eq!(groups["web01"]["answer"], "same\n");
+    assert_eq!(groups["web04"]["state"], "cut", "{s}");
+    assert!(groups["web04"]["answer"].as_str().unwrap().len() <= 64 * 1024 + 16);
+    assert!(
+        groups["web05"]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("\u{fffd}\u{fffd}bad"),
+        "{s}"
+    );
+    let out = survey(&live_inv, state.path(), &["--command", hostile]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
+    assert!(text.contains("\\x1b]0;pwned\\x07\\x1b[2Jclear"), "{text}");
+    assert!(
+        text.lines().count() < 200,
+        "the 5 MB answer is cut on the terminal: {} lines",
+        text.lines().count()
+    );
+
+    // Recorded: listed by `runs`, shown again by `show` as it was grouped.
+    let envs = [("RECTIFY_STATE_DIR", state.path().to_str().unwrap())];
+    let runs = run_rectify(&["runs"], &envs);
+    let listing = String::from_utf8_lossy(&runs.stdout);
+    assert_eq!(
+        listing.lines().filter(|l| l.contains(" survey ")).count(),
+        6,
+        "{listing}"
+    );
+    let last = run_rectify(&["show", "last-survey"], &envs);
+    assert!(
+        String::from_utf8_lossy(&last.stdout).contains("pwned"),
+        "the newest survey is the terminal one"
+    );
+    let shown = run_rectify(&["show", s["run_id"].as_str().unwrap(), "--format", "json"], &envs);
+    assert_eq!(
+        shown.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let again = json(&shown);
+    assert_eq!(again["run_id"], s["run_id"]);
+    assert_eq!(again["groups"], s["groups"], "show reproduces the survey");
+    drop(silent);
+}
+
+#[test]
+fn answers_of_secret_files_are_grouped_but_never_shown_or_stored() {
+    let fleet = Fleet::start(vec![
+        HostSpec::new("a"),
+        HostSpec::new("b").setup("echo 'x:!:1::::::' >> /etc/shadow"),
+    ]);
+    let state = tempfile::tempdir().unwrap();
+    let inv = fleet.write_inventory();
+    let (code, s) = survey_json(&inv, state.path(), &["--file", "/etc/shadow"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert_eq!(s["sensitive"], true);
+    for g in s["groups"].as_array().unwrap() {
+        assert!(g["answer"].is_null() && g["diff"].is_null(), "{s}");
+    }
+    let shadow = sh(&fleet, "a", "cat /etc/shadow");
+    let root_line = shadow.lines().find(|l| l.starts_with("root:")).unwrap();
+    // The database and its write-ahead log.
+    for entry in std::fs::read_dir(state.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(root_line), "the shadow file reached the state database");
+    }
+    let refused = survey(
+        &inv,
+        state.path(),
+        &["--file", "/etc/shadow", "--capture-baseline", "/tmp/never.yaml"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!Path::new("/tmp/never.yaml").exists());
+}
