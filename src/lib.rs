@@ -33,6 +33,7 @@ pub mod fleet;
 pub mod history;
 pub mod inspect;
 pub mod inventory;
+pub mod knowledge;
 pub mod log;
 pub mod ops;
 pub mod playbook;

@@ -24,6 +24,7 @@ pub mod capture;
 mod config_file;
 pub mod conventions;
 pub mod defaults;
+pub mod export;
 pub mod history;
 pub mod list;
 pub mod list_rules;
@@ -98,6 +99,8 @@ pub enum Command {
     Stats(history::StatsArgs),
     /// How a host's audited files changed between audits, as unified diffs.
     Changes(history::ChangesArgs),
+    /// Write the knowledge behind the baselines as pages for a team wiki (never connects).
+    Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(conventions::CompletionsArgs),
     /// Print the manual page (roff), or write every page into a directory.
@@ -206,6 +209,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),
         Command::Changes(args) => history::exec_changes(args),
+        Command::Export(args) => export::exec(args),
         Command::Completions(args) => conventions::exec_completions(args),
         Command::Man(args) => conventions::exec_man(args),
     }

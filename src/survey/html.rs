@@ -5,7 +5,7 @@
 //!
 //! Markers: the list is `<table id="surveys">` with a row
 //! `<tr data-run="ID">` per survey linking `/surveys/ID`; one survey is
-//! `<section id="survey" data-run="ID">` with `<table id="survey-groups">`
+//! `<div id="survey" data-run="ID">` with `<table id="survey-groups">`
 //! (one `<tr class="group" data-kind="answer|unreachable"
 //! data-majority="true|false" data-count="N">` per group, outliers first)
 //! and per group a `<div class="group-detail">` with `<pre class="answer">`
@@ -18,7 +18,7 @@ use super::group::Grouped;
 use super::model::SurveyRow;
 use crate::report::sanitize::{for_terminal, url_segment};
 
-const SURVEY: &str = r#"<section id="survey" data-run="{{ s.run_id }}">
+const SURVEY: &str = r#"<div id="survey" data-run="{{ s.run_id }}">
 <h2>Survey {{ s.run_id }}</h2>
 <p class="question">{{ s.question.kind }} <code>{{ subject }}</code> on {{ s.hosts }} host{{ "s" if s.hosts != 1 }}:
 {% if s.agree %}all the same{% else %}{{ answers }} different answer{{ "s" if answers != 1 }}{% if s.unreachable %}, {{ s.unreachable }} not reached{% endif %}{% endif %}
@@ -42,7 +42,7 @@ const SURVEY: &str = r#"<section id="survey" data-run="{{ s.run_id }}">
 {% endif %}{% if g.diff %}<pre class="diff">{% for cls, line in g.diff %}<span class="{{ cls }}">{{ line }}</span>
 {% endfor %}</pre>{% endif %}
 </div>
-{% endfor %}</section>
+{% endfor %}</div>
 "#;
 
 const LIST: &str = r#"<table id="surveys">
