@@ -71,7 +71,8 @@ pub struct StepDoc {
 /// What the run history says of a rule.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleHistory {
-    /// Start of the period read (RFC 3339).
+    /// Start of the period read (its date, so that pages exported the same
+    /// day from the same history are the same bytes).
     pub since: String,
     /// Hosts the rule was checked on.
     pub hosts: usize,
@@ -156,7 +157,7 @@ fn page(b: &Baseline, r: &Rule, file: String, stats: Option<&Stats>) -> RulePage
     let history = stats.map(|s| {
         let found = s.rules.iter().find(|x| x.baseline == b.name && x.rule == r.id);
         RuleHistory {
-            since: s.since.clone(),
+            since: s.since.get(..10).unwrap_or(&s.since).to_string(),
             hosts: found.map_or(0, |x| x.hosts),
             failures: found.map_or(0, |x| x.failures),
             failing_now: found.map(|x| x.failing_now.clone()).unwrap_or_default(),

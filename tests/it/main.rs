@@ -24,6 +24,7 @@ mod history_ssh;
 mod html_report;
 mod include_ssh;
 mod interrupts_ssh;
+mod knowledge;
 mod listing;
 mod login_noise_ssh;
 mod long_runs;
