@@ -12,7 +12,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::fleet::report::{failing_rules, json};
+use crate::fleet::report::json;
 use crate::fleet::{audit_json, run_rectify, sh, write, Fleet, HostSpec};
 
 const DEMO: &str = "color blue\nsize 3\n";
@@ -49,7 +49,7 @@ fn order(s: &Value) -> Vec<String> {
         .collect()
 }
 
-const LIVE: [&str; 5] = ["web01", "web02", "web03", "web04", "web05"];
+const LIVE: [&str; 6] = ["web01", "web02", "web03", "web04", "web05", "web06"];
 
 #[test]
 fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
@@ -66,6 +66,8 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
             .file("demo.conf", "color red\nsize 3\n", 0o644)
             .sshd("X11Forwarding yes"),
         HostSpec::new("web05"),
+        // A FIFO where the file should be: read by nothing, it would block.
+        HostSpec::new("web06").setup("mkfifo -m 644 /etc/demo.conf"),
     ]);
     let dir = fleet.dir().to_path_buf();
     let state = tempfile::tempdir().unwrap();
@@ -80,7 +82,8 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
         &(fleet.inventory_yaml() + &format!("  dead: {{address: {silent_address}, port: {silent_port}}}\n")),
     );
 
-    // A file: three agree, one differs, one has none, one is not reached.
+    // A file: three agree, one differs, one has none, one has a FIFO, one
+    // is not reached.
     let started = std::time::Instant::now();
     let baseline = dir.join("majority.yaml");
     let (code, s) = survey_json(
@@ -97,20 +100,28 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
     // --connect-timeout rather than holding the survey.
     assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
     assert_eq!(code, Some(3), "a host not reached: {s}");
-    assert_eq!(order(&s), ["dead", "web04", "web05", "web[01-03]"], "{s}");
+    assert_eq!(order(&s), ["dead", "web04", "web05", "web06", "web[01-03]"], "{s}");
     let groups = by_host(&s);
     assert_eq!(groups["dead"]["kind"], "unreachable");
     assert!(groups["dead"]["error"].as_str().unwrap().contains("timed out"), "{s}");
     assert_eq!(groups["web01"]["majority"], true);
     for host in LIVE {
         let g = &groups[host];
-        let on_host = fleet.exec(host, "cat /etc/demo.conf");
-        if on_host.status.success() {
-            assert_eq!(g["state"], "value", "{host}: {s}");
-            assert_eq!(g["answer"].as_str().unwrap().as_bytes(), on_host.stdout, "{host}");
-        } else {
-            assert_eq!(g["state"], "missing", "{host}: {s}");
-            assert_eq!(sh(&fleet, host, "test -e /etc/demo.conf; echo $?"), "1\n");
+        let kind = sh(
+            &fleet,
+            host,
+            "if [ -p /etc/demo.conf ]; then echo fifo; elif [ -f /etc/demo.conf ]; then echo file; \
+             elif [ -e /etc/demo.conf ]; then echo other; else echo none; fi",
+        );
+        match kind.trim() {
+            "file" => {
+                assert_eq!(g["state"], "value", "{host}: {s}");
+                let on_host = fleet.exec(host, "cat /etc/demo.conf").stdout;
+                assert_eq!(g["answer"].as_str().unwrap().as_bytes(), on_host, "{host}");
+            }
+            "fifo" => assert_eq!(g["state"], "not a regular file", "{host}: {s}"),
+            "none" => assert_eq!(g["state"], "missing", "{host}: {s}"),
+            other => panic!("{host}: {other}"),
         }
     }
     let diff = groups["web04"]["diff"].as_str().unwrap();
@@ -121,18 +132,20 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
     assert!(groups["web05"]["diff"].as_str().unwrap().contains("+[missing]"), "{s}");
 
     // The majority's answer as a baseline: auditing the fleet with it
-    // fails exactly the outliers.
+    // fails exactly the outliers (the FIFO cannot be read: an error).
     let out = audit_json(&live_inv, &baseline, &[]);
     let report = json(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
     for h in report["hosts"].as_array().unwrap() {
         let name = h["name"].as_str().unwrap();
-        let failing = failing_rules(h);
-        if ["web04", "web05"].contains(&name) {
-            assert_eq!(failing, ["SURVEY-FILE-ETC-DEMO-CONF"], "{name}: {report}");
-        } else {
-            assert!(failing.is_empty(), "{name}: {report}");
-        }
+        let status = h["results"][0]["status"].as_str().unwrap();
+        let expected = match name {
+            "web04" | "web05" => "fail",
+            "web06" => "error",
+            _ => "pass",
+        };
+        assert_eq!(status, expected, "{name}: {report}");
+        assert_eq!(h["results"][0]["id"], "SURVEY-FILE-ETC-DEMO-CONF");
     }
 
     // A setting, as written in sshd_config; the host's own sshd -T agrees.
@@ -142,7 +155,7 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
         &["--setting", "/etc/ssh/sshd_config:X11Forwarding"],
     );
     assert_eq!(code, Some(1), "answers differ: {s}");
-    assert_eq!(order(&s), ["web04", "web05", "web[01-03]"], "{s}");
+    assert_eq!(order(&s), ["web04", "web[05-06]", "web[01-03]"], "{s}");
     let groups = by_host(&s);
     for host in LIVE {
         let g = &groups[host];
@@ -159,7 +172,7 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
     // A sysctl, live: every host its own hostname, each its own group.
     let (code, s) = survey_json(&live_inv, state.path(), &["--sysctl", "kernel.hostname"]);
     assert_eq!(code, Some(1), "{s}");
-    assert_eq!(s["groups"].as_array().unwrap().len(), 5, "{s}");
+    assert_eq!(s["groups"].as_array().unwrap().len(), 6, "{s}");
     let groups = by_host(&s);
     for host in LIVE {
         assert_eq!(
