@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use tokio::sync::mpsc;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
 
 use super::targets::{ConnectionArgs, TargetArgs};
 use super::{progress, Error};
@@ -124,16 +125,38 @@ pub async fn exec(args: SurveyArgs) -> Result<u8, Error> {
         forks: conn.forks as usize,
     };
     let bar = progress::bar(plan.hosts.len(), conn.progress());
+    // Registered before any host is asked, so an early Ctrl-C is not lost.
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| Error::Write {
+        path: "the SIGINT handler".into(),
+        source: e,
+    })?;
     let (tx, rx) = mpsc::unbounded_channel();
     let follower = tokio::spawn(progress::follow(bar, rx));
-    let survey = ops::survey::survey(plan, Some(tx)).await;
+    let (stop, stopped) = watch::channel(false);
+    let asking = ops::survey::survey(plan, Some(tx), Some(stopped));
+    tokio::pin!(asking);
+    let survey = loop {
+        tokio::select! {
+            survey = &mut asking => break survey,
+            _ = interrupt.recv(), if !*stop.borrow() => {
+                let _ = stop.send(true);
+            }
+        }
+    };
     let _ = follower.await;
+    let interrupted = *stop.borrow();
     let grouped = crate::survey::group(&survey);
     // Recorded before it is shown, as runs are: `show` reproduces it.
     if let Err(e) = ops::survey::record(&survey, &grouped) {
         eprintln!("warning: survey {} not recorded: {e}", survey.run_id);
     }
     print(&grouped, args.format, conn.verbose > 0)?;
+    if interrupted {
+        // What was asked is shown and recorded; nothing is captured from
+        // a partial survey.
+        eprintln!("interrupted: the hosts not asked are shown as not reached");
+        return Ok(super::exit::INTERRUPTED);
+    }
     if let Some(out) = &args.capture_baseline {
         capture(&survey, &grouped, out)?;
     }

@@ -10,9 +10,13 @@ use crate::state::{StateDb, StateError};
 use crate::survey::ask::{self, SurveyPlan};
 use crate::survey::{Grouped, Survey};
 
-/// Asks every host of the plan.
-pub async fn survey(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>) -> Survey {
-    ask::run(plan, events).await
+/// Asks every host of the plan; `stop` is Ctrl-C ([`crate::audit::Stop`]).
+pub async fn survey(
+    plan: SurveyPlan,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    stop: Option<crate::audit::Stop>,
+) -> Survey {
+    ask::run(plan, events, stop).await
 }
 
 /// Records the survey in the state database.

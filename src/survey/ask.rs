@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::answer::answer;
 use super::model::{HostAnswer, Survey};
 use super::question::Question;
+use crate::audit::{stopped, Stop};
 use crate::baseline::Rule;
 use crate::collect::{gather, Probes};
 use crate::evaluate::{probe_for, CollectLimits};
@@ -37,8 +38,11 @@ pub struct SurveyPlan {
     pub forks: usize,
 }
 
-/// Asks every host of the plan; answers in the plan's host order.
-pub async fn run(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>) -> Survey {
+/// Asks every host of the plan; answers in the plan's host order. Once
+/// `stop` (Ctrl-C) says `true`, hosts in flight are abandoned and hosts
+/// not started are not asked (a survey changes nothing, so there is
+/// nothing to finish): they are not reached, with `interrupted` as error.
+pub async fn run(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>, stop: Option<Stop>) -> Survey {
     let started = Utc::now();
     let run_id = new_run_id(started);
     let names: Vec<String> = plan.hosts.iter().map(|h| h.name.clone()).collect();
@@ -58,9 +62,20 @@ pub async fn run(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>)
         },
         |i| {
             let context = context.clone();
+            let stop = stop.clone();
             async move {
                 let (plan, connector, run_id) = &*context;
-                ask_host(&plan.hosts[i], plan, connector, run_id).await
+                let host = &plan.hosts[i];
+                let Some(stop) = stop else {
+                    return ask_host(host, plan, connector, run_id).await;
+                };
+                if *stop.borrow() {
+                    return interrupted(host, "interrupted before this host was asked");
+                }
+                tokio::select! {
+                    answer = ask_host(host, plan, connector, run_id) => answer,
+                    () = stopped(stop) => interrupted(host, "interrupted while this host was being asked"),
+                }
             }
         },
     )
@@ -86,6 +101,15 @@ pub async fn run(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>)
         question: plan.question.clone(),
         sensitive: plan.sensitive,
         hosts,
+    }
+}
+
+fn interrupted(host: &Host, why: &str) -> HostAnswer {
+    HostAnswer {
+        host: host.name.clone(),
+        address: host.address.clone(),
+        answer: None,
+        error: Some(why.to_string()),
     }
 }
 

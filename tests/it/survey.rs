@@ -284,3 +284,42 @@ fn answers_of_secret_files_are_grouped_but_never_shown_or_stored() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(!Path::new("/tmp/never.yaml").exists());
 }
+
+#[test]
+fn ctrl_c_keeps_the_answers_already_given() {
+    let fleet = Fleet::start(vec![HostSpec::new("fast"), HostSpec::new("slow")]);
+    let state = tempfile::tempdir().unwrap();
+    let inv = fleet.write_inventory();
+    let child = std::process::Command::new(crate::fleet::rectify_bin())
+        .args(["survey", "-i", inv.to_str().unwrap(), "--format", "json", "--command"])
+        .arg("case $(hostname) in slow) sleep 60;; *) echo fast;; esac")
+        .env("RECTIFY_STATE_DIR", state.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once fast has answered (its session is gone), slow is still asleep.
+    assert!(crate::fleet::wait_until(std::time::Duration::from_secs(30), || {
+        sh(&fleet, "slow", "pgrep -x sleep >/dev/null && echo yes") == "yes\n"
+    }));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = json(&out);
+    let groups = by_host(&s);
+    assert_eq!(groups["fast"]["answer"], "fast\n", "{s}");
+    assert_eq!(groups["slow"]["kind"], "unreachable", "{s}");
+    assert!(groups["slow"]["error"].as_str().unwrap().contains("interrupted"), "{s}");
+    let runs = run_rectify(&["runs"], &[("RECTIFY_STATE_DIR", state.path().to_str().unwrap())]);
+    assert!(
+        String::from_utf8_lossy(&runs.stdout).contains(s["run_id"].as_str().unwrap()),
+        "recorded"
+    );
+}
