@@ -23,9 +23,27 @@ fn survey(inv: &Path, state: &Path, args: &[&str]) -> Output {
     run_rectify(&all, &[("RECTIFY_STATE_DIR", state.to_str().unwrap())])
 }
 
+/// Checks `value` against docs/survey.schema.json.
+fn check_schema(value: &Value) -> Result<(), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/survey.schema.json");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    let index = compiler
+        .compile(path.to_str().unwrap(), &mut schemas)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    schemas.validate(value, index).map_err(|e| format!("{e:#}"))
+}
+
+/// `survey … --format json`: its exit code and JSON, which must match
+/// docs/survey.schema.json.
 fn survey_json(inv: &Path, state: &Path, args: &[&str]) -> (Option<i32>, Value) {
     let out = survey(inv, state, &[args, &["--format", "json"]].concat());
-    (out.status.code(), json(&out))
+    let value = json(&out);
+    if let Err(e) = check_schema(&value) {
+        panic!("{e}\n{value}");
+    }
+    (out.status.code(), value)
 }
 
 /// Each host's group: host → the group's JSON.
@@ -249,6 +267,17 @@ fn a_survey_groups_hosts_by_what_they_answer_and_records_it() {
         String::from_utf8_lossy(&shown.stderr)
     );
     let again = json(&shown);
+    check_schema(&again).unwrap();
+    // The schema is strict: an unknown kind, a missing field, a stray one.
+    for spoil in [
+        |v: &mut Value| v["groups"][0]["kind"] = "other".into(),
+        |v: &mut Value| drop(v["groups"][0].as_object_mut().unwrap().remove("hosts")),
+        |v: &mut Value| v["extra"] = 1.into(),
+    ] {
+        let mut broken = again.clone();
+        spoil(&mut broken);
+        assert!(check_schema(&broken).is_err(), "{broken}");
+    }
     assert_eq!(again["run_id"], s["run_id"]);
     assert_eq!(again["groups"], s["groups"], "show reproduces the survey");
     drop(silent);
