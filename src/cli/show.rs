@@ -38,10 +38,13 @@ pub fn exec(args: ShowArgs) -> Result<u8, Error> {
                 Format::Json => SurveyFormat::Json,
                 Format::Html => SurveyFormat::Html,
                 other => {
+                    let name = clap::ValueEnum::to_possible_value(&other)
+                        .map(|v| v.get_name().to_string())
+                        .unwrap_or_default();
                     return Err(Error::Usage(format!(
-                        "run {} is a survey: it shows as human, json or html, not {other:?}",
+                        "run {} is a survey: it shows as human, json or html, not {name}",
                         survey.run_id
-                    )))
+                    )));
                 }
             };
             let grouped = crate::survey::group(&survey);

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use tokio::sync::mpsc;
 
 use super::answer::answer;
@@ -43,7 +43,9 @@ pub struct SurveyPlan {
 /// not started are not asked (a survey changes nothing, so there is
 /// nothing to finish): they are not reached, with `interrupted` as error.
 pub async fn run(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>, stop: Option<Stop>) -> Survey {
-    let started = Utc::now();
+    // Milliseconds, as the state database keeps them: `show` prints the
+    // same times the survey printed.
+    let started = Utc::now().trunc_subsecs(3);
     let run_id = new_run_id(started);
     let names: Vec<String> = plan.hosts.iter().map(|h| h.name.clone()).collect();
     let connector = Connector::new(plan.connect.clone());
@@ -97,7 +99,7 @@ pub async fn run(plan: SurveyPlan, events: Option<mpsc::UnboundedSender<Event>>,
     Survey {
         run_id,
         started,
-        finished: Utc::now(),
+        finished: Utc::now().trunc_subsecs(3),
         question: plan.question.clone(),
         sensitive: plan.sensitive,
         hosts,
