@@ -161,3 +161,31 @@ impl StateDb {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the version before surveys: its runs are
+    /// kept, the survey tables added, the version raised.
+    #[test]
+    fn a_version_4_database_gains_the_survey_tables_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO runs (id, kind, started, finished, hosts, compliant, drift, error, exit_code, report)
+                 VALUES ('old-1', 'audit', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 1, 1, 0, 0, 0, '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        let db = StateDb::open(dir.path()).unwrap();
+        let version: i64 = db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(db.runs(10).unwrap()[0].run_id, "old-1");
+        assert!(db.surveys(10).unwrap().is_empty());
+    }
+}
