@@ -147,6 +147,8 @@ mod tests {
         assert_eq!(ask(Kind::Package, "p", ok("manager=dpkg\n")).state, "not installed");
         let a = ask(Kind::File, "/etc/f", ProbeOutput::Status(ProbeStatus::Denied));
         assert_eq!(a.state, "denied");
+        let a = ask(Kind::File, "/etc/f", ProbeOutput::Status(ProbeStatus::TooLarge));
+        assert_eq!((a.state.as_str(), a.size), ("too large", 0));
     }
 
     #[test]
