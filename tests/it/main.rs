@@ -19,6 +19,7 @@ mod faults_audit_ssh;
 mod faults_ssh;
 mod fifo_race_ssh;
 mod fix_only;
+mod globs;
 mod history_cli;
 mod history_ssh;
 mod html_report;
