@@ -28,6 +28,7 @@ mod interrupts_ssh;
 mod listing;
 mod login_noise_ssh;
 mod long_runs;
+mod match_refusal;
 mod narrow;
 mod output_levels;
 mod package_states;
