@@ -68,7 +68,8 @@ fn a_match_block_the_step_cannot_make_right_refuses_the_host_and_changes_nothing
         error.contains("only root logs in")
             && error.contains("would not make it \"root\" for every connection")
             && error.contains(&format!("(Match Address 10.0.0.0/8 at {DROPIN}:2)"))
-            && error.contains("root bob"),
+            && error.contains("root bob")
+            && error.ends_with("(nothing was changed)"),
         "{error}"
     );
     for (f, (content, st)) in files.iter().zip(&before) {
