@@ -41,10 +41,15 @@ impl FactKind for Glob {
   # then the shell's expansion of the pattern (the pattern itself, which
   # names nothing, when nothing matched).
   g_i=$1; g_w=$2; g_n=$3; g_max=$4; g_left=$4; shift 4; g_k=0
+  # Too many names: said at once, before any per-name work (test is a
+  # builtin: counting costs no process per name).
   for g_f do
     [ -e "$g_f" ] || [ -L "$g_f" ] || continue
-    if [ "$g_n" -le 0 ]; then emit "$g_i.$g_k" limit ''; break; fi
+    if [ "$g_n" -le 0 ]; then emit "$g_i.0" limit ''; frame "$g_i" ok 0; return; fi
     g_n=$((g_n - 1))
+  done
+  for g_f do
+    [ -e "$g_f" ] || [ -L "$g_f" ] || continue
     emit "$g_i.$g_k" match "$g_f"; g_k=$((g_k + 1))
     if [ "$g_w" = stat ]; then p_stat "$g_i.$g_k" "$g_f"; g_k=$((g_k + 1)); continue; fi
     if p_read "$g_i.$g_k" "$g_left" "$g_f" overbudget; then
@@ -120,11 +125,16 @@ pub fn decode(output: &ProbeOutput) -> Result<Matches, ProbeStatus> {
     let mut it = parts.iter();
     while let Some(part) = it.next() {
         match part.status.as_str() {
-            "match" if out.files.len() < GLOB_MAX_MATCHES => {
+            "match" => {
                 let answer = it.next().ok_or(ProbeStatus::Malformed)?;
-                out.files.push((part.body.clone(), as_output(answer)));
+                // A host that sends more than it was asked is not believed.
+                if out.files.len() < GLOB_MAX_MATCHES {
+                    out.files.push((part.body.clone(), as_output(answer)));
+                } else {
+                    out.limited = true;
+                }
             }
-            "limit" | "match" => out.limited = true,
+            "limit" => out.limited = true,
             "stopped" => out.stopped = true,
             _ => return Err(ProbeStatus::Malformed),
         }
@@ -209,8 +219,15 @@ mod tests {
         for i in 0..GLOB_MAX_MATCHES + 5 {
             std::fs::write(dir.path().join(format!("n{i:05}")), "").unwrap();
         }
+        // Said before any name is stat'ed.
         let m = glob(&format!("{d}/n*"), Each::Stat);
-        assert_eq!((m.files.len(), m.limited), (GLOB_MAX_MATCHES, true));
+        assert_eq!((m.files.len(), m.limited), (0, true));
+        std::fs::remove_file(dir.path().join("n00000")).unwrap();
+        for i in 1..=5 {
+            std::fs::remove_file(dir.path().join(format!("n{i:05}"))).unwrap();
+        }
+        let m = glob(&format!("{d}/n*"), Each::Stat);
+        assert_eq!((m.files.len(), m.limited), (GLOB_MAX_MATCHES - 1, false));
     }
 
     #[test]
