@@ -227,7 +227,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     let exclusive_d1 = ["CRON-RESTRICTED", "AT-ALLOW-PERMISSIONS"];
     let exclusive_d2 = ["CRON-ALLOW-PERMISSIONS", "AT-RESTRICTED"];
     let ids = rule_ids(host(&report, "d1"));
-    assert_eq!(ids.len(), 64, "{ids:?}");
+    assert_eq!(ids.len(), 65, "{ids:?}");
     for id in &ids {
         if id == "TIME-SINGLE-DAEMON" {
             continue;
@@ -655,7 +655,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("(profile)") && text.contains("good.yaml (93 rules run, 10 left out)"),
+        text.contains("(profile)") && text.contains("good.yaml (94 rules run, 10 left out)"),
         "{text}"
     );
     let accounts = root.join("baselines/accounts.yaml").display().to_string();
