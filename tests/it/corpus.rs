@@ -63,7 +63,8 @@ const PER_CONNECTION: &[(&str, &str)] = &[
 ];
 
 /// The corpus's own rules beyond the shipped baselines: aliases, lists,
-/// algorithm lists, file metadata through a symlink.
+/// algorithm lists, file metadata through a symlink and of every file a
+/// pattern matches.
 const CORPUS_RULES: &str = r#"
   - {id: C-KBD, file: /etc/ssh/sshd_config, setting: KbdInteractiveAuthentication, expect: "no"}
   - {id: C-CHALLENGE, file: /etc/ssh/sshd_config, setting: ChallengeResponseAuthentication, expect: "no"}
@@ -81,6 +82,8 @@ const CORPUS_RULES: &str = r#"
   - {id: C-HOSTKEY-ED25519, file: /etc/ssh/ssh_host_ed25519_key, owner: root, group: root, max_mode: "0600"}
   - {id: C-HOSTKEY-ECDSA, file: /etc/ssh/ssh_host_ecdsa_key, owner: root, max_mode: "0600"}
   - {id: C-BANNER-LINK, file: /etc/ssh/banner, owner: root, max_mode: "0644"}
+  - {id: C-HOSTKEYS, file: /etc/ssh/ssh_host_*_key, owner: root, max_mode: "0600"}
+  - {id: C-HOSTPUBKEYS, file: /etc/ssh/ssh_host_*_key.pub, owner: root, max_mode: "0644"}
 "#;
 
 /// What a rule looks at.
@@ -363,7 +366,8 @@ struct Truth {
     defaults: BTreeMap<String, String>,
     /// host → sysctl key → (live, persisted).
     sysctl: BTreeMap<String, BTreeMap<String, LiveAndPersisted>>,
-    /// host → path → `stat -L -c '%a %U %G'`, `None` when missing.
+    /// host → path → `stat -L -c '%a %U %G'` (a line per file a pattern
+    /// expands to in the host's shell), `None` when missing.
     stat: BTreeMap<String, BTreeMap<String, Option<String>>>,
 }
 
@@ -460,12 +464,15 @@ fn judge(truth: &Truth, name: &str, rule: &Rule) -> (bool, String) {
             max_mode,
         } => {
             let stat = &truth.stat[name][path];
+            // Every file the path (or pattern) names must pass.
             let pass = stat.as_deref().is_some_and(|s| {
-                let f: Vec<&str> = s.split(' ').collect();
-                let mode = u32::from_str_radix(f[0], 8).unwrap();
-                mode & !max_mode == 0
-                    && owner.as_deref().is_none_or(|o| o == f[1])
-                    && group.as_deref().is_none_or(|g| g == f[2])
+                s.lines().all(|line| {
+                    let f: Vec<&str> = line.split(' ').collect();
+                    let mode = u32::from_str_radix(f[0], 8).unwrap();
+                    mode & !max_mode == 0
+                        && owner.as_deref().is_none_or(|o| o == f[1])
+                        && group.as_deref().is_none_or(|g| g == f[2])
+                })
             });
             (pass, format!("stat -L: {stat:?}"))
         }
