@@ -170,11 +170,13 @@ fn no_match_is_skipped_except_for_existence() {
       - {id: MODE, file: /etc/app.d/*.conf, max_mode: \"0644\"}\n\
       - {id: LINE, file: /etc/app.d/*.conf, line: '^debug = off$'}\n\
       - {id: SOME, file: /etc/app.d/*.conf, exists: true}\n\
-      - {id: NONE, file: /etc/app.d/*.conf, exists: false}\n";
+      - {id: NONE, file: /etc/app.d/*.conf, exists: false}\n\
+      - {id: SET, file: /etc/app.d/*.conf, setting: debug, expect: \"off\"}\n\
+      - {id: WHOLE, file: /etc/app.d/*.conf, content: \"debug = off\\n\"}\n";
     let (code, report) = audit_fleet(&fleet, baseline, &[]);
     let h = host(&report, "empty");
     assert_eq!(code, Some(1), "SOME fails: {report}");
-    for id in ["MODE", "LINE"] {
+    for id in ["MODE", "LINE", "SET", "WHOLE"] {
         assert_eq!(rule(h, id)["status"], "skipped", "{h}");
         assert_eq!(
             rule(h, id)["message"],
@@ -197,6 +199,19 @@ fn no_match_is_skipped_except_for_existence() {
     assert_eq!(failing_by_rectify(rule(h, "LINE")), ["/etc/app.d/a.conf"]);
     assert_eq!(rule(h, "SOME")["status"], "pass");
     assert_eq!(rule(h, "NONE")["status"], "fail");
+    assert_eq!(
+        failing_by_rectify(rule(h, "NONE")),
+        ["/etc/app.d/a.conf", "/etc/app.d/b.conf"]
+    );
+    assert_eq!(failing_by_rectify(rule(h, "SET")), ["/etc/app.d/a.conf"]);
+    assert_eq!(rule(h, "SET")["actual"], "/etc/app.d/a.conf: on");
+    let whole = rule(h, "WHOLE");
+    assert_eq!(failing_by_rectify(whole), ["/etc/app.d/a.conf"]);
+    let diff = whole["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("actual /etc/app.d/a.conf") && diff.contains("+debug = on"),
+        "{diff}"
+    );
 }
 
 /// alice owns a directory an audit globs and fills it with names holding
