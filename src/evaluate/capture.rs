@@ -12,6 +12,9 @@ use crate::conftext::include;
 /// The fields that replace a rule's subject and checks, or why the rule
 /// cannot be captured (kept out of the new baseline, with that reason).
 pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, EvalError> {
+    if let Some(pattern) = super::glob::pattern(check) {
+        return Err(EvalError::GlobNotCaptured(pattern.to_string()));
+    }
     match check {
         Check::Setting { file, key, .. } if include::follows_includes(file) => setting::capture_sshd(file, key, output),
         Check::Setting { file, key, .. } => setting::capture_plain(file, key, output),
