@@ -20,8 +20,8 @@ pub mod record;
 mod rollbacks;
 mod schema;
 mod summary;
-pub mod views;
 mod surveys;
+pub mod views;
 
 pub use journal::UnfinishedRun;
 pub use lookup::LookupError;
