@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod chart;
+mod extra;
 mod pages;
 
 use std::net::SocketAddr;
@@ -72,6 +73,8 @@ pub(crate) struct App {
     state_dir: PathBuf,
     credentials: Option<Credentials>,
     baselines: Vec<Baseline>,
+    /// The knowledge pages of those baselines, as `export knowledge` writes them.
+    knowledge: Vec<crate::knowledge::RulePage>,
     waivers: Vec<Waiver>,
     /// Step names of each remediation playbook that loads.
     playbook_steps: std::collections::BTreeMap<PathBuf, Vec<String>>,
@@ -100,6 +103,7 @@ impl App {
         Ok(App {
             state_dir: options.state_dir,
             credentials: options.credentials,
+            knowledge: crate::knowledge::pages(&options.baselines, None),
             baselines: options.baselines,
             waivers: options.waivers,
             playbook_steps,

@@ -13,7 +13,7 @@ use axum::Router;
 use minijinja::{context, AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use super::{chart, html, url_pairs, App};
+use super::{chart, extra, html, url_pairs, App};
 use crate::baseline::{Check, Rule};
 use crate::report::sanitize::for_terminal;
 use crate::state::{StateDb, StateError};
@@ -26,7 +26,7 @@ const CHART_DAYS: usize = 366;
 const MAX_DIFF: usize = 64 * 1024;
 const MAX_QUERY: usize = 200;
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("templates/base.html.j2")),
     ("nav.html", include_str!("templates/nav.html.j2")),
     ("macros.html", include_str!("templates/macros.html.j2")),
@@ -38,6 +38,7 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("runs.html", include_str!("templates/runs.html.j2")),
     ("search.html", include_str!("templates/search.html.j2")),
     ("message.html", include_str!("templates/message.html.j2")),
+    ("fragment.html", include_str!("templates/fragment.html.j2")),
 ];
 
 pub(super) fn environment() -> Environment<'static> {
@@ -81,13 +82,15 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
         .route("/search", get(search))
-        .route("/surveys", get(surveys))
-        .route("/knowledge", get(knowledge))
+        .route("/surveys", get(extra::surveys))
+        .route("/surveys/{id}", get(extra::survey))
+        .route("/knowledge", get(extra::knowledge))
+        .route("/knowledge/{name}", get(extra::knowledge_rule))
         .fallback(not_found)
         .with_state(app)
 }
 
-fn render(env: &Environment, status: StatusCode, name: &str, ctx: Value) -> Response {
+pub(super) fn render(env: &Environment, status: StatusCode, name: &str, ctx: Value) -> Response {
     match env.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(text) => html(status, text),
         Err(e) => error(env, &format!("template {name}: {e}")),
@@ -102,7 +105,7 @@ pub(super) fn error(env: &Environment, text: &str) -> Response {
     message(env, StatusCode::INTERNAL_SERVER_ERROR, "Error", text, false)
 }
 
-fn not_found_page(env: &Environment, what: &str, q: &str) -> Response {
+pub(super) fn not_found_page(env: &Environment, what: &str, q: &str) -> Response {
     render(
         env,
         StatusCode::NOT_FOUND,
@@ -112,7 +115,7 @@ fn not_found_page(env: &Environment, what: &str, q: &str) -> Response {
 }
 
 /// A page's body from the database, or what went wrong reading it.
-fn answer(env: &Environment, page: Result<Response, StateError>) -> Response {
+pub(super) fn answer(env: &Environment, page: Result<Response, StateError>) -> Response {
     page.unwrap_or_else(|e| error(env, &e.to_string()))
 }
 
@@ -439,9 +442,16 @@ async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
 fn run_page(app: &App, db: &StateDb, id: &str) -> Result<Response, StateError> {
     let Some(report) = db.load(id)? else {
         if let Ok(Ok(full)) = db.find_run(id) {
-            if db.load(&full)?.is_some() {
+            // A survey is a run of its own kind, shown on its own page.
+            let to = if db.load(&full)?.is_some() {
+                Some(format!("/runs/{}", full))
+            } else if db.load_survey(&full)?.is_some() {
+                Some(format!("/surveys/{}", full))
+            } else {
+                None
+            };
+            if let Some(to) = to {
                 let mut r = html(StatusCode::SEE_OTHER, String::new());
-                let to = format!("/runs/{}", full);
                 if let Ok(v) = HeaderValue::from_str(&to) {
                     r.headers_mut().insert(header::LOCATION, v);
                 }
@@ -492,26 +502,6 @@ async fn search(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Respo
         )
     })
     .await
-}
-
-async fn surveys(State(app): State<Arc<App>>) -> Response {
-    message(
-        &app.env,
-        StatusCode::OK,
-        "Surveys",
-        "Survey results are shown here once this rectify records surveys.",
-        false,
-    )
-}
-
-async fn knowledge(State(app): State<Arc<App>>) -> Response {
-    message(
-        &app.env,
-        StatusCode::OK,
-        "Knowledge",
-        "The knowledge pages are shown here once this rectify exports them; each rule's page is under Rules.",
-        false,
-    )
 }
 
 async fn not_found(State(app): State<Arc<App>>, uri: axum::http::Uri) -> Response {
