@@ -38,7 +38,8 @@ const AUTOMATIC: &[&str] = &[
 
 /// Accounts of this machine's own /etc/passwd (seen through the overlay)
 /// that would make the compliant host fail: given nologin there.
-const QUIET_LOCAL_ACCOUNTS: &str = "awk -F: '$1 !~ /^(root|sync|shutdown|halt)$/ && $7 !~ /(nologin|false)$/ {print $1}' /etc/passwd \
+const QUIET_LOCAL_ACCOUNTS: &str =
+    "awk -F: '$1 !~ /^(root|sync|shutdown|halt)$/ && $7 !~ /(nologin|false)$/ {print $1}' /etc/passwd \
                                     | xargs -r -n 1 usermod -s /usr/sbin/nologin";
 
 fn drift() -> HostSpec {
@@ -87,15 +88,31 @@ fn rocky() -> HostSpec {
         })
         .collect();
     HostSpec::new("rocky")
-        .file("os-release", "NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n", 0o644)
+        .file(
+            "os-release",
+            "NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n",
+            0o644,
+        )
         .file("rectify-dpkg/status", status, 0o644)
         .file("rectify-dpkg/available", "", 0o644)
-        .setup("mkdir -p /etc/rectify-dpkg/info /etc/rectify-dpkg/updates && mount --bind /etc/rectify-dpkg /var/lib/dpkg")
+        .setup(
+            "mkdir -p /etc/rectify-dpkg/info /etc/rectify-dpkg/updates && mount --bind /etc/rectify-dpkg /var/lib/dpkg",
+        )
 }
 
 fn run(cmd: &str, inv: &str, baseline: &str, limit: &str) -> serde_json::Value {
     let b = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("baselines/{baseline}.yaml"));
-    let mut args = vec![cmd, "-i", inv, "-b", b.to_str().unwrap(), "--format", "json", "--limit", limit];
+    let mut args = vec![
+        cmd,
+        "-i",
+        inv,
+        "-b",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+        "--limit",
+        limit,
+    ];
     if baseline == "accounts" {
         for id in RULES {
             args.extend(["--rule", id]);
@@ -106,7 +123,11 @@ fn run(cmd: &str, inv: &str, baseline: &str, limit: &str) -> serde_json::Value {
 
 /// What a real login shell of `dave` gets: its umask and TMOUT.
 fn login_shell(fleet: &Fleet, name: &str) -> String {
-    sh(fleet, name, "su -l dave -s /bin/bash -c 'umask; echo \"${TMOUT:-unset}\"' 2>/dev/null </dev/null")
+    sh(
+        fleet,
+        name,
+        "su -l dave -s /bin/bash -c 'umask; echo \"${TMOUT:-unset}\"' 2>/dev/null </dev/null",
+    )
 }
 
 #[test]
@@ -118,7 +139,12 @@ fn accounts_drift_fails_fix_repairs_or_names_the_manual_ones_and_compliant_hosts
     assert_eq!(login_shell(&fleet, "drift"), "0022\n3600\n");
     assert_eq!(login_shell(&fleet, "good"), "0077\n600\n");
     assert_eq!(sh(&fleet, "drift", "id -g root").trim(), "100");
-    assert_eq!(sh(&fleet, "drift", "su - root -c 'echo $PATH' </dev/null").split(':').next(), Some("."));
+    assert_eq!(
+        sh(&fleet, "drift", "su - root -c 'echo $PATH' </dev/null")
+            .split(':')
+            .next(),
+        Some(".")
+    );
 
     let report = run("audit", &inv, "accounts", "drift,good");
     for id in RULES {
@@ -130,15 +156,31 @@ fn accounts_drift_fails_fix_repairs_or_names_the_manual_ones_and_compliant_hosts
     // Messages name what is wrong, never a password field.
     let d = host(&report, "drift");
     assert_eq!(rule(d, "ACCT-ROOT-PATH")["actual"], "relative:. writable:/tmp");
-    assert_eq!(rule(d, "ACCT-SYSTEM-NOLOGIN")["actual"].as_str().map(|a| a.split(' ').any(|w| w == "svc")), Some(true));
-    assert_eq!(rule(d, "ACCT-HOME-DIRS")["actual"].as_str().map(|a| a.contains("dave:mode") && a.contains("erin:missing")), Some(true));
+    assert_eq!(
+        rule(d, "ACCT-SYSTEM-NOLOGIN")["actual"]
+            .as_str()
+            .map(|a| a.split(' ').any(|w| w == "svc")),
+        Some(true)
+    );
+    assert_eq!(
+        rule(d, "ACCT-HOME-DIRS")["actual"]
+            .as_str()
+            .map(|a| a.contains("dave:mode") && a.contains("erin:missing")),
+        Some(true)
+    );
     assert_eq!(rule(d, "ACCT-NO-LEGACY-PLUS")["actual"], "/etc/passwd:+ /etc/group:+");
     assert_eq!(rule(d, "ACCT-GID0-ONLY-ROOT")["actual"], "root toor");
     assert_eq!(rule(d, "PAM-NO-NULLOK")["actual"], "/etc/pam.d/common-auth");
     assert!(!report.to_string().contains("$y$"), "a password hash in the report");
 
     // fix.
-    let watched = ["/etc/security/pwquality.conf", "/etc/shells", "/etc/profile.d", "/etc/passwd", "/etc/pam.d/common-auth"];
+    let watched = [
+        "/etc/security/pwquality.conf",
+        "/etc/shells",
+        "/etc/profile.d",
+        "/etc/passwd",
+        "/etc/pam.d/common-auth",
+    ];
     let good_before: Vec<String> = watched.iter().map(|p| stat(&fleet, "good", p)).collect();
     let fixed = run("fix", &inv, "accounts", "drift,good");
     let d = host(&fixed, "drift");
@@ -156,7 +198,13 @@ fn accounts_drift_fails_fix_repairs_or_names_the_manual_ones_and_compliant_hosts
     // The host's answers after: a real login shell times out and masks.
     assert_eq!(login_shell(&fleet, "drift"), "0027\n900\n");
     assert_eq!(
-        sh(&fleet, "drift", "su -l dave -s /bin/bash -c 'TMOUT=0' 2>&1 </dev/null; echo $?").lines().last(),
+        sh(
+            &fleet,
+            "drift",
+            "su -l dave -s /bin/bash -c 'TMOUT=0' 2>&1 </dev/null; echo $?"
+        )
+        .lines()
+        .last(),
         Some("1"),
         "TMOUT is read-only"
     );
@@ -209,7 +257,9 @@ fn rhel_family_package_rules_apply_by_os_release_and_skip_elsewhere() {
     }
     // fix runs nothing for them (manual): the package stays.
     let fixed = run("fix", &inv, "services-rhel", "rocky");
-    assert!(host(&fixed, "rocky")["warnings"].to_string().contains("SVC-RHEL-NO-TELNET-SERVER"));
+    assert!(host(&fixed, "rocky")["warnings"]
+        .to_string()
+        .contains("SVC-RHEL-NO-TELNET-SERVER"));
     assert_eq!(
         sh(&fleet, "rocky", "dpkg-query -W -f='${db:Status-Abbrev}' telnet-server"),
         "ii "

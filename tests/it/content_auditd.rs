@@ -17,7 +17,8 @@ use crate::fleet::{run_rectify, sh, stat, Fleet, HostSpec};
 
 /// A site's partial rules: the identity watch on /etc/passwd only, two of
 /// the clock syscalls for b64 only, a commented-out shadow watch.
-const PARTIAL: &str = "-w /etc/passwd -p wa -k identity\n-a always,exit -F arch=b64 -S adjtimex,settimeofday -k time-change\n\
+const PARTIAL: &str =
+    "-w /etc/passwd -p wa -k identity\n-a always,exit -F arch=b64 -S adjtimex,settimeofday -k time-change\n\
                        # -w /etc/shadow -p wa -k identity\n-e 1\n";
 
 /// Every topic covered, in the other spellings augenrules accepts: path
@@ -43,7 +44,17 @@ const COMPLETE: &str = "-e 2\n\
 fn rectify(cmd: &str, inv: &str, limit: &str) -> serde_json::Value {
     let baseline = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/auditd.yaml");
     let out = run_rectify(
-        &[cmd, "-i", inv, "-b", baseline.to_str().unwrap(), "--format", "json", "--limit", limit],
+        &[
+            cmd,
+            "-i",
+            inv,
+            "-b",
+            baseline.to_str().unwrap(),
+            "--format",
+            "json",
+            "--limit",
+            limit,
+        ],
         &[],
     );
     json(&out)
@@ -61,9 +72,15 @@ fn ids(report: &serde_json::Value, name: &str) -> Vec<String> {
 #[test]
 fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untouched() {
     // Never load anything into the shared kernel: no auditd may be running.
-    let status = std::process::Command::new("auditctl").arg("-s").output().expect("auditctl (package auditd)");
+    let status = std::process::Command::new("auditctl")
+        .arg("-s")
+        .output()
+        .expect("auditctl (package auditd)");
     let status = String::from_utf8_lossy(&status.stdout).into_owned();
-    assert!(status.lines().any(|l| l == "pid 0"), "an auditd runs on this machine: {status}");
+    assert!(
+        status.lines().any(|l| l == "pid 0"),
+        "an auditd runs on this machine: {status}"
+    );
     let kernel_rules = |f: &Fleet| sh(f, "drift", "auditctl -l");
 
     let fleet = Fleet::start(vec![
@@ -90,13 +107,17 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
     assert_eq!(all.len(), 18, "{all:?}");
     for id in &all {
         assert_eq!(rule(host(&report, "drift"), id)["status"], "fail", "drift {id}");
-        assert_eq!(rule(host(&report, "good"), id)["status"], "pass", "good {id}: {}", rule(host(&report, "good"), id));
+        assert_eq!(
+            rule(host(&report, "good"), id)["status"],
+            "pass",
+            "good {id}: {}",
+            rule(host(&report, "good"), id)
+        );
     }
     // What is missing is named; what the site file has is not.
     let identity = rule(host(&report, "drift"), "AUDIT-RULES-IDENTITY");
     assert_eq!(
-        identity["actual"],
-        "missing: w:/etc/group:wa w:/etc/gshadow:wa w:/etc/shadow:wa w:/etc/security/opasswd:wa",
+        identity["actual"], "missing: w:/etc/group:wa w:/etc/gshadow:wa w:/etc/shadow:wa w:/etc/security/opasswd:wa",
         "{identity}"
     );
     let time = rule(host(&report, "drift"), "AUDIT-RULES-TIME-CHANGE");
@@ -107,10 +128,14 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
 
     // 2. fix: the auditd.conf lines are edited in place, one rules file per
     // failing topic is written, and augenrules (offline) merges them.
-    let good_before: Vec<String> = ["/etc/audit/auditd.conf", "/etc/audit/rules.d/99-site.rules", "/etc/audit/audit.rules"]
-        .iter()
-        .map(|p| stat(&fleet, "good", p))
-        .collect();
+    let good_before: Vec<String> = [
+        "/etc/audit/auditd.conf",
+        "/etc/audit/rules.d/99-site.rules",
+        "/etc/audit/audit.rules",
+    ]
+    .iter()
+    .map(|p| stat(&fleet, "good", p))
+    .collect();
     let fixed = rectify("fix", &inv, "drift,good");
     let d = host(&fixed, "drift");
     for id in &all {
@@ -145,45 +170,65 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
-            stat(&fleet, "drift", &format!("/etc/audit/rules.d/50-rectify-{}", &name[6..]))
-                .split(' ')
-                .take(3)
-                .collect::<Vec<_>>(),
+            stat(
+                &fleet,
+                "drift",
+                &format!("/etc/audit/rules.d/50-rectify-{}", &name[6..])
+            )
+            .split(' ')
+            .take(3)
+            .collect::<Vec<_>>(),
             ["640", "0", "0"],
             "{name}"
         );
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            assert!(merged.lines().any(|m| m == line), "{name}: {line} not in audit.rules:\n{merged}");
+            assert!(
+                merged.lines().any(|m| m == line),
+                "{name}: {line} not in audit.rules:\n{merged}"
+            );
             // Every syscall named is one the audit tools know for its arch.
             if let Some(arch) = line.split("arch=").nth(1).and_then(|r| r.split(' ').next()) {
                 let calls = line.split("-S ").nth(1).unwrap().split(' ').next().unwrap();
                 let machine = if arch == "b64" { "x86_64" } else { "i386" };
                 for call in calls.split(',') {
                     assert!(
-                        fleet.exec("drift", &format!("ausyscall {machine} {call}")).status.success(),
+                        fleet
+                            .exec("drift", &format!("ausyscall {machine} {call}"))
+                            .status
+                            .success(),
                         "{arch} {call}"
                     );
                 }
             }
         }
     }
-    assert_eq!(merged.lines().filter(|l| !l.is_empty()).last(), Some("-e 2"), "{merged}");
+    assert_eq!(
+        merged.lines().filter(|l| !l.is_empty()).last(),
+        Some("-e 2"),
+        "{merged}"
+    );
     // The compliant host: nothing changed, stricter values stay.
     assert_eq!(host(&fixed, "good")["changes"], serde_json::json!([]), "{fixed}");
-    let good_after: Vec<String> = ["/etc/audit/auditd.conf", "/etc/audit/rules.d/99-site.rules", "/etc/audit/audit.rules"]
-        .iter()
-        .map(|p| stat(&fleet, "good", p))
-        .collect();
+    let good_after: Vec<String> = [
+        "/etc/audit/auditd.conf",
+        "/etc/audit/rules.d/99-site.rules",
+        "/etc/audit/audit.rules",
+    ]
+    .iter()
+    .map(|p| stat(&fleet, "good", p))
+    .collect();
     assert_eq!(good_before, good_after);
     assert!(sh(&fleet, "good", "cat /etc/audit/auditd.conf").contains("admin_space_left_action = halt\n"));
 
     // 3. Nothing reached the kernel: no auditd, the same (empty) rule list.
     assert_eq!(kernel_rules(&fleet), loaded_before);
     let status = sh(&fleet, "drift", "auditctl -s");
-    assert!(status.lines().any(|l| l == "pid 0") && status.lines().any(|l| l == "enabled 0"), "{status}");
+    assert!(
+        status.lines().any(|l| l == "pid 0") && status.lines().any(|l| l == "enabled 0"),
+        "{status}"
+    );
 
     // A second fix changes nothing more.
     let again = rectify("fix", &inv, "drift");
     assert_eq!(host(&again, "drift")["changes"], serde_json::json!([]), "{again}");
-
 }

@@ -262,7 +262,10 @@ fn drifted_and_match_loosened_hosts_fail_fix_repairs_with_sshd_agreeing_and_comp
     // resolves it, and names the drop-in.
     let ciphers = rule(host(&report, "drift"), "SSH-CIPHERS-NO-WEAK");
     assert!(
-        ciphers["message"].as_str().unwrap_or_default().contains("50-cloud-init.conf")
+        ciphers["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("50-cloud-init.conf")
             || ciphers["actual"].as_str().unwrap().contains("50-cloud-init.conf"),
         "{ciphers}"
     );
