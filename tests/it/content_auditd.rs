@@ -202,11 +202,7 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
             }
         }
     }
-    assert_eq!(
-        merged.lines().filter(|l| !l.is_empty()).last(),
-        Some("-e 2"),
-        "{merged}"
-    );
+    assert_eq!(merged.lines().rfind(|l| !l.is_empty()), Some("-e 2"), "{merged}");
     // The compliant host: nothing changed, stricter values stay.
     assert_eq!(host(&fixed, "good")["changes"], serde_json::json!([]), "{fixed}");
     let good_after: Vec<String> = [
