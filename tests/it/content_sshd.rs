@@ -7,7 +7,7 @@
 //! - `drift`: the drift a cloud image or a copied config brings, with the
 //!   algorithm lists edited by `+` in an included drop-in;
 //! - `loose`: compliant global lines, loosened for one user by a
-//!   `Match User backup` block;
+//!   `Match User rsyncer` block;
 //! - `good`: compliant and stricter than the rules in places (a shorter
 //!   AEAD-only cipher list, MaxStartups 5:20:30).
 //!
@@ -42,10 +42,10 @@ const RULES: &[&str] = &[
 ];
 
 /// The connections asked about: one that no `Match` block matches and the
-/// one `Match User backup` does.
+/// one `Match User rsyncer` does.
 const CONNECTIONS: &[&str] = &[
     "user=root,host=admin.example.org,addr=127.0.0.1",
-    "user=backup,host=nas.example.org,addr=10.0.0.7",
+    "user=rsyncer,host=nas.example.org,addr=10.0.0.7",
 ];
 
 const WEAK_CIPHERS: &[&str] = &[
@@ -172,7 +172,7 @@ fn drift() -> HostSpec {
              HostKeyAlgorithms +ssh-rsa\nPubkeyAcceptedKeyTypes +ssh-rsa\n",
             0o644,
         )
-        .setup("useradd -M backup")
+        .setup("useradd -M rsyncer")
 }
 
 /// Compliant global lines; a Match block at the end gives one user the
@@ -183,7 +183,7 @@ fn loose() -> HostSpec {
             "GSSAPIAuthentication no\nKerberosAuthentication no\nGatewayPorts no\nPermitTunnel no\nAllowAgentForwarding no\nDisableForwarding yes",
         )
         .setup(
-            "useradd -M backup && printf 'Match User backup\\n  GSSAPIAuthentication yes\\n  KerberosAuthentication yes\\n  GatewayPorts yes\\n  \
+            "useradd -M rsyncer && printf 'Match User rsyncer\\n  GSSAPIAuthentication yes\\n  KerberosAuthentication yes\\n  GatewayPorts yes\\n  \
              PermitTunnel yes\\n  AllowAgentForwarding yes\\n  DisableForwarding no\\n' >> /etc/ssh/sshd_config",
         )
 }
@@ -195,11 +195,11 @@ fn good() -> HostSpec {
             "Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com\nMACs hmac-sha2-512-etm@openssh.com\nKexAlgorithms curve25519-sha256\n\
              HostKeyAlgorithms ssh-ed25519\nPubkeyAcceptedAlgorithms ssh-ed25519\nGSSAPIAuthentication no\nKerberosAuthentication no\n\
              GatewayPorts no\nStrictModes yes\nPrintLastLog yes\nUsePAM yes\nAllowAgentForwarding no\nDisableForwarding yes\nPermitTunnel no\n\
-             AllowUsers root backup",
+             AllowUsers root rsyncer",
         )
         // MaxStartups is one of the keywords whose last line wins: the
         // harness's own line is replaced by a stricter one.
-        .setup("useradd -M backup && sed -i 's/^MaxStartups .*/MaxStartups 5:20:30/' /etc/ssh/sshd_config && chmod 0600 /etc/ssh/sshd_config")
+        .setup("useradd -M rsyncer && sed -i 's/^MaxStartups .*/MaxStartups 5:20:30/' /etc/ssh/sshd_config && chmod 0600 /etc/ssh/sshd_config")
 }
 
 fn rectify(cmd: &str, inv: &str, limit: &str) -> serde_json::Value {
@@ -256,7 +256,7 @@ fn drifted_and_match_loosened_hosts_fail_fix_repairs_with_sshd_agreeing_and_comp
     ] {
         let r = rule(host(&report, "loose"), id);
         assert_eq!(r["status"], "fail", "loose {id}: {r}");
-        assert!(r["actual"].as_str().unwrap().contains("Match User backup"), "{r}");
+        assert!(r["actual"].as_str().unwrap().contains("Match User rsyncer"), "{r}");
     }
     // An algorithm list edited with + in the drop-in is judged as sshd
     // resolves it, and names the drop-in.
@@ -300,7 +300,7 @@ fn drifted_and_match_loosened_hosts_fail_fix_repairs_with_sshd_agreeing_and_comp
     // Match block's own lines were edited.
     let dropin = sh(&fleet, "drift", "cat /etc/ssh/sshd_config.d/50-cloud-init.conf");
     assert!(dropin.contains("Ciphers -*-cbc*,arcfour*\n"), "{dropin}");
-    let block = sh(&fleet, "loose", "sed -n '/^Match User backup/,$p' /etc/ssh/sshd_config");
+    let block = sh(&fleet, "loose", "sed -n '/^Match User rsyncer/,$p' /etc/ssh/sshd_config");
     assert!(
         block.contains("GSSAPIAuthentication no") && block.contains("DisableForwarding yes"),
         "{block}"
