@@ -165,6 +165,19 @@ const ACCOUNTS_ELSEWHERE: &[&str] = &[
     "ACCT-SYSTEM-NOLOGIN",
     "ACCT-NO-LEGACY-PLUS",
     "ACCT-HOME-DIRS",
+    "PAM-PWQUALITY-DIFOK",
+    "PAM-PWQUALITY-MAXSEQUENCE",
+    "PAM-PWQUALITY-DICTCHECK",
+    "PAM-PWQUALITY-ENFORCING",
+    "PAM-PWHISTORY-ENFORCE-ROOT",
+    "PAM-PWHISTORY-USE-AUTHTOK",
+    "PAM-UNIX-NO-REMEMBER",
+    "PAM-UNIX-USE-AUTHTOK",
+    "ACCT-ROOT-ACCESS",
+    "ACCT-PASS-CHANGE-PAST",
+    "ACCT-ROOT-UMASK",
+    "ACCT-INVALID-SHELL-LOCKED",
+    "ACCT-DOTFILES",
 ];
 
 /// Files the compliant host's rules read, with their `stat` (mode, owner, mtime).
@@ -384,6 +397,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
             ),
             "/etc/security/pwquality.conf:maxrepeat = 3\n/etc/security/pwquality.conf:minlen = 14\n\
              /etc/security/pwquality.conf:minclass = 3\n/etc/security/pwquality.conf:enforce_for_root\n\
+             /etc/security/pwquality.conf:difok = 2\n/etc/security/pwquality.conf:maxsequence = 3\n\
              /etc/security/faillock.conf:deny = 5\n/etc/security/faillock.conf:unlock_time = 900\n",
             "{h}"
         );
@@ -680,7 +694,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("(profile)") && text.contains("good.yaml (117 rules run, 40 left out)"),
+        text.contains("(profile)") && text.contains("good.yaml (131 rules run, 45 left out)"),
         "{text}"
     );
     let accounts = root.join("baselines/accounts.yaml").display().to_string();

@@ -25,6 +25,19 @@ const RULES: &[&str] = &[
     "ACCT-SYSTEM-NOLOGIN",
     "ACCT-NO-LEGACY-PLUS",
     "ACCT-HOME-DIRS",
+    "PAM-PWQUALITY-DIFOK",
+    "PAM-PWQUALITY-MAXSEQUENCE",
+    "PAM-PWQUALITY-DICTCHECK",
+    "PAM-PWQUALITY-ENFORCING",
+    "PAM-PWHISTORY-ENFORCE-ROOT",
+    "PAM-PWHISTORY-USE-AUTHTOK",
+    "PAM-UNIX-NO-REMEMBER",
+    "PAM-UNIX-USE-AUTHTOK",
+    "ACCT-ROOT-ACCESS",
+    "ACCT-PASS-CHANGE-PAST",
+    "ACCT-ROOT-UMASK",
+    "ACCT-INVALID-SHELL-LOCKED",
+    "ACCT-DOTFILES",
 ];
 
 /// The ones with a playbook step; the others are manual.
@@ -34,6 +47,11 @@ const AUTOMATIC: &[&str] = &[
     "ACCT-SHELL-TMOUT",
     "ACCT-SHELL-UMASK",
     "ACCT-SHELLS-NO-NOLOGIN",
+    "PAM-PWQUALITY-DIFOK",
+    "PAM-PWQUALITY-MAXSEQUENCE",
+    "PAM-PWQUALITY-DICTCHECK",
+    "PAM-PWQUALITY-ENFORCING",
+    "ACCT-ROOT-UMASK",
 ];
 
 /// Accounts of this machine's own /etc/passwd (seen through the overlay)
@@ -42,11 +60,23 @@ const QUIET_LOCAL_ACCOUNTS: &str =
     "awk -F: '$1 !~ /^(root|sync|shutdown|halt)$/ && $7 !~ /(nologin|false)$/ {print $1}' /etc/passwd \
                                     | xargs -r -n 1 usermod -s /usr/sbin/nologin";
 
+/// This machine's accounts without a shell, locked (some may have a
+/// password field of their own).
+const LOCK_NOLOGIN: &str = "awk -F: '$7 ~ /(nologin|false)$/ {print $1}' /etc/passwd | xargs -r -n 1 usermod -L";
+
 fn drift() -> HostSpec {
     HostSpec::new("drift")
-        .file("security/pwquality.conf", "minlen = 14\nminclass = 1\n# enforce_for_root\n", 0o644)
+        .file(
+            "security/pwquality.conf",
+            "minlen = 14\nminclass = 1\n# enforce_for_root\ndifok = 1\nmaxsequence = 0\ndictcheck = 0\nenforcing = 0\n",
+            0o644,
+        )
         .file("pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth required pam_permit.so\n", 0o644)
-        .file("pam.d/common-password", "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n", 0o644)
+        .file(
+            "pam.d/common-password",
+            "password required pam_pwhistory.so remember=5\npassword [success=1 default=ignore] pam_unix.so obscure yescrypt remember=5\n",
+            0o644,
+        )
         .file("profile.d/00-site-path.sh", "PATH=\".:$PATH:/tmp\"\n", 0o644)
         .file("profile.d/50-site-tmout.sh", "TMOUT=3600\n", 0o644)
         .setup(
@@ -54,23 +84,25 @@ fn drift() -> HostSpec {
              sed -i 's/^root:x:0:0:/root:x:0:100:/' /etc/passwd && groupadd -o -g 0 toor && \
              useradd -r -s /bin/bash svc && useradd -m -d /run/home-dave -s /bin/bash dave && chmod 0755 /run/home-dave && \
              useradd -M -d /run/home-erin -s /bin/bash erin && \
+             touch /run/home-dave/.netrc && chown dave /run/home-dave/.netrc && chmod 0666 /run/home-dave/.bashrc && \
+             chage -d 2099-01-01 dave && useradd -r -s /usr/sbin/nologin svc2 && passwd -d svc2 >/dev/null && passwd -d root >/dev/null && \
              echo '+::::::' >> /etc/passwd && echo '+:::' >> /etc/group",
         )
 }
 
 fn good() -> HostSpec {
     HostSpec::new("good")
-        .file("security/pwquality.conf", "minlen = 14\nminclass = 4\nenforce_for_root\n", 0o644)
+        .file("security/pwquality.conf", "minlen = 14\nminclass = 4\nenforce_for_root\ndifok = 3\nmaxsequence = 2\n", 0o644)
         .file("pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so\nauth requisite pam_deny.so\nauth required pam_permit.so\n", 0o644)
         .file(
             "pam.d/common-password",
-            "password required pam_pwhistory.so remember=30 enforce_for_root use_authtok\npassword [success=1 default=ignore] pam_unix.so obscure yescrypt\n",
+            "password required pam_pwhistory.so remember=30 enforce_for_root use_authtok\npassword [success=1 default=ignore] pam_unix.so obscure use_authtok yescrypt\n",
             0o644,
         )
         .file("profile.d/tmout.sh", "TMOUT=600\nreadonly TMOUT\nexport TMOUT\n", 0o644)
         .file("profile.d/umask.sh", "umask 077\n", 0o644)
         .setup(&format!(
-            "{QUIET_LOCAL_ACCOUNTS} && useradd -m -d /run/home-dave -s /bin/bash dave && chmod 0700 /run/home-dave"
+            "{QUIET_LOCAL_ACCOUNTS} && {LOCK_NOLOGIN} && useradd -m -d /run/home-dave -s /bin/bash dave && chmod 0700 /run/home-dave"
         ))
 }
 
@@ -211,13 +243,17 @@ fn accounts_drift_fails_fix_repairs_or_names_the_manual_ones_and_compliant_hosts
     assert_eq!(sh(&fleet, "drift", "grep -c nologin /etc/shells").trim(), "0");
     assert_eq!(
         sh(&fleet, "drift", "grep -vE '^#' /etc/security/pwquality.conf"),
-        "minlen = 14\nminclass = 3\nenforce_for_root\n"
+        "minlen = 14\nminclass = 3\nenforce_for_root\ndifok = 2\nmaxsequence = 3\ndictcheck = 1\nenforcing = 1\n"
     );
+    // root's own login shell masks too.
+    assert_eq!(sh(&fleet, "drift", "su - root -c umask </dev/null").trim(), "0027");
     // Manual ones: nothing was run for them.
     assert_eq!(sh(&fleet, "drift", "id -g root").trim(), "100");
     assert!(sh(&fleet, "drift", "cat /etc/pam.d/common-auth").contains("nullok"));
     assert_eq!(sh(&fleet, "drift", "grep -c '^+' /etc/passwd").trim(), "1");
     assert_eq!(sh(&fleet, "drift", "stat -c %a /run/home-dave").trim(), "755");
+    assert_eq!(sh(&fleet, "drift", "passwd -S root | cut -d ' ' -f 2").trim(), "NP");
+    assert!(sh(&fleet, "drift", "cat /etc/pam.d/common-password").contains("pam_unix.so obscure yescrypt remember=5"));
 
     // The compliant host: no change, stricter values kept.
     assert_eq!(host(&fixed, "good")["changes"], serde_json::json!([]), "{fixed}");

@@ -39,7 +39,9 @@ const COMPLETE: &str = "-e 2\n\
 -a always,exit -F arch=b64 -S init_module,finit_module,delete_module\n-w /usr/bin/kmod -p x\n\
 -a always,exit -F arch=b64 -S sethostname,setdomainname\n-a always,exit -F arch=b32 -S sethostname,setdomainname\n\
 -w /etc/issue -p wa\n-w /etc/issue.net -p wa\n-w /etc/hosts -p wa\n-w /etc/hostname -p wa\n\
--w /etc/apparmor -p wa\n-w /etc/apparmor.d -p wa\n-w /var/log/sudo.log -p wa\n";
+-w /etc/apparmor -p wa\n-w /etc/apparmor.d -p wa\n-w /var/log/sudo.log -p wa\n\
+-a always,exit -F path=/usr/bin/chcon -F perm=x\n-w /usr/bin/setfacl -p x\n-a always,exit -F path=/usr/bin/chacl -F perm=rx\n\
+-a always,exit -F path=/usr/sbin/usermod -F perm=x\n";
 
 fn rectify(cmd: &str, inv: &str, limit: &str) -> serde_json::Value {
     let baseline = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/auditd.yaml");
@@ -86,7 +88,7 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
     let fleet = Fleet::start(vec![
         HostSpec::new("drift")
             .file("audit/rules.d/10-site.rules", PARTIAL, 0o640)
-            .setup("mkdir -p /etc/apparmor.d"),
+            .setup("mkdir -p /etc/apparmor.d && chmod 0644 /etc/audit/auditd.conf"),
         HostSpec::new("good")
             .file(
                 "audit/auditd.conf",
@@ -104,7 +106,7 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
     // a partial rules.d) and passes on the complete one.
     let report = rectify("audit", &inv, "drift,good");
     let all = ids(&report, "drift");
-    assert_eq!(all.len(), 18, "{all:?}");
+    assert_eq!(all.len(), 23, "{all:?}");
     for id in &all {
         assert_eq!(rule(host(&report, "drift"), id)["status"], "fail", "drift {id}");
         assert_eq!(
@@ -157,6 +159,7 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
         conf,
         "max_log_file_action = keep_logs\nspace_left_action = SYSLOG\nadmin_space_left_action = single\ndisk_full_action = single\ndisk_error_action = syslog\n"
     );
+    assert!(stat(&fleet, "drift", "/etc/audit/auditd.conf").starts_with("640 0 0 "));
     // The site's file is kept; the audit tools' merge holds every shipped
     // line, with -e 2 moved last.
     assert_eq!(sh(&fleet, "drift", "cat /etc/audit/rules.d/10-site.rules"), PARTIAL);

@@ -38,6 +38,7 @@ const RULES: &[&str] = &[
     "SSH-AGENT-FORWARDING",
     "SSH-DISABLE-FORWARDING",
     "SSH-PERMIT-TUNNEL",
+    "SSH-IGNORE-USER-KNOWN-HOSTS",
     "SSH-ACCESS-LIMITED",
 ];
 
@@ -126,6 +127,7 @@ fn judge(id: &str) -> (&'static str, fn(&str) -> bool) {
         "SSH-AGENT-FORWARDING" => ("allowagentforwarding", |v| v == "no"),
         "SSH-DISABLE-FORWARDING" => ("disableforwarding", |v| v == "yes"),
         "SSH-PERMIT-TUNNEL" => ("permittunnel", |v| v == "no"),
+        "SSH-IGNORE-USER-KNOWN-HOSTS" => ("ignoreuserknownhosts", |v| v == "yes"),
         other => panic!("no judge for {other}"),
     }
 }
@@ -194,7 +196,7 @@ fn good() -> HostSpec {
         .sshd(
             "Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com\nMACs hmac-sha2-512-etm@openssh.com\nKexAlgorithms curve25519-sha256\n\
              HostKeyAlgorithms ssh-ed25519\nPubkeyAcceptedAlgorithms ssh-ed25519\nGSSAPIAuthentication no\nKerberosAuthentication no\n\
-             GatewayPorts no\nStrictModes yes\nPrintLastLog yes\nUsePAM yes\nAllowAgentForwarding no\nDisableForwarding yes\nPermitTunnel no\n\
+             GatewayPorts no\nStrictModes yes\nPrintLastLog yes\nUsePAM yes\nAllowAgentForwarding no\nDisableForwarding yes\nPermitTunnel no\nIgnoreUserKnownHosts yes\n\
              AllowUsers root rsyncer",
         )
         // MaxStartups is one of the keywords whose last line wins: the
@@ -300,7 +302,11 @@ fn drifted_and_match_loosened_hosts_fail_fix_repairs_with_sshd_agreeing_and_comp
     // Match block's own lines were edited.
     let dropin = sh(&fleet, "drift", "cat /etc/ssh/sshd_config.d/50-cloud-init.conf");
     assert!(dropin.contains("Ciphers -*-cbc*,arcfour*\n"), "{dropin}");
-    let block = sh(&fleet, "loose", "sed -n '/^Match User rsyncer/,$p' /etc/ssh/sshd_config");
+    let block = sh(
+        &fleet,
+        "loose",
+        "sed -n '/^Match User rsyncer/,$p' /etc/ssh/sshd_config",
+    );
     assert!(
         block.contains("GSSAPIAuthentication no") && block.contains("DisableForwarding yes"),
         "{block}"
