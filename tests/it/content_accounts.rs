@@ -38,6 +38,7 @@ const RULES: &[&str] = &[
     "ACCT-ROOT-UMASK",
     "ACCT-INVALID-SHELL-LOCKED",
     "ACCT-DOTFILES",
+    "ACCT-SU-GROUP-EMPTY",
 ];
 
 /// The ones with a playbook step; the others are manual.
@@ -79,13 +80,14 @@ fn drift() -> HostSpec {
         )
         .file("profile.d/00-site-path.sh", "PATH=\".:$PATH:/tmp\"\n", 0o644)
         .file("profile.d/50-site-tmout.sh", "TMOUT=3600\n", 0o644)
+        .file("pam.d/su", "auth sufficient pam_rootok.so\nauth required pam_wheel.so use_uid group=sugroup\n", 0o644)
         .setup(
             "echo /usr/sbin/nologin >> /etc/shells && \
              sed -i 's/^root:x:0:0:/root:x:0:100:/' /etc/passwd && groupadd -o -g 0 toor && \
              useradd -r -s /bin/bash svc && useradd -m -d /run/home-dave -s /bin/bash dave && chmod 0755 /run/home-dave && \
              useradd -M -d /run/home-erin -s /bin/bash erin && \
              touch /run/home-dave/.netrc && chown dave /run/home-dave/.netrc && chmod 0666 /run/home-dave/.bashrc && \
-             chage -d 2099-01-01 dave && useradd -r -s /usr/sbin/nologin svc2 && passwd -d svc2 >/dev/null && passwd -d root >/dev/null && \
+             chage -d 2099-01-01 dave && groupadd sugroup && gpasswd -a dave sugroup >/dev/null && useradd -r -s /usr/sbin/nologin svc2 && passwd -d svc2 >/dev/null && passwd -d root >/dev/null && \
              echo '+::::::' >> /etc/passwd && echo '+:::' >> /etc/group",
         )
 }
@@ -101,8 +103,9 @@ fn good() -> HostSpec {
         )
         .file("profile.d/tmout.sh", "TMOUT=600\nreadonly TMOUT\nexport TMOUT\n", 0o644)
         .file("profile.d/umask.sh", "umask 077\n", 0o644)
+        .file("pam.d/su", "auth sufficient pam_rootok.so\nauth required pam_wheel.so use_uid group=sugroup\n", 0o644)
         .setup(&format!(
-            "{QUIET_LOCAL_ACCOUNTS} && {LOCK_NOLOGIN} && useradd -m -d /run/home-dave -s /bin/bash dave && chmod 0700 /run/home-dave"
+            "{QUIET_LOCAL_ACCOUNTS} && {LOCK_NOLOGIN} && useradd -m -d /run/home-dave -s /bin/bash dave && chmod 0700 /run/home-dave && groupadd sugroup"
         ))
 }
 

@@ -88,7 +88,8 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
     let fleet = Fleet::start(vec![
         HostSpec::new("drift")
             .file("audit/rules.d/10-site.rules", PARTIAL, 0o640)
-            .setup("mkdir -p /etc/apparmor.d && chmod 0644 /etc/audit/auditd.conf"),
+            .file("default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"audit_backlog_limit=64\"\n", 0o644)
+            .setup("mkdir -p /etc/apparmor.d && chmod 0644 /etc/audit/auditd.conf && rm -f /etc/rc[2345].d/S*auditd"),
         HostSpec::new("good")
             .file(
                 "audit/auditd.conf",
@@ -97,6 +98,7 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
                 0o640,
             )
             .file("audit/rules.d/99-site.rules", COMPLETE, 0o640)
+            .file("default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=\"console=ttyS0 audit=1 audit_backlog_limit=16384\"\n", 0o644)
             .setup("mkdir -p /etc/apparmor.d && rm -f /etc/audit/rules.d/audit.rules"),
     ]);
     let inv = fleet.write_inventory().display().to_string();
@@ -106,7 +108,7 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
     // a partial rules.d) and passes on the complete one.
     let report = rectify("audit", &inv, "drift,good");
     let all = ids(&report, "drift");
-    assert_eq!(all.len(), 23, "{all:?}");
+    assert_eq!(all.len(), 26, "{all:?}");
     for id in &all {
         assert_eq!(rule(host(&report, "drift"), id)["status"], "fail", "drift {id}");
         assert_eq!(
@@ -142,9 +144,17 @@ fn auditd_drift_fails_fix_writes_rules_augenrules_merges_and_the_kernel_is_untou
     let d = host(&fixed, "drift");
     for id in &all {
         let r = rule(d, id);
-        if id == "AUDIT-SPACE-LEFT-ACTION" {
+        if [
+            "AUDIT-SPACE-LEFT-ACTION",
+            "AUDIT-SERVICE-ENABLED",
+            "AUDIT-BOOT-AUDIT",
+            "AUDIT-BOOT-BACKLOG",
+        ]
+        .contains(&id.as_str())
+        {
             assert_eq!(r["status"], "fail", "{r}");
-            assert!(r["remediation"]["manual"].as_str().unwrap().contains("sendmail"), "{r}");
+            assert!(r["remediation"]["manual"].as_str().is_some_and(|t| t.len() > 40), "{r}");
+            assert!(d["warnings"].to_string().contains(id.as_str()), "{d}");
         } else {
             assert_eq!(r["status"], "pass", "drift {id} not fixed: {r}");
         }

@@ -39,6 +39,7 @@ const RULES: &[&str] = &[
     "SSH-DISABLE-FORWARDING",
     "SSH-PERMIT-TUNNEL",
     "SSH-IGNORE-USER-KNOWN-HOSTS",
+    "SSH-KBD-INTERACTIVE",
     "SSH-ACCESS-LIMITED",
 ];
 
@@ -128,6 +129,7 @@ fn judge(id: &str) -> (&'static str, fn(&str) -> bool) {
         "SSH-DISABLE-FORWARDING" => ("disableforwarding", |v| v == "yes"),
         "SSH-PERMIT-TUNNEL" => ("permittunnel", |v| v == "no"),
         "SSH-IGNORE-USER-KNOWN-HOSTS" => ("ignoreuserknownhosts", |v| v == "yes"),
+        "SSH-KBD-INTERACTIVE" => ("kbdinteractiveauthentication", |v| v == "no"),
         other => panic!("no judge for {other}"),
     }
 }
@@ -165,7 +167,7 @@ fn truth(fleet: &Fleet, name: &str, id: &str) -> bool {
 fn drift() -> HostSpec {
     HostSpec::new("drift")
         .sshd(
-            "Include /etc/ssh/sshd_config.d/*.conf\nGSSAPIAuthentication yes\nKerberosAuthentication yes\nGatewayPorts clientspecified\n\
+            "Include /etc/ssh/sshd_config.d/*.conf\nChallengeResponseAuthentication yes\nGSSAPIAuthentication yes\nKerberosAuthentication yes\nGatewayPorts clientspecified\n\
              PrintLastLog no\nPermitTunnel point-to-point\nAllowAgentForwarding yes",
         )
         .file(
