@@ -629,6 +629,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
         ids(&sudo),
         [
             "ACCT-SU-RESTRICTED",
+            "ACCT-SU-GROUP-EMPTY",
             "SUDO-USE-PTY",
             "SUDO-LOGFILE",
             "SUDO-TIMEOUT",
