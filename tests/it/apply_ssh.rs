@@ -669,7 +669,8 @@ fn shipped_playbooks_fix_what_the_shipped_baselines_find() {
                 if let Some(id) = line.strip_prefix("  - id: ") {
                     current = Some(id.to_string());
                 }
-                if line.trim_start().starts_with("remediation:") {
+                // Rules with playbook steps (manual remediations run nothing).
+                if line.trim_start().starts_with("remediation: {playbook") {
                     ids.push(current.clone().unwrap());
                 }
             }

@@ -423,11 +423,11 @@ fn shipped_ssh_baseline_passes_a_hardened_host_and_names_the_drift_of_a_default_
     let hardened =
         "PermitEmptyPasswords no\nX11Forwarding no\nMaxAuthTries 4\nClientAliveInterval 300\nClientAliveCountMax 3\n\
                     LoginGraceTime 1m\nAllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\n\
-                    PermitUserEnvironment no\nLogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net";
+                    PermitUserEnvironment no\nLogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net\nMACs -hmac-sha1*,umac-64*,hmac-md5*,hmac-ripemd160*,hmac-sha2-256,hmac-sha2-512,umac-128@openssh.com\nStrictModes yes\nUsePAM yes\nAllowAgentForwarding no\nDisableForwarding yes\nIgnoreUserKnownHosts yes\nAllowUsers root";
     let fleet = Fleet::start(vec![
-        HostSpec::new("hardened")
-            .sshd(hardened)
-            .setup("chmod 0600 /etc/ssh/sshd_config"),
+        HostSpec::new("hardened").sshd(hardened).setup(
+            "chmod 0600 /etc/ssh/sshd_config && sed -i 's/^MaxStartups .*/MaxStartups 10:30:60/' /etc/ssh/sshd_config",
+        ),
         HostSpec::new("stock").sshd("X11Forwarding yes\nMaxAuthTries 6"),
     ]);
     let inv = fleet.write_inventory();

@@ -105,6 +105,9 @@ enum Subject {
         group: Option<String>,
         max_mode: u32,
     },
+    /// SSH-ACCESS-LIMITED's `command`: some AllowUsers, AllowGroups,
+    /// DenyUsers or DenyGroups line is in force (`sshd -T`).
+    AccessLists,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +194,8 @@ fn rules_of(text: &str) -> Vec<Rule> {
                 group: r["group"].as_str().map(str::to_string),
                 max_mode: u32::from_str_radix(r["max_mode"].as_str().unwrap(), 8).unwrap(),
             }
+        } else if r["command"].as_str().is_some_and(|c| c.starts_with("sshd -T ")) && id == "SSH-ACCESS-LIMITED" {
+            Subject::AccessLists
         } else {
             panic!("the corpus does not judge rule {id}: {r:?}")
         };
@@ -339,6 +344,29 @@ fn holds(expect: &Value, value: Option<&str>, sshd: bool) -> bool {
         }
     };
     let number = |s: &str| s.trim().parse::<i64>().ok();
+    // MaxStartups start:rate:full, compared number by number; a bound of
+    // one number N is N:30:N, as sshd reads `MaxStartups N`.
+    let triple = |s: &str| -> Option<Vec<i64>> {
+        let n: Vec<i64> = s.split(':').map(|x| x.trim().parse().ok()).collect::<Option<_>>()?;
+        match n.len() {
+            1 => Some(vec![n[0], 30, n[0]]),
+            3 => Some(n),
+            _ => None,
+        }
+    };
+    if let Value::Mapping(m) = expect {
+        let bound = |k: &str| m.get(k).and_then(Value::as_str);
+        if value.contains(':') || [bound("min"), bound("max")].iter().flatten().any(|b| b.contains(':')) {
+            let v = triple(value);
+            let within = |b: Option<&str>, le: bool| {
+                b.is_none_or(|b| {
+                    let (v, b) = (v.clone(), triple(b).unwrap());
+                    v.is_some_and(|v| v.iter().zip(&b).all(|(x, y)| if le { x <= y } else { x >= y }))
+                })
+            };
+            return within(bound("max"), true) && within(bound("min"), false);
+        }
+    }
     match expect {
         Value::String(want) => norm(want) == norm(value),
         Value::Sequence(items) => items.iter().any(|i| holds(i, Some(value), sshd)),
@@ -475,6 +503,15 @@ fn judge(truth: &Truth, name: &str, rule: &Rule) -> (bool, String) {
                 })
             });
             (pass, format!("stat -L: {stat:?}"))
+        }
+        Subject::AccessLists => {
+            let d = &truth.sshd[name];
+            let map = d.global.as_ref().unwrap_or(&d.conns[CONNECTIONS.len() - 1]);
+            let set: Vec<&String> = ["allowusers", "allowgroups", "denyusers", "denygroups"]
+                .iter()
+                .filter_map(|k| map.get_key_value(*k).map(|(k, _)| k))
+                .collect();
+            (!set.is_empty(), format!("sshd -T: {set:?}"))
         }
     }
 }
@@ -672,7 +709,8 @@ fn every_verdict_agrees_with_the_hosts_own_answer() {
         &[],
     );
     let fixed = json(&out);
-    assert_eq!(out.status.code(), Some(0), "{fixed}");
+    // 1: SSH-ACCESS-LIMITED, manual, still fails where no Allow/Deny list is set.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{fixed}");
     let (after, after_report) = settled(&fleet, &names, &rules, &baselines, "fix");
     let remediated: Vec<&Rule> = ssh_rules
         .iter()
@@ -685,8 +723,15 @@ fn every_verdict_agrees_with_the_hosts_own_answer() {
         .filter(|n| host(&fixed, n)["changes"].as_array().is_some_and(|c| !c.is_empty()))
         .count();
     assert!(changed >= 15, "fix changed only {changed} hosts: {fixed}");
+    // Compliant, but for the one rule fixed by hand (SSH-ACCESS-LIMITED:
+    // who may log in is a site decision), which fix names and leaves.
     for name in &names {
-        assert_eq!(host(&fixed, name)["status"], "compliant", "{name}: {fixed}");
+        let h = host(&fixed, name);
+        let failing = crate::fleet::report::failing_rules(h);
+        assert!(
+            h["status"] == "compliant" || (h["status"] == "drift" && failing == ["SSH-ACCESS-LIMITED"]),
+            "{name}: {failing:?} {fixed}"
+        );
     }
 
     // The whole shipped playbook on the fixed hosts: every value already

@@ -26,9 +26,10 @@ fn fix_changes_only_what_fails_and_keeps_stricter_values() {
         .sshd(
             "MaxAuthTries 2\nLoginGraceTime 20\nX11Forwarding yes\nPermitEmptyPasswords no\nClientAliveInterval 300\nClientAliveCountMax 2\n\
              AllowTcpForwarding no\nIgnoreRhosts yes\nHostbasedAuthentication no\nPermitUserEnvironment no\n\
-             LogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net",
+             LogLevel VERBOSE\nMaxSessions 10\nBanner /etc/issue.net\nMACs -hmac-sha1*,umac-64*,hmac-md5*,hmac-ripemd160*,hmac-sha2-256,hmac-sha2-512,umac-128@openssh.com\nStrictModes yes\nUsePAM yes\nAllowAgentForwarding no\nDisableForwarding yes\nIgnoreUserKnownHosts yes\nAllowUsers root",
         )
-        .setup("chmod 0600 /etc/ssh/sshd_config");
+        // MaxStartups: the harness's own line is the last, which sshd reads.
+        .setup("chmod 0600 /etc/ssh/sshd_config && sed -i 's/^MaxStartups .*/MaxStartups 10:30:60/' /etc/ssh/sshd_config");
     let fleet = Fleet::start(vec![spec]);
     let inv = fleet.write_inventory().display().to_string();
     let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/ssh-hardening.yaml");
