@@ -55,7 +55,7 @@ const RULE: &str = r#"<div class="rule" data-rule="{{ p.id }}">
 
 const INDEX: &str = r#"<div id="knowledge">
 <h1>Rule knowledge</h1>
-<p>{{ total }} rules. Most severe first in each area.</p>
+<p>{{ total }} rule{{ "s" if total != 1 }}. Most severe first in each area.</p>
 {% for area in areas %}<h2>{{ area.name }}</h2>
 <table class="rules" data-area="{{ area.name }}"><thead><tr><th>rule</th><th>title</th><th>severity</th><th>failing now</th><th>came back</th></tr></thead><tbody>
 {% for r in area.rules %}<tr data-rule="{{ r.id }}"><td><a href="{{ r.link }}">{{ r.id }}</a></td><td>{{ r.title }}</td><td class="severity {{ r.severity }}">{{ r.severity }}</td><td>{{ r.failing }}</td><td>{{ r.back }}</td></tr>

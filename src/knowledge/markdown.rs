@@ -184,7 +184,11 @@ fn history(out: &mut String, h: &RuleHistory, links: Links) {
 /// The index: per baseline (area) a table of its rules, most severe first.
 pub fn index_markdown(pages: &[RulePage], links: Links) -> String {
     let mut out = String::from("# Rule knowledge\n\n");
-    out.push_str(&format!("{} rules. Most severe first in each area.\n\n", pages.len()));
+    out.push_str(&format!(
+        "{} rule{}. Most severe first in each area.\n\n",
+        pages.len(),
+        if pages.len() == 1 { "" } else { "s" }
+    ));
     for (area, rules) in super::html::by_area(pages) {
         out.push_str(&format!("## {}\n\n", cell(area)));
         out.push_str("| rule | title | severity | failing now | came back |\n| --- | --- | --- | --- | --- |\n");

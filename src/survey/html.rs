@@ -27,12 +27,12 @@ const SURVEY: &str = r#"<div id="survey" data-run="{{ s.run_id }}">
 <table id="survey-groups">
 <thead><tr><th>hosts</th><th>count</th><th>answer</th></tr></thead>
 <tbody>
-{% for g in groups %}<tr class="group" data-kind="{{ g.kind }}" data-majority="{{ g.majority }}" data-count="{{ g.count }}">
+{% for g in groups %}<tr class="group" data-kind="{{ g.kind }}" data-majority="{{ "true" if g.majority else "false" }}" data-count="{{ g.count }}">
 <td>{{ g.compact }}</td><td>{{ g.count }}</td><td>{% if g.kind == "unreachable" %}not reached{% elif g.majority %}majority{% if g.state != "value" %}, {{ g.state }}{% endif %}{% else %}outlier{% if g.state != "value" %}, {{ g.state }}{% endif %}{% endif %}</td>
 </tr>
 {% endfor %}</tbody>
 </table>
-{% for g in groups %}<div class="group-detail" data-kind="{{ g.kind }}" data-majority="{{ g.majority }}">
+{% for g in groups %}<div class="group-detail" data-kind="{{ g.kind }}" data-majority="{{ "true" if g.majority else "false" }}">
 <h3>{{ g.compact }} ({{ g.count }} host{{ "s" if g.count != 1 }}{% if g.majority %}, majority{% endif %})</h3>
 <ul class="hosts">{% for h in g.hosts %}<li><a href="/hosts/{{ h.link }}">{{ h.name }}</a></li>{% endfor %}</ul>
 {% if g.error %}<p class="error">{{ g.error }}</p>

@@ -43,6 +43,7 @@ mod robustness;
 mod scheduled;
 mod secrets_ssh;
 mod serve;
+mod serve_wired;
 mod sshd_effective;
 mod sshd_match;
 mod sshd_verdicts;
