@@ -44,3 +44,4 @@ mod targets_ssh;
 mod transport_ssh;
 mod unlock_ssh;
 mod validate_all;
+mod webdriver;
