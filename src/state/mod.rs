@@ -19,6 +19,8 @@ mod private;
 pub mod record;
 mod rollbacks;
 mod schema;
+mod summary;
+pub mod views;
 
 pub use journal::UnfinishedRun;
 pub use lookup::LookupError;
@@ -156,13 +158,14 @@ impl StateDb {
         tx.execute("DELETE FROM journal WHERE run_id = ?1", params![report.run_id])
             .map_err(wrap)?;
         let s = &report.summary;
+        let started = report.started.to_rfc3339_opts(SecondsFormat::Millis, true);
         tx.execute(
             "INSERT INTO runs (id, kind, started, finished, hosts, compliant, drift, error, exit_code, report)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 report.run_id,
                 kind_name(report.kind),
-                report.started.to_rfc3339_opts(SecondsFormat::Millis, true),
+                started,
                 report.finished.to_rfc3339_opts(SecondsFormat::Millis, true),
                 s.hosts as i64,
                 s.compliant as i64,
@@ -284,6 +287,7 @@ impl StateDb {
                 }
             }
         }
+        summary::on_record(&tx, report, &started).map_err(wrap)?;
         tx.commit().map_err(wrap)
     }
 

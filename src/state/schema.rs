@@ -3,7 +3,7 @@
 use super::{StateDb, StateError};
 
 /// Version of the schema below; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -115,6 +115,20 @@ impl StateDb {
                 path: self.path.display().to_string(),
                 source: e,
             })?;
+            // v6: the web view's summaries, filled from the runs already
+            // recorded (none in a new database).
+            tx.execute_batch(super::summary::SCHEMA_V6)
+                .and_then(|()| {
+                    if version < 6 {
+                        super::summary::backfill(&tx)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|e| StateError::Sqlite {
+                    path: self.path.display().to_string(),
+                    source: e,
+                })?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(|e| StateError::Sqlite {
                     path: self.path.display().to_string(),
