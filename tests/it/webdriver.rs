@@ -522,6 +522,13 @@ impl<'b> Element<'b> {
         self.browser.must("GET", &self.path(&format!("/property/{name}")), None)
     }
 
+    /// Where it is drawn: x, y, width, height in CSS pixels.
+    pub fn rect(&self) -> (f64, f64, f64, f64) {
+        let r = self.browser.must("GET", &self.path("/rect"), None);
+        let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+        (f("x"), f("y"), f("width"), f("height"))
+    }
+
     pub fn tag(&self) -> String {
         self.browser
             .must("GET", &self.path("/name"), None)
@@ -629,6 +636,7 @@ fn the_browser_reads_a_page_clicks_and_leaves_no_process_behind() {
     );
     browser.goto(&format!("file://{}", html.display()));
     assert_eq!(browser.find("h1").text(), "rectify audit report");
+    assert!(browser.title().starts_with("rectify audit "), "{}", browser.title());
     assert_eq!(browser.find("#n-hosts").text(), "1");
     let rows = browser.find_all("#rules tr");
     assert_eq!(rows.len(), 2, "a header and one rule");
