@@ -42,6 +42,9 @@ pub enum Error {
     Locked { path: String, holder: String },
     #[error("stdout was closed by its reader")]
     BrokenPipe,
+    /// `rectify serve` could not listen or accept.
+    #[error(transparent)]
+    Serve(#[from] crate::serve::ServeError),
 }
 
 impl Error {
@@ -49,7 +52,7 @@ impl Error {
     pub fn code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) | Error::Unwritable { .. } | Error::Lookup(_) => exit::BAD_INPUT,
-            Error::Write { .. } | Error::State(_) => 1,
+            Error::Write { .. } | Error::State(_) | Error::Serve(_) => 1,
             Error::Locked { .. } => exit::UNREACHABLE,
             Error::BrokenPipe => exit::BROKEN_PIPE,
         }

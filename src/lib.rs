@@ -39,6 +39,7 @@ pub mod playbook;
 pub mod redact;
 pub mod report;
 pub mod run_id;
+pub mod serve;
 pub mod shell;
 pub mod state;
 pub mod steps;

@@ -32,6 +32,7 @@ pub mod report_dir;
 pub mod rollback;
 pub mod runs;
 pub mod selection;
+pub mod serve;
 pub mod show;
 pub mod targets;
 pub mod unlock;
@@ -94,6 +95,8 @@ pub enum Command {
     Stats(history::StatsArgs),
     /// How a host's audited files changed between audits, as unified diffs.
     Changes(history::ChangesArgs),
+    /// Serve the run history as a read-only web view (HTML, no script).
+    Serve(serve::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(conventions::CompletionsArgs),
     /// Print the manual page (roff), or write every page into a directory.
@@ -200,6 +203,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Show(args) => show::exec(args),
         Command::Stats(args) => history::exec_stats(args),
         Command::Changes(args) => history::exec_changes(args),
+        Command::Serve(args) => serve::exec(args).await,
         Command::Completions(args) => conventions::exec_completions(args),
         Command::Man(args) => conventions::exec_man(args),
     }

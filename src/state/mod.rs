@@ -47,7 +47,7 @@ pub enum StateError {
 }
 
 /// One line of `rectify runs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunRow {
     pub run_id: String,
     pub kind: String,

@@ -368,6 +368,15 @@ impl StateDb {
         )
     }
 
+    /// How many runs touched `host`.
+    pub fn host_run_count(&self, host: &str) -> Result<i64, StateError> {
+        self.conn
+            .query_row("SELECT count(*) FROM host_runs WHERE host = ?1", params![host], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.wrap(e))
+    }
+
     /// A host's file changes between audits, newest first, with contents.
     pub fn host_changes(&self, host: &str, limit: usize) -> Result<Vec<FileChangeRow>, StateError> {
         self.rows(
