@@ -60,12 +60,13 @@ struct Served {
 }
 
 impl Served {
-    fn start(state: &Path, listen: &str, auth: &Path) -> Served {
+    fn start(state: &Path, listen: &str, auth: &Path, extra: &[&Path]) -> Served {
         let mut child = Command::new(rectify_bin())
             .args(["serve", "--state-dir"])
             .arg(state)
             .args(["--listen", listen, "--auth-file"])
             .arg(auth)
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -188,11 +189,14 @@ fn hrefs(elements: &[Element<'_>]) -> Vec<String> {
     elements.iter().filter_map(|a| a.attr("href")).collect()
 }
 
-/// The recurrence row whose failing run is `failed_run`.
-fn row_for<'a, 'b>(rows: &'a [Element<'b>], failed_run: &str) -> &'a Element<'b> {
+/// The recurrence row of `host` whose failing run is `failed_run`.
+fn row_for<'a, 'b>(rows: &'a [Element<'b>], host: &str, failed_run: &str) -> &'a Element<'b> {
     rows.iter()
-        .find(|r| hrefs(&r.find_all("a")).contains(&format!("/runs/{failed_run}")))
-        .unwrap_or_else(|| panic!("no recurrence row links run {failed_run}"))
+        .find(|r| {
+            r.attr("data-host").as_deref() == Some(host)
+                && hrefs(&r.find_all("a")).contains(&format!("/runs/{failed_run}"))
+        })
+        .unwrap_or_else(|| panic!("no recurrence row of {host} links run {failed_run}"))
 }
 
 fn shot(browser: &Browser, dir: &Path, name: &str) -> PathBuf {
@@ -256,7 +260,19 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
 
     let auth = write(dir, "auth", &format!("token: {TOKEN}\n"));
     std::fs::set_permissions(&auth, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let served = Served::start(state.path(), &format!("{}:0", fleet.spare_address(200)), &auth);
+    // The rule texts come from the baseline, the waivers from a file that
+    // only serve reads.
+    let waivers = write(
+        dir,
+        "w.yaml",
+        "waivers:\n  - rule: DEMO-COLOR\n    hosts: \"lab*\"\n    reason: The lab hosts show every colour on purpose\n    expires: 2099-12-31\n",
+    );
+    let served = Served::start(
+        state.path(),
+        &format!("{}:0", fleet.spare_address(200)),
+        &auth,
+        &[Path::new("-b"), &b, Path::new("--waivers"), &waivers],
+    );
     let shots = screenshot_dir(dir);
     let browser = Browser::start();
 
@@ -371,30 +387,37 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
     assert!(refs.contains("9.9.1") && refs.contains("CM-6"), "{refs}");
     let remediation = browser.find("#remediation").text();
     assert!(remediation.contains("tell the demo team"), "{remediation}");
+    let waiver = browser.find("#waivers").text();
+    assert!(
+        waiver.contains("The lab hosts show every colour on purpose") && waiver.contains("2099-12-31"),
+        "{waiver}"
+    );
     let recurrences = browser.find_all("table#recurrences tr.recurrence");
     let hosts: Vec<String> = recurrences.iter().filter_map(|r| r.attr("data-host")).collect();
     let mut sorted = hosts.clone();
     sorted.sort();
     assert_eq!(sorted, ["db01", "web01", "web01", "web02"], "recurrence rows");
-    // web01 came back on D after passing on C: blue → green.
-    let back = row_for(&recurrences, &r5);
-    let row_text = back.text();
-    assert!(row_text.contains(&d) && row_text.contains(&c), "dates in {row_text:?}");
+    // Each row: the failing audit's date and run, the last passing one's,
+    // and the diff of the file between them. web01 came back on D after
+    // passing on C (blue → green), and on B after A (blue → red).
+    let cell = |row: &Element<'_>, class: &str| {
+        let td = row.find(&format!("td.{class}"));
+        (td.text(), td.find("a").attr("href").unwrap_or_default())
+    };
+    let back = row_for(&recurrences, "web01", &r5);
+    assert_eq!(cell(back, "failed"), (format!("{d} 09:00"), format!("/runs/{r5}")));
+    assert_eq!(cell(back, "passed"), (format!("{c} 09:00"), format!("/runs/{r3}")));
     let diff = back.find("pre.diff").text();
     assert!(diff.contains("-Color blue") && diff.contains("+Color green"), "{diff}");
-    let first = row_for(&recurrences, &r2);
-    assert!(
-        first.text().contains(&b_) && first.text().contains(&a),
-        "{}",
-        first.text()
-    );
+    let first = row_for(&recurrences, "web01", &r2);
+    assert_eq!(cell(first, "failed"), (format!("{b_} 09:00"), format!("/runs/{r2}")));
+    assert_eq!(cell(first, "passed"), (format!("{a} 09:00"), format!("/runs/{r1}")));
     let diff = first.find("pre.diff").text();
     assert!(diff.contains("-Color blue") && diff.contains("+Color red"), "{diff}");
-    let links = hrefs(&back.find_all("a"));
-    assert!(
-        links.contains(&format!("/runs/{r3}")),
-        "last passed links its run: {links:?}"
-    );
+    // web02 failed in the afternoon of the day it last passed.
+    let same_day = row_for(&recurrences, "web02", &r4);
+    assert_eq!(cell(same_day, "failed"), (format!("{c} 15:00"), format!("/runs/{r4}")));
+    assert_eq!(cell(same_day, "passed"), (format!("{c} 09:00"), format!("/runs/{r3}")));
 
     // The host, from the recurrence row.
     back.find("a[href=\"/hosts/web01\"]").follow();
@@ -420,7 +443,8 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
     browser.find(&format!("#timeline a[href=\"/runs/{r5}\"]")).follow();
     shot(&browser, &shots, "06-run");
     assert_eq!(browser.find("#run-id").text(), r5);
-    assert!(browser.page_text().contains("+Color green"), "the run shows its diff");
+    let text = browser.page_text();
+    assert!(text.contains("actual: green"), "the run shows what it found: {text}");
     browser.back();
     assert_eq!(browser.url(), host_url);
     browser.find("#timeline");
@@ -438,6 +462,7 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
     assert!(!found.contains(&"/hosts/db01".to_string()), "{found:?}");
     let prefix = &r2[..r2.len() - 2];
     let search = browser.find("input[name=\"q\"]");
+    search.clear();
     search.send_keys(&format!("{prefix}\u{E007}"));
     crate::fleet::wait_until(Duration::from_secs(10), || browser.url().contains(prefix));
     browser.find(&format!("#results li a[href=\"/runs/{r2}\"]")).follow();
@@ -458,8 +483,10 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
     }
     browser.goto(&served.url("/hosts/nosuchhost"));
     shot(&browser, &shots, "10-not-found");
-    assert!(browser.page_text().contains("nosuchhost"), "{}", browser.page_text());
-    browser.find("input[name=\"q\"]");
+    assert_eq!(browser.find("main h1").text(), "404 Not Found");
+    // A search box in the page, holding the name that was not found.
+    let again = browser.find("main input[name=\"q\"]");
+    assert_eq!(again.property("value").as_str(), Some("nosuchhost"));
     let reply = http(
         "GET",
         &served.url("/hosts/nosuchhost"),

@@ -317,26 +317,34 @@ impl Browser {
         .unwrap_or_default()
     }
 
-    /// Runs a script in the page (the tests' pages need none; this is for
-    /// measuring the page for a screenshot).
-    fn script(&self, body: &str) -> Value {
-        self.must("POST", "/execute/sync", Some(&json!({"script": body, "args": []})))
+    /// A Chrome DevTools Protocol command through chromedriver's
+    /// `goog/cdp/execute`: W3C WebDriver screenshots stop at the window.
+    fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.must(
+            "POST",
+            "/goog/cdp/execute",
+            Some(&json!({"cmd": cmd, "params": params})),
+        )
     }
 
-    /// Saves a PNG of the whole page as `dir/NAME.png` (the window grown
-    /// to the page's height, up to 6000 pixels, and back) and returns its path.
+    /// Saves a PNG of the whole page (up to 8000 pixels down) as
+    /// `dir/NAME.png` and returns its path.
     pub fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
-        let height = self
-            .script("return document.documentElement.scrollHeight")
-            .as_u64()
-            .unwrap_or(900)
-            .clamp(900, 6000);
-        self.must("POST", "/window/rect", Some(&json!({"width": 1280, "height": height})));
-        let png = self.must("GET", "/screenshot", None);
-        self.must("POST", "/window/rect", Some(&json!({"width": 1280, "height": 900})));
+        let metrics = self.cdp("Page.getLayoutMetrics", json!({}));
+        let size = &metrics["cssContentSize"];
+        let width = size["width"].as_f64().unwrap_or(1280.0).max(1.0);
+        let height = size["height"].as_f64().unwrap_or(900.0).clamp(1.0, 8000.0);
+        let shot = self.cdp(
+            "Page.captureScreenshot",
+            json!({
+                "format": "png",
+                "captureBeyondViewport": true,
+                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+            }),
+        );
         let png = base64::Engine::decode(
             &base64::engine::general_purpose::STANDARD,
-            png.as_str().expect("a base64 screenshot"),
+            shot["data"].as_str().expect("a base64 screenshot"),
         )
         .expect("screenshot is base64");
         assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
@@ -584,6 +592,11 @@ impl<'b> Element<'b> {
             assert!(Instant::now() < end, "clicking the link left the browser on {before}");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Empties an input field.
+    pub fn clear(&self) {
+        self.browser.must("POST", &self.path("/clear"), Some(&json!({})));
     }
 
     /// Types `text` into it (`\u{E007}` is the Enter key).
