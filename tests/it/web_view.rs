@@ -340,6 +340,18 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
         pts[0].y < pts[1].y && pts[1].y == pts[2].y && pts[2].y < pts[3].y,
         "{pts:?}"
     );
+    // Every label of the chart is drawn inside it, none cut off at an edge.
+    let (cx, cy, cw, ch) = chart.rect();
+    for label in browser.find_all("#compliance-chart text") {
+        let (x, y, w, h) = label.rect();
+        assert!(
+            x >= cx && y >= cy && x + w <= cx + cw + 0.5 && y + h <= cy + ch + 0.5,
+            "chart label {:?} at {:?} is cut off by the chart at {:?}",
+            label.property("textContent"),
+            (x, y, w, h),
+            (cx, cy, cw, ch)
+        );
+    }
     // Below it: the hosts failing now and the recurring rule, as links.
     let links = hrefs(&browser.find_all("main a"));
     for href in ["/hosts/web01", "/hosts/db01", "/rules/DEMO-COLOR"] {
@@ -430,6 +442,8 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
         [&r5, &r3, &r2, &r1].map(|r| format!("/runs/{r}")),
         "web01's runs, newest first (not the --limit web02 one)"
     );
+    let summary = browser.find("main p.meta").text();
+    assert!(summary.contains("drift, 1 rule failing"), "{summary}");
     let failing = hrefs(&browser.find_all("#failing a"));
     assert!(failing.contains(&"/rules/DEMO-COLOR".to_string()), "{failing:?}");
     let changes = browser.find("#changes").text();
