@@ -105,7 +105,10 @@ pub fn chart(days: &[Day]) -> Chart {
             y: format!("{:.1}", HEIGHT - BOTTOM + 16.0),
         })
         .collect();
-    if let Some(d) = days.last().filter(|_| days.len() > 1 && (days.len() - 1) % step != 0) {
+    if let Some(d) = days
+        .last()
+        .filter(|_| days.len() > 1 && !(days.len() - 1).is_multiple_of(step))
+    {
         x_ticks.pop_if(|t| (x_of(&d.day) - t.x.parse::<f64>().unwrap_or(0.0)) < plot_w / 10.0);
         x_ticks.push(Tick {
             label: d.day.clone(),

@@ -93,6 +93,20 @@ CREATE INDEX IF NOT EXISTS file_changes_by_host ON file_changes (host, to_starte
 CREATE INDEX IF NOT EXISTS host_runs_by_host ON host_runs (host);
 ";
 
+/// `execute` with the statement cached: a run records hundreds of results.
+fn exec(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(args)
+}
+
+fn row<T>(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(args, f)
+}
+
 fn failed(status: &str) -> bool {
     status == "fail" || status == "error"
 }
@@ -150,19 +164,22 @@ pub(super) fn on_record(conn: &Connection, report: &RunReport, started: &str) ->
 /// A host's audit or fix: the day's compliance and the host's latest run.
 fn host_seen(conn: &Connection, host: &str, run_id: &str, started: &str, status: &str) -> rusqlite::Result<()> {
     let day = &started[..started.len().min(10)];
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO day_hosts (day, host, started, run_id, compliant) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (day, host) DO UPDATE SET started = excluded.started, run_id = excluded.run_id,
              compliant = excluded.compliant
          WHERE (excluded.started, excluded.run_id) >= (day_hosts.started, day_hosts.run_id)",
         params![day, host, started, run_id, status == "compliant"],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR REPLACE INTO days (day, hosts, compliant)
          SELECT day, count(*), sum(compliant) FROM day_hosts WHERE day = ?1 GROUP BY day",
         params![day],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO host_now (host, run_id, started, status) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (host) DO UPDATE SET run_id = excluded.run_id, started = excluded.started,
              status = excluded.status
@@ -215,7 +232,8 @@ fn rule_result(conn: &Connection, r: &Seen) -> rusqlite::Result<()> {
 fn step_rule(conn: &Connection, r: &Seen, mut p: Pair) -> rusqlite::Result<Pair> {
     if failed(r.status) {
         if let Some((passed_run, passed)) = p.pass.take() {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT OR REPLACE INTO recurrences (rule_id, baseline, host, passed_run, passed, failed_run, failed)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![r.rule_id, r.baseline, r.host, passed_run, passed, r.run_id, r.started],
@@ -226,7 +244,8 @@ fn step_rule(conn: &Connection, r: &Seen, mut p: Pair) -> rusqlite::Result<Pair>
         p.pass = Some((r.run_id.to_string(), r.started.to_string()));
     }
     let (pass_run, pass_started) = p.pass.take().unzip();
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR REPLACE INTO rule_now (rule_id, baseline, host, title, severity, status, run_id, started,
                                          pass_run, pass_started, recurrences)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -254,16 +273,19 @@ fn step_rule(conn: &Connection, r: &Seen, mut p: Pair) -> rusqlite::Result<Pair>
 /// title and severity shown are the newest recorded ones.
 fn replay_rule(conn: &Connection, r: &Seen) -> rusqlite::Result<()> {
     let key = params![r.rule_id, r.baseline, r.host];
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM recurrences WHERE rule_id = ?1 AND baseline = ?2 AND host = ?3",
         key,
     )?;
-    let (title, severity): (String, String) = conn.query_row(
+    let (title, severity): (String, String) = row(
+        conn,
         "SELECT title, severity FROM rule_now WHERE rule_id = ?1 AND baseline = ?2 AND host = ?3",
         key,
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM rule_now WHERE rule_id = ?1 AND baseline = ?2 AND host = ?3",
         key,
     )?;
@@ -314,7 +336,8 @@ fn file_seen(
     }
     if let Some((prev_run, prev_started, prev_hash)) = now {
         if prev_hash.as_deref() != hash {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT OR REPLACE INTO file_changes (host, path, from_run, from_started, from_hash,
                                                      to_run, to_started, to_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -322,7 +345,8 @@ fn file_seen(
             )?;
         }
     }
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR REPLACE INTO file_now (host, path, run_id, started, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![host, path, run_id, started, hash],
     )?;
@@ -330,11 +354,13 @@ fn file_seen(
 }
 
 fn replay_file(conn: &Connection, host: &str, path: &str) -> rusqlite::Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM file_changes WHERE host = ?1 AND path = ?2",
         params![host, path],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM file_now WHERE host = ?1 AND path = ?2",
         params![host, path],
     )?;
@@ -434,13 +460,15 @@ mod tests {
         }
     }
 
-    fn summaries(
-        db: &StateDb,
-    ) -> (
+    /// Recurrences (host, passed, failed), days (day, hosts, compliant),
+    /// file changes (host, run).
+    type Summaries = (
         Vec<(String, String, String)>,
         Vec<(String, i64, i64)>,
         Vec<(String, String)>,
-    ) {
+    );
+
+    fn summaries(db: &StateDb) -> Summaries {
         let rec = db
             .rows(
                 "SELECT host, passed_run, failed_run FROM recurrences ORDER BY host, failed_run",
@@ -503,6 +531,20 @@ mod tests {
         for i in [3, 0, 4, 2, 1] {
             db.record(&runs[i]).unwrap();
         }
+        assert_eq!(summaries(&db), in_order);
+
+        // A database from before v6: its runs fill the summaries once.
+        drop(db);
+        let db = StateDb::open(ordered.path()).unwrap();
+        db.conn
+            .execute_batch(
+                "DELETE FROM day_hosts; DELETE FROM days; DELETE FROM host_now; DELETE FROM rule_now;
+                 DELETE FROM recurrences; DELETE FROM file_now; DELETE FROM file_changes;
+                 PRAGMA user_version = 4;",
+            )
+            .unwrap();
+        drop(db);
+        let db = StateDb::open(ordered.path()).unwrap();
         assert_eq!(summaries(&db), in_order);
     }
 }

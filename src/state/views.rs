@@ -448,9 +448,13 @@ impl StateDb {
     /// Runs whose id, or its random part, starts with `q`, newest first.
     pub fn search_runs(&self, q: &str, limit: usize) -> Result<Vec<(String, String, String)>, StateError> {
         self.rows(
-            "SELECT id, kind, started FROM runs
-             WHERE substr(id, 1, length(?1)) = ?1 OR substr(id, instr(id, '-') + 1, length(?1)) = ?1
-             ORDER BY started DESC LIMIT ?2",
+            // The inner query reads only the id index, not the rows with
+            // their reports.
+            "SELECT id, kind, started FROM runs WHERE id IN (
+                 SELECT id FROM runs
+                 WHERE substr(id, 1, length(?1)) = ?1 OR substr(id, instr(id, '-') + 1, length(?1)) = ?1
+                 LIMIT ?2)
+             ORDER BY started DESC",
             params![q, limit as i64],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

@@ -36,6 +36,7 @@ mod report_schema;
 mod robustness;
 mod scheduled;
 mod secrets_ssh;
+mod serve;
 mod sshd_effective;
 mod sshd_match;
 mod sshd_verdicts;
