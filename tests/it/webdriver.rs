@@ -6,8 +6,9 @@
 //! The client is a thin one written here: WebDriver is JSON over HTTP/1.1
 //! to a loopback port, a dozen commands are all the tests use, and one
 //! request per connection (`Connection: close`) needs no HTTP library. The
-//! field's client, fantoccini, would add 43 crates to the lock file (hyper,
-//! the `webdriver` crate, ICU segmentation data, a second `http`) for that.
+//! field's client, fantoccini, would add 34 crates to the lock file (the
+//! `webdriver` crate with ICU segmentation data, `time`, a second `http`)
+//! for that, even with hyper already there for `rectify serve`.
 //!
 //! chromedriver picks its own free port (`--port=0`, read from its first
 //! lines within a bounded wait) and runs in its own process group; dropping
