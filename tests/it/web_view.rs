@@ -20,6 +20,7 @@ use crate::fleet::{audit_json_with, rectify_bin, run_rectify, write, Fleet, Host
 use crate::webdriver::{http, screenshot_dir, Browser, Element};
 
 const TOKEN: &str = "s3cret-t0ken";
+const PASSWORD: &str = "a-l0ng-passphrase";
 
 const BASELINE: &str = "name: demo
 rules:
@@ -258,7 +259,7 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
         ],
     );
 
-    let auth = write(dir, "auth", &format!("token: {TOKEN}\n"));
+    let auth = write(dir, "auth", &format!("token: {TOKEN}\nbasic: support:{PASSWORD}\n"));
     std::fs::set_permissions(&auth, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     // The rule texts come from the baseline, the waivers from a file that
     // only serve reads.
@@ -508,6 +509,27 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
         None,
     );
     assert_eq!(reply.status, 404);
+    // What a person typing the user and password into the browser's login
+    // prompt gets: a fresh browser with the Basic credentials in the URL,
+    // whose links then keep working.
+    drop(browser);
+    let browser = Browser::start();
+    let with_basic = served
+        .base
+        .replacen("http://", &format!("http://support:{PASSWORD}@"), 1);
+    browser.goto(&format!("{with_basic}/"));
+    browser.find("svg#compliance-chart");
+    browser.find("#failing-hosts a[href=\"/hosts/db01\"]").follow();
+    assert_eq!(browser.find("main h1").text(), "db01");
+    let wrong = served.base.replacen("http://", "http://support:wrong@", 1);
+    let other = Browser::start();
+    other.goto(&format!("{wrong}/"));
+    assert!(
+        other.find_all("#compliance-chart").is_empty(),
+        "wrong password shows the fleet"
+    );
+    assert!(!other.page_text().contains("db01"), "{}", other.page_text());
+
     // Read-only: nothing but GET and HEAD.
     let reply = http(
         "POST",

@@ -57,16 +57,22 @@ impl Response {
 /// here is on loopback), with `Connection: close` so the reply ends with
 /// the connection.
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Response {
+    try_http(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`http`] that fails with an error instead of failing the test, for
+/// the browser's own commands (some run while a test is already failing).
+fn try_http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> std::io::Result<Response> {
     let rest = url
         .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("not an http URL: {url}"));
+        .ok_or_else(|| std::io::Error::other(format!("not an http URL: {url}")))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let mut stream = TcpStream::connect(authority).unwrap_or_else(|e| panic!("connect {authority}: {e}"));
-    stream.set_read_timeout(Some(COMMAND_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(COMMAND_TIMEOUT)).unwrap();
+    let mut stream = TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+    stream.set_write_timeout(Some(COMMAND_TIMEOUT))?;
     let body = body.unwrap_or("");
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -80,10 +86,8 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
     }
     request.push_str("\r\n");
     request.push_str(body);
-    stream
-        .write_all(request.as_bytes())
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    read_response(&mut stream).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+    stream.write_all(request.as_bytes())?;
+    read_response(&mut stream)
 }
 
 /// Reads one reply: its head, then as many body bytes as `Content-Length`
@@ -177,6 +181,9 @@ pub struct Browser {
     /// `http://127.0.0.1:PORT/session/ID`: every command's URL starts so.
     session: String,
     profile: tempfile::TempDir,
+    /// Where the last screenshot went: a test that panics leaves one more
+    /// there, of the page it failed on.
+    shots: std::sync::Mutex<Option<PathBuf>>,
 }
 
 impl Browser {
@@ -206,6 +213,7 @@ impl Browser {
             driver,
             session: String::new(),
             profile,
+            shots: std::sync::Mutex::new(None),
         };
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -318,41 +326,56 @@ impl Browser {
         .unwrap_or_default()
     }
 
-    /// A Chrome DevTools Protocol command through chromedriver's
-    /// `goog/cdp/execute`: W3C WebDriver screenshots stop at the window.
-    fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.must(
-            "POST",
-            "/goog/cdp/execute",
-            Some(&json!({"cmd": cmd, "params": params})),
-        )
-    }
-
+    // Screenshots use the Chrome DevTools Protocol through chromedriver's
+    // `goog/cdp/execute`: W3C WebDriver screenshots stop at the window.
     /// Saves a PNG of the whole page (up to 8000 pixels down) as
     /// `dir/NAME.png` and returns its path.
     pub fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
-        let metrics = self.cdp("Page.getLayoutMetrics", json!({}));
+        let path = self
+            .try_screenshot(dir, name)
+            .unwrap_or_else(|e| panic!("no screenshot of {}: {e}", self.url()));
+        *self.shots.lock().unwrap() = Some(dir.to_path_buf());
+        path
+    }
+
+    fn try_screenshot(&self, dir: &Path, name: &str) -> Result<PathBuf, WebDriverError> {
+        let cdp = |cmd: &str, params: Value| {
+            self.cmd(
+                "POST",
+                "/goog/cdp/execute",
+                Some(&json!({"cmd": cmd, "params": params})),
+            )
+        };
+        let metrics = cdp("Page.getLayoutMetrics", json!({}))?;
         let size = &metrics["cssContentSize"];
         let width = size["width"].as_f64().unwrap_or(1280.0).max(1.0);
         let height = size["height"].as_f64().unwrap_or(900.0).clamp(1.0, 8000.0);
-        let shot = self.cdp(
+        let shot = cdp(
             "Page.captureScreenshot",
             json!({
                 "format": "png",
                 "captureBeyondViewport": true,
                 "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
             }),
-        );
+        )?;
+        let bad = |message: String| WebDriverError {
+            status: 200,
+            error: "bad screenshot".to_string(),
+            message,
+        };
         let png = base64::Engine::decode(
             &base64::engine::general_purpose::STANDARD,
-            shot["data"].as_str().expect("a base64 screenshot"),
+            shot["data"].as_str().unwrap_or_default(),
         )
-        .expect("screenshot is base64");
-        assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
-        std::fs::create_dir_all(dir).unwrap();
+        .map_err(|e| bad(e.to_string()))?;
+        if !png.starts_with(b"\x89PNG") {
+            return Err(bad("not a PNG".to_string()));
+        }
         let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        path
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&path, png))
+            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        Ok(path)
     }
 
     /// The profile directory: every Chromium process of this browser has
@@ -369,6 +392,12 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let failed_in = self.shots.lock().map(|mut d| d.take()).unwrap_or(None);
+        if let (true, Some(dir), false) = (std::thread::panicking(), failed_in, self.session.is_empty()) {
+            if let Ok(path) = self.try_screenshot(&dir, "failed-here") {
+                eprintln!("the page the test failed on ({}): {}", self.url(), path.display());
+            }
+        }
         if !self.session.is_empty() {
             // Closes Chromium and then chromedriver the polite way, so that
             // they reap their own children; the kills below are for when
@@ -457,7 +486,11 @@ impl std::fmt::Display for WebDriverError {
 /// One WebDriver command: its `value`, or the error it answered.
 fn call(method: &str, url: &str, body: Option<&Value>) -> Result<Value, WebDriverError> {
     let body = body.map(|b| b.to_string());
-    let reply = http(method, url, &[], body.as_deref());
+    let reply = try_http(method, url, &[], body.as_deref()).map_err(|e| WebDriverError {
+        status: 0,
+        error: "no reply".to_string(),
+        message: e.to_string(),
+    })?;
     let mut value: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
     let value = value["value"].take();
     if reply.status == 200 {
@@ -665,13 +698,19 @@ fn the_browser_reads_a_page_clicks_and_leaves_no_process_behind() {
     let shot = browser.screenshot(&screenshot_dir(d), "html-report");
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
 
-    // A test that panics still ends its browser.
+    // A test that panics still ends its browser, leaving a screenshot of
+    // the page it failed on beside the others.
+    let _ = std::fs::remove_file(shot.with_file_name("failed-here.png"));
     let crashed = std::thread::spawn(move || {
         let _keep = &browser;
         panic!("a test failing with its browser open");
     })
     .join();
     assert!(crashed.is_err());
+    assert!(
+        shot.with_file_name("failed-here.png").exists(),
+        "no screenshot of the failure"
+    );
     assert!(
         std::fs::metadata(format!("/proc/{driver}")).is_err(),
         "chromedriver {driver} still runs"
