@@ -224,6 +224,12 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
     };
     let audit = |extra: &[&str]| -> String {
         let out = audit_json_with(&inv, &b, extra, &env);
+        // Compliant or drift: an error would leave a hole in the story.
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report = json(&out);
         report["run_id"].as_str().unwrap().to_string()
     };
