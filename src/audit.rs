@@ -48,7 +48,7 @@ struct Attempt {
 pub type Stop = watch::Receiver<bool>;
 
 /// Resolves once `stop` says `true`; never if its sender is gone first.
-async fn stopped(mut stop: Stop) {
+pub(crate) async fn stopped(mut stop: Stop) {
     if stop.wait_for(|s| *s).await.is_err() {
         std::future::pending::<()>().await;
     }

@@ -282,6 +282,17 @@ fn observed_files(
             }
             // Command output, not files.
             Probe::SshdVersion(_) | Probe::SshdDump(_) => {}
+            // Each file a glob read (a stat-only glob read none).
+            Probe::Glob(request) => {
+                if request.each == crate::collect::facts::glob::Each::Stat {
+                    continue;
+                }
+                if let Ok(matches) = crate::collect::facts::glob::decode(output) {
+                    for (name, content) in &matches.files {
+                        observe(&String::from_utf8_lossy(name), content);
+                    }
+                }
+            }
             Probe::Stat(_)
             | Probe::Lstat(_)
             | Probe::Command(_)

@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+pub mod glob;
+
 /// Quotes `value` as a single POSIX shell word.
 ///
 /// `shlex::try_quote` gives the POSIX single-quote form (`'it'"'"'s'`);

@@ -6,10 +6,12 @@ use super::transaction::{HostJob, MAX_FILE};
 use crate::collect::facts::command::{CommandOutput, Run};
 use crate::collect::facts::file::{self, Read};
 use crate::collect::facts::sshd_config::{ConfigFiles, DecodeError, SshdConfig};
+use crate::collect::facts::sshd_daemon::{decode_version, Version};
 use crate::collect::facts::stat::{self, Lstat, StatError};
 use crate::collect::facts::sysctl;
 use crate::collect::facts::sysctl_files::{SysctlFiles, SysctlFound};
 use crate::collect::{gather, GatherError, ProbeOutput, ProbeStatus, Probes};
+use crate::conftext::sshd_defaults::{self, Release};
 use crate::inventory::Host;
 use crate::report::Change;
 use crate::state::record::sha256;
@@ -113,6 +115,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
             max: 64,
         })
     });
+    let mut sshd_version_probe = None;
     for need in needs.0 {
         match need {
             Need::File(path) => add_file(&mut probes, &path),
@@ -131,6 +134,7 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
                 sysctl_probes.push((key, idx));
             }
             Need::SysctlFiles => sysctl_files_probe = Some(probes.add(SysctlFiles)),
+            Need::SshdVersion => sshd_version_probe = Some(probes.add(Version)),
             Need::Unless { step, command } => {
                 let idx = probes.add(Run {
                     command,
@@ -205,6 +209,10 @@ pub(super) async fn gather_facts(job: &HostJob<'_>, conn: &dyn Transport) -> Res
         facts.sysctl.insert(key, value);
     }
     facts.sysctl_files = sysctl_files_probe.map(|idx| SysctlFound::decode(&outputs[idx]));
+    facts.sshd_defaults = sshd_version_probe.map(|idx| {
+        let line = decode_version(&outputs[idx]).ok().flatten();
+        sshd_defaults::for_release(line.as_deref().and_then(Release::parse))
+    });
     for (step, idx, is_command) in satisfied_probes {
         let ok = match &outputs[idx] {
             ProbeOutput::Ok(bytes) if is_command => CommandOutput::parse(bytes).is_some_and(|c| c.status == 0),

@@ -4,7 +4,7 @@
 //! name), severity and reference; `--show ID` prints one rule whole, as
 //! written, with the playbook steps that fix it. Never connects.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use globset::Glob;
@@ -12,7 +12,7 @@ use globset::Glob;
 use super::{Error, SelectionArgs};
 use crate::baseline::tailoring::Profile;
 use crate::baseline::{Baseline, Rule, Severity};
-use crate::yaml::SourceFile;
+use crate::knowledge::as_written;
 
 #[derive(Debug, Args)]
 pub struct ListRulesArgs {
@@ -199,29 +199,6 @@ fn show(baselines: &[Baseline], id: &str) -> Result<u8, Error> {
         (None, None) => outln!("\nremediation: none"),
     }
     Ok(super::exit::OK)
-}
-
-/// The item of list `list` in the YAML file at `path` whose `key` is
-/// `value`, printed back as YAML (comments dropped); empty if not found.
-fn as_written(path: &Path, list: &str, key: &str, value: &str) -> String {
-    let Some(doc) = SourceFile::read(path)
-        .ok()
-        .and_then(|s| s.parse::<serde_yaml::Value>().ok())
-    else {
-        return String::new();
-    };
-    let item = doc.get(list).and_then(|l| l.as_sequence()).and_then(|items| {
-        items
-            .iter()
-            .find(|i| i.get(key).and_then(|v| v.as_str()) == Some(value))
-    });
-    match item {
-        Some(item) => {
-            let text = serde_yaml::to_string(&serde_yaml::Value::Sequence(vec![item.clone()])).unwrap_or_default();
-            text.lines().map(|l| format!("  {l}\n")).collect()
-        }
-        None => String::new(),
-    }
 }
 
 /// `rectify list profiles [DIR]`: each profile's name, level, baselines.

@@ -24,6 +24,7 @@ pub mod capture;
 mod config_file;
 pub mod conventions;
 pub mod defaults;
+pub mod export;
 pub mod history;
 pub mod list;
 pub mod list_rules;
@@ -34,6 +35,7 @@ pub mod runs;
 pub mod selection;
 pub mod serve;
 pub mod show;
+pub mod survey;
 pub mod targets;
 pub mod unlock;
 pub mod validate;
@@ -82,6 +84,9 @@ pub enum Command {
     Unlock(unlock::UnlockArgs),
     /// Write a baseline whose expectations are a golden host's live values.
     Capture(capture::CaptureArgs),
+    /// Ask every host the same question (file, setting, sysctl, package,
+    /// command) and group hosts by answer, outliers first (read-only).
+    Survey(survey::SurveyArgs),
     /// Check inventories, baselines and waiver files offline; never connects.
     Validate(validate::ValidateArgs),
     /// List what a run would work on (hosts, playbook steps) and browse
@@ -97,6 +102,8 @@ pub enum Command {
     Changes(history::ChangesArgs),
     /// Serve the run history as a read-only web view (HTML, no script).
     Serve(serve::ServeArgs),
+    /// Write the knowledge behind the baselines as pages for a team wiki (never connects).
+    Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(conventions::CompletionsArgs),
     /// Print the manual page (roff), or write every page into a directory.
@@ -115,6 +122,7 @@ impl Command {
             Command::Fix(a) => Some(&a.connection),
             Command::Rollback(a) => Some(&a.connection),
             Command::Capture(a) => Some(&a.connection),
+            Command::Survey(a) => Some(&a.connection),
             Command::Unlock(a) => Some(&a.connection),
             _ => None,
         }
@@ -197,6 +205,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Rollback(args) => rollback::exec(args).await,
         Command::Unlock(args) => unlock::exec(args).await,
         Command::Capture(args) => capture::exec(args).await,
+        Command::Survey(args) => survey::exec(args).await,
         Command::Validate(args) => validate::exec(args),
         Command::List(args) => list::exec(args),
         Command::Runs(args) => runs::exec(args),
@@ -204,6 +213,7 @@ async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Stats(args) => history::exec_stats(args),
         Command::Changes(args) => history::exec_changes(args),
         Command::Serve(args) => serve::exec(args).await,
+        Command::Export(args) => export::exec(args),
         Command::Completions(args) => conventions::exec_completions(args),
         Command::Man(args) => conventions::exec_man(args),
     }

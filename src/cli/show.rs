@@ -31,6 +31,26 @@ pub fn exec(args: ShowArgs) -> Result<u8, Error> {
             super::print_report(args.format, &report, view)?;
             Ok(exit::OK)
         }
+        Shown::Survey(survey) => {
+            use super::survey::SurveyFormat;
+            let format = match args.format {
+                Format::Human => SurveyFormat::Human,
+                Format::Json => SurveyFormat::Json,
+                Format::Html => SurveyFormat::Html,
+                other => {
+                    let name = clap::ValueEnum::to_possible_value(&other)
+                        .map(|v| v.get_name().to_string())
+                        .unwrap_or_default();
+                    return Err(Error::Usage(format!(
+                        "run {} is a survey: it shows as human, json or html, not {name}",
+                        survey.run_id
+                    )));
+                }
+            };
+            let grouped = crate::survey::group(&survey);
+            super::survey::print(&grouped, format, args.verbose > 0)?;
+            Ok(exit::OK)
+        }
         Shown::Unfinished(run) => {
             super::emit(&super::runs::describe_unfinished(&run))?;
             Ok(exit::UNREACHABLE)

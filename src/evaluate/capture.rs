@@ -12,6 +12,9 @@ use crate::conftext::include;
 /// The fields that replace a rule's subject and checks, or why the rule
 /// cannot be captured (kept out of the new baseline, with that reason).
 pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, EvalError> {
+    if let Some(pattern) = super::glob::pattern(check) {
+        return Err(EvalError::GlobNotCaptured(pattern.to_string()));
+    }
     match check {
         Check::Setting { file, key, .. } if include::follows_includes(file) => setting::capture_sshd(file, key, output),
         Check::Setting { file, key, .. } => setting::capture_plain(file, key, output),
@@ -34,7 +37,7 @@ pub fn capture(check: &Check, output: &ProbeOutput) -> Result<Mapping, EvalError
 /// A live value as an expectation: baselines render expectations as
 /// templates, so a value that looks like template syntax is wrapped in a
 /// raw block and stays literal.
-pub(super) fn literal(value: &str) -> Value {
+pub fn literal(value: &str) -> Value {
     if value.contains("{{") || value.contains("{%") || value.contains("{#") {
         Value::String(format!("{{% raw %}}{value}{{% endraw %}}"))
     } else {

@@ -76,4 +76,16 @@ pub enum EvalError {
     SshdRefused { status: i32, stderr: String },
     #[error(transparent)]
     SshdDump(#[from] DumpError),
+    /// A globbed file subject matched more names than are judged.
+    #[error("more than {max} files match {pattern}: narrow the pattern")]
+    TooManyMatches { pattern: String, max: usize },
+    #[error("a pattern ({0}) is not captured: its matches may differ from host to host")]
+    GlobNotCaptured(String),
+    /// One match of a globbed file subject has no verdict.
+    #[error("{error} (matching {pattern}){later}")]
+    Match {
+        pattern: String,
+        error: Box<EvalError>,
+        later: &'static str,
+    },
 }

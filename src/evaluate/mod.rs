@@ -6,6 +6,7 @@ mod command;
 mod content;
 mod error;
 pub mod expect;
+pub mod glob;
 mod line;
 mod metadata;
 pub mod package;
@@ -70,6 +71,9 @@ impl Default for CollectLimits {
 
 /// The fact a rule needs from a host.
 pub fn probe_for(rule: &Rule, limits: &CollectLimits) -> Probe {
+    if let Some(pattern) = glob::pattern(&rule.check) {
+        return glob::probe(&rule.check, pattern, limits.max_file);
+    }
     match &rule.check {
         Check::Setting { file, .. } => setting::probe(file, limits),
         Check::Line { file, .. } | Check::Content { file, .. } => file_probe(file, limits),
@@ -167,6 +171,7 @@ impl SshdTrees {
                 Probe::SshdConfig(request) => Some(ConfigFiles::decode(output, &request.path, request.lstat)),
                 Probe::Read(_)
                 | Probe::Stat(_)
+                | Probe::Glob(_)
                 | Probe::Lstat(_)
                 | Probe::Command(_)
                 | Probe::Service(_)
@@ -205,6 +210,11 @@ pub fn evaluate(
     let Some((index, output)) = probes.get(&probe).and_then(|i| outputs.get(i).map(|o| (i, o))) else {
         return Verdict::error(EvalError::NoFact.to_string());
     };
+    if let Some(pattern) = glob::pattern(&rule.check) {
+        // Each match judged as the same rule on that one file.
+        let one = |name: &str, output: &ProbeOutput| one_file(&with_file(&rule.check, name), output, vars, renderer);
+        return glob::verdict(&rule.check, pattern, output, one).unwrap_or_else(|e| Verdict::error(e.to_string()));
+    }
     let result = match &rule.check {
         Check::Setting {
             file,
@@ -214,12 +224,6 @@ pub fn evaluate(
         } if include::follows_includes(file) => {
             sshd.get(index).and_then(|files| setting::sshd_absent(file, key, files))
         }
-        Check::Setting {
-            file,
-            key,
-            absent: true,
-            ..
-        } => setting::plain_absent(output, file, key),
         Check::Setting {
             file,
             key,
@@ -259,18 +263,9 @@ pub fn evaluate(
                 None => setting::sshd(&rule, &defaults, files, vars, renderer),
             })
         }
-        Check::Setting { file, key, expect, .. } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
-        Check::Line {
-            file,
-            pattern,
-            expect,
-            absent,
-        } => line::verdict(output, file, pattern, expect.as_ref(), *absent, vars, renderer),
-        Check::Content { file, expected } => file_text(output, file).and_then(|actual| {
-            let expected = renderer.render(expected, vars)?;
-            Ok(content::verdict(file, &expected, actual.as_deref()))
-        }),
-        Check::Metadata(m) => metadata::verdict(m, output),
+        Check::Setting { .. } | Check::Line { .. } | Check::Content { .. } | Check::Metadata(_) => {
+            one_file(&rule.check, output, vars, renderer)
+        }
         Check::Sysctl { key, expect, check } => {
             let files = sysctl::extra_probe(*check)
                 .and_then(|p| probes.get(&p))
@@ -291,6 +286,47 @@ pub fn evaluate(
         Check::Package { name, state, version } => package::verdict(name, *state, version.as_ref(), output),
     };
     result.unwrap_or_else(|e| Verdict::error(e.to_string()))
+}
+
+/// The verdict of a rule on one file that needs nothing but that file's
+/// content or stat: plain `setting`, `line`, `content`, metadata.
+fn one_file(check: &Check, output: &ProbeOutput, vars: &Vars, renderer: &Renderer) -> Result<Verdict, EvalError> {
+    match check {
+        Check::Setting {
+            file,
+            key,
+            absent: true,
+            ..
+        } => setting::plain_absent(output, file, key),
+        Check::Setting { file, key, expect, .. } => setting::plain(output, file, key, expect.as_ref(), vars, renderer),
+        Check::Line {
+            file,
+            pattern,
+            expect,
+            absent,
+        } => line::verdict(output, file, pattern, expect.as_ref(), *absent, vars, renderer),
+        Check::Content { file, expected } => file_text(output, file).and_then(|actual| {
+            let expected = renderer.render(expected, vars)?;
+            Ok(content::verdict(file, &expected, actual.as_deref()))
+        }),
+        Check::Metadata(m) => metadata::verdict(m, output),
+        Check::Sysctl { .. } | Check::Command { .. } | Check::Service { .. } | Check::Package { .. } => {
+            Err(EvalError::NoFact)
+        }
+    }
+}
+
+/// `check` about the one file `name` (a match of its pattern).
+fn with_file(check: &Check, name: &str) -> Check {
+    let mut one = check.clone();
+    match &mut one {
+        Check::Setting { file, .. } | Check::Line { file, .. } | Check::Content { file, .. } => {
+            *file = name.to_string()
+        }
+        Check::Metadata(m) => m.file = name.to_string(),
+        Check::Sysctl { .. } | Check::Command { .. } | Check::Service { .. } | Check::Package { .. } => {}
+    }
+    one
 }
 
 /// The file's text, `None` when it does not exist. Non-UTF-8 bytes are

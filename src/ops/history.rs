@@ -17,6 +17,8 @@ pub fn runs(limit: usize) -> Result<(Vec<RunRow>, Vec<UnfinishedRun>), Error> {
 /// What is known of one run.
 pub enum Shown {
     Recorded(RunReport),
+    /// A survey (`rectify survey`), which has no run report.
+    Survey(crate::survey::Survey),
     /// Its controller stopped before recording it: the journal's view.
     Unfinished(UnfinishedRun),
 }
@@ -32,6 +34,9 @@ pub fn show(name: &str) -> Result<Shown, Error> {
     let run_id = &resolve(&db, name)?;
     if let Some(report) = db.load(run_id)? {
         return Ok(Shown::Recorded(report));
+    }
+    if let Some(survey) = db.load_survey(run_id)? {
+        return Ok(Shown::Survey(survey));
     }
     let unfinished = db.unfinished()?;
     if let Some(run) = unfinished.into_iter().find(|r| &r.run_id == run_id) {

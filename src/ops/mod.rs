@@ -13,6 +13,7 @@ pub mod capture;
 pub mod fix;
 pub mod history;
 pub mod rollback;
+pub mod survey;
 pub mod unlock;
 
 use crate::report::RunReport;

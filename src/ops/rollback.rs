@@ -42,6 +42,11 @@ impl RecordedRun {
         let db = StateDb::open_default()?;
         let run_id = &super::history::resolve(&db, name)?;
         let Some(run) = db.load(run_id)? else {
+            if db.load_survey(run_id)?.is_some() {
+                return Err(Error::Usage(format!(
+                    "run {run_id} is a survey; only apply runs change hosts"
+                )));
+            }
             return Err(Error::Usage(format!(
                 "no run {run_id:?} in the state database (see `rectify runs`)"
             )));

@@ -35,8 +35,34 @@ pub fn for_xml(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if ok(c) { c } else { '\u{FFFD}' }).collect())
 }
 
+/// `text` as one URL path segment: every byte but ASCII letters, digits
+/// and `-._~` percent-encoded, so a host name or rule id can never add a
+/// `/`, `?` or `#` to a link the web view or an export writes.
+pub fn url_segment(text: &str) -> String {
+    // `.` and `..` alone would be resolved as paths by the browser.
+    if text == "." || text == ".." {
+        return text.replace('.', "%2E");
+    }
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn url_segments_carry_no_separator() {
+        assert_eq!(super::url_segment("web 01/../x?#"), "web%2001%2F..%2Fx%3F%23");
+        assert_eq!(super::url_segment("R-1.a_b~"), "R-1.a_b~");
+        assert_eq!(super::url_segment(".."), "%2E%2E");
+    }
+
     use super::*;
 
     #[test]

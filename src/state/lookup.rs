@@ -11,7 +11,7 @@ use super::{StateDb, StateError};
 pub const MIN_PREFIX: usize = 4;
 
 /// Kinds `last-KIND` accepts.
-const KINDS: [&str; 4] = ["audit", "apply", "fix", "rollback"];
+const KINDS: [&str; 5] = ["audit", "apply", "fix", "rollback", "survey"];
 
 /// Why a name does not name exactly one run.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub enum LookupError {
     TooShort(String),
     #[error("no {0} recorded yet")]
     NoneOfKind(String),
-    #[error("{0:?}: `last-` takes one of audit, apply, fix, rollback")]
+    #[error("{0:?}: `last-` takes one of audit, apply, fix, rollback, survey")]
     UnknownKind(String),
 }
 

@@ -20,6 +20,7 @@ pub mod record;
 mod rollbacks;
 mod schema;
 mod summary;
+mod surveys;
 pub mod views;
 
 pub use journal::UnfinishedRun;
@@ -439,11 +440,16 @@ impl StateDb {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.wrap(e))
     }
 
-    /// The full report of a past run, exactly as it was produced.
+    /// The full report of a past run, exactly as it was produced; `None`
+    /// for a survey, which has no run report (`load_survey`).
     pub fn load(&self, run_id: &str) -> Result<Option<RunReport>, StateError> {
         let json: Option<String> = self
             .conn
-            .query_row("SELECT report FROM runs WHERE id = ?1", params![run_id], |r| r.get(0))
+            .query_row(
+                "SELECT report FROM runs WHERE id = ?1 AND kind != 'survey'",
+                params![run_id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.wrap(e))?;
         json.map(|text| {

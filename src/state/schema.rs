@@ -2,8 +2,14 @@
 
 use super::{StateDb, StateError};
 
-/// Version of the schema below; bump it with a migration step in `migrate`.
+/// Version of the schema: the last of [`STEPS`].
 pub(super) const SCHEMA_VERSION: i64 = 6;
+
+/// The migration steps, in order: each brings a database at a lower
+/// version up to its own. Every step is idempotent (`IF NOT EXISTS`).
+/// v6: the web view's summaries (`summary.rs`), filled once from the runs
+/// already recorded when an older database reaches it.
+const STEPS: &[(i64, &str)] = &[(4, SCHEMA), (5, SURVEYS), (6, super::summary::SCHEMA_V6)];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -100,6 +106,33 @@ CREATE TABLE IF NOT EXISTS tx_connections (
 );
 ";
 
+/// v5: surveys (`rectify survey`). Each distinct answer is kept once,
+/// by its hash, like `blobs`; a withheld (sensitive) answer keeps no
+/// value, and its hash is salted with the run id.
+const SURVEYS: &str = "
+CREATE TABLE IF NOT EXISTS survey_answers (
+    hash  TEXT PRIMARY KEY,        -- SHA-256 of state and value (salted when withheld)
+    state TEXT NOT NULL,           -- value | missing | not set | exit N | …
+    value BLOB,                    -- NULL: withheld
+    size  INTEGER NOT NULL         -- bytes of the value as the host sent it
+);
+CREATE TABLE IF NOT EXISTS surveys (
+    run_id    TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL,       -- file | setting | sysctl | package | command
+    subject   TEXT NOT NULL,
+    sensitive INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS survey_hosts (
+    run_id  TEXT NOT NULL REFERENCES surveys(run_id) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,      -- inventory order
+    host    TEXT NOT NULL,
+    address TEXT NOT NULL,
+    answer  TEXT REFERENCES survey_answers(hash),  -- NULL: not reached
+    error   TEXT,
+    PRIMARY KEY (run_id, host)
+);
+";
+
 impl StateDb {
     pub(super) fn migrate(&mut self) -> Result<(), StateError> {
         let version: i64 = self
@@ -111,24 +144,18 @@ impl StateDb {
                 path: self.path.display().to_string(),
                 source: e,
             })?;
-            tx.execute_batch(SCHEMA).map_err(|e| StateError::Sqlite {
-                path: self.path.display().to_string(),
-                source: e,
-            })?;
-            // v6: the web view's summaries, filled from the runs already
-            // recorded (none in a new database).
-            tx.execute_batch(super::summary::SCHEMA_V6)
-                .and_then(|()| {
-                    if version < 6 {
-                        super::summary::backfill(&tx)
-                    } else {
-                        Ok(())
-                    }
-                })
-                .map_err(|e| StateError::Sqlite {
+            for (_, step) in STEPS.iter().filter(|(v, _)| *v > version) {
+                tx.execute_batch(step).map_err(|e| StateError::Sqlite {
                     path: self.path.display().to_string(),
                     source: e,
                 })?;
+            }
+            if version < 6 {
+                super::summary::backfill(&tx).map_err(|e| StateError::Sqlite {
+                    path: self.path.display().to_string(),
+                    source: e,
+                })?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(|e| StateError::Sqlite {
                     path: self.path.display().to_string(),
@@ -140,5 +167,33 @@ impl StateDb {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the version before surveys: its runs are
+    /// kept, the survey tables added, the version raised.
+    #[test]
+    fn a_version_4_database_gains_the_survey_tables_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO runs (id, kind, started, finished, hosts, compliant, drift, error, exit_code, report)
+                 VALUES ('old-1', 'audit', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', 1, 1, 0, 0, 0, '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        let db = StateDb::open(dir.path()).unwrap();
+        let version: i64 = db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(db.runs(10).unwrap()[0].run_id, "old-1");
+        assert!(db.surveys(10).unwrap().is_empty());
     }
 }

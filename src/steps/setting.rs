@@ -5,7 +5,8 @@
 //! another value is edited too, on its own line, so that every connection
 //! gets the value; the step is refused, naming the block, when that would
 //! not take effect. `keep:` (an `expect:` of a rule) leaves a value that
-//! already satisfies it, so a stricter one is not loosened.
+//! already satisfies it, so a stricter one is not loosened; in an sshd
+//! configuration that includes sshd's own default for a key no line sets.
 
 use serde::Deserialize;
 
@@ -14,8 +15,9 @@ use crate::baseline::Expect;
 use crate::conftext::edit::{set_setting, set_sshd_setting_at};
 use crate::conftext::include::follows_includes;
 use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::conftext::sshd_keywords::canonical;
 use crate::evaluate::expect::{compare, ValueSemantics};
-use crate::steps::plan::{Need, Needs, PlanCx, PlanError};
+use crate::steps::plan::{Facts, Need, Needs, PlanCx, PlanError};
 use crate::template::{Renderer, Vars};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +117,25 @@ impl Setting {
     }
 }
 
+impl Setting {
+    /// Whether sshd's compiled-in default for `key` stays, for a key no
+    /// line sets: with `keep:` only, and only when the host's release has
+    /// a table of its own (an assumed table could be wrong for it), judged
+    /// as the audit judges an unset key (`no (default)`).
+    fn default_stays(&self, facts: &Facts, key: &str) -> bool {
+        let Some(defaults) = facts.sshd_defaults.filter(|d| d.assumed.is_none()) else {
+            return false;
+        };
+        let keyword = canonical(key.trim()).to_ascii_lowercase();
+        let semantics = if keyword == "maxstartups" {
+            ValueSemantics::MaxStartups
+        } else {
+            ValueSemantics::Sshd
+        };
+        self.keep.is_some() && defaults.table.get(&keyword).is_some_and(|d| self.stays(d, semantics))
+    }
+}
+
 impl StepKind for Setting {
     fn kind(&self) -> &'static str {
         "setting"
@@ -146,6 +167,10 @@ impl StepKind for Setting {
         // occurrence may be in an included file, which the plan edits.
         if follows_includes(&self.file) {
             needs.push(Need::SshdConfig(self.file.clone()));
+            // With `keep:`, a key set nowhere is judged by sshd's default.
+            if self.keep.is_some() {
+                needs.push(Need::SshdVersion);
+            }
         } else {
             needs.file(&self.file);
         }
@@ -204,7 +229,7 @@ impl StepKind for Setting {
                     .fold(text.to_string(), |t, line| set_sshd_setting_at(&t, *line, key, value))
             })?;
         }
-        if before.global.is_none() {
+        if before.global.is_none() && !self.default_stays(cx.facts(), key) {
             changed |= cx.edit_text(step, index, file, |text| {
                 set_setting(text, key, value, SettingDialect::Sshd)
             })?;
@@ -212,6 +237,7 @@ impl StepKind for Setting {
         let after = cx.resolved(step, tree, file, key)?;
         match &after.global {
             Some(found) if stays(&found.value) => {}
+            None if self.default_stays(cx.facts(), key) => {}
             found => {
                 return Err(refuse(format!(
                     "setting {key} would not make it {value:?}: sshd would read {}",

@@ -89,7 +89,7 @@ fn drifted(name: &str, cron_allow: bool) -> HostSpec {
              echo 'ops:x:1234:1234::/nonexistent:/usr/sbin/nologin' >> /etc/passwd && \
              ln -sf /usr/share/zoneinfo/Europe/Berlin /etc/localtime && \
              chmod 0664 /etc/passwd /etc/group /etc/passwd- /etc/group- && chmod 0644 /etc/shadow /etc/gshadow /etc/shadow- /etc/gshadow- && \
-             chmod 0640 /etc/ssh/ssh_host_ecdsa_key"
+             chmod 0640 /etc/ssh/ssh_host_ecdsa_key && chmod 0664 /etc/ssh/ssh_host_ed25519_key.pub"
         ))
 }
 
@@ -170,6 +170,7 @@ const WATCHED: &[&str] = &[
     "/etc/security/faillock.conf",
     "/etc/ssh/ssh_host_ecdsa_key",
     "/etc/ssh/ssh_host_ed25519_key",
+    "/etc/ssh/ssh_host_ed25519_key.pub",
 ];
 
 #[test]
@@ -226,7 +227,7 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
     let exclusive_d1 = ["CRON-RESTRICTED", "AT-ALLOW-PERMISSIONS"];
     let exclusive_d2 = ["CRON-ALLOW-PERMISSIONS", "AT-RESTRICTED"];
     let ids = rule_ids(host(&report, "d1"));
-    assert_eq!(ids.len(), 64, "{ids:?}");
+    assert_eq!(ids.len(), 65, "{ids:?}");
     for id in &ids {
         if id == "TIME-SINGLE-DAEMON" {
             continue;
@@ -365,9 +366,9 @@ fn drifted_hosts_fail_every_rule_fix_repairs_or_names_the_manual_ones_and_compli
             sh(
                 &fleet,
                 h,
-                "stat -c %a /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ed25519_key"
+                "stat -c %a /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub"
             ),
-            "600\n600\n"
+            "600\n600\n644\n"
         );
         // Manual rules: nothing was run for them.
         assert_eq!(
@@ -654,7 +655,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("(profile)") && text.contains("good.yaml (93 rules run, 10 left out)"),
+        text.contains("(profile)") && text.contains("good.yaml (94 rules run, 10 left out)"),
         "{text}"
     );
     let accounts = root.join("baselines/accounts.yaml").display().to_string();

@@ -580,3 +580,29 @@ fn unsafe_listens_files_and_databases_are_refused_before_binding() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no state database"));
 }
+
+#[test]
+fn slow_and_oversized_requests_are_cut_off() {
+    let state = empty_state();
+    let server = Server::start(state.path(), "127.0.0.1:0", &[]);
+    // A head that never ends (slowloris): closed after the 10 s header
+    // timeout, not held open.
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(25),
+        "closed after {waited:?}: {}",
+        String::from_utf8_lossy(&rest)
+    );
+    // A head over 16 KiB: refused, the server still answers others.
+    let big = format!("X-Filler: {}", "a".repeat(20 * 1024));
+    let r = request(server.addr, "GET", "/", &[&big]);
+    assert_eq!(r.status, 431, "{}", r.body);
+    assert_eq!(server.get("/", &[]).status, 200);
+    assert_eq!(server.stop(), Some(0));
+}

@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod file;
+pub mod glob;
 pub mod os_release;
 pub mod package;
 pub mod service;
@@ -94,6 +95,8 @@ facts! {
     Read(file::Read),
     /// Mode, owner and group (following symlinks), or that it is missing.
     Stat(stat::Stat),
+    /// Every file a pattern matches, each with its stat or content.
+    Glob(glob::Glob),
     /// Like `Stat`, but about a symlink itself rather than its target, so
     /// an apply can refuse to write through one.
     Lstat(stat::Lstat),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::collect::facts::sshd_config::ConfigFiles;
 use crate::collect::facts::sysctl_files::{SysctlFilesError, SysctlFound};
 use crate::collect::ProbeStatus;
+use crate::conftext::sshd_defaults::Defaults;
 
 /// Why a file's content or a live sysctl value is not known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +80,9 @@ pub struct Facts {
     pub dirs: BTreeMap<String, super::trust::DirFacts>,
     /// The uid the apply runs as on the host, when gathered.
     pub uid: Option<u32>,
+    /// sshd's compiled-in defaults for the host's release (`sshd -V`),
+    /// when a step asked for them.
+    pub sshd_defaults: Option<Defaults>,
 }
 
 /// One fact a step needs before it can be planned.
@@ -93,6 +97,8 @@ pub enum Need {
     Sysctl(String),
     /// The sysctl files, into [`Facts::sysctl_files`].
     SysctlFiles,
+    /// The host's sshd release, into [`Facts::sshd_defaults`].
+    SshdVersion,
     /// Step `step` is satisfied when `command` succeeds.
     Unless { step: usize, command: String },
     /// Step `step` is satisfied when `path` exists.

@@ -477,3 +477,50 @@ fn an_sshd_setting_edits_each_match_block_that_gives_another_value_and_keeps_str
         "{files:?}"
     );
 }
+
+#[test]
+fn with_keep_an_unset_sshd_key_whose_default_passes_is_not_written() {
+    use crate::conftext::sshd_defaults::{for_release, Release};
+    let main = "Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n";
+    let mut facts = sshd_facts(&[(MAIN, main)], &[("/etc/ssh/sshd_config.d/*.conf", &[])]);
+    let x11 = Setting {
+        keep: Some(Expect::Equals("no".into())),
+        ..set("X11Forwarding", "no")
+    };
+    let sessions = Setting {
+        keep: Some(Expect::Max("10".into())),
+        ..set("MaxSessions", "10")
+    };
+    let tries = Setting {
+        keep: Some(Expect::Max("4".into())),
+        ..set("MaxAuthTries", "4")
+    };
+    let steps = [info("x", &x11, &[]), info("s", &sessions, &[]), info("t", &tries, &[])];
+    let release = |minor| Some(Release { major: 9, minor });
+    // Debian 12's 9.2: X11Forwarding no and MaxSessions 10 are the
+    // defaults and pass; MaxAuthTries 6 does not and is written.
+    facts.sshd_defaults = Some(for_release(release(2)));
+    let p = plan(&steps, &facts, &Redactor::default()).unwrap();
+    assert_eq!(written(&p), [(MAIN.to_string(), format!("{main}MaxAuthTries 4\n"))]);
+    // A release without a table of its own (or none gathered, or no
+    // `keep:`): the default is not assumed, every key is written.
+    for defaults in [Some(for_release(release(1))), None] {
+        facts.sshd_defaults = defaults;
+        let p = plan(&steps, &facts, &Redactor::default()).unwrap();
+        assert_eq!(
+            written(&p),
+            [(
+                MAIN.to_string(),
+                format!("{main}X11Forwarding no\nMaxSessions 10\nMaxAuthTries 4\n")
+            )]
+        );
+    }
+    facts.sshd_defaults = Some(for_release(release(2)));
+    let p = plan(
+        &[info("x", &set("X11Forwarding", "no"), &[])],
+        &facts,
+        &Redactor::default(),
+    )
+    .unwrap();
+    assert_eq!(written(&p), [(MAIN.to_string(), format!("{main}X11Forwarding no\n"))]);
+}
