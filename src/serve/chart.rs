@@ -10,7 +10,8 @@ use crate::state::views::Day;
 pub const WIDTH: f64 = 900.0;
 pub const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 48.0;
-const RIGHT: f64 = 16.0;
+// Room for half a date label (about 64 px at 11 px) centred on the last day.
+const RIGHT: f64 = 40.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 32.0;
 

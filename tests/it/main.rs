@@ -53,3 +53,5 @@ mod targets_ssh;
 mod transport_ssh;
 mod unlock_ssh;
 mod validate_all;
+mod web_view;
+mod webdriver;
