@@ -55,6 +55,13 @@ fn any_of(known: &[[u8; 32]], candidate: &[u8]) -> bool {
 }
 
 impl Credentials {
+    /// Whether a user name and password are accepted. Only then is a 401
+    /// a Basic challenge: a browser answers that with a login prompt, which
+    /// a token-only view has no user or password for.
+    pub fn has_basic(&self) -> bool {
+        !self.basic.is_empty()
+    }
+
     /// Reads an auth file; one that group or others may read or write is
     /// refused, as is one with no credentials or an unknown line.
     pub fn load(path: &Path) -> Result<Credentials, AuthFileError> {

@@ -263,18 +263,30 @@ async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         .and_then(|q| url_pairs(q).into_iter().find(|(k, _)| k == "token").map(|(_, v)| v));
     let by_query = query_token.as_deref().is_some_and(|t| credentials.token(t));
     if !(by_header || by_cookie || by_query) {
+        let (challenge, hint) = if credentials.has_basic() {
+            (
+                "Basic realm=\"rectify\"",
+                "This rectify view needs a token or a user name and password.",
+            )
+        } else {
+            // A Bearer challenge opens no login prompt, so the browser
+            // shows this page and its hint.
+            (
+                "Bearer realm=\"rectify\"",
+                "This rectify view needs a token: open the address once with <code>?token=</code> and the token added \
+                 (a cookie keeps you signed in), or send <code>Authorization: Bearer</code> and the token.",
+            )
+        };
         let mut r = (
             StatusCode::UNAUTHORIZED,
-            axum::response::Html(
+            axum::response::Html(format!(
                 "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>401 Unauthorized</title></head>\
-                 <body><h1>401 Unauthorized</h1><p>This rectify view needs a token or a user name and password.</p></body></html>",
-            ),
+                 <body><h1>401 Unauthorized</h1><p id=\"hint\">{hint}</p></body></html>"
+            )),
         )
             .into_response();
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"rectify\""),
-        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         return r;
     }
     let mut response = next.run(request).await;

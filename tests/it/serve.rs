@@ -523,6 +523,25 @@ fn with_an_auth_file_every_request_needs_a_credential() {
     let follow = server.get("/rules", &[&format!("Cookie: {pair}")]);
     assert_eq!(follow.status, 200, "links keep working with the cookie");
     assert_eq!(server.stop(), Some(0));
+
+    // Token only: no Basic challenge (a browser would open a login prompt
+    // nobody has a password for), and the page says how to sign in.
+    let only = write(state.path(), "token-only", "token: s3cr3t-t0ken\n");
+    std::fs::set_permissions(&only, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let server = Server::start(state.path(), "127.0.0.1:0", &["--auth-file", only.to_str().unwrap()]);
+    let r = server.get("/", &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="rectify""#));
+    assert!(r.body.contains("<code>?token=</code>"), "{}", r.body);
+    assert_eq!(server.get("/", &["Authorization: Bearer s3cr3t-t0ken"]).status, 200);
+    assert_eq!(
+        server
+            .get("/", &["Authorization: Basic b3BzOmNvcnJlY3QgaG9yc2U="])
+            .status,
+        401,
+        "no user is accepted where the file names none"
+    );
+    assert_eq!(server.stop(), Some(0));
 }
 
 #[test]

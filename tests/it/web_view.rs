@@ -304,6 +304,29 @@ fn the_web_view_shows_chart_recurrences_links_and_needs_the_token() {
     );
     assert!(!browser.page_text().contains("web01"), "{}", browser.page_text());
 
+    // A view that takes only a token challenges with Bearer, which opens
+    // no login prompt: the browser shows the 401 page and how to sign in.
+    let token_only = write(dir, "auth-token", &format!("token: {TOKEN}\n"));
+    std::fs::set_permissions(&token_only, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    {
+        let tokened = Served::start(
+            state.path(),
+            &format!("{}:0", fleet.spare_address(201)),
+            &token_only,
+            &[Path::new("-b"), &b],
+        );
+        browser.goto(&tokened.url("/rules"));
+        assert_eq!(browser.find("h1").text(), "401 Unauthorized");
+        assert!(
+            browser.find("#hint").text().contains("?token="),
+            "{}",
+            browser.page_text()
+        );
+        shot(&browser, &shots, "01b-token-only-unauthorized");
+        browser.goto(&tokened.url(&format!("/rules?token={TOKEN}")));
+        assert!(!browser.find_all("table#rules").is_empty(), "{}", browser.page_text());
+    }
+
     // With `?token=` the page shows, and the cookie it sets lets links work.
     browser.goto(&served.url(&format!("/?token={TOKEN}")));
     let chart = browser.find("svg#compliance-chart");
