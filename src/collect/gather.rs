@@ -34,11 +34,7 @@ pub async fn gather(
     command_timeout: Duration,
 ) -> Result<Vec<ProbeOutput>, GatherError> {
     // What the connection itself answers is not asked of the host.
-    let known: Vec<Option<ProbeOutput>> = probes
-        .as_slice()
-        .iter()
-        .map(|p| answered_by(connection, p))
-        .collect();
+    let known: Vec<Option<ProbeOutput>> = probes.as_slice().iter().map(|p| answered_by(connection, p)).collect();
     if known.iter().all(Option::is_some) {
         return Ok(known.into_iter().flatten().collect());
     }
@@ -180,7 +176,11 @@ mod tests {
         for id in [Some("SSH-2.0-dropbear_2022.83"), None] {
             let (out, script) = ask(id).await;
             assert!(script.contains("\np_sshdv 0 "), "{script}");
-            assert_eq!(decode_version(&out[0]).unwrap().as_deref(), Some(local.as_str()), "{id:?}");
+            assert_eq!(
+                decode_version(&out[0]).unwrap().as_deref(),
+                Some(local.as_str()),
+                "{id:?}"
+            );
         }
     }
 

@@ -155,7 +155,11 @@ mod tests {
         // A value the kernel refuses to give (EIO until one is set), as
         // procps' `sysctl -n` fails on it.
         let refused = std::path::Path::new("/proc/sys/net/ipv6/conf/all/stable_secret");
-        assert!(std::fs::read(refused).is_err(), "{} reads on this machine", refused.display());
+        assert!(
+            std::fs::read(refused).is_err(),
+            "{} reads on this machine",
+            refused.display()
+        );
         let multi = std::path::Path::new("/proc/sys/net/ipv4/ip_local_port_range");
         let outputs = run_locally(&[read(path, 1 << 16), read(path, 2), read(refused, 100), read(multi, 100)]);
         assert_eq!(outputs[0], ProbeOutput::Ok(kernel));

@@ -405,9 +405,7 @@ mod tests {
         write("d.conf", "MaxStartups 3\n");
         write(
             "sshd_config",
-            &format!(
-                "INCLUDE=\"{d}/a.conf\"\r\n  iNcLuDe {d}/b.conf # {d}/d.conf\r\n#Include {d}/c.conf\nPort 22\n"
-            ),
+            &format!("INCLUDE=\"{d}/a.conf\"\r\n  iNcLuDe {d}/b.conf # {d}/d.conf\r\n#Include {d}/c.conf\nPort 22\n"),
         );
         let main = dir.path().join("sshd_config");
         let files = sshd_config(&main, false);
