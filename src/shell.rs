@@ -31,21 +31,28 @@ pub fn join<S: AsRef<str>>(words: &[S]) -> Result<String, QuoteError> {
 
 /// Shell text, for the top of a remote script, that defines
 /// `bounded SECS COMMAND [ARG...]`: COMMAND, killed (SIGKILL) after SECS
-/// seconds. `timeout` spells this `timeout SECS` in coreutils and busybox
-/// 1.30 and later, but `timeout -t SECS` in older busybox (Alpine before
-/// 3.9, many embedded systems), which takes `SECS` for the command. Which
-/// form this host's `timeout` understands is tried once, on `true`. Callers
-/// pass SECS through [`quote`], like every other value.
-pub const BOUNDED: &str = r#"if timeout -s KILL 5 true </dev/null >/dev/null 2>&1; then
-  bounded() { rectify_secs=$1; shift; timeout -s KILL "$rectify_secs" "$@"; }
-elif timeout -s KILL -t 5 true </dev/null >/dev/null 2>&1; then
-  bounded() { rectify_secs=$1; shift; timeout -s KILL -t "$rectify_secs" "$@"; }
-else
-  # No usable timeout: the command runs unbounded on the host. What bounds
-  # it then is the controller: its per-command exec timeout
-  # (--command-timeout) ends the session; see each caller for more.
-  bounded() { shift; "$@"; }
-fi
+/// seconds, and `bounded_by SIGNAL SECS COMMAND [ARG...]`, the same with
+/// another signal. `timeout` spells this `timeout SECS` in coreutils and
+/// busybox 1.30 and later, but `timeout -t SECS` in older busybox (Alpine
+/// before 3.9, many embedded systems), which takes `SECS` for the command.
+/// Which form this host's `timeout` understands is tried once per script,
+/// on `true` (two processes, so once for every user of either function).
+/// Callers pass SECS through [`quote`], like every other value.
+pub const BOUNDED: &str = r#"if timeout -s KILL 5 true </dev/null >/dev/null 2>&1; then rectify_tf=new
+elif timeout -s KILL -t 5 true </dev/null >/dev/null 2>&1; then rectify_tf=old
+else rectify_tf=; fi
+bounded_by() {
+  rectify_sig=$1; rectify_secs=$2; shift 2
+  case $rectify_tf in
+    new) timeout -s "$rectify_sig" "$rectify_secs" "$@" ;;
+    old) timeout -s "$rectify_sig" -t "$rectify_secs" "$@" ;;
+    # No usable timeout: the command runs unbounded on the host. What
+    # bounds it then is the controller: its per-command exec timeout
+    # (--command-timeout) ends the session; see each caller for more.
+    *) "$@" ;;
+  esac
+}
+bounded() { bounded_by KILL "$@"; }
 "#;
 
 /// Shell text, for the top of a remote script, that defines

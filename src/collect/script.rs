@@ -18,11 +18,24 @@ const SKELETON: &str = r#"LC_ALL=C; export LC_ALL
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 exec 2>/dev/null
 frame() { printf 'RECTIFY:%s:%s:%s:%s\n' "$N" "$1" "$2" "$3"; }
-emit() { n=$(printf '%s' "$3" | wc -c); frame "$1" "$2" $((n)); printf '%s' "$3"; }
+# bytes TEXT: TEXT's length in bytes, in $n. ${#} counts bytes in a shell
+# that follows LC_ALL=C (dash, bash, busybox ash): 2 for this é, and no
+# process. A shell that counts characters gets 1, and `wc` counts.
+r_e='é'
+if [ "${#r_e}" = 2 ]; then bytes() { n=${#1}; }
+else bytes() { n=$(printf '%s' "$1" | wc -c); n=$((n)); }; fi
+emit() { bytes "$3"; frame "$1" "$2" "$n"; printf '%s' "$3"; }
 "#;
 
 /// Builds the script for `probes`. `nonce` must be unpredictable by the host.
 pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
+    build_asking(probes, nonce, &|_| true)
+}
+
+/// Builds the script for the probes for which `ask(index)` holds, each
+/// framed with its index in `probes`; the others are answered without the
+/// host ([`super::gather`]).
+pub fn build_asking(probes: &[Probe], nonce: &str, ask: &dyn Fn(usize) -> bool) -> Result<String, QuoteError> {
     let functions = facts::shell_functions();
     let mut script =
         String::with_capacity(SKELETON.len() + functions.len() + BOUNDED.len() + RUN_CMD.len() + probes.len() * 64);
@@ -35,7 +48,7 @@ pub fn build(probes: &[Probe], nonce: &str) -> Result<String, QuoteError> {
     // /dev/null: `sh -s` reads the script itself from stdin, so a probed
     // command that read stdin would otherwise swallow the rest of it.
     script.push_str("{\n");
-    for (i, probe) in probes.iter().enumerate() {
+    for (i, probe) in probes.iter().enumerate().filter(|(i, _)| ask(*i)) {
         script.push_str(&probe.call(i)?);
         script.push('\n');
     }

@@ -133,6 +133,13 @@ pub trait Transport: Send + Sync {
     /// `stdin` as its standard input.
     async fn exec(&self, argv: &[String], stdin: &[u8], limits: ExecLimits) -> Result<ExecOutput, TransportError>;
 
+    /// The identification string the SSH server sent when the connection
+    /// opened (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`), printable ASCII;
+    /// `None` where no SSH server answered (`--local`).
+    fn server_id(&self) -> Option<&str> {
+        None
+    }
+
     /// Ends the connection politely; dropping also ends it.
     async fn close(&self);
 }

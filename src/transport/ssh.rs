@@ -96,6 +96,9 @@ pub(super) struct KeyChecker {
     /// Why russh ended the session, when it ended it on an error: an
     /// authentication that fails because the session died says so.
     ended: Arc<Mutex<Option<String>>>,
+    /// The identification string the server sent, recorded when the first
+    /// key exchange is done (before `connect_stream` returns).
+    server_id: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl client::Handler for KeyChecker {
@@ -146,6 +149,19 @@ impl client::Handler for KeyChecker {
         Ok(false)
     }
 
+    async fn kex_done(
+        &mut self,
+        _shared_secret: Option<&[u8]>,
+        _names: &russh::Names,
+        session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        let mut id = self.server_id.lock().expect("server id lock");
+        if id.is_none() {
+            *id = Some(session.remote_sshid().to_vec());
+        }
+        Ok(())
+    }
+
     async fn disconnected(&mut self, reason: client::DisconnectReason<Self::Error>) -> Result<(), Self::Error> {
         match reason {
             client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
@@ -159,6 +175,8 @@ impl client::Handler for KeyChecker {
 
 pub struct SshTransport {
     pub(super) handle: Handle<KeyChecker>,
+    /// The server's identification string (`SSH-2.0-OpenSSH_9.2p1 …`).
+    server_id: Option<String>,
     /// Kept alive for as long as this connection tunnels through it.
     _jump: Option<Arc<SshTransport>>,
 }
@@ -187,6 +205,7 @@ impl SshTransport {
     ) -> Result<SshTransport, TransportError> {
         let verdict = Arc::new(Mutex::new(None));
         let ended = Arc::new(Mutex::new(None));
+        let server_id = Arc::new(Mutex::new(None));
         let checker = KeyChecker {
             host: host.address.clone(),
             port: host.port,
@@ -194,6 +213,7 @@ impl SshTransport {
             policy: options.host_key_policy,
             verdict: verdict.clone(),
             ended: ended.clone(),
+            server_id: server_id.clone(),
         };
         let config = Arc::new(client_config(host, options));
         let endpoint = host.endpoint();
@@ -265,7 +285,20 @@ impl SshTransport {
                 None => e,
             });
         }
-        Ok(SshTransport { handle, _jump: jump })
+        // Untrusted text: RFC 4253 allows 255 bytes of printable ASCII;
+        // whatever else came is kept out.
+        let server_id = server_id.lock().expect("server id lock").take().map(|id| {
+            String::from_utf8_lossy(&id)
+                .chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .take(255)
+                .collect()
+        });
+        Ok(SshTransport {
+            handle,
+            server_id,
+            _jump: jump,
+        })
     }
 }
 
@@ -433,6 +466,10 @@ impl Transport for SshTransport {
         tokio::time::timeout(limits.timeout, self.exec_unbounded(&command, stdin, limits))
             .await
             .map_err(|_| TransportError::CommandTimeout(limits.timeout))?
+    }
+
+    fn server_id(&self) -> Option<&str> {
+        self.server_id.as_deref()
     }
 
     async fn close(&self) {

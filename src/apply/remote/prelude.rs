@@ -40,9 +40,16 @@ fresh() {
 }
 "#;
 
-const FUNCTIONS: &str = r#"started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+const FUNCTIONS: &str = r#"# p_fields PID: the fields of /proc/PID/stat after the command name (which
+# may hold spaces and parentheses: everything up to the last ") "), in
+# $p_f, read by the shell itself: the janitor below asks every second,
+# and a process per question would cost the host more than the waiting.
+p_fields() { p_f=; { IFS= read -r p_f <"/proc/$1/stat"; } 2>/dev/null; p_f=${p_f##*") "}; [ -n "$p_f" ]; }
+# The start time (field 22 of the line, 20 after the name); only ever
+# used in $(…), so its `set` stays in that subshell.
+started() { p_fields "$1" || return 0; set -f; set -- $p_f; printf '%s\n' "${20-}"; }
 # A zombie (dead, not reaped yet: where init does not reap) runs no more.
-running() { r_s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$r_s" ] && [ "$r_s" != Z ]; }
+running() { p_fields "$1" && [ "${p_f%% *}" != Z ]; }
 alive() { [ -n "$1" ] && [ -n "$2" ] && [ "$(started "$1")" = "$2" ] && running "$1"; }
 stale() {
   # Takes over a lock whose holder is gone (killed, or its controller
@@ -82,7 +89,8 @@ lock() {
     { stale && mkdir -m 0700 "$LOCK" 2>/dev/null; } || { say busy "$(cat "$LOCK/run" 2>/dev/null || echo unknown)"; exit 1; }
   fi
   printf '%s\n' "$RUN" > "$LOCK/run"
-  printf '%s %s\n' "$$" "$(started $$)" > "$LOCK/pid"
+  l_h="$$ $(started $$)"
+  printf '%s\n' "$l_h" > "$LOCK/pid"
   # A janitor, in the background: should this script die before the
   # dead-man timer is armed (its controller killed: the script dies on
   # its next write to the closed connection), it removes the candidates
@@ -90,7 +98,6 @@ lock() {
   # very test `stale` makes, which leaves the lock to the timer or the
   # controller once an operation started. Its output goes nowhere, so the
   # session ends with the script.
-  l_h=$(cat "$LOCK/pid")
   ( while alive "${l_h% *}" "${l_h#* }"; do sleep 1; done; stale ) </dev/null >/dev/null 2>&1 &
   ok locked
 }
@@ -237,4 +244,44 @@ pub fn preamble(run_id: &str, nonce: &str) -> Result<String, QuoteError> {
         quote(&backup_dir(run_id))?,
         quote(LOCK_DIR)?
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FUNCTIONS;
+    use std::process::Command;
+
+    /// `started`, `running` and `alive` read /proc/PID/stat as the kernel
+    /// writes it: a command name holding ") " and digits does not shift
+    /// the fields, and a zombie runs no more.
+    #[test]
+    fn started_and_running_read_the_kernels_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a) 1 2 (z");
+        std::os::unix::fs::symlink(crate::shell::test_support::which("sleep"), &odd).unwrap();
+        let mut child = Command::new(&odd).arg("30").spawn().unwrap();
+        let pid = child.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(stat.contains("(a) 1 2 (z)"), "{stat}");
+        let after = &stat[stat.rfind(") ").unwrap() + 2..];
+        let start = after.split(' ').nth(19).unwrap().to_string();
+        let ask = || {
+            let script = format!(
+                "{FUNCTIONS}echo \"[$(started {pid})]\"; running {pid} && echo running; \
+                 alive {pid} {start} && echo alive; alive {pid} 1 || echo reused; echo \"[$(started 999999999)]\""
+            );
+            let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(ask(), format!("[{start}]\nrunning\nalive\nreused\n[]\n"));
+        // Killed, not reaped: a zombie, whose stat line still has its start.
+        child.kill().unwrap();
+        let zombie = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        });
+        assert!(zombie);
+        assert_eq!(ask(), format!("[{start}]\nreused\n[]\n"));
+        child.wait().unwrap();
+    }
 }

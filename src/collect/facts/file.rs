@@ -16,7 +16,10 @@ pub struct Read {
 impl FactKind for Read {
     const SHELL: &'static str = r#"p_read() {
   # Returns 0 only when the content was sent, its length in $n. $4: the
-  # status for a file over $2 bytes, toolarge by default.
+  # status for a file over $2 bytes, toolarge by default. $5: a sed script
+  # run over the bytes sent, its output in $r_scan (the sshd kind finds
+  # Include lines with it): the file is opened and read once for both.
+  r_scan=
   if [ ! -e "$3" ]; then frame "$1" missing 0; return 1; fi
   if [ -d "$3" ]; then frame "$1" isdir 0; return 1; fi
   # A FIFO, socket or device could block the read below (and the whole
@@ -26,23 +29,30 @@ impl FactKind for Read {
   case $3 in
     */../*) ;;
     # The kernel's files under /proc/sys (every live sysctl value): no
-    # local user can put a FIFO there, so the one open below is not
-    # needed, nor its two processes per file.
+    # local user can put a FIFO there, so neither the open below nor its
+    # two processes per file are needed. One `head` reads the value into
+    # the shell (a failed read, such as EIO, is `unreadable`; the dot
+    # keeps trailing newlines), and ${#} counts its bytes where `emit`
+    # does. The kernel's values are text: no NUL byte is lost.
     /proc/sys/*)
-      if ! head -c 0 -- "$3" >/dev/null; then frame "$1" unreadable 0; return 1; fi
-      n=$(head -c "$(($2 + 1))" -- "$3" | wc -c); n=$((n))
+      if ! r_v=$(head -c "$(($2 + 1))" -- "$3" && echo .); then frame "$1" unreadable 0; return 1; fi
+      r_v=${r_v%.}; bytes "$r_v"
       if [ "$n" -gt "$2" ]; then frame "$1" "${4:-toolarge}" 0; return 1; fi
-      frame "$1" ok "$n"; head -c "$n" -- "$3"; return 0 ;;
+      frame "$1" ok "$n"; printf '%s' "$r_v"
+      if [ -n "${5-}" ]; then r_scan=$(printf '%s' "$r_v" | sed -n "$5"); fi
+      return 0 ;;
   esac
   # The tests above name a path a local user may swap for a FIFO before
   # the read: r_open opens it once and reads size and bytes from that one
-  # descriptor. The child prints the frame itself, its verdict on fd 4.
+  # descriptor. The child prints the frame itself, its verdict on fd 4:
+  # the length sent, then what the scan printed.
   { n=$(r_open "$3" 'n=$(head -c "$(($1 + 1))" /dev/fd/3 | wc -c); n=$((n))
     if [ "$n" -gt "$1" ]; then echo big >&4; exit; fi
-    printf "RECTIFY:%s:%s:ok:%s\n" "$2" "$3" "$n"; head -c "$n" <&3; echo "$n" >&4' \
-    "$2" "$N" "$1" 4>&1 >&5); } 5>&1
+    printf "RECTIFY:%s:%s:ok:%s\n" "$2" "$3" "$n"; head -c "$n" <&3; echo "$n" >&4
+    if [ -n "$4" ]; then head -c "$n" /dev/fd/3 | sed -n "$4" >&4; fi' \
+    "$2" "$N" "$1" "${5-}" 4>&1 >&5); } 5>&1
   case $n in
-    [0-9]*) return 0 ;;
+    [0-9]*) r_scan=${n#*"$r_nl"}; [ "$r_scan" != "$n" ] || r_scan=; n=${n%%"$r_nl"*}; return 0 ;;
     big) frame "$1" "${4:-toolarge}" 0 ;;
     unreadable) frame "$1" unreadable 0 ;;
     # Nothing: the open did not finish in time, a FIFO (or device) by then.
@@ -50,6 +60,8 @@ impl FactKind for Read {
   esac
   return 1
 }
+r_nl='
+'
 # r_open PATH CODE ARGS...: runs CODE (sh text; $1 $2 … are ARGS) in a
 # child whose fd 3 is PATH opened for reading, once, and checked to be a
 # regular file: the type is asked of the descriptor (/dev/fd/3 is the
@@ -58,23 +70,16 @@ impl FactKind for Read {
 # blocks until a writer comes: the child is signalled after 3 s (nothing
 # printed: the caller says `notfile`); once the file is open it ignores
 # that signal, so a slow read is never cut off mid-frame. `command exec`:
-# a failed open must not end the child before it says so.
+# a failed open must not end the child before it says so. Without a
+# usable `timeout` (`bounded_by`), what bounds a blocked open is the
+# controller's per-command timeout, which ends the session.
 r_open() {
   r_p=$1; r_c=$2; shift 2
-  r_open_bound sh -c 'command exec 3<"$1" || { echo unreadable >&4; exit; }
+  bounded_by TERM 3 sh -c 'command exec 3<"$1" || { echo unreadable >&4; exit; }
     trap "" TERM
     [ -f /dev/fd/3 ] || { echo notfile >&4; exit; }
     shift; eval "$0"' "$r_c" "$r_p" "$@"
 }
-if timeout -s TERM 5 true </dev/null >/dev/null 2>&1; then
-  r_open_bound() { timeout -s TERM 3 "$@"; }
-elif timeout -s TERM -t 5 true </dev/null >/dev/null 2>&1; then
-  r_open_bound() { timeout -s TERM -t 3 "$@"; }
-else
-  # No usable timeout: what bounds a blocked open is then the
-  # controller's per-command timeout, which ends the session.
-  r_open_bound() { "$@"; }
-fi
 "#;
 
     fn call(&self, index: usize) -> Result<String, QuoteError> {
@@ -147,9 +152,20 @@ mod tests {
     fn proc_sys_files_are_read_as_the_kernel_answers() {
         let path = std::path::Path::new("/proc/sys/kernel/ostype");
         let kernel = std::fs::read(path).unwrap();
-        let outputs = run_locally(&[read(path, 1 << 16), read(path, 2)]);
+        // A value the kernel refuses to give (EIO until one is set), as
+        // procps' `sysctl -n` fails on it.
+        let refused = std::path::Path::new("/proc/sys/net/ipv6/conf/all/stable_secret");
+        assert!(
+            std::fs::read(refused).is_err(),
+            "{} reads on this machine",
+            refused.display()
+        );
+        let multi = std::path::Path::new("/proc/sys/net/ipv4/ip_local_port_range");
+        let outputs = run_locally(&[read(path, 1 << 16), read(path, 2), read(refused, 100), read(multi, 100)]);
         assert_eq!(outputs[0], ProbeOutput::Ok(kernel));
         assert_eq!(outputs[1], ProbeOutput::Status(ProbeStatus::TooLarge));
+        assert_eq!(outputs[2], ProbeOutput::Status(ProbeStatus::Unreadable));
+        assert_eq!(outputs[3], ProbeOutput::Ok(std::fs::read(multi).unwrap()));
     }
 
     /// A path flipped between a regular file and a FIFO (atomic renames,

@@ -30,6 +30,18 @@ pub struct SshdConfig {
     pub lstat: bool,
 }
 
+/// The `sed -n` script that prints the words of a file's `Include` lines
+/// (the keyword in any case, then blanks or `=`), with quotes and carriage
+/// returns removed and a trailing `#` comment cut, as `p_sshd` expands
+/// them. Passed quoted on the call line: it holds a carriage return.
+const INCLUDE_SED: &str = "/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]]/{
+s/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]][[:space:]]*//
+s/[\"'\r]//g
+s/[[:space:]]#.*//
+s/^#.*//
+p
+}";
+
 impl FactKind for SshdConfig {
     const SHELL: &'static str = r#"p_sshd() {
   # An sshd config and what its Include lines name, as sub-frames $1.K:
@@ -42,8 +54,9 @@ impl FactKind for SshdConfig {
   # file is read once. The included files (all but the first) are read
   # while together they stay within $6 bytes; a file past that is sent as
   # status `overbudget`, not read. Which of these sshd reads, in which
-  # order and how deep, the controller decides.
-  s_i=$1; s_max=$2; s_files=$(($3 - 1)); s_names=$4; s_st=$5; s_left=$6; shift 6
+  # order and how deep, the controller decides. $7 is the sed script that
+  # finds a file's Include patterns, run by p_read on the bytes it sends.
+  s_i=$1; s_max=$2; s_files=$(($3 - 1)); s_names=$4; s_st=$5; s_left=$6; s_sed=$7; shift 7
   s_k=0; s_nl='
 '
   s_seen=$s_nl$1$s_nl; s_pats=$s_nl; s_stop=0; s_main=1
@@ -51,19 +64,18 @@ impl FactKind for SshdConfig {
     s_f=$1; shift
     s_sub path "$s_f"
     if [ "$s_st" = 1 ]; then p_lstat "$s_i.$s_k" "$s_f"; s_k=$((s_k + 1)); fi
+    # The Include lines come from the same read (one open, as p_read's
+    # FIFO-safe open has it), and only while more may be expanded.
+    s_scan=$s_sed; [ "$s_stop" = 0 ] || s_scan=
     if [ "$s_main" = 1 ] || [ "$s_left" -ge "$s_max" ]; then
-      p_read "$s_i.$s_k" "$s_max" "$s_f"; s_ok=$?
+      p_read "$s_i.$s_k" "$s_max" "$s_f" toolarge "$s_scan"; s_ok=$?
     else
-      p_read "$s_i.$s_k" "$s_left" "$s_f" overbudget; s_ok=$?
+      p_read "$s_i.$s_k" "$s_left" "$s_f" overbudget "$s_scan"; s_ok=$?
     fi
     if [ "$s_ok" = 0 ] && [ "$s_main" = 0 ]; then s_left=$((s_left - n)); fi
     s_main=0; s_k=$((s_k + 1))
     [ "$s_ok" = 0 ] && [ "$s_stop" = 0 ] || continue
-    # Read again for its Include lines, as p_read reads (r_open): a path
-    # swapped for a FIFO since must not block here either.
-    s_words=$(r_open "$s_f" 'head -c "$1" <&3' "$s_max" 4>/dev/null |
-      sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]*[=[:space:]][[:space:]]*//p' |
-      tr -d "\"'\r" | sed 's/[[:space:]]#.*//; s/^#.*//')
+    s_words=$r_scan
     set -f
     for s_w in $s_words; do
       case $s_w in /*) s_p=$s_w ;; "~"*) continue ;; *) s_p=/etc/ssh/$s_w ;; esac
@@ -93,12 +105,13 @@ s_sub() { emit "$s_i.$s_k" "$1" "$2"; s_k=$((s_k + 1)); }
 
     fn call(&self, index: usize) -> Result<String, QuoteError> {
         Ok(format!(
-            "p_sshd {index} {} {} {} {} {} {}",
+            "p_sshd {index} {} {} {} {} {} {} {}",
             quote(&self.max.to_string())?,
             quote(&SSHD_MAX_FILES.to_string())?,
             quote(&SSHD_MAX_NAMES.to_string())?,
             quote(&u8::from(self.lstat).to_string())?,
             quote(&SSHD_MAX_INCLUDED.to_string())?,
+            quote(INCLUDE_SED)?,
             quote(&self.path)?
         ))
     }
@@ -374,6 +387,48 @@ mod tests {
             .1;
         let names: Vec<&str> = expanded.iter().map(|m| m.rsplit('/').next().unwrap()).collect();
         assert_eq!(names, ["10-z.conf", "50-cloud-init.conf", "A.conf", "a.conf"]);
+    }
+
+    /// The Include lines are found in the bytes read for the frame (one
+    /// open per file) in every spelling sshd takes: any case, `=`, quotes,
+    /// CRLF line ends, a trailing comment; a commented-out line names
+    /// nothing. Checked against this machine's `sshd -T`, which reads the
+    /// same files.
+    #[test]
+    fn include_lines_in_any_spelling_name_what_sshd_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let write = |rel: &str, text: &str| std::fs::write(dir.path().join(rel), text).unwrap();
+        write("a.conf", "MaxAuthTries 2\n");
+        write("b.conf", "LoginGraceTime 33\n");
+        write("c.conf", "MaxSessions 7\n");
+        write("d.conf", "MaxStartups 3\n");
+        write(
+            "sshd_config",
+            &format!("INCLUDE=\"{d}/a.conf\"\r\n  iNcLuDe {d}/b.conf # {d}/d.conf\r\n#Include {d}/c.conf\nPort 22\n"),
+        );
+        let main = dir.path().join("sshd_config");
+        let files = sshd_config(&main, false);
+        let globs: Vec<&str> = files.globs.iter().map(|(p, _)| p.rsplit('/').next().unwrap()).collect();
+        assert_eq!(globs, ["a.conf", "b.conf"]);
+        let main = main.to_str().unwrap();
+        let value = |key: &str| locate(&files, main, key).unwrap().map(|f| f.value);
+        let truth = std::process::Command::new("sshd")
+            .args(["-T", "-f", main])
+            .output()
+            .unwrap();
+        let truth = String::from_utf8_lossy(&truth.stdout);
+        // The key, its value from the files (None: set nowhere), and the
+        // line sshd -T prints for it.
+        for (key, written, dumped) in [
+            ("MaxAuthTries", Some("2"), "maxauthtries 2"),
+            ("LoginGraceTime", Some("33"), "logingracetime 33"),
+            ("MaxSessions", None, "maxsessions 10"),
+            ("MaxStartups", None, "maxstartups 10:30:100"),
+        ] {
+            assert!(truth.lines().any(|l| l == dumped), "sshd -T: {dumped} not in\n{truth}");
+            assert_eq!(value(key).as_deref(), written, "{key}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{Budget, FactKind};
 use crate::collect::{ProbeOutput, ProbeStatus};
+use crate::conftext::sshd_defaults::Release;
 use crate::shell::{quote, QuoteError};
 
 /// Most bytes of `sshd -T` output a host may send: a real dump is about
@@ -107,6 +108,15 @@ pub fn decode_version(output: &ProbeOutput) -> Result<Option<String>, ProbeStatu
         ProbeOutput::Status(s) => Err(s.clone()),
         ProbeOutput::Parts(_) => Err(ProbeStatus::Malformed),
     }
+}
+
+/// The answer [`Version`] gets from an SSH server's identification string
+/// (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`): the string, read as
+/// [`decode_version`] reads `sshd -V`, when it names an OpenSSH release;
+/// `None` for any other server (Dropbear, a patched-out version), which
+/// leaves the question to `sshd -V` on the host.
+pub fn version_from_server_id(id: &str) -> Option<ProbeOutput> {
+    Release::parse(id).map(|_| ProbeOutput::Ok(id.as_bytes().to_vec()))
 }
 
 /// What `sshd -T` answered.
