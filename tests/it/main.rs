@@ -13,6 +13,7 @@ mod become_ssh;
 mod capture_ssh;
 mod cli_input;
 mod content;
+mod content_kernel;
 mod conventions;
 mod corpus;
 mod faults_audit_ssh;
