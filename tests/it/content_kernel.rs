@@ -132,6 +132,10 @@ const SYSCTL: &[(&str, &str, &str, &str)] = &[
     ("net.core.bpf_jit_harden", "0", "2", "2"),
     ("kernel.sysrq", "176", "0", "0"),
     ("kernel.perf_event_paranoid", "1", "2", "3"),
+    ("vm.mmap_min_addr", "4096", "65536", "65536"),
+    ("kernel.panic_on_oops", "0", "1", "1"),
+    ("user.max_user_namespaces", "63234", "0", "0"),
+    // Last: `fix` leaves its live value (a manual rule) and persists 1.
     ("kernel.kexec_load_disabled", "0", "0", "1"),
 ];
 
@@ -197,7 +201,11 @@ fn sysctl_rules_fail_drifted_hosts_fix_sets_live_and_persisted_values_and_compli
     let fleet = Fleet::start(vec![sysctl_drifted("d"), sysctl_compliant("good")]);
     // The kernel is never written: each host sees a tmpfs at /proc/sys.
     for h in ["d", "good"] {
-        assert_eq!(sh(&fleet, h, "findmnt -kn -o FSTYPE -M /proc/sys").trim(), "tmpfs", "{h}");
+        assert_eq!(
+            sh(&fleet, h, "findmnt -kn -o FSTYPE -M /proc/sys").trim(),
+            "tmpfs",
+            "{h}"
+        );
     }
     let baselines = ["kernel-network", "kernel-hardening"];
     let owned = sysctl_keys();
@@ -210,7 +218,7 @@ fn sysctl_rules_fail_drifted_hosts_fix_sets_live_and_persisted_values_and_compli
     let (code, report) = run(&fleet, "audit", "d,good", &baselines, &[]);
     assert_eq!(code, Some(1), "{report}");
     let all = ids(host(&report, "d"));
-    assert_eq!(all.len(), 29 + 9, "{all:?}");
+    assert_eq!(all.len(), 29 + 12, "{all:?}");
     for id in &all {
         let r = rule(host(&report, "d"), id);
         assert_eq!(r["status"], "fail", "d {id}: {r}");
@@ -278,6 +286,11 @@ const MODULES: &[&str] = &[
     "tipc",
     "rds",
     "sctp",
+    "overlay",
+    "bluetooth",
+    "firewire-core",
+    "atm",
+    "can",
 ];
 
 fn kmod_id(module: &str) -> String {
@@ -431,7 +444,10 @@ fn mount_rules_follow_the_kernel_and_fix_names_them_manual_and_changes_nothing()
         HostSpec::new("loose").setup(&format!("useradd -M alice && {}", mounts(&all, "mode=1777"))),
         HostSpec::new("good").setup(&format!(
             "useradd -M alice && {} && {}",
-            mounts(&["/tmp", "/dev/shm", "/var/tmp", "/var/log", "/var/log/audit"], "mode=1777,nodev,nosuid,noexec"),
+            mounts(
+                &["/tmp", "/dev/shm", "/var/tmp", "/var/log", "/var/log/audit"],
+                "mode=1777,nodev,nosuid,noexec"
+            ),
             mounts(&["/home"], "nodev,nosuid")
         )),
     ]);
@@ -518,20 +534,30 @@ fn cis_banner_grep(fleet: &Fleet, name: &str, path: &str) -> String {
 fn coredump_setting(fleet: &Fleet, name: &str, key: &str) -> Option<String> {
     sh(fleet, name, "systemd-analyze cat-config systemd/coredump.conf")
         .lines()
-        .filter_map(|l| l.trim().strip_prefix(&format!("{key}=")).map(|v| v.trim().to_string()))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key}=")).map(|v| v.trim().to_string()))
 }
 
 /// The hard core limit pam_limits gives a login of alice (through su).
 fn hard_core_limit(fleet: &Fleet, name: &str) -> String {
-    sh(fleet, name, "su -s /bin/sh alice -c 'ulimit -H -c'").trim().to_string()
+    sh(fleet, name, "su -s /bin/sh alice -c 'ulimit -H -c'")
+        .trim()
+        .to_string()
 }
 
 #[test]
 fn core_dump_and_banner_rules_agree_with_pam_systemd_and_cis_and_fix_repairs_them() {
     let drifted = HostSpec::new("d")
-        .file("security/limits.conf", "*               hard    core            0\n", 0o644)
-        .file("security/limits.d/90-dev.conf", "# developers want cores\n*\thard\tcore\tunlimited\n", 0o644)
+        .file(
+            "security/limits.conf",
+            "*               hard    core            0\n",
+            0o644,
+        )
+        .file(
+            "security/limits.d/90-dev.conf",
+            "# developers want cores\n*\thard\tcore\tunlimited\n",
+            0o644,
+        )
         .file(
             "systemd/coredump.conf",
             "[Coredump]\nStorage=external\n#Compress=yes\nProcessSizeMax=2G\n",
@@ -545,7 +571,11 @@ fn core_dump_and_banner_rules_agree_with_pam_systemd_and_cis_and_fix_repairs_the
     let good = HostSpec::new("good")
         .file("security/limits.conf", "*\thard\tcore\tunlimited\n", 0o644)
         .file("security/limits.d/50-cis.conf", "*  -  core  0 # both limits\n", 0o644)
-        .file("systemd/coredump.conf", "[Coredump]\n#Storage=external\n#ProcessSizeMax=2G\n", 0o644)
+        .file(
+            "systemd/coredump.conf",
+            "[Coredump]\n#Storage=external\n#ProcessSizeMax=2G\n",
+            0o644,
+        )
         .file(
             "systemd/coredump.conf.d/50-site.conf",
             "[Coredump]\nStorage=none\nProcessSizeMax=0\n",
