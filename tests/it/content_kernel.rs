@@ -297,8 +297,9 @@ fn kmod_id(module: &str) -> String {
     format!("KMOD-{}", module.to_uppercase().replace('-', ""))
 }
 
-/// kmod's own answer: `modprobe -n -v` would run /bin/false or /bin/true
-/// instead of loading the module, and the module is blacklisted.
+/// kmod's own answer: `modprobe -n -v` would run /bin/false or /bin/true,
+/// and nothing else, instead of loading the module, and the module is
+/// blacklisted.
 fn modprobe_disables(fleet: &Fleet, name: &str, module: &str) -> bool {
     let dry = sh(fleet, name, &format!("modprobe -n -v {module} 2>&1 | head -n 1"));
     let normalised = module.replace('-', "_");
@@ -307,19 +308,20 @@ fn modprobe_disables(fleet: &Fleet, name: &str, module: &str) -> bool {
         name,
         &format!("modprobe --showconfig | grep -cx 'blacklist {normalised}'"),
     );
-    (dry.starts_with("install /bin/false") || dry.starts_with("install /bin/true")) && blacklisted.trim() != "0"
+    ["install /bin/false", "install /bin/true"].contains(&dry.trim()) && blacklisted.trim() != "0"
 }
 
 #[test]
 fn module_rules_follow_modprobe_and_fix_writes_one_file_per_module() {
     // Drifted: blacklisted only, an install command without blacklist, an
-    // install command that loads the module anyway, a /run file hidden by
-    // an empty file of the same name in /etc, a commented line, nothing.
+    // install command that loads the module (alone, and after /bin/true),
+    // a /run file hidden by an empty file of the same name in /etc, a
+    // commented line, nothing.
     let drifted = HostSpec::new("d")
         .file(
             "modprobe.d/90-local.conf",
             "blacklist cramfs\ninstall usb-storage /bin/true\ninstall sctp /sbin/modprobe --ignore-install sctp\n\
-             # install dccp /bin/false\n",
+             # install dccp /bin/false\ninstall can /bin/true && /sbin/modprobe --ignore-install can\nblacklist can\n",
             0o644,
         )
         .file("modprobe.d/blacklist-rare.conf", "", 0o644)
@@ -349,7 +351,15 @@ fn module_rules_follow_modprobe_and_fix_writes_one_file_per_module() {
         }
     }
     let r = rule(host(&report, "d"), "KMOD-SCTP");
-    assert_eq!(r["actual"], "install /sbin/modprobe, not blacklisted", "{r}");
+    assert_eq!(
+        r["actual"], "install /sbin/modprobe --ignore-install sctp, not blacklisted",
+        "{r}"
+    );
+    let r = rule(host(&report, "d"), "KMOD-CAN");
+    assert_eq!(
+        r["actual"], "install /bin/true && /sbin/modprobe --ignore-install can, blacklisted",
+        "{r}"
+    );
     let r = rule(host(&report, "d"), "KMOD-TIPC");
     assert_eq!(r["actual"], "no install command, not blacklisted", "{r}");
 
