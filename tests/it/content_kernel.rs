@@ -15,8 +15,9 @@
 //! those files there, and the real kernel is never written.
 
 use crate::fleet::report::{host, json, rule};
-use crate::fleet::{run_rectify, sh, stat, Fleet, HostSpec};
+use crate::fleet::{run_rectify, sh, stat, wait_until, Fleet, HostSpec};
 use crate::sysctl_persisted::procps_loads;
+use std::time::Duration;
 
 fn root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -629,9 +630,33 @@ fn core_dump_and_banner_rules_agree_with_pam_systemd_and_cis_and_fix_repairs_the
         "/etc/motd",
     ];
     let good_before: Vec<String> = watched.iter().map(|p| stat(&fleet, "good", p)).collect();
+    // A hostile local user writes the world-writable /etc/motd as fast as
+    // she can while `fix` replaces it (a bounded loop that ends by itself).
+    sh(
+        &fleet,
+        "d",
+        "su -s /bin/sh alice -c 'end=$(($(date +%s) + 6)); while [ $(date +%s) -lt $end ]; do \
+           echo \"Debian GNU/Linux: alice was here\" > /etc/motd; done' >/dev/null 2>&1 &",
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || sh(&fleet, "d", "cat /etc/motd")
+            .contains("alice was here")),
+        "alice's loop is not running"
+    );
     let (code, report) = run(&fleet, "fix", "d,good", &baselines, &[]);
     assert_eq!(code, Some(0), "{report}");
     assert!(fixed_or_named(&report, "d").is_empty());
+    // The file she wrote was replaced by a root-owned 0644 one she cannot
+    // open for writing: what follows holds after her loop too.
+    assert_eq!(
+        sh(
+            &fleet,
+            "d",
+            "su -s /bin/sh alice -c 'echo x > /etc/motd' 2>/dev/null && echo wrote || echo refused"
+        )
+        .trim(),
+        "refused"
+    );
     assert_eq!(hard_core_limit(&fleet, "d"), "0");
     assert_eq!(coredump_setting(&fleet, "d", "Storage").as_deref(), Some("none"));
     assert_eq!(coredump_setting(&fleet, "d", "ProcessSizeMax").as_deref(), Some("0"));
