@@ -77,7 +77,9 @@ fn fixed_or_named(report: &serde_json::Value, name: &str) -> Vec<String> {
             }
             None => {
                 assert_eq!(r["status"], "pass", "{name} {id} not fixed: {r}");
-                assert_eq!(r["before"], "fail", "{name} {id}: {r}");
+                // `error`: a file a local user rewrote while it was read
+                // (the motd race below); fix remediates errors too.
+                assert!(r["before"] == "fail" || r["before"] == "error", "{name} {id}: {r}");
             }
         }
     }
