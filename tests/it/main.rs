@@ -16,6 +16,7 @@ mod content;
 mod content_accounts;
 mod content_auditd;
 mod content_sshd;
+mod content_kernel;
 mod conventions;
 mod corpus;
 mod faults_audit_ssh;

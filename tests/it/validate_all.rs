@@ -123,3 +123,32 @@ fn expired_waivers_and_members_defined_nowhere_are_warnings() {
         "{err}"
     );
 }
+
+/// Every shipped baseline, playbook and profile validates: no error and
+/// no warning, each named `ok`.
+#[test]
+fn every_shipped_baseline_playbook_and_profile_validates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["baselines", "playbooks", "profiles"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                files.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(files.len() >= 20, "{files:?}");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run_rectify(&args, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(stderr, "");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        files.len(),
+        "{stdout}"
+    );
+}
