@@ -8,7 +8,9 @@
 use std::path::Path;
 
 use crate::fleet::report::{failing_rules, host, json, rule};
-use crate::fleet::{run_rectify, sh, Fleet, HostSpec};
+use std::time::Duration;
+
+use crate::fleet::{run_rectify, sh, wait_until, Fleet, HostSpec};
 
 const RULES: [&str; 9] = [
     "LOG-PERM-ALL",
@@ -229,4 +231,72 @@ fn drifted_logs_fail_named_fix_tightens_them_and_never_follows_a_users_symlink()
         sh(&fleet, "drift", &format!("stat -c '%a %U:%G %Y %Z %n' {targets}")),
         targets_before
     );
+}
+
+/// While `fix` runs, alice keeps swapping a log in a directory she owns and
+/// in a group-writable one of group alice for a symlink to /etc/passwd:
+/// fix never enters either directory, so /etc/passwd keeps its mode, and
+/// her own too-open logs there are left as they are and still named.
+#[test]
+fn fix_leaves_directories_a_user_can_write_alone_while_she_races_it() {
+    let spec = HostSpec::new("race").setup(&format!(
+        "useradd -M alice && {} && chgrp alice /var/log/shared",
+        var_log(
+            "0644 root:root /var/log/dpkg.log
+             0755 alice:alice /var/log/alice/
+             0644 alice:alice /var/log/alice/own.log
+             0775 root:root /var/log/shared/
+             0644 root:root /var/log/shared/app.log",
+        )
+    ));
+    let fleet = Fleet::start(vec![spec]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let baseline = root.join("baselines/log-permissions.yaml").display().to_string();
+    let inv = fleet.write_inventory().display().to_string();
+    let run = |command: &str| {
+        let out = run_rectify(&[command, "-b", &baseline, "-i", &inv, "--format", "json"], &[]);
+        (out.status.code(), json(&out))
+    };
+    let passwd = || sh(&fleet, "race", "stat -c '%a %U:%G %Y %Z' /etc/passwd");
+    let before = passwd();
+    assert!(before.starts_with("644 root:root"), "{before}");
+
+    // Bounded: 2,000 rounds in each directory, then a 0600 marker.
+    sh(
+        &fleet,
+        "race",
+        "su -s /bin/sh alice -c 'for d in /var/log/alice /var/log/shared; do ( i=0; while [ $i -lt 2000 ]; do \
+         echo x > $d/t.log; chmod 0644 $d/t.log; rm -f $d/t.log; ln -s /etc/passwd $d/t.log; rm -f $d/t.log; i=$((i+1)); done; \
+         umask 077; : > $d/done ) & done' >/dev/null 2>&1 &",
+    );
+    let (_, fixed) = run("fix");
+    let racing = sh(
+        &fleet,
+        "race",
+        "ls /var/log/alice/done /var/log/shared/done 2>/dev/null | wc -l",
+    );
+    assert!(
+        wait_until(Duration::from_secs(120), || {
+            sh(
+                &fleet,
+                "race",
+                "ls /var/log/alice/done /var/log/shared/done 2>/dev/null | wc -l",
+            )
+            .trim()
+                == "2"
+        }),
+        "the race loops did not end"
+    );
+    assert_eq!(racing.trim(), "0", "the race was over before fix ended: {fixed}");
+    assert_eq!(passwd(), before, "fix followed alice's symlink: {fixed}");
+    assert_eq!(stat_l(&fleet, "race", "/var/log/dpkg.log"), "640 root:root");
+    assert_eq!(stat_l(&fleet, "race", "/var/log/alice/own.log"), "644 alice:alice");
+    assert_eq!(stat_l(&fleet, "race", "/var/log/shared/app.log"), "644 root:root");
+
+    let (code, report) = run("audit");
+    assert_eq!(code, Some(1), "{report}");
+    let all = rule(host(&report, "race"), "LOG-PERM-ALL");
+    let mut named: Vec<&str> = all["actual"].as_str().unwrap().split(' ').collect();
+    named.sort();
+    assert_eq!(named, ["/var/log/alice/own.log", "/var/log/shared/app.log"], "{all}");
 }
