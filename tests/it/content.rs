@@ -697,7 +697,7 @@ fn list_rules_filters_and_shows_one_rule_whole() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("(profile)") && text.contains("good.yaml (183 rules run, 71 left out)"),
+        text.contains("(profile)") && text.contains("good.yaml (192 rules run, 71 left out)"),
         "{text}"
     );
     let accounts = root.join("baselines/accounts.yaml").display().to_string();

@@ -16,6 +16,7 @@ mod content;
 mod content_accounts;
 mod content_auditd;
 mod content_kernel;
+mod content_logs;
 mod content_sshd;
 mod conventions;
 mod corpus;
