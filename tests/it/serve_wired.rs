@@ -90,6 +90,9 @@ fn surveys_and_knowledge_pages_are_in_the_web_view() {
     ] {
         assert!(rule.contains(text), "{text} in {rule}");
     }
+    // And the rule's history page leads to it.
+    let history = server.page("/rules/DEMO-COLOR").replace("&#x2f;", "/");
+    assert!(history.contains(r#"<a href="/knowledge/DEMO-COLOR">"#), "{history}");
     assert_eq!(server.get("/knowledge/NOPE", &[]).status, 404);
     assert_eq!(server.get("/surveys/NOPE", &[]).status, 404);
 }
