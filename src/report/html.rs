@@ -45,22 +45,29 @@ struct RuleRow {
     failing: Vec<String>,
 }
 
+/// Lines of a unified diff with their class for the page's colours
+/// (`add`, `del`, or none), each made safe to show. Shared by the report,
+/// the web view and the survey pages.
+pub fn diff_lines(text: &str) -> Vec<(&'static str, String)> {
+    text.lines()
+        .map(|line| {
+            let class = if line.starts_with('+') && !line.starts_with("+++") {
+                "add"
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                "del"
+            } else {
+                ""
+            };
+            (class, for_terminal(line).into_owned())
+        })
+        .collect()
+}
+
 pub fn render(report: &RunReport) -> String {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.add_function("diff_lines", |text: String| -> Vec<Vec<String>> {
-        text.lines()
-            .map(|line| {
-                let class = if line.starts_with('+') && !line.starts_with("+++") {
-                    "add"
-                } else if line.starts_with('-') && !line.starts_with("---") {
-                    "del"
-                } else {
-                    ""
-                };
-                vec![class.to_string(), for_terminal(line).into_owned()]
-            })
-            .collect()
+    env.add_function("diff_lines", |text: String| {
+        minijinja::Value::from_serialize(diff_lines(&text))
     });
     env.add_template("report.html", TEMPLATE)
         .expect("the report template is valid");

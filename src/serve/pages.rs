@@ -15,7 +15,6 @@ use serde::Serialize;
 
 use super::{chart, extra, html, url_pairs, App};
 use crate::baseline::{Check, Rule};
-use crate::report::sanitize::for_terminal;
 use crate::state::{StateDb, StateError};
 
 const PAGE: usize = 50;
@@ -44,27 +43,9 @@ const TEMPLATES: [(&str, &str); 12] = [
 pub(super) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.add_filter("seg", |text: String| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    });
-    env.add_function("diff_lines", |text: String| -> Vec<Vec<String>> {
-        text.lines()
-            .map(|line| {
-                let class = if line.starts_with('+') && !line.starts_with("+++") {
-                    "add"
-                } else if line.starts_with('-') && !line.starts_with("---") {
-                    "del"
-                } else {
-                    ""
-                };
-                vec![class.to_string(), for_terminal(line).into_owned()]
-            })
-            .collect()
+    env.add_filter("seg", |text: String| crate::report::sanitize::url_segment(&text));
+    env.add_function("diff_lines", |text: String| {
+        Value::from_serialize(crate::report::html::diff_lines(&text))
     });
     for (name, text) in TEMPLATES {
         env.add_template(name, text).expect("the serve templates are valid");

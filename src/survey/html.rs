@@ -81,22 +81,6 @@ fn env() -> Environment<'static> {
     env
 }
 
-/// Lines of a diff with their class (`add`, `del`, or none).
-fn diff_lines(text: &str) -> Vec<(&'static str, String)> {
-    text.lines()
-        .map(|line| {
-            let class = if line.starts_with('+') && !line.starts_with("+++") {
-                "add"
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                "del"
-            } else {
-                ""
-            };
-            (class, for_terminal(line).into_owned())
-        })
-        .collect()
-}
-
 /// One survey, grouped, as an HTML fragment.
 pub fn survey_html(s: &Grouped) -> String {
     let safe = |t: &str| for_terminal(t).into_owned();
@@ -124,7 +108,7 @@ pub fn survey_html(s: &Grouped) -> String {
             bytes: g.answer_bytes,
             truncated: g.truncated,
             binary: g.binary,
-            diff: g.diff.as_deref().map(diff_lines),
+            diff: g.diff.as_deref().map(crate::report::html::diff_lines),
             error: g.error.as_deref().map(safe),
         })
         .collect();
