@@ -6,7 +6,9 @@
 //! gets the value; the step is refused, naming the block, when that would
 //! not take effect. `keep:` (an `expect:` of a rule) leaves a value that
 //! already satisfies it, so a stricter one is not loosened; in an sshd
-//! configuration that includes sshd's own default for a key no line sets.
+//! configuration that includes sshd's own default for a key no line sets,
+//! and an algorithm list is judged by the list sshd uses: an edit of the
+//! release's default (`Ciphers -3des-cbc`) resolved as the audit resolves it.
 
 use serde::Deserialize;
 
@@ -15,7 +17,9 @@ use crate::baseline::Expect;
 use crate::conftext::edit::{set_setting, set_sshd_setting_at};
 use crate::conftext::include::follows_includes;
 use crate::conftext::setting::{find_setting, SettingDialect};
+use crate::conftext::sshd_defaults::Defaults;
 use crate::conftext::sshd_keywords::canonical;
+use crate::conftext::sshd_values::{is_algorithm_list, resolve_list};
 use crate::evaluate::expect::{compare, ValueSemantics};
 use crate::steps::plan::{Facts, Need, Needs, PlanCx, PlanError};
 use crate::template::{Renderer, Vars};
@@ -107,23 +111,22 @@ fn render_expect(e: &Expect, r: &Render<'_>) -> Result<Expect, RenderError> {
 }
 
 impl Setting {
-    /// Whether `current` may stay: it is the value, or `keep` accepts it.
-    /// The expectation was rendered already; a bad one (a regex that does
-    /// not compile) keeps nothing.
-    fn stays(&self, current: &str, semantics: ValueSemantics) -> bool {
+    /// Whether `current` may stay: it is the value, or `keep` accepts
+    /// `judged`, the value sshd uses for it (see [`judged`]). The
+    /// expectation was rendered already; a bad one (a regex that does not
+    /// compile) keeps nothing.
+    fn stays(&self, current: &str, judged: &str, semantics: ValueSemantics) -> bool {
         let (renderer, vars) = (Renderer::default(), Vars::new());
-        let holds = |e: &Expect| compare(e, Some(current), &renderer, &vars, semantics).is_ok_and(|c| c.pass);
-        holds(&Expect::Equals(self.value.clone())) || self.keep.as_ref().is_some_and(holds)
+        let holds = |e: &Expect, v: &str| compare(e, Some(v), &renderer, &vars, semantics).is_ok_and(|c| c.pass);
+        holds(&Expect::Equals(self.value.clone()), current) || self.keep.as_ref().is_some_and(|e| holds(e, judged))
     }
-}
 
-impl Setting {
     /// Whether sshd's compiled-in default for `key` stays, for a key no
     /// line sets: with `keep:` only, and only when the host's release has
     /// a table of its own (an assumed table could be wrong for it), judged
     /// as the audit judges an unset key (`no (default)`).
     fn default_stays(&self, facts: &Facts, key: &str) -> bool {
-        let Some(defaults) = facts.sshd_defaults.filter(|d| d.assumed.is_none()) else {
+        let Some(defaults) = own_defaults(facts) else {
             return false;
         };
         let keyword = canonical(key.trim()).to_ascii_lowercase();
@@ -132,8 +135,33 @@ impl Setting {
         } else {
             ValueSemantics::Sshd
         };
-        self.keep.is_some() && defaults.table.get(&keyword).is_some_and(|d| self.stays(d, semantics))
+        self.keep.is_some()
+            && defaults
+                .table
+                .get(&keyword)
+                .is_some_and(|d| self.stays(d, d, semantics))
     }
+}
+
+/// The host's defaults table when it is its release's own (an assumed
+/// table could be wrong for it, so nothing is kept on its word).
+fn own_defaults(facts: &Facts) -> Option<Defaults> {
+    facts.sshd_defaults.filter(|d| d.assumed.is_none())
+}
+
+/// The value `keep:` judges for an sshd line `key value`: for an
+/// algorithm list that edits the default (`+`, `-`, `^`), the list sshd
+/// uses, resolved against the release's own default list as the audit
+/// resolves it; anything else, or an edit rectify cannot resolve (no
+/// table of the host's own), is the text as written, which `keep:` does
+/// not accept for an edit, so the line is written as before.
+fn judged(defaults: Option<&Defaults>, key: &str, value: &str) -> String {
+    let edits = value.trim_start().starts_with(['+', '-', '^']);
+    let resolved = defaults.filter(|_| edits && is_algorithm_list(key)).and_then(|d| {
+        let keyword = canonical(key.trim()).to_ascii_lowercase();
+        resolve_list(value, d.table.get(&keyword)).ok()
+    });
+    resolved.unwrap_or_else(|| value.to_string())
 }
 
 impl StepKind for Setting {
@@ -186,7 +214,7 @@ impl StepKind for Setting {
             };
             if self.keep.is_some() {
                 let current = find_setting(&cx.text_of(file)?, key, dialect);
-                if current.as_deref().is_some_and(|c| self.stays(c, semantics)) {
+                if current.as_deref().is_some_and(|c| self.stays(c, c, semantics)) {
                     return Ok(false);
                 }
             }
@@ -201,7 +229,8 @@ impl StepKind for Setting {
             name: step.name.clone(),
             why,
         };
-        let stays = |v: &str| self.stays(v, ValueSemantics::Sshd);
+        let defaults = own_defaults(cx.facts());
+        let stays = |v: &str| self.stays(v, &judged(defaults.as_ref(), key, v), ValueSemantics::Sshd);
         // sshd reads the first occurrence, following `Include` (the line
         // may spell the keyword as an alias, or sit in a `Match all`
         // block), and each conditional Match block that sets the key gives
@@ -257,5 +286,71 @@ impl StepKind for Setting {
             )));
         }
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conftext::sshd_defaults::{for_release, Release};
+
+    const CBC: [&str; 4] = ["3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc"];
+
+    fn ciphers(keep: Expect) -> Setting {
+        Setting {
+            file: "/etc/ssh/sshd_config".into(),
+            key: "Ciphers".into(),
+            value: "-*-cbc*,arcfour*".into(),
+            keep: Some(keep),
+        }
+    }
+
+    fn stays(s: &Setting, defaults: Option<&Defaults>, current: &str) -> bool {
+        s.stays(current, &judged(defaults, &s.key, current), ValueSemantics::Sshd)
+    }
+
+    #[test]
+    fn keep_judges_an_algorithm_list_edit_by_the_list_sshd_uses() {
+        let own = for_release(Some(Release { major: 9, minor: 2 }));
+        let none_of = ciphers(Expect::NoneOf(CBC.map(String::from).to_vec()));
+        // 9.2's default list has no CBC cipher: any removal, or a
+        // promotion of another cipher, stays; adding or promoting one does
+        // not.
+        for ok in [
+            "-3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc",
+            "-3des-cbc",
+            "-*cbc",
+            "^chacha20-poly1305@openssh.com",
+        ] {
+            assert!(stays(&none_of, Some(&own), ok), "{ok}");
+        }
+        for bad in ["+3des-cbc", "^aes128-cbc", "aes256-ctr,aes128-cbc"] {
+            assert!(!stays(&none_of, Some(&own), bad), "{bad}");
+        }
+        // subset_of and contains see the resolved list too.
+        let etm = [
+            "hmac-sha2-512-etm@openssh.com",
+            "hmac-sha2-256-etm@openssh.com",
+            "umac-128-etm@openssh.com",
+        ];
+        let subset = Setting {
+            key: "MACs".into(),
+            value: etm.join(","),
+            ..ciphers(Expect::SubsetOf(etm.map(String::from).to_vec()))
+        };
+        assert!(stays(&subset, Some(&own), &format!("-*,!{}", etm.join(",!"))));
+        assert!(!stays(&subset, Some(&own), "-hmac-sha1*,umac-64*"));
+        let contains = ciphers(Expect::Contains(vec!["aes256-gcm@openssh.com".into()]));
+        assert!(stays(&contains, Some(&own), "-*cbc"));
+        assert!(!stays(&contains, Some(&own), "-aes256-gcm@openssh.com"));
+        // No table of the host's own: an edit is not resolved, the line is
+        // written as before; an explicit list and the step's own value are
+        // judged as written.
+        assert!(!stays(&none_of, None, "-3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc"));
+        assert!(stays(&none_of, None, "aes256-ctr"));
+        assert!(stays(&none_of, None, "-*-cbc*,arcfour*"));
+        // Only algorithm lists are resolved.
+        assert_eq!(judged(Some(&own), "Banner", "-x"), "-x");
+        assert_eq!(judged(Some(&own), "ciphers", "-*"), "-*");
     }
 }

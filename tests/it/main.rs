@@ -30,6 +30,7 @@ mod history_ssh;
 mod html_report;
 mod include_ssh;
 mod interrupts_ssh;
+mod keep_lists;
 mod knowledge;
 mod listing;
 mod login_noise_ssh;
