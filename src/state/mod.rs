@@ -62,6 +62,26 @@ pub struct RunRow {
     pub exit_code: i64,
 }
 
+impl RunRow {
+    /// A row whose first columns are `id, kind, started, hosts, compliant,
+    /// drift, error, exit_code`, in that order. `check` is passed in: reading
+    /// it means parsing the run's JSON report, which a page of the web view
+    /// over 10,000 runs does not do.
+    pub(super) fn from_row(r: &rusqlite::Row, check: bool) -> rusqlite::Result<RunRow> {
+        Ok(RunRow {
+            run_id: r.get(0)?,
+            kind: r.get(1)?,
+            started: r.get(2)?,
+            hosts: r.get(3)?,
+            compliant: r.get(4)?,
+            drift: r.get(5)?,
+            error: r.get(6)?,
+            exit_code: r.get(7)?,
+            check,
+        })
+    }
+}
+
 /// One audited file in one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileVersion {
@@ -424,17 +444,8 @@ impl StateDb {
             .map_err(|e| self.wrap(e))?;
         let rows = stmt
             .query_map(params![limit as i64], |r| {
-                Ok(RunRow {
-                    run_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    started: r.get(2)?,
-                    hosts: r.get(3)?,
-                    compliant: r.get(4)?,
-                    drift: r.get(5)?,
-                    error: r.get(6)?,
-                    exit_code: r.get(7)?,
-                    check: r.get(8)?,
-                })
+                let check = r.get(8)?;
+                RunRow::from_row(r, check)
             })
             .map_err(|e| self.wrap(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.wrap(e))

@@ -404,19 +404,7 @@ impl StateDb {
             "SELECT id, kind, started, hosts, compliant, drift, error, exit_code
              FROM runs ORDER BY started DESC, id DESC LIMIT ?1 OFFSET ?2",
             params![limit as i64, offset as i64],
-            |r| {
-                Ok(super::RunRow {
-                    run_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    started: r.get(2)?,
-                    hosts: r.get(3)?,
-                    compliant: r.get(4)?,
-                    drift: r.get(5)?,
-                    error: r.get(6)?,
-                    exit_code: r.get(7)?,
-                    check: false,
-                })
-            },
+            |r| super::RunRow::from_row(r, false),
         )?;
         let total = self
             .conn

@@ -151,35 +151,7 @@ fn rule_ids(h: &serde_json::Value) -> Vec<String> {
 /// Accounts rules judged, drifted and fixed by `content_accounts` (their
 /// drift needs users, shells and PAM files these hosts do not have): left
 /// out of the verdict loops here and deselected on the compliant host.
-const ACCOUNTS_ELSEWHERE: &[&str] = &[
-    "PAM-PWQUALITY-MINCLASS",
-    "PAM-PWQUALITY-ENFORCE-ROOT",
-    "PAM-PWHISTORY-REMEMBER",
-    "PAM-NO-NULLOK",
-    "ACCT-ROOT-PATH",
-    "ACCT-SHELL-TMOUT",
-    "ACCT-SHELL-UMASK",
-    "ACCT-SHELLS-NO-NOLOGIN",
-    "ACCT-ROOT-GID",
-    "ACCT-GID0-ONLY-ROOT",
-    "ACCT-SYSTEM-NOLOGIN",
-    "ACCT-NO-LEGACY-PLUS",
-    "ACCT-HOME-DIRS",
-    "PAM-PWQUALITY-DIFOK",
-    "PAM-PWQUALITY-MAXSEQUENCE",
-    "PAM-PWQUALITY-DICTCHECK",
-    "PAM-PWQUALITY-ENFORCING",
-    "PAM-PWHISTORY-ENFORCE-ROOT",
-    "PAM-PWHISTORY-USE-AUTHTOK",
-    "PAM-UNIX-NO-REMEMBER",
-    "PAM-UNIX-USE-AUTHTOK",
-    "ACCT-ROOT-ACCESS",
-    "ACCT-PASS-CHANGE-PAST",
-    "ACCT-ROOT-UMASK",
-    "ACCT-INVALID-SHELL-LOCKED",
-    "ACCT-DOTFILES",
-    "ACCT-SU-GROUP-EMPTY",
-];
+const ACCOUNTS_ELSEWHERE: &[&str] = crate::content_accounts::RULES;
 
 /// Files the compliant host's rules read, with their `stat` (mode, owner, mtime).
 const WATCHED: &[&str] = &[
