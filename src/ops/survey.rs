@@ -4,7 +4,6 @@
 
 use tokio::sync::mpsc;
 
-use crate::error::Error;
 use crate::fleet::Event;
 use crate::state::{StateDb, StateError};
 use crate::survey::ask::{self, SurveyPlan};
@@ -22,9 +21,4 @@ pub async fn survey(
 /// Records the survey in the state database.
 pub fn record(survey: &Survey, grouped: &Grouped) -> Result<(), StateError> {
     StateDb::open_default().and_then(|mut db| db.record_survey(survey, grouped))
-}
-
-/// The newest `limit` surveys, newest first (`/surveys`).
-pub fn surveys(limit: usize) -> Result<Vec<crate::survey::model::SurveyRow>, Error> {
-    Ok(StateDb::open_default()?.surveys(limit)?)
 }
